@@ -1,0 +1,197 @@
+/** Which output delivered an event: a continuous Shoutcast/ICY-style HTTP stream, or HLS. */
+export type Output = 'shoutcast' | 'hls';
+
+/** The outputs a listen event may name. */
+export const OUTPUTS: readonly Output[] = ['shoutcast', 'hls'];
+
+/**
+ * One listen event: some audio delivered to one listener (DESIGN section 2).
+ *
+ * The event covers the interval `(time - duration, time]`; its seconds are spread evenly over it.
+ */
+export interface ListenEvent {
+  /** Unique per event (UUIDv7 from the logger). Events with the same id are one event. */
+  id?: string;
+  /** Session id, 1..128 characters. */
+  session: string;
+  /** Stream key; for an HLS master-playlist event, the stream group key. 1..128 characters. */
+  stream: string;
+  output: Output;
+  /** When the delivery this event reports ended, epoch milliseconds (integer). */
+  time: number;
+  /** Seconds of audio delivered, 0..86400. */
+  duration: number;
+  /** Bytes delivered, an integer >= 0. */
+  bytes: number;
+  /** Privacy-safe listener key (salted hash of IP + user agent), used for cume. */
+  listener?: string;
+  /** Client user agent. */
+  ua?: string;
+  /** Client IP. Never stored: ingest turns it into `listener` and drops it. */
+  ip?: string;
+}
+
+/** What is wrong with one field of one event. */
+export interface EventIssue {
+  field: string;
+  reason: string;
+}
+
+/** Result of {@link parseEvent}: the normalized event, or every problem found. */
+export type ParseEventResult = { ok: true; event: ListenEvent } | { ok: false; issues: EventIssue[] };
+
+/** Longest accepted `session` and `stream`, in characters. */
+export const MAX_KEY_LENGTH = 128;
+/** Longest accepted `duration`, in seconds (one day). */
+export const MAX_DURATION_S = 86_400;
+/** Longest accepted `id`, `listener`, `ua` and `ip`, in characters. */
+export const MAX_TEXT_LENGTH = 1024;
+
+// Epoch ms accepted for `time`: 2000-01-01 .. 2100-01-01. Outside that is a unit mistake
+// (seconds instead of milliseconds) far more often than a real event.
+const MIN_TIME_MS = 946_684_800_000;
+const MAX_TIME_MS = 4_102_444_800_000;
+// ISO-8601 with an explicit zone; a zoneless time would silently be read in the host's zone.
+const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
+
+const KNOWN_FIELDS = new Set(['id', 'session', 'stream', 'output', 'time', 'duration', 'bytes', 'listener', 'ua', 'ip']);
+
+/**
+ * Parses an ISO-8601 string (with a zone) or epoch milliseconds into integer epoch milliseconds.
+ * Returns a reason instead of throwing for bad input.
+ */
+export function parseTime(value: unknown): { ok: true; ms: number } | { ok: false; reason: string } {
+  let ms: number;
+  if (typeof value === 'number') {
+    if (!Number.isInteger(value)) return { ok: false, reason: 'must be an integer of epoch milliseconds' };
+    ms = value;
+  } else if (typeof value === 'string') {
+    if (!ISO_WITH_ZONE.test(value)) {
+      return { ok: false, reason: 'must be an ISO-8601 time with a zone (2026-11-01T09:15:00.000Z) or epoch ms' };
+    }
+    ms = Date.parse(value);
+    if (Number.isNaN(ms)) return { ok: false, reason: 'is not a valid date' };
+  } else {
+    return { ok: false, reason: 'must be an ISO-8601 string or epoch milliseconds' };
+  }
+  if (ms < MIN_TIME_MS || ms > MAX_TIME_MS) {
+    return { ok: false, reason: 'is outside 2000-01-01..2100-01-01 (seconds instead of milliseconds?)' };
+  }
+  return { ok: true, ms };
+}
+
+function checkKey(value: unknown, field: string, issues: EventIssue[]): string {
+  if (typeof value !== 'string') {
+    issues.push({ field, reason: value === undefined ? 'is required' : 'must be a string' });
+    return '';
+  }
+  if (value.length < 1 || value.length > MAX_KEY_LENGTH) {
+    issues.push({ field, reason: `must be 1..${MAX_KEY_LENGTH} characters` });
+  }
+  return value;
+}
+
+function checkOptionalText(value: unknown, field: string, issues: EventIssue[]): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') {
+    issues.push({ field, reason: 'must be a string' });
+    return undefined;
+  }
+  if (value.length > MAX_TEXT_LENGTH) issues.push({ field, reason: `must be at most ${MAX_TEXT_LENGTH} characters` });
+  return value === '' ? undefined : value;
+}
+
+/**
+ * Validates one listen event (DESIGN section 2) and normalizes it: `time` becomes integer epoch
+ * milliseconds, empty optional strings are dropped. Never throws: a bad event yields every issue
+ * found, each naming its field. Unknown fields are rejected so that a typo does not pass silently.
+ */
+export function parseEvent(input: unknown): ParseEventResult {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    return { ok: false, issues: [{ field: '', reason: 'an event must be a JSON object' }] };
+  }
+  const raw = input as Record<string, unknown>;
+  const issues: EventIssue[] = [];
+  for (const key of Object.keys(raw)) {
+    if (!KNOWN_FIELDS.has(key)) issues.push({ field: key, reason: 'is not a listen-event field' });
+  }
+  const id = checkOptionalText(raw.id, 'id', issues);
+  const session = checkKey(raw.session, 'session', issues);
+  const stream = checkKey(raw.stream, 'stream', issues);
+  const output = raw.output;
+  if (output !== 'shoutcast' && output !== 'hls') {
+    issues.push({ field: 'output', reason: output === undefined ? 'is required' : 'must be "shoutcast" or "hls"' });
+  }
+  let time = 0;
+  if (raw.time === undefined) issues.push({ field: 'time', reason: 'is required' });
+  else {
+    const parsed = parseTime(raw.time);
+    if (parsed.ok) time = parsed.ms;
+    else issues.push({ field: 'time', reason: parsed.reason });
+  }
+  const duration = raw.duration;
+  if (typeof duration !== 'number' || !Number.isFinite(duration)) {
+    issues.push({ field: 'duration', reason: duration === undefined ? 'is required' : 'must be a number of seconds' });
+  } else if (duration < 0 || duration > MAX_DURATION_S) {
+    issues.push({ field: 'duration', reason: `must be between 0 and ${MAX_DURATION_S} seconds` });
+  }
+  const bytes = raw.bytes;
+  if (typeof bytes !== 'number' || !Number.isSafeInteger(bytes) || bytes < 0) {
+    issues.push({ field: 'bytes', reason: bytes === undefined ? 'is required' : 'must be an integer >= 0' });
+  }
+  const listener = checkOptionalText(raw.listener, 'listener', issues);
+  const ua = checkOptionalText(raw.ua, 'ua', issues);
+  const ip = checkOptionalText(raw.ip, 'ip', issues);
+  if (issues.length > 0) return { ok: false, issues };
+
+  const event: ListenEvent = {
+    session,
+    stream,
+    output: output as Output,
+    time,
+    duration: duration as number,
+    bytes: bytes as number,
+  };
+  if (id !== undefined) event.id = id;
+  if (listener !== undefined) event.listener = listener;
+  if (ua !== undefined) event.ua = ua;
+  if (ip !== undefined) event.ip = ip;
+  return { ok: true, event };
+}
+
+/** One bad event of a batch: its index in the batch and what is wrong with it. */
+export interface BatchIssue extends EventIssue {
+  index: number;
+}
+
+/**
+ * Validates a batch whole (DESIGN section 6): either every event is valid, or the result lists each
+ * bad event's index, field and reason.
+ */
+export function parseBatch(
+  inputs: readonly unknown[],
+): { ok: true; events: ListenEvent[] } | { ok: false; issues: BatchIssue[] } {
+  const events: ListenEvent[] = [];
+  const issues: BatchIssue[] = [];
+  for (let index = 0; index < inputs.length; index++) {
+    const result = parseEvent(inputs[index]);
+    if (result.ok) events.push(result.event);
+    else for (const issue of result.issues) issues.push({ index, ...issue });
+  }
+  return issues.length > 0 ? { ok: false, issues } : { ok: true, events };
+}
+
+/** Audio delivered by an event, in integer milliseconds (all bucket math is done in integer ms). */
+export function durationMsOf(event: Pick<ListenEvent, 'duration'>): number {
+  return Math.round(event.duration * 1000);
+}
+
+/**
+ * The key that makes two events "the same event" for deduplication: the `id`, or for an event
+ * without one, its content. Ingest and the offline report use the same key, so a retried batch
+ * adds nothing either way.
+ */
+export function eventKey(event: ListenEvent): string {
+  if (event.id !== undefined) return event.id;
+  return `~${event.session}\u0000${event.stream}\u0000${event.output}\u0000${event.time}\u0000${durationMsOf(event)}\u0000${event.bytes}\u0000${event.listener ?? ''}`;
+}

@@ -1,0 +1,427 @@
+import { isoTime, MINUTE_MS, placeEvent, QUARTER_HOUR_MS, bucketStart } from './clock.js';
+import type { Daypart } from './daypart.js';
+import { inDaypart } from './daypart.js';
+import { durationMsOf, type ListenEvent } from './event.js';
+import {
+  type CountSettings,
+  compareEvents,
+  DEFAULT_SESSION_SETTINGS,
+  dedupeEvents,
+  isCounted,
+  type Session,
+  type SessionRun,
+  type SessionSettings,
+  splitSorted,
+} from './sessions.js';
+import { localTime } from './zone.js';
+
+/** Every setting that shapes a report, in seconds (DESIGN sections 3 and 4). */
+export interface ReportSettings extends SessionSettings, CountSettings {
+  /**
+   * Seconds a session must have in a quarter-hour to count in that QH's audience. Default 300 s
+   * (5 minutes: Triton Webcast Metrics, legacy Nielsen diary rule; Nielsen PPM moved to 180 s in 2025).
+   */
+  aqhQualifierS: number;
+}
+
+/** Default report settings: idle 300 s, max session 86400 s, min session 60 s, AQH qualifier 300 s. */
+export const DEFAULT_REPORT_SETTINGS: Readonly<ReportSettings> = { ...DEFAULT_SESSION_SETTINGS, aqhQualifierS: 300 };
+
+/** What a report covers and how it is computed. */
+export interface ReportOptions extends Partial<ReportSettings> {
+  /** Period start, epoch ms (inclusive). Default: the start of the first quarter-hour with data. */
+  from?: number;
+  /** Period end, epoch ms (exclusive). Default: the end of the last quarter-hour with data. */
+  to?: number;
+  /** IANA time zone of the report. Default `UTC`. */
+  tz?: string;
+  /** Only quarter-hours (and minutes) whose local start falls in this daypart. */
+  daypart?: Daypart | null;
+  /** Only sessions of these streams (by session `stream`). Default: all. */
+  streams?: readonly string[];
+}
+
+/**
+ * A counted session and the listening it placed on the clock, in integer milliseconds by minute and
+ * by quarter-hour start (epoch ms). Reports are assembled from these; the worker stores them.
+ */
+export interface SessionFacts {
+  session: Session;
+  minutes: Map<number, number>;
+  quarterHours: Map<number, number>;
+}
+
+/** A session that does not count (listening under `minSession`): a tune-out. */
+export interface ShortSession {
+  session: Session;
+}
+
+/** The counted sessions of some runs with their placed listening, and the short ones. */
+export interface FinalizedRuns {
+  counted: SessionFacts[];
+  short: Session[];
+}
+
+/**
+ * Finalizes session runs: keeps those that count (`duration >= minSessionS`) with their listening
+ * placed by minute and by quarter-hour, and lists the short ones.
+ */
+export function finalizeRuns(runs: readonly SessionRun[], settings: CountSettings): FinalizedRuns {
+  const result: FinalizedRuns = { counted: [], short: [] };
+  for (const run of runs) {
+    if (!isCounted(run.session, settings)) {
+      result.short.push(run.session);
+      continue;
+    }
+    const minutes = new Map<number, number>();
+    const quarterHours = new Map<number, number>();
+    for (const event of run.events) {
+      const durationMs = durationMsOf(event);
+      placeEvent(event.time, durationMs, MINUTE_MS, minutes);
+      placeEvent(event.time, durationMs, QUARTER_HOUR_MS, quarterHours);
+    }
+    result.counted.push({ session: run.session, minutes, quarterHours });
+  }
+  return result;
+}
+
+/**
+ * Everything the worker needs for one session id: its events (any order, duplicates allowed) cut
+ * into sessions, counted ones with their placed listening, short ones listed.
+ */
+export function finalizeSessionId(events: Iterable<ListenEvent>, settings: SessionSettings & CountSettings): FinalizedRuns {
+  const sorted = dedupeEvents(events).sort(compareEvents);
+  return finalizeRuns(splitSorted(sorted, settings), settings);
+}
+
+/** The settings a report was made with (DESIGN section 7): times ISO-8601 UTC, durations seconds. */
+export interface ReportConfig {
+  from: string;
+  to: string;
+  tz: string;
+  /** Daypart spec (`Mon-Fri 06:00-10:00`) or null for the whole period. */
+  daypart: string | null;
+  idle: number;
+  minSession: number;
+  aqhQualifier: number;
+  maxSession: number;
+}
+
+/** A counted session as reports show it. */
+export interface ReportSession {
+  session: string;
+  stream: string;
+  start: string;
+  end: string;
+  elapsed: number;
+  duration: number;
+  bytes: number;
+  listener: string | null;
+}
+
+/** One minute of one stream: average concurrent listeners (seconds / 60) and distinct sessions. */
+export interface ReportMinute {
+  stream: string;
+  minute: string;
+  listeners: number;
+  sessions: number;
+}
+
+/** One quarter-hour of one stream: sessions at or over the AQH qualifier, and listening seconds. */
+export interface ReportQuarterHour {
+  stream: string;
+  start: string;
+  qualified: number;
+  seconds: number;
+}
+
+/** Headline figures of one stream over the period's quarter-hours (daypart applied). */
+export interface ReportSummary {
+  stream: string;
+  /** Quarter-hours in the period (empty ones included; DST days have 92 or 100). */
+  quarterHours: number;
+  /** Average quarter-hour audience: sum of qualified sessions per QH / quarterHours (Triton, Nielsen). */
+  aqh: number;
+  /** Average active sessions: listening seconds / (quarterHours x 900). */
+  aas: number;
+  /** Total listening hours: listening seconds / 3600. */
+  tlh: number;
+  /** Distinct listeners (by `listener`, else the session) among active sessions. */
+  cume: number;
+  /** Sessions with listening seconds in the period. */
+  activeSessions: number;
+  /** Sessions whose start lies in one of the period's quarter-hours. */
+  sessionStarts: number;
+  /** Average time spent listening per session: listening seconds / activeSessions, seconds. */
+  atsl: number;
+  /** Time spent listening per listener: TLH / cume, hours. */
+  tsl: number;
+  /** Nielsen TSL: AQH x quarterHours x 0.25 / cume, hours. */
+  tslNielsen: number;
+}
+
+/** The one report shape (DESIGN section 7): the API returns it, the dashboard draws it, the CLI prints it. */
+export interface Report {
+  config: ReportConfig;
+  sessions: ReportSession[];
+  minutes: ReportMinute[];
+  quarterHours: ReportQuarterHour[];
+  summary: ReportSummary[];
+}
+
+/** Fills in defaults. */
+export function resolveSettings(options: Partial<ReportSettings>): ReportSettings {
+  return {
+    idleS: options.idleS ?? DEFAULT_REPORT_SETTINGS.idleS,
+    maxSessionS: options.maxSessionS ?? DEFAULT_REPORT_SETTINGS.maxSessionS,
+    minSessionS: options.minSessionS ?? DEFAULT_REPORT_SETTINGS.minSessionS,
+    aqhQualifierS: options.aqhQualifierS ?? DEFAULT_REPORT_SETTINGS.aqhQualifierS,
+  };
+}
+
+/**
+ * The quarter-hours of a period (DESIGN section 4): those that start inside `[from, to)` and, with a
+ * daypart, whose local start time in `tz` falls in it. Counting real instants makes DST days have
+ * 92 or 100 quarter-hours. Returns their UTC starts, ascending.
+ */
+export function periodQuarterHours(from: number, to: number, tz: string, daypart?: Daypart | null): number[] {
+  const out: number[] = [];
+  for (let qh = Math.ceil(from / QUARTER_HOUR_MS) * QUARTER_HOUR_MS; qh < to; qh += QUARTER_HOUR_MS) {
+    if (!daypart || inDaypart(localTime(qh, tz), daypart)) out.push(qh);
+  }
+  return out;
+}
+
+/** Extent of the data: from the first placed millisecond or session start to the last session end. */
+function dataExtent(facts: readonly SessionFacts[]): { from: number; to: number } | undefined {
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  for (const fact of facts) {
+    for (const minute of fact.minutes.keys()) if (minute < min) min = minute;
+    if (fact.session.start < min) min = fact.session.start;
+    if (fact.session.end > max) max = fact.session.end;
+  }
+  if (min === Number.POSITIVE_INFINITY) return undefined;
+  // Whole quarter-hours around the data; an event ending exactly on a boundary belongs before it.
+  return { from: bucketStart(min, QUARTER_HOUR_MS), to: bucketStart(max - 1, QUARTER_HOUR_MS) + QUARTER_HOUR_MS };
+}
+
+interface StreamTotals {
+  ms: number;
+  active: number;
+  starts: number;
+  listeners: Set<string>;
+}
+
+/**
+ * Assembles the section 7 report from counted sessions and their placed listening (see
+ * {@link finalizeRuns}). All sums are in integer milliseconds, so the result does not depend on the
+ * order of `facts`.
+ */
+export function assembleReport(facts: readonly SessionFacts[], options: ReportOptions = {}): Report {
+  const settings = resolveSettings(options);
+  const tz = options.tz ?? 'UTC';
+  const daypart = options.daypart ?? null;
+  const streams = options.streams && options.streams.length > 0 ? new Set(options.streams) : undefined;
+  const selected = streams ? facts.filter((f) => streams.has(f.session.stream)) : facts;
+  const extent = options.from === undefined || options.to === undefined ? dataExtent(selected) : undefined;
+  const from = options.from ?? extent?.from ?? 0;
+  const to = options.to ?? extent?.to ?? from;
+
+  const qhList = periodQuarterHours(from, to, tz, daypart);
+  const qhSet = new Set(qhList);
+  // Local start (minute of day, weekday) of each quarter-hour, to place minutes inside dayparts.
+  const qhLocal = new Map<number, { weekday: number; minuteOfDay: number }>();
+  const minuteIncluded = (minute: number): boolean => {
+    if (minute < from || minute >= to) return false;
+    if (!daypart) return true;
+    const qh = bucketStart(minute, QUARTER_HOUR_MS);
+    let local = qhLocal.get(qh);
+    if (!local) {
+      local = localTime(qh, tz);
+      qhLocal.set(qh, local);
+    }
+    return inDaypart({ weekday: local.weekday, minuteOfDay: local.minuteOfDay + (minute - qh) / MINUTE_MS }, daypart);
+  };
+
+  const qualifierMs = Math.round(settings.aqhQualifierS * 1000);
+  const minuteRows = new Map<string, { stream: string; minute: number; ms: number; sessions: number }>();
+  const qhRows = new Map<string, { stream: string; start: number; ms: number; qualified: number }>();
+  const totals = new Map<string, StreamTotals>();
+  const sessions: Session[] = [];
+
+  for (const { session, minutes, quarterHours } of selected) {
+    const stream = session.stream;
+    if (session.start >= from && session.start < to) sessions.push(session);
+    for (const [minute, ms] of minutes) {
+      if (ms <= 0 || !minuteIncluded(minute)) continue;
+      const key = `${stream}\u0000${minute}`;
+      const row = minuteRows.get(key);
+      if (row) {
+        row.ms += ms;
+        row.sessions += 1;
+      } else minuteRows.set(key, { stream, minute, ms, sessions: 1 });
+    }
+    let sessionMs = 0;
+    for (const [qh, ms] of quarterHours) {
+      if (ms <= 0 || !qhSet.has(qh)) continue;
+      sessionMs += ms;
+      const key = `${stream}\u0000${qh}`;
+      const qualified = ms >= qualifierMs ? 1 : 0;
+      const row = qhRows.get(key);
+      if (row) {
+        row.ms += ms;
+        row.qualified += qualified;
+      } else qhRows.set(key, { stream, start: qh, ms, qualified });
+    }
+    const startsHere = qhSet.has(bucketStart(session.start, QUARTER_HOUR_MS));
+    if (sessionMs === 0 && !startsHere) continue;
+    let total = totals.get(stream);
+    if (!total) {
+      total = { ms: 0, active: 0, starts: 0, listeners: new Set() };
+      totals.set(stream, total);
+    }
+    if (startsHere) total.starts += 1;
+    if (sessionMs > 0) {
+      total.ms += sessionMs;
+      total.active += 1;
+      total.listeners.add(session.listener ?? `session:${session.session}`);
+    }
+  }
+
+  const qhCount = qhList.length;
+  const qualifiedByStream = new Map<string, number>();
+  for (const row of qhRows.values()) qualifiedByStream.set(row.stream, (qualifiedByStream.get(row.stream) ?? 0) + row.qualified);
+
+  const summary: ReportSummary[] = [];
+  for (const [stream, total] of [...totals].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    if (total.ms === 0) continue;
+    const seconds = total.ms / 1000;
+    const cume = total.listeners.size;
+    const aqh = (qualifiedByStream.get(stream) ?? 0) / qhCount;
+    summary.push({
+      stream,
+      quarterHours: qhCount,
+      aqh,
+      aas: seconds / (qhCount * 900),
+      tlh: seconds / 3600,
+      cume,
+      activeSessions: total.active,
+      sessionStarts: total.starts,
+      atsl: seconds / total.active,
+      tsl: seconds / 3600 / cume,
+      tslNielsen: (aqh * qhCount * 0.25) / cume,
+    });
+  }
+
+  const byStreamThen = <T extends { stream: string }>(a: T, b: T, at: number, bt: number) =>
+    a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : at - bt;
+
+  sessions.sort((a, b) => byStreamThen(a, b, a.start, b.start) || (a.session < b.session ? -1 : a.session > b.session ? 1 : 0));
+
+  return {
+    config: {
+      from: isoTime(from),
+      to: isoTime(to),
+      tz,
+      daypart: daypart ? daypart.spec : null,
+      idle: settings.idleS,
+      minSession: settings.minSessionS,
+      aqhQualifier: settings.aqhQualifierS,
+      maxSession: settings.maxSessionS,
+    },
+    sessions: sessions.map(toReportSession),
+    minutes: [...minuteRows.values()]
+      .sort((a, b) => byStreamThen(a, b, a.minute, b.minute))
+      .map((r) => ({ stream: r.stream, minute: isoTime(r.minute), listeners: r.ms / MINUTE_MS, sessions: r.sessions })),
+    quarterHours: [...qhRows.values()]
+      .sort((a, b) => byStreamThen(a, b, a.start, b.start))
+      .map((r) => ({ stream: r.stream, start: isoTime(r.start), qualified: r.qualified, seconds: r.ms / 1000 })),
+    summary,
+  };
+}
+
+/** A session as reports show it: times ISO-8601 UTC with milliseconds. */
+export function toReportSession(session: Session): ReportSession {
+  return {
+    session: session.session,
+    stream: session.stream,
+    start: isoTime(session.start),
+    end: isoTime(session.end),
+    elapsed: session.elapsed,
+    duration: session.duration,
+    bytes: session.bytes,
+    listener: session.listener,
+  };
+}
+
+/**
+ * Builds a report from raw listen events, incrementally: `add` events in any order (duplicates
+ * allowed), then `finish`. Events are kept compactly per session id until `finish`, which cuts,
+ * counts and places each id's events and frees them as it goes.
+ */
+export class ReportBuilder {
+  private readonly byId = new Map<string, ListenEvent[]>();
+  private readonly strings = new Map<string, string>();
+  private added = 0;
+  private readonly options: ReportOptions;
+
+  constructor(options: ReportOptions = {}) {
+    this.options = options;
+  }
+
+  /** Events added so far (duplicates included). */
+  get size(): number {
+    return this.added;
+  }
+
+  private intern(text: string): string {
+    const known = this.strings.get(text);
+    if (known !== undefined) return known;
+    this.strings.set(text, text);
+    return text;
+  }
+
+  /** Adds one valid event (see `parseEvent`). Client facts (`ua`, `ip`) are not kept. */
+  add(event: ListenEvent): void {
+    this.added++;
+    const slim: ListenEvent = {
+      session: event.session,
+      stream: this.intern(event.stream),
+      output: event.output,
+      time: event.time,
+      duration: event.duration,
+      bytes: event.bytes,
+    };
+    if (event.id !== undefined) slim.id = event.id;
+    if (event.listener !== undefined) slim.listener = this.intern(event.listener);
+    const list = this.byId.get(event.session);
+    if (list) list.push(slim);
+    else this.byId.set(event.session, [slim]);
+  }
+
+  /** Cuts, counts and places every session id's events. Call once. */
+  finalize(): FinalizedRuns {
+    const settings = resolveSettings(this.options);
+    const result: FinalizedRuns = { counted: [], short: [] };
+    for (const [id, events] of this.byId) {
+      const done = finalizeSessionId(events, settings);
+      result.counted.push(...done.counted);
+      result.short.push(...done.short);
+      this.byId.delete(id);
+    }
+    return result;
+  }
+
+  /** The section 7 report of everything added. */
+  finish(): Report {
+    return assembleReport(this.finalize().counted, this.options);
+  }
+}
+
+/** The section 7 report of a set of listen events (any order, duplicates allowed). */
+export function buildReport(events: Iterable<ListenEvent>, options: ReportOptions = {}): Report {
+  const builder = new ReportBuilder(options);
+  for (const event of events) builder.add(event);
+  return builder.finish();
+}

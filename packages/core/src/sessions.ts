@@ -1,0 +1,219 @@
+import { durationMsOf, eventKey, type ListenEvent, type Output } from './event.js';
+
+/** Settings that cut a session id's events into sessions (DESIGN section 3), in seconds. */
+export interface SessionSettings {
+  /** A gap of `idleS` or more between consecutive events starts a new session. Default 300. */
+  idleS: number;
+  /** An event `maxSessionS` or more after a session's first event starts a new one. Default 86400. */
+  maxSessionS: number;
+}
+
+/** Settings that decide which sessions count (DESIGN section 3). */
+export interface CountSettings {
+  /** A session counts only when its listening time is at least this, in seconds. Default 60 (Triton, IAB). */
+  minSessionS: number;
+}
+
+/** Default session settings: 5 min idle, 24 h maximum, 60 s minimum (Triton Webcast Metrics, IAB). */
+export const DEFAULT_SESSION_SETTINGS: Readonly<SessionSettings & CountSettings> = {
+  idleS: 300,
+  maxSessionS: 86_400,
+  minSessionS: 60,
+};
+
+/**
+ * One listening session (DESIGN section 3): a maximal run of one session id's events with no gap of
+ * `idle` or more, cut again at `maxSession` after its first event. Times are epoch milliseconds,
+ * `elapsed` and `duration` seconds.
+ */
+export interface Session {
+  /** The session id; several sessions share one when a listener comes back after `idle`. */
+  session: string;
+  /** `stream` of the first event: the HLS group key, or the Shoutcast stream key. */
+  stream: string;
+  /** `time` of the first event, epoch ms. */
+  start: number;
+  /** `time` of the last event, epoch ms. */
+  end: number;
+  /** `end - start`, seconds. */
+  elapsed: number;
+  /** Listening time: the sum of the events' `duration` (delivered audio; pauses do not count), seconds. */
+  duration: number;
+  /** Sum of the events' `bytes`. */
+  bytes: number;
+  /** The first non-empty `listener` of the events, or null. */
+  listener: string | null;
+}
+
+/** A session together with the (deduplicated, ordered) events it is made of. */
+export interface SessionRun {
+  session: Session;
+  /** `output` of the first event. */
+  output: Output;
+  events: ListenEvent[];
+}
+
+/**
+ * The order of events inside a session id (DESIGN section 3): by `time`, then zero-duration events
+ * first (an HLS start event precedes the segment that ends at the same instant), then by id.
+ */
+export function compareEvents(a: ListenEvent, b: ListenEvent): number {
+  if (a.time !== b.time) return a.time - b.time;
+  const az = durationMsOf(a) === 0 ? 0 : 1;
+  const bz = durationMsOf(b) === 0 ? 0 : 1;
+  if (az !== bz) return az - bz;
+  const ak = eventKey(a);
+  const bk = eventKey(b);
+  return ak < bk ? -1 : ak > bk ? 1 : 0;
+}
+
+/** Removes events whose {@link eventKey} was already seen (the first one wins). */
+export function dedupeEvents(events: Iterable<ListenEvent>): ListenEvent[] {
+  const seen = new Set<string>();
+  const out: ListenEvent[] = [];
+  for (const event of events) {
+    const key = eventKey(event);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(event);
+  }
+  return out;
+}
+
+function toSession(events: ListenEvent[]): Session {
+  const first = events[0]!;
+  const last = events[events.length - 1]!;
+  let durationMs = 0;
+  let bytes = 0;
+  let listener: string | null = null;
+  for (const event of events) {
+    durationMs += durationMsOf(event);
+    bytes += event.bytes;
+    if (listener === null && event.listener) listener = event.listener;
+  }
+  return {
+    session: first.session,
+    stream: first.stream,
+    start: first.time,
+    end: last.time,
+    elapsed: (last.time - first.time) / 1000,
+    duration: durationMs / 1000,
+    bytes,
+    listener,
+  };
+}
+
+/**
+ * Cuts events into sessions (DESIGN section 3). The events may belong to any number of session ids,
+ * arrive in any order and contain duplicates (same {@link eventKey} within a session id); the result
+ * is the same for every such arrangement of the same events. Runs are ordered by session id, then start.
+ */
+export function splitSessions(events: Iterable<ListenEvent>, settings: SessionSettings): SessionRun[] {
+  const byId = new Map<string, ListenEvent[]>();
+  for (const event of events) {
+    const list = byId.get(event.session);
+    if (list) list.push(event);
+    else byId.set(event.session, [event]);
+  }
+  const ids = [...byId.keys()].sort();
+  const runs: SessionRun[] = [];
+  for (const id of ids) splitSorted(dedupeEvents(byId.get(id)!).sort(compareEvents), settings, runs);
+  return runs;
+}
+
+/**
+ * Short sessions (under `minSession`: tune-outs) counted by stream and by the minute of their start
+ * (epoch ms), as the worker stores them.
+ */
+export function countShortSessions(short: Iterable<Session>): Map<string, { stream: string; minute: number; count: number }> {
+  const counts = new Map<string, { stream: string; minute: number; count: number }>();
+  for (const session of short) {
+    const minute = Math.floor(session.start / 60_000) * 60_000;
+    const key = `${session.stream}\u0000${minute}`;
+    const row = counts.get(key);
+    if (row) row.count += 1;
+    else counts.set(key, { stream: session.stream, minute, count: 1 });
+  }
+  return counts;
+}
+
+/**
+ * Cuts one session id's events, already deduplicated and sorted by {@link compareEvents}, into
+ * sessions, appending them to `into`.
+ */
+export function splitSorted(sorted: ListenEvent[], settings: SessionSettings, into: SessionRun[] = []): SessionRun[] {
+  const idleMs = settings.idleS * 1000;
+  const maxMs = settings.maxSessionS * 1000;
+  let current: ListenEvent[] = [];
+  let firstTime = 0;
+  let lastTime = 0;
+  const close = () => {
+    if (current.length > 0) into.push({ session: toSession(current), output: current[0]!.output, events: current });
+  };
+  for (const event of sorted) {
+    if (current.length > 0 && (event.time - lastTime >= idleMs || event.time - firstTime >= maxMs)) {
+      close();
+      current = [];
+    }
+    if (current.length === 0) firstTime = event.time;
+    current.push(event);
+    lastTime = event.time;
+  }
+  close();
+  return into;
+}
+
+/** Whether a session counts: listening time of at least `minSessionS` (Triton, IAB: 60 s). */
+export function isCounted(session: Pick<Session, 'duration'>, settings: CountSettings): boolean {
+  return Math.round(session.duration * 1000) >= Math.round(settings.minSessionS * 1000);
+}
+
+/** Identity of a session row: its session id and start (epoch ms). */
+export function sessionRowKey(session: Pick<Session, 'session' | 'start'>): string {
+  return `${session.session}\u0000${session.start}`;
+}
+
+/** Whether two sessions are field-for-field equal. */
+export function sameSession(a: Session, b: Session): boolean {
+  return (
+    a.session === b.session &&
+    a.stream === b.stream &&
+    a.start === b.start &&
+    a.end === b.end &&
+    a.elapsed === b.elapsed &&
+    a.duration === b.duration &&
+    a.bytes === b.bytes &&
+    a.listener === b.listener
+  );
+}
+
+/** Rows to write so that stored sessions become the newly computed ones. */
+export interface SessionChanges {
+  insert: Session[];
+  update: Session[];
+  remove: Session[];
+  unchanged: Session[];
+}
+
+/**
+ * The incremental form of finalization: given what was stored before for a session id (or any set
+ * of ids) and what its events now give, which rows to insert, update (same id and start, other
+ * figures) and remove. A re-finalization after a resume, a late event or a retried batch thus
+ * corrects rows and never doubles them. Rows are keyed by {@link sessionRowKey}.
+ */
+export function planSessionChanges(previous: readonly Session[], next: readonly Session[]): SessionChanges {
+  const before = new Map(previous.map((s) => [sessionRowKey(s), s]));
+  const changes: SessionChanges = { insert: [], update: [], remove: [], unchanged: [] };
+  for (const session of next) {
+    const key = sessionRowKey(session);
+    const old = before.get(key);
+    if (!old) changes.insert.push(session);
+    else {
+      before.delete(key);
+      if (sameSession(old, session)) changes.unchanged.push(session);
+      else changes.update.push(session);
+    }
+  }
+  changes.remove.push(...before.values());
+  return changes;
+}
