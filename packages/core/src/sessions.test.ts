@@ -1,0 +1,126 @@
+import { describe, expect, it } from 'vitest';
+import type { ListenEvent } from './event.js';
+import { countShortSessions, isCounted, planSessionChanges, splitSessions } from './sessions.js';
+
+const T0 = Date.UTC(2026, 10, 1, 9, 0);
+const SETTINGS = { idleS: 300, maxSessionS: 86_400 };
+
+let n = 0;
+function ev(partial: Partial<ListenEvent> & { time: number }): ListenEvent {
+  n++;
+  return { id: `e${String(n).padStart(6, '0')}`, session: 's1', stream: 'main-64k', output: 'hls', duration: 10, bytes: 1000, ...partial };
+}
+
+describe('splitSessions', () => {
+  it('makes the reference HLS session: start event + 60 segments of 10 s -> 600 s, elapsed 590 s, group key', () => {
+    const events: ListenEvent[] = [ev({ time: T0, duration: 0, bytes: 0, stream: 'main' })];
+    for (let i = 0; i < 60; i++) events.push(ev({ time: T0 + i * 10_000, duration: 10, bytes: 307_200, stream: 'main-128k' }));
+    const runs = splitSessions(events.reverse(), SETTINGS);
+    expect(runs).toHaveLength(1);
+    expect(runs[0]!.session).toEqual({
+      session: 's1',
+      stream: 'main',
+      start: T0,
+      end: T0 + 590_000,
+      elapsed: 590,
+      duration: 600,
+      bytes: 60 * 307_200,
+      listener: null,
+    });
+    expect(runs[0]!.output).toBe('hls');
+    expect(isCounted(runs[0]!.session, { minSessionS: 60 })).toBe(true);
+  });
+
+  it('splits at a gap of idle or more, not below it', () => {
+    const events = [ev({ time: T0 }), ev({ time: T0 + 299_999 }), ev({ time: T0 + 299_999 + 300_000 })];
+    const runs = splitSessions(events, SETTINGS);
+    expect(runs.map((r) => [r.session.start, r.session.end])).toEqual([
+      [T0, T0 + 299_999],
+      [T0 + 599_999, T0 + 599_999],
+    ]);
+  });
+
+  it('cuts at maxSession after the first event of the run', () => {
+    const events: ListenEvent[] = [];
+    for (let t = 0; t <= 3 * 3600_000; t += 60_000) events.push(ev({ time: T0 + t, duration: 60 }));
+    const runs = splitSessions(events, { idleS: 300, maxSessionS: 3600 });
+    expect(runs.map((r) => (r.session.start - T0) / 60_000)).toEqual([0, 60, 120, 180]);
+    expect(runs.map((r) => r.session.duration)).toEqual([3600, 3600, 3600, 60]);
+  });
+
+  it('takes the first non-empty listener, the first stream, and keeps ids apart', () => {
+    const runs = splitSessions(
+      [
+        ev({ time: T0, stream: 'a' }),
+        ev({ time: T0 + 1000, listener: 'L1' }),
+        ev({ time: T0 + 2000, listener: 'L2' }),
+        ev({ time: T0, session: 's0', stream: 'b' }),
+      ],
+      SETTINGS,
+    );
+    expect(runs.map((r) => [r.session.session, r.session.stream, r.session.listener])).toEqual([
+      ['s0', 'b', null],
+      ['s1', 'a', 'L1'],
+    ]);
+  });
+
+  it('orders zero-duration events first at the same instant, then by id', () => {
+    const seg = ev({ time: T0, stream: 'variant', id: 'a' });
+    const start = ev({ time: T0, stream: 'group', duration: 0, id: 'z' });
+    expect(splitSessions([seg, start], SETTINGS)[0]!.session.stream).toBe('group');
+    const x = ev({ time: T0, stream: 'x', id: 'b' });
+    const y = ev({ time: T0, stream: 'y', id: 'c' });
+    expect(splitSessions([y, x], SETTINGS)[0]!.session.stream).toBe('x');
+  });
+
+  it('drops duplicates by id', () => {
+    const a = ev({ time: T0 });
+    const b = ev({ time: T0 + 10_000 });
+    const runs = splitSessions([a, b, { ...a }, { ...b }, a], SETTINGS);
+    expect(runs[0]!.session.duration).toBe(20);
+    expect(runs[0]!.events).toHaveLength(2);
+  });
+});
+
+describe('isCounted', () => {
+  it('counts at exactly minSession and not below', () => {
+    expect(isCounted({ duration: 60 }, { minSessionS: 60 })).toBe(true);
+    expect(isCounted({ duration: 59.999 }, { minSessionS: 60 })).toBe(false);
+  });
+});
+
+describe('countShortSessions', () => {
+  it('counts tune-outs by stream and start minute', () => {
+    const base = { session: 's', end: 0, elapsed: 0, duration: 5, bytes: 0, listener: null };
+    const counts = [...countShortSessions([
+      { ...base, stream: 'a', start: T0 + 1000 },
+      { ...base, stream: 'a', start: T0 + 59_000 },
+      { ...base, stream: 'a', start: T0 + 60_000 },
+      { ...base, stream: 'b', start: T0 },
+    ]).values()];
+    expect(counts).toEqual([
+      { stream: 'a', minute: T0, count: 2 },
+      { stream: 'a', minute: T0 + 60_000, count: 1 },
+      { stream: 'b', minute: T0, count: 1 },
+    ]);
+  });
+});
+
+describe('planSessionChanges', () => {
+  it('corrects a resumed session instead of doubling it', () => {
+    const first = splitSessions([ev({ time: T0, id: 'p1' }), ev({ time: T0 + 60_000, id: 'p2' })], SETTINGS).map((r) => r.session);
+    const later = splitSessions(
+      [ev({ time: T0, id: 'p1' }), ev({ time: T0 + 60_000, id: 'p2' }), ev({ time: T0 + 120_000, id: 'p3' }), ev({ time: T0 + 900_000, id: 'p4' })],
+      SETTINGS,
+    ).map((r) => r.session);
+    const changes = planSessionChanges(first, later);
+    expect(changes.update.map((s) => s.duration)).toEqual([30]);
+    expect(changes.insert.map((s) => s.start)).toEqual([T0 + 900_000]);
+    expect(changes.remove).toEqual([]);
+    const early = splitSessions([ev({ time: T0 - 1000, id: 'p0' }), ev({ time: T0, id: 'p1' })], SETTINGS).map((r) => r.session);
+    const moved = planSessionChanges(first, early);
+    expect(moved.insert).toHaveLength(1);
+    expect(moved.remove).toHaveLength(1);
+    expect(planSessionChanges(first, first).unchanged).toHaveLength(1);
+  });
+});
