@@ -67,17 +67,21 @@ export function compareEvents(a: ListenEvent, b: ListenEvent): number {
   return ak < bk ? -1 : ak > bk ? 1 : 0;
 }
 
-/** Removes events whose {@link eventKey} was already seen (the first one wins). */
-export function dedupeEvents(events: Iterable<ListenEvent>): ListenEvent[] {
-  const seen = new Set<string>();
-  const out: ListenEvent[] = [];
-  for (const event of events) {
-    const key = eventKey(event);
-    if (seen.has(key)) continue;
-    seen.add(key);
-    out.push(event);
+/**
+ * Sorts one session id's events by {@link compareEvents} and drops duplicates: events with the same
+ * {@link eventKey} and `time` (the identity ingest stores them under) are one event.
+ */
+export function sortUnique(events: ListenEvent[]): ListenEvent[] {
+  events.sort(compareEvents);
+  let kept = 0;
+  for (let i = 0; i < events.length; i++) {
+    const event = events[i]!;
+    const last = kept > 0 ? events[kept - 1]! : undefined;
+    if (last && last.time === event.time && eventKey(last) === eventKey(event)) continue;
+    events[kept++] = event;
   }
-  return out;
+  events.length = kept;
+  return events;
 }
 
 function toSession(events: ListenEvent[]): Session {
@@ -105,7 +109,7 @@ function toSession(events: ListenEvent[]): Session {
 
 /**
  * Cuts events into sessions (DESIGN section 3). The events may belong to any number of session ids,
- * arrive in any order and contain duplicates (same {@link eventKey} within a session id); the result
+ * arrive in any order and contain duplicates (see {@link sortUnique}); the result
  * is the same for every such arrangement of the same events. Runs are ordered by session id, then start.
  */
 export function splitSessions(events: Iterable<ListenEvent>, settings: SessionSettings): SessionRun[] {
@@ -117,7 +121,7 @@ export function splitSessions(events: Iterable<ListenEvent>, settings: SessionSe
   }
   const ids = [...byId.keys()].sort();
   const runs: SessionRun[] = [];
-  for (const id of ids) splitSorted(dedupeEvents(byId.get(id)!).sort(compareEvents), settings, runs);
+  for (const id of ids) splitSorted(sortUnique(byId.get(id)!), settings, runs);
   return runs;
 }
 
