@@ -1,0 +1,243 @@
+import net from 'node:net';
+import { PGlite, type Transaction as PgliteTransaction } from '@electric-sql/pglite';
+import { type SQL, sql as sqlTag } from 'drizzle-orm';
+import { PgDialect, type PgDatabase, type PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
+import postgres, { type Sql } from 'postgres';
+import { migrate } from './migrate.js';
+import * as schema from './schema.js';
+
+/** The drizzle schema object (all tables of @earshot/db). */
+export type Schema = typeof schema;
+
+/** A drizzle database over the Earshot schema, whichever driver is underneath. */
+export type EarshotDrizzle = PgDatabase<PgQueryResultHKT, Schema>;
+
+/** Minimal logger (pino's shape); @earshot/db never imports one itself. */
+export interface DbLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+/** A row of a raw query. */
+export type Row = Record<string, unknown>;
+
+/**
+ * Raw SQL on a database or inside a transaction. Results are normalized across drivers:
+ * `timestamptz` comes back as text in UTC (`2026-11-01 09:15:00.123+00`) and `bigint` as a string
+ * (cast in SQL when you need numbers, or read through drizzle for typed values).
+ */
+export interface Queryable {
+  /** Runs one statement: a text with `$1..$n` parameters, or a drizzle `sql` template. */
+  query<T extends Row = Row>(query: string | SQL, params?: readonly unknown[]): Promise<T[]>;
+  /** The drizzle instance bound to this database or transaction. */
+  readonly drizzle: EarshotDrizzle;
+}
+
+/** One transaction: raw SQL and drizzle on the same connection. Do not nest transactions in it. */
+export interface DbTx extends Queryable {}
+
+/** The driver-level handle, for code that needs the driver's own API (COPY, blobs). */
+export type DbClient =
+  | {
+      kind: 'postgres';
+      sql: Sql;
+      /** Opens a separate one-connection client with the same settings (session locks, LISTEN); end it after use. */
+      single(): Sql;
+    }
+  | { kind: 'pglite'; pg: PGlite };
+
+/** What the apps use, regardless of driver. */
+export interface Db extends Queryable {
+  /** `postgres` (postgres.js on a server) or `pglite` (embedded). */
+  readonly driver: DbClient['kind'];
+  readonly client: DbClient;
+  /** Where the data lives, without credentials (for logs). */
+  readonly location: string;
+  /** Runs `fn` in one transaction; commits when it resolves, rolls back when it throws. */
+  transaction<T>(fn: (tx: DbTx) => Promise<T>): Promise<T>;
+  /** Throws unless the database answers a trivial query. */
+  ping(): Promise<void>;
+  /** Closes the connections (idempotent). */
+  close(): Promise<void>;
+  /** Per-process cache of the listen_events day partitions known to exist (UTC day numbers). */
+  readonly knownEventDays: Set<number>;
+  readonly logger: DbLogger | undefined;
+}
+
+export interface CreateDbOptions {
+  /**
+   * `postgres://...` (postgres.js), `file:PATH` (PGlite on disk), `memory:` (in-memory PGlite, tests).
+   * Unset: PGlite on disk in `dataDir`.
+   */
+  url?: string | undefined;
+  /** Where embedded PGlite keeps its files when `url` is unset. Default `./.earshot`. */
+  dataDir?: string | undefined;
+  logger?: DbLogger | undefined;
+  /** Apply pending migrations before returning. Default true. */
+  migrate?: boolean | undefined;
+  /** postgres.js pool size. Default 10. */
+  maxConnections?: number | undefined;
+  /** postgres.js connect timeout, seconds. Default 10. */
+  connectTimeoutS?: number | undefined;
+}
+
+const dialect = new PgDialect();
+
+function toQuery(query: string | SQL, params: readonly unknown[] | undefined): { text: string; params: unknown[] } {
+  if (typeof query === 'string') return { text: query, params: params ? [...params] : [] };
+  const q = dialect.sqlToQuery(query);
+  return { text: q.sql, params: q.params };
+}
+
+/** Hides the password of a postgres URL. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres://(unparsable url)';
+  }
+}
+
+const identity = (value: string) => value;
+// Make PGlite's raw results look like postgres.js's under drizzle (text timestamps, string int8).
+const PGLITE_RAW_PARSERS = { 20: identity, 1082: identity, 1083: identity, 1114: identity, 1184: identity };
+
+/**
+ * Stock postgres.js leaves Nagle's algorithm on, which stalls the end of every COPY by about 40 ms
+ * (STACK.md). Connect the socket ourselves with TCP_NODELAY. Returning the connecting socket right
+ * away keeps postgres.js's connect timeout in charge (writes queue until it connects).
+ */
+function noDelaySocket(options: { host: string[]; port: number[]; path?: string | false }): net.Socket {
+  if (options.path) return net.connect({ path: options.path });
+  return net.connect({ host: options.host[0] ?? '127.0.0.1', port: options.port[0] ?? 5432, noDelay: true });
+}
+
+function createPostgresDb(url: string, options: CreateDbOptions): Db {
+  const config: postgres.Options<{}> = {
+    max: options.maxConnections ?? 10,
+    connect_timeout: options.connectTimeoutS ?? 10,
+    onnotice: (notice) => options.logger?.debug({ notice: notice.message }, 'postgres notice'),
+    connection: { TimeZone: 'UTC', application_name: 'earshot' },
+  };
+  // `socket` is a real postgres.js option that its typings omit.
+  Object.assign(config, { socket: noDelaySocket });
+  const sql = postgres(url, config);
+  const single = () => postgres(url, { ...config, max: 1 });
+  const db = drizzlePostgres(sql, { schema }) as unknown as EarshotDrizzle;
+  let closed: Promise<void> | undefined;
+  return {
+    driver: 'postgres',
+    client: { kind: 'postgres', sql, single },
+    location: redactUrl(url),
+    drizzle: db,
+    knownEventDays: new Set(),
+    logger: options.logger,
+    async query<T extends Row = Row>(query: string | SQL, params?: readonly unknown[]) {
+      const q = toQuery(query, params);
+      return (await sql.unsafe(q.text, q.params as postgres.ParameterOrJSON<never>[])) as unknown as T[];
+    },
+    transaction<T>(fn: (tx: DbTx) => Promise<T>): Promise<T> {
+      return sql.begin((t) => fn(postgresTx(t, sql))) as Promise<T>;
+    },
+    async ping() {
+      await sql`select 1`;
+    },
+    close() {
+      closed ??= sql.end({ timeout: 5 });
+      return closed;
+    },
+  };
+}
+
+function postgresTx(t: postgres.TransactionSql, root: Sql): DbTx {
+  let d: EarshotDrizzle | undefined;
+  return {
+    async query<T extends Row = Row>(query: string | SQL, params?: readonly unknown[]) {
+      const q = toQuery(query, params);
+      return (await t.unsafe(q.text, q.params as postgres.ParameterOrJSON<never>[])) as unknown as T[];
+    },
+    get drizzle() {
+      // drizzle reads (and patches) `client.options`, which only the root client carries.
+      d ??= drizzlePostgres(Object.assign(t, { options: root.options }) as unknown as Sql, {
+        schema,
+      }) as unknown as EarshotDrizzle;
+      return d;
+    },
+  };
+}
+
+async function createPgliteDb(dataDir: string | undefined, options: CreateDbOptions): Promise<Db> {
+  const pg = dataDir === undefined ? await PGlite.create() : await PGlite.create(dataDir);
+  await pg.exec(`SET TIME ZONE 'UTC'`);
+  const db = drizzlePglite(pg, { schema }) as unknown as EarshotDrizzle;
+  let closed: Promise<void> | undefined;
+  return {
+    driver: 'pglite',
+    client: { kind: 'pglite', pg },
+    location: dataDir === undefined ? 'memory:' : `file:${dataDir}`,
+    drizzle: db,
+    knownEventDays: new Set(),
+    logger: options.logger,
+    async query<T extends Row = Row>(query: string | SQL, params?: readonly unknown[]) {
+      const q = toQuery(query, params);
+      return (await pg.query<T>(q.text, q.params, { parsers: PGLITE_RAW_PARSERS })).rows;
+    },
+    transaction<T>(fn: (tx: DbTx) => Promise<T>): Promise<T> {
+      return pg.transaction((t) => fn(pgliteTx(t)));
+    },
+    async ping() {
+      if (pg.closed) throw new Error('the embedded database is closed');
+      await pg.query('select 1');
+    },
+    close() {
+      closed ??= pg.closed ? Promise.resolve() : pg.close();
+      return closed;
+    },
+  };
+}
+
+function pgliteTx(t: PgliteTransaction): DbTx {
+  let d: EarshotDrizzle | undefined;
+  return {
+    async query<T extends Row = Row>(query: string | SQL, params?: readonly unknown[]) {
+      const q = toQuery(query, params);
+      return (await t.query<T>(q.text, q.params, { parsers: PGLITE_RAW_PARSERS })).rows;
+    },
+    get drizzle() {
+      d ??= drizzlePglite(t as unknown as PGlite, { schema }) as unknown as EarshotDrizzle;
+      return d;
+    },
+  };
+}
+
+/**
+ * Opens the Earshot database: PostgreSQL through postgres.js for a `postgres://` URL, otherwise
+ * embedded PGlite (`file:PATH`, `memory:`, or `dataDir` when no URL is given). Applies pending
+ * migrations unless `migrate: false`.
+ */
+export async function createDb(options: CreateDbOptions = {}): Promise<Db> {
+  const url = options.url;
+  let db: Db;
+  if (url !== undefined && /^postgres(ql)?:\/\//.test(url)) db = createPostgresDb(url, options);
+  else if (url === 'memory:' || url === 'memory://') db = await createPgliteDb(undefined, options);
+  else if (url !== undefined && url.startsWith('file:')) db = await createPgliteDb(url.slice('file:'.length), options);
+  else if (url === undefined || url === '') db = await createPgliteDb(options.dataDir ?? './.earshot', options);
+  else throw new Error(`unsupported database url (want postgres://, file:PATH or memory:): ${redactUrl(url)}`);
+  if (options.migrate !== false) {
+    try {
+      await migrate(db);
+    } catch (error) {
+      await db.close().catch(() => {});
+      throw error;
+    }
+  }
+  return db;
+}
+
+/** A drizzle `sql` template, re-exported so apps need not depend on drizzle-orm for raw queries. */
+export const sql = sqlTag;

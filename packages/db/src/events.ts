@@ -1,0 +1,247 @@
+import { durationMsOf, eventKey, type ListenEvent } from '@earshot/core';
+import type { Db, DbTx } from './client.js';
+import { ensureEventPartitions, utcDayOf } from './partitions.js';
+
+/** How a batch reaches listen_events. */
+export type InsertMethod = 'copy' | 'unnest';
+
+export interface InsertEventsOptions {
+  /** Session idle time, seconds: `session_state.due_at` becomes now() + idle. */
+  idleS: number;
+  /** Stored as `received_at`. Default: the transaction's now(). */
+  receivedAt?: Date | number | undefined;
+  /**
+   * `copy` (COPY into a temp table, then INSERT ... SELECT ... ON CONFLICT) or `unnest` (one INSERT
+   * over arrays). Default: `copy` on PostgreSQL (faster here, see the README), `unnest` on PGlite.
+   */
+  method?: InsertMethod | undefined;
+}
+
+export interface InsertEventsResult {
+  /** Events written now. */
+  inserted: number;
+  /** Events that were already stored, or repeated earlier in the same batch. */
+  duplicates: number;
+  /** For each input event: true when this call stored it (the first of repeats within the batch wins). */
+  isNew: boolean[];
+  /** Session ids touched by new events (their session_state was bumped), sorted. */
+  sessions: string[];
+  /** Of those, the session ids that had no session_state row before. */
+  createdSessions: string[];
+}
+
+/**
+ * The id stored for an event: core's {@link eventKey}, made storable. Content keys of id-less
+ * events join fields with U+0000, which PostgreSQL text cannot hold; U+0000 and U+0001 are
+ * re-encoded (U+0000 -> U+0001 U+0001, U+0001 -> U+0001 U+0002), which keeps keys distinct and
+ * in the same order, so core's tie-break by key sorts stored events as it sorts the originals.
+ */
+export function storedEventId(event: ListenEvent): string {
+  const key = eventKey(event);
+  return /[\u0000\u0001]/.test(key) ? key.replace(/[\u0000\u0001]/g, (c) => (c === '\u0000' ? '\u0001\u0001' : '\u0001\u0002')) : key;
+}
+
+/**
+ * The first text field of an event that PostgreSQL cannot store (it contains U+0000), if any.
+ * Validate with this before {@link insertEvents}, which throws on such an event.
+ */
+export function unstorableField(event: ListenEvent): string | undefined {
+  for (const field of ['session', 'stream', 'listener', 'ua'] as const) {
+    const value = event[field];
+    if (value !== undefined && value.includes('\u0000')) return field;
+  }
+  return undefined;
+}
+
+interface Row {
+  id: string;
+  session: string;
+  stream: string;
+  output: string;
+  time: number;
+  durationMs: number;
+  bytes: number;
+  listener: string | null;
+  ua: string | null;
+}
+
+function rowKey(id: string, timeMs: number | string): string {
+  return `${timeMs}|${id}`;
+}
+
+// The statement shared by both methods: insert from `source`, then bump session_state for the
+// sessions of the rows that were new. Rows go in (id, time) order and sessions in session order, so
+// concurrent batches take their locks in the same order and cannot deadlock.
+function upsertSql(source: string, receivedAt: string, idle: string): string {
+  return `with ins as (
+  insert into listen_events (id, session, stream, output, time, duration_ms, bytes, listener, ua, received_at)
+  select s.id, s.session, s.stream, s.output, s.time, s.duration_ms, s.bytes, s.listener, s.ua, coalesce(${receivedAt}::timestamptz, now())
+  from ${source} order by s.id collate "C", s.time
+  on conflict (id, time) do nothing
+  returning id, session, time
+), st as (
+  insert into session_state as ss (session, first_time, last_time, last_received_at, due_at, change_seq)
+  select session, min(time), max(time), now(), now() + ${idle}::float8 * interval '1 second', nextval('session_change_seq')
+  from ins group by session order by session
+  on conflict (session) do update set
+    first_time = least(ss.first_time, excluded.first_time),
+    last_time = greatest(ss.last_time, excluded.last_time),
+    last_received_at = excluded.last_received_at,
+    due_at = excluded.due_at,
+    change_seq = excluded.change_seq
+  returning session, (xmax = 0) as created
+)
+select 'e' as k, id, ((extract(epoch from time) * 1000)::bigint)::text as t, null::boolean as created from ins
+union all
+select 's' as k, session as id, null as t, created from st`;
+}
+
+// Times travel as text[]: drizzle makes postgres.js pass timestamptz[] parameters through unserialized.
+const UNNEST_SOURCE = `(select id, session, stream, output, time::timestamptz as time, duration_ms, bytes, listener, ua
+  from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::bigint[], $8::text[], $9::text[])
+  as u(id, session, stream, output, time, duration_ms, bytes, listener, ua)) as s`;
+const UNNEST_SQL = upsertSql(UNNEST_SOURCE, '$10', '$11');
+
+const STAGE = 'earshot_stage_listen_events';
+const STAGE_DDL = `create temp table if not exists ${STAGE} (id text, session text, stream text, output text,
+  time timestamptz, duration_ms int, bytes bigint, listener text, ua text) on commit delete rows`;
+const COPY_SQL = `copy ${STAGE} (id, session, stream, output, time, duration_ms, bytes, listener, ua) from stdin`;
+const COPY_UPSERT_SQL = upsertSql(`${STAGE} as s`, '$1', '$2');
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+// COPY text format: backslash escapes; \N is NULL.
+function copyText(value: string | null): string {
+  if (value === null) return '\\N';
+  return /[\\\t\n\r]/.test(value)
+    ? value.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'))
+    : value;
+}
+
+function copyPayload(rows: readonly Row[]): string {
+  let out = '';
+  for (const r of rows) {
+    out += `${copyText(r.id)}\t${copyText(r.session)}\t${copyText(r.stream)}\t${r.output}\t${iso(r.time)}\t${r.durationMs}\t${r.bytes}\t${copyText(r.listener)}\t${copyText(r.ua)}\n`;
+  }
+  return out;
+}
+
+type ResultRow = { k: 'e' | 's'; id: string; t: string | null; created: boolean | null };
+
+async function writeUnnest(tx: DbTx, rows: readonly Row[], receivedAt: string | null, idleS: number): Promise<ResultRow[]> {
+  const n = rows.length;
+  const cols: unknown[][] = Array.from({ length: 9 }, () => new Array(n));
+  for (let i = 0; i < n; i++) {
+    const r = rows[i]!;
+    cols[0]![i] = r.id;
+    cols[1]![i] = r.session;
+    cols[2]![i] = r.stream;
+    cols[3]![i] = r.output;
+    cols[4]![i] = iso(r.time);
+    cols[5]![i] = r.durationMs;
+    cols[6]![i] = r.bytes;
+    cols[7]![i] = r.listener;
+    cols[8]![i] = r.ua;
+  }
+  return tx.query<ResultRow>(UNNEST_SQL, [...cols, receivedAt, idleS]);
+}
+
+async function writeCopy(db: Db, rows: readonly Row[], receivedAt: string | null, idleS: number): Promise<ResultRow[]> {
+  if (db.client.kind !== 'postgres') throw new Error('insertEvents: the copy method needs PostgreSQL');
+  return (await db.client.sql.begin(async (t) => {
+    await t.unsafe(STAGE_DDL);
+    const stream = await t.unsafe(COPY_SQL).writable();
+    await new Promise<void>((resolve, reject) => {
+      stream.once('error', reject);
+      stream.once('finish', resolve);
+      stream.end(copyPayload(rows));
+    });
+    return t.unsafe(COPY_UPSERT_SQL, [receivedAt, idleS]);
+  })) as unknown as ResultRow[];
+}
+
+function isMissingPartition(error: unknown): boolean {
+  const e = error as { code?: string; message?: string } | null;
+  return e?.code === '23514' && /no partition/i.test(e.message ?? '');
+}
+
+/**
+ * The ingest hot path. In one transaction: stores the events in listen_events (the id is
+ * {@link storedEventId}; `ip` is never stored) with ON CONFLICT (id, time) DO NOTHING, and bumps
+ * session_state (first/last time, last_received_at, due_at = now() + idle, a new change_seq) for each
+ * session id touched by a new event. Day partitions are made sure of first. Returns how many events
+ * were new and how many were duplicates; a retried batch is a no-op that reports all duplicates.
+ */
+export async function insertEvents(
+  db: Db,
+  events: readonly ListenEvent[],
+  options: InsertEventsOptions,
+): Promise<InsertEventsResult> {
+  if (!(options.idleS > 0)) throw new TypeError('insertEvents: idleS must be > 0');
+  const isNew = new Array<boolean>(events.length).fill(false);
+  if (events.length === 0) return { inserted: 0, duplicates: 0, isNew, sessions: [], createdSessions: [] };
+
+  // Repeats inside the batch: the first one is the candidate, the rest are duplicates already.
+  const firstIndex = new Map<string, number>();
+  const rows: Row[] = [];
+  const days = new Set<number>();
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!;
+    const bad = unstorableField(e);
+    if (bad !== undefined) throw new TypeError(`insertEvents: event ${i} has U+0000 in ${bad}`);
+    const id = storedEventId(e);
+    const key = rowKey(id, e.time);
+    if (firstIndex.has(key)) continue;
+    firstIndex.set(key, i);
+    days.add(utcDayOf(e.time));
+    rows.push({
+      id,
+      session: e.session,
+      stream: e.stream,
+      output: e.output,
+      time: e.time,
+      durationMs: durationMsOf(e),
+      bytes: e.bytes,
+      listener: e.listener ?? null,
+      ua: e.ua ?? null,
+    });
+  }
+
+  const receivedAt = options.receivedAt === undefined ? null : new Date(options.receivedAt).toISOString();
+  const method = options.method ?? (db.driver === 'postgres' ? 'copy' : 'unnest');
+  const write = () =>
+    method === 'copy'
+      ? writeCopy(db, rows, receivedAt, options.idleS)
+      : db.transaction((tx) => writeUnnest(tx, rows, receivedAt, options.idleS));
+
+  await ensureEventPartitions(db, days);
+  let result: ResultRow[];
+  try {
+    result = await write();
+  } catch (error) {
+    // Retention may have dropped a day this process still believed to exist.
+    if (!isMissingPartition(error)) throw error;
+    for (const day of days) db.knownEventDays.delete(day);
+    await ensureEventPartitions(db, days);
+    result = await write();
+  }
+
+  let inserted = 0;
+  const sessions: string[] = [];
+  const createdSessions: string[] = [];
+  for (const r of result) {
+    if (r.k === 'e') {
+      const index = firstIndex.get(rowKey(r.id, r.t!));
+      if (index !== undefined) {
+        isNew[index] = true;
+        inserted++;
+      }
+    } else {
+      sessions.push(r.id);
+      if (r.created) createdSessions.push(r.id);
+    }
+  }
+  sessions.sort();
+  createdSessions.sort();
+  return { inserted, duplicates: events.length - inserted, isNew, sessions, createdSessions };
+}
