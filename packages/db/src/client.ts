@@ -31,7 +31,7 @@ export type Row = Record<string, unknown>;
  */
 export interface Queryable {
   /** Runs one statement: a text with `$1..$n` parameters, or a drizzle `sql` template. */
-  query<T extends Row = Row>(query: string | SQL, params?: readonly unknown[]): Promise<T[]>;
+  query<T = Row>(query: string | SQL, params?: readonly unknown[]): Promise<T[]>;
   /** The drizzle instance bound to this database or transaction. */
   readonly drizzle: EarshotDrizzle;
 }
@@ -86,7 +86,10 @@ export interface CreateDbOptions {
 
 const dialect = new PgDialect();
 
-function toQuery(query: string | SQL, params: readonly unknown[] | undefined): { text: string; params: unknown[] } {
+function toQuery(
+  query: string | SQL,
+  params: readonly unknown[] | undefined,
+): { text: string; params: unknown[] } {
   if (typeof query === 'string') return { text: query, params: params ? [...params] : [] };
   const q = dialect.sqlToQuery(query);
   return { text: q.sql, params: q.params };
@@ -118,7 +121,7 @@ function noDelaySocket(options: { host: string[]; port: number[]; path?: string 
 }
 
 function createPostgresDb(url: string, options: CreateDbOptions): Db {
-  const config: postgres.Options<{}> = {
+  const config: postgres.Options<Record<string, postgres.PostgresType>> = {
     max: options.maxConnections ?? 10,
     connect_timeout: options.connectTimeoutS ?? 10,
     onnotice: (notice) => options.logger?.debug({ notice: notice.message }, 'postgres notice'),
@@ -137,7 +140,7 @@ function createPostgresDb(url: string, options: CreateDbOptions): Db {
     drizzle: db,
     knownEventDays: new Set(),
     logger: options.logger,
-    async query<T extends Row = Row>(query: string | SQL, params?: readonly unknown[]) {
+    async query<T = Row>(query: string | SQL, params?: readonly unknown[]) {
       const q = toQuery(query, params);
       return (await sql.unsafe(q.text, q.params as postgres.ParameterOrJSON<never>[])) as unknown as T[];
     },
@@ -157,7 +160,7 @@ function createPostgresDb(url: string, options: CreateDbOptions): Db {
 function postgresTx(t: postgres.TransactionSql, root: Sql): DbTx {
   let d: EarshotDrizzle | undefined;
   return {
-    async query<T extends Row = Row>(query: string | SQL, params?: readonly unknown[]) {
+    async query<T = Row>(query: string | SQL, params?: readonly unknown[]) {
       const q = toQuery(query, params);
       return (await t.unsafe(q.text, q.params as postgres.ParameterOrJSON<never>[])) as unknown as T[];
     },
@@ -183,7 +186,7 @@ async function createPgliteDb(dataDir: string | undefined, options: CreateDbOpti
     drizzle: db,
     knownEventDays: new Set(),
     logger: options.logger,
-    async query<T extends Row = Row>(query: string | SQL, params?: readonly unknown[]) {
+    async query<T = Row>(query: string | SQL, params?: readonly unknown[]) {
       const q = toQuery(query, params);
       return (await pg.query<T>(q.text, q.params, { parsers: PGLITE_RAW_PARSERS })).rows;
     },
@@ -204,7 +207,7 @@ async function createPgliteDb(dataDir: string | undefined, options: CreateDbOpti
 function pgliteTx(t: PgliteTransaction): DbTx {
   let d: EarshotDrizzle | undefined;
   return {
-    async query<T extends Row = Row>(query: string | SQL, params?: readonly unknown[]) {
+    async query<T = Row>(query: string | SQL, params?: readonly unknown[]) {
       const q = toQuery(query, params);
       return (await t.query<T>(q.text, q.params, { parsers: PGLITE_RAW_PARSERS })).rows;
     },
@@ -225,9 +228,11 @@ export async function createDb(options: CreateDbOptions = {}): Promise<Db> {
   let db: Db;
   if (url !== undefined && /^postgres(ql)?:\/\//.test(url)) db = createPostgresDb(url, options);
   else if (url === 'memory:' || url === 'memory://') db = await createPgliteDb(undefined, options);
-  else if (url !== undefined && url.startsWith('file:')) db = await createPgliteDb(url.slice('file:'.length), options);
-  else if (url === undefined || url === '') db = await createPgliteDb(options.dataDir ?? './.earshot', options);
-  else throw new Error(`unsupported database url (want postgres://, file:PATH or memory:): ${redactUrl(url)}`);
+  else if (url?.startsWith('file:')) db = await createPgliteDb(url.slice('file:'.length), options);
+  else if (url === undefined || url === '')
+    db = await createPgliteDb(options.dataDir ?? './.earshot', options);
+  else
+    throw new Error(`unsupported database url (want postgres://, file:PATH or memory:): ${redactUrl(url)}`);
   if (options.migrate !== false) {
     try {
       await migrate(db);
