@@ -31,3 +31,5 @@ export {
 export * from './queue.js';
 export * from './schema.js';
 export * from './settings.js';
+export * from './finalize.js';
+export * from './sweep.js';

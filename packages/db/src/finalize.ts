@@ -1,0 +1,629 @@
+import {
+  type CountSettings,
+  compareEvents,
+  finalizeSessionId,
+  type ListenEvent,
+  MINUTE_MS,
+  type Output,
+  type SessionSettings,
+} from '@earshot/core';
+import type { Db, DbTx, Queryable } from './client.js';
+
+/**
+ * Finalization: a session id's stored events become its rows in `sessions`,
+ * `session_quarter_hours`, `short_sessions` and its share of `stream_minutes`, in one transaction
+ * that holds the id's `session_state` row lock (DESIGN section 3, "online = offline").
+ *
+ * Exactly-once effect: the rows written are a function of the id's committed events only (old rows
+ * are read under the lock and replaced, `stream_minutes` gets the difference), and the transaction
+ * ends by setting `finalized_seq` to the `change_seq` it read under the same lock. Two finalizers of
+ * one id serialize on the lock and the second finds nothing to do; a crash rolls everything back.
+ */
+
+/** Settings that cut and count sessions (seconds): idle, maximum and minimum session. */
+export type FinalizeSettings = SessionSettings & CountSettings;
+
+/** What a finalization did for one session id. */
+export type FinalizeOutcome =
+  | {
+      session: string;
+      status: 'finalized';
+      /** Counted sessions of the id now stored. */
+      counted: number;
+      /** Short sessions (tune-outs) of the id now stored. */
+      short: number;
+      /** Session and short-session rows inserted, replaced or removed (0 when the events changed nothing). */
+      written: number;
+      /** How long after `due_at` this finalization committed, ms (negative when forced early). */
+      lagMs: number;
+    }
+  /** Already finalized at its latest change: nothing to do. */
+  | { session: string; status: 'current' }
+  /** Events arrived less than `idle` ago; finalize again in `waitMs` (by the database's clock). */
+  | { session: string; status: 'not-due'; waitMs: number }
+  /** No session_state row: ingest never stored an event of this id. */
+  | { session: string; status: 'missing' };
+
+export interface FinalizeOptions {
+  /** Finalize even when `due_at` is in the future (tests, an operator's "finalize now"). Default false. */
+  force?: boolean;
+  /**
+   * How many times a transaction that PostgreSQL aborted as a deadlock or serialization failure is
+   * tried again before the error is thrown. Default 4.
+   */
+  retries?: number;
+}
+
+/** The locked session_state row, as read by a finalizer. */
+interface StateRow {
+  session: string;
+  first_ms: number;
+  last_ms: number;
+  change_seq: string;
+  finalized_seq: string;
+  wait_ms: number;
+}
+
+interface EventRow {
+  session: string;
+  id: string;
+  stream: string;
+  output: string;
+  time_ms: number;
+  duration_ms: number;
+  bytes: number;
+  listener: string | null;
+  ua: string | null;
+}
+
+interface SessionRowDb {
+  session: string;
+  start_ms: number;
+  stream: string;
+  output: string;
+  end_ms: number;
+  elapsed_ms: number;
+  duration_ms: number;
+  bytes: number;
+  listener: string | null;
+  ua: string | null;
+  first_minute_ms: number;
+  minute_ms: number[];
+}
+
+interface ShortRowDb {
+  session: string;
+  start_ms: number;
+  stream: string;
+  duration_ms: number;
+}
+
+/** A `sessions` row in numbers: times epoch ms, durations ms. */
+interface SessionRow {
+  session: string;
+  start: number;
+  stream: string;
+  output: string;
+  end: number;
+  elapsedMs: number;
+  durationMs: number;
+  bytes: number;
+  listener: string | null;
+  ua: string | null;
+  firstMinute: number;
+  minuteMs: number[];
+  /** Listening ms by quarter-hour start; only for newly computed rows. */
+  quarterHours?: Map<number, number>;
+}
+
+interface ShortRow {
+  session: string;
+  start: number;
+  stream: string;
+  durationMs: number;
+}
+
+const ms = (column: string) => `(extract(epoch from ${column}) * 1000)::float8`;
+const iso = (epochMs: number) => new Date(epochMs).toISOString();
+
+const STATE_COLUMNS = `session, ${ms('first_time')} as first_ms, ${ms('last_time')} as last_ms,
+  change_seq::text as change_seq, finalized_seq::text as finalized_seq,
+  (extract(epoch from (due_at - now())) * 1000)::float8 as wait_ms`;
+
+// Session ids in the database's own order: every finalizer and ingest (`order by session`) take
+// session_state row locks in that order.
+const LOCK_IDS_SQL = `select ${STATE_COLUMNS} from session_state
+  where session = any($1::text[]) order by session for update`;
+const LOCK_IDS_SKIP_SQL = `${LOCK_IDS_SQL} skip locked`;
+
+/**
+ * Selects and locks due, unfinalized session ids (the sweep). SKIP LOCKED: rows another finalizer
+ * or an in-flight ingest holds are left to them, so sweepers spread out and never wait on a row.
+ * Uses the partial index `session_state_pending`.
+ */
+export const LOCK_DUE_SQL = `select ${STATE_COLUMNS} from session_state
+  where finalized_seq < change_seq and due_at <= now()
+  order by due_at limit $1 for update skip locked`;
+
+// The id's events, bounded by first_time/last_time of its (locked) state row, and by the batch's
+// overall bounds as constants so PostgreSQL prunes listen_events' day partitions.
+const EVENTS_SQL = `select e.session, e.id, e.stream, e.output, ${ms('e.time')} as time_ms, e.duration_ms,
+  e.bytes::float8 as bytes, e.listener, e.ua
+  from session_state s
+  join listen_events e on e.session = s.session and e.time >= s.first_time and e.time <= s.last_time
+  where s.session = any($1::text[]) and e.time >= $2::timestamptz and e.time <= $3::timestamptz`;
+
+const OLD_SESSIONS_SQL = `select session, ${ms('start')} as start_ms, stream, output, ${ms('"end"')} as end_ms,
+  elapsed_ms::float8 as elapsed_ms, duration_ms::float8 as duration_ms, bytes::float8 as bytes, listener, ua,
+  ${ms('first_minute')} as first_minute_ms, minute_ms
+  from sessions where session = any($1::text[])`;
+
+const OLD_SHORTS_SQL = `select session, ${ms('start')} as start_ms, stream, duration_ms::float8 as duration_ms
+  from short_sessions where session = any($1::text[])`;
+
+const DELETE_SESSIONS_SQL = `delete from sessions t using unnest($1::text[], $2::text[]::timestamptz[]) as k(session, start)
+  where t.session = k.session and t.start = k.start`;
+const DELETE_QUARTER_HOURS_SQL = `delete from session_quarter_hours t
+  using unnest($1::text[], $2::text[]::timestamptz[]) as k(session, start)
+  where t.session = k.session and t.session_start = k.start`;
+const DELETE_SHORTS_SQL = `delete from short_sessions t using unnest($1::text[], $2::text[]::timestamptz[]) as k(session, start)
+  where t.session = k.session and t.start = k.start`;
+
+const INSERT_SESSIONS_SQL = `insert into sessions (session, start, stream, output, "end", elapsed_ms, duration_ms, bytes,
+    listener, ua, first_minute, minute_ms)
+  select session, start, stream, output, "end", elapsed_ms, duration_ms, bytes, listener, ua, first_minute, minute_ms::int[]
+  from unnest($1::text[], $2::text[]::timestamptz[], $3::text[], $4::text[], $5::text[]::timestamptz[], $6::bigint[], $7::bigint[],
+    $8::bigint[], $9::text[], $10::text[], $11::text[]::timestamptz[], $12::text[])
+    as r(session, start, stream, output, "end", elapsed_ms, duration_ms, bytes, listener, ua, first_minute, minute_ms)`;
+
+const INSERT_QUARTER_HOURS_SQL = `insert into session_quarter_hours (session, session_start, stream, quarter_hour, ms, listener)
+  select * from unnest($1::text[], $2::text[]::timestamptz[], $3::text[], $4::text[]::timestamptz[], $5::int[], $6::text[])`;
+
+const INSERT_SHORTS_SQL = `insert into short_sessions (session, start, stream, duration_ms)
+  select * from unnest($1::text[], $2::text[]::timestamptz[], $3::text[], $4::bigint[])`;
+
+// Deltas in (stream, minute) order, the same order in every finalizer, so two of them touching the
+// same minutes take the row locks in one order and cannot deadlock.
+const UPSERT_MINUTES_SQL = `insert into stream_minutes as m (stream, minute, ms, sessions)
+  select stream, minute, ms, sessions
+  from unnest($1::text[], $2::text[]::timestamptz[], $3::bigint[], $4::int[]) as d(stream, minute, ms, sessions)
+  order by stream, minute
+  on conflict (stream, minute) do update set ms = m.ms + excluded.ms, sessions = m.sessions + excluded.sessions
+  returning (ms = 0 and sessions = 0) as empty`;
+
+// A minute no counted session listens in any more is removed, so the table equals a fresh computation.
+const DELETE_EMPTY_MINUTES_SQL = `delete from stream_minutes m using unnest($1::text[], $2::text[]::timestamptz[]) as d(stream, minute)
+  where m.stream = d.stream and m.minute = d.minute and m.ms = 0 and m.sessions = 0`;
+
+const MARK_FINALIZED_SQL = `update session_state s set finalized_seq = u.seq, finalized_at = now()
+  from unnest($1::text[], $2::bigint[]) as u(session, seq)
+  where s.session = u.session
+  returning s.session, (extract(epoch from (clock_timestamp() - s.due_at)) * 1000)::float8 as lag_ms`;
+
+function toEvent(row: EventRow): ListenEvent {
+  const event: ListenEvent = {
+    id: row.id,
+    session: row.session,
+    stream: row.stream,
+    output: row.output as Output,
+    time: row.time_ms,
+    duration: row.duration_ms / 1000,
+    bytes: row.bytes,
+  };
+  if (row.listener !== null) event.listener = row.listener;
+  if (row.ua !== null) event.ua = row.ua;
+  return event;
+}
+
+function denseMinutes(
+  minutes: Map<number, number>,
+  start: number,
+): { firstMinute: number; minuteMs: number[] } {
+  if (minutes.size === 0) return { firstMinute: Math.floor(start / MINUTE_MS) * MINUTE_MS, minuteMs: [] };
+  let first = Number.POSITIVE_INFINITY;
+  let last = Number.NEGATIVE_INFINITY;
+  for (const minute of minutes.keys()) {
+    if (minute < first) first = minute;
+    if (minute > last) last = minute;
+  }
+  const minuteMs = new Array<number>((last - first) / MINUTE_MS + 1).fill(0);
+  for (const [minute, value] of minutes) minuteMs[(minute - first) / MINUTE_MS] = value;
+  return { firstMinute: first, minuteMs };
+}
+
+/**
+ * Runs core's `finalizeSessionId` on one id's events and shapes the rows the worker stores. A stored
+ * row also needs the `output` of the session's first event and its first user agent, which core's
+ * result does not carry: they are read from the events in core's order (`compareEvents`), where a
+ * session's events are exactly those with `start <= time <= end` (sessions of one id never share a
+ * time).
+ */
+export function computeSessionRows(
+  events: readonly ListenEvent[],
+  settings: FinalizeSettings,
+): { counted: SessionRow[]; short: ShortRow[] } {
+  const sorted = [...events].sort(compareEvents);
+  const done = finalizeSessionId(sorted, settings);
+  const counted: SessionRow[] = [];
+  let i = 0;
+  // Counted sessions come in start order, so one forward pass over the sorted events finds them all.
+  for (const fact of done.counted) {
+    const s = fact.session;
+    while (i < sorted.length && sorted[i]!.time < s.start) i++;
+    const output = sorted[i]?.output ?? 'shoutcast';
+    let ua: string | null = null;
+    for (let j = i; j < sorted.length && sorted[j]!.time <= s.end; j++) {
+      const candidate = sorted[j]!.ua;
+      if (candidate) {
+        ua = candidate;
+        break;
+      }
+    }
+    counted.push({
+      session: s.session,
+      start: s.start,
+      stream: s.stream,
+      output,
+      end: s.end,
+      elapsedMs: s.end - s.start,
+      durationMs: Math.round(s.duration * 1000),
+      bytes: s.bytes,
+      listener: s.listener,
+      ua,
+      ...denseMinutes(fact.minutes, s.start),
+      quarterHours: fact.quarterHours,
+    });
+  }
+  const short = done.short.map((s) => ({
+    session: s.session,
+    start: s.start,
+    stream: s.stream,
+    durationMs: Math.round(s.duration * 1000),
+  }));
+  return { counted, short };
+}
+
+const rowKey = (session: string, start: number) => `${session}\u0000${start}`;
+
+function sameSessionRow(a: SessionRow, b: SessionRow): boolean {
+  if (
+    a.stream !== b.stream ||
+    a.output !== b.output ||
+    a.end !== b.end ||
+    a.elapsedMs !== b.elapsedMs ||
+    a.durationMs !== b.durationMs ||
+    a.bytes !== b.bytes ||
+    a.listener !== b.listener ||
+    a.ua !== b.ua ||
+    a.firstMinute !== b.firstMinute ||
+    a.minuteMs.length !== b.minuteMs.length
+  ) {
+    return false;
+  }
+  for (let i = 0; i < a.minuteMs.length; i++) if (a.minuteMs[i] !== b.minuteMs[i]) return false;
+  return true;
+}
+
+/** Adds a session row's minutes to the (stream, minute) deltas with `sign` +1 or -1. */
+function addMinuteDeltas(
+  deltas: Map<string, { stream: string; minute: number; ms: number; sessions: number }>,
+  row: SessionRow,
+  sign: 1 | -1,
+): void {
+  for (let i = 0; i < row.minuteMs.length; i++) {
+    const value = row.minuteMs[i]!;
+    if (value <= 0) continue;
+    const minute = row.firstMinute + i * MINUTE_MS;
+    const key = `${row.stream}\u0000${minute}`;
+    const d = deltas.get(key);
+    if (d) {
+      d.ms += sign * value;
+      d.sessions += sign;
+    } else deltas.set(key, { stream: row.stream, minute, ms: sign * value, sessions: sign });
+  }
+}
+
+function keyArrays(rows: readonly { session: string; start: number }[]): [string[], string[]] {
+  return [rows.map((r) => r.session), rows.map((r) => iso(r.start))];
+}
+
+/** What one batch wrote, for metrics. */
+interface BatchResult {
+  outcomes: FinalizeOutcome[];
+}
+
+/**
+ * Finalizes session ids whose session_state rows `tx` holds locked (`states`). The heart of both
+ * the job path and the sweep; bulk statements over arrays, about a dozen per batch whatever its size.
+ */
+async function finalizeLocked(
+  tx: Queryable,
+  states: readonly StateRow[],
+  settings: FinalizeSettings,
+  options: FinalizeOptions,
+): Promise<BatchResult> {
+  const outcomes: FinalizeOutcome[] = [];
+  const work: StateRow[] = [];
+  for (const state of states) {
+    if (BigInt(state.finalized_seq) >= BigInt(state.change_seq))
+      outcomes.push({ session: state.session, status: 'current' });
+    else if (state.wait_ms > 0 && !options.force) {
+      outcomes.push({ session: state.session, status: 'not-due', waitMs: Math.ceil(state.wait_ms) });
+    } else work.push(state);
+  }
+  if (work.length === 0) return { outcomes };
+
+  const ids = work.map((s) => s.session);
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (const s of work) {
+    if (s.first_ms < lo) lo = s.first_ms;
+    if (s.last_ms > hi) hi = s.last_ms;
+  }
+  const [eventRows, oldSessionRows, oldShortRows] = await Promise.all([
+    tx.query<EventRow>(EVENTS_SQL, [ids, iso(lo), iso(hi)]),
+    tx.query<SessionRowDb>(OLD_SESSIONS_SQL, [ids]),
+    tx.query<ShortRowDb>(OLD_SHORTS_SQL, [ids]),
+  ]);
+
+  const eventsById = new Map<string, ListenEvent[]>();
+  for (const row of eventRows) {
+    const list = eventsById.get(row.session);
+    if (list) list.push(toEvent(row));
+    else eventsById.set(row.session, [toEvent(row)]);
+  }
+  const oldSessions = new Map<string, SessionRow>();
+  for (const r of oldSessionRows) {
+    oldSessions.set(rowKey(r.session, r.start_ms), {
+      session: r.session,
+      start: r.start_ms,
+      stream: r.stream,
+      output: r.output,
+      end: r.end_ms,
+      elapsedMs: r.elapsed_ms,
+      durationMs: r.duration_ms,
+      bytes: r.bytes,
+      listener: r.listener,
+      ua: r.ua,
+      firstMinute: r.first_minute_ms,
+      minuteMs: r.minute_ms,
+    });
+  }
+  const oldShorts = new Map<string, ShortRow>();
+  for (const r of oldShortRows) {
+    oldShorts.set(rowKey(r.session, r.start_ms), {
+      session: r.session,
+      start: r.start_ms,
+      stream: r.stream,
+      durationMs: r.duration_ms,
+    });
+  }
+
+  const removeSessions: SessionRow[] = [];
+  const insertSessions: SessionRow[] = [];
+  const removeShorts: ShortRow[] = [];
+  const insertShorts: ShortRow[] = [];
+  const deltas = new Map<string, { stream: string; minute: number; ms: number; sessions: number }>();
+  const perId = new Map<string, { counted: number; short: number; written: number }>();
+
+  for (const id of ids) {
+    const { counted, short } = computeSessionRows(eventsById.get(id) ?? [], settings);
+    const stats = { counted: counted.length, short: short.length, written: 0 };
+    perId.set(id, stats);
+    for (const row of counted) {
+      const key = rowKey(row.session, row.start);
+      const old = oldSessions.get(key);
+      oldSessions.delete(key);
+      if (old && sameSessionRow(old, row)) continue;
+      if (old) {
+        removeSessions.push(old);
+        addMinuteDeltas(deltas, old, -1);
+      }
+      insertSessions.push(row);
+      addMinuteDeltas(deltas, row, 1);
+      stats.written++;
+    }
+    for (const row of short) {
+      const key = rowKey(row.session, row.start);
+      const old = oldShorts.get(key);
+      oldShorts.delete(key);
+      if (old && old.stream === row.stream && old.durationMs === row.durationMs) continue;
+      if (old) removeShorts.push(old);
+      insertShorts.push(row);
+      stats.written++;
+    }
+  }
+  // Stored rows the events no longer give (a late event merged two sessions, or moved a start).
+  for (const old of oldSessions.values()) {
+    removeSessions.push(old);
+    addMinuteDeltas(deltas, old, -1);
+    perId.get(old.session)!.written++;
+  }
+  for (const old of oldShorts.values()) {
+    removeShorts.push(old);
+    perId.get(old.session)!.written++;
+  }
+
+  if (removeSessions.length > 0) {
+    const keys = keyArrays(removeSessions);
+    await tx.query(DELETE_SESSIONS_SQL, keys);
+    await tx.query(DELETE_QUARTER_HOURS_SQL, keys);
+  }
+  if (removeShorts.length > 0) await tx.query(DELETE_SHORTS_SQL, keyArrays(removeShorts));
+
+  if (insertSessions.length > 0) {
+    const r = insertSessions;
+    await tx.query(INSERT_SESSIONS_SQL, [
+      r.map((s) => s.session),
+      r.map((s) => iso(s.start)),
+      r.map((s) => s.stream),
+      r.map((s) => s.output),
+      r.map((s) => iso(s.end)),
+      r.map((s) => s.elapsedMs),
+      r.map((s) => s.durationMs),
+      r.map((s) => s.bytes),
+      r.map((s) => s.listener),
+      r.map((s) => s.ua),
+      r.map((s) => iso(s.firstMinute)),
+      r.map((s) => `{${s.minuteMs.join(',')}}`),
+    ]);
+    const qh: [string[], string[], string[], string[], number[], (string | null)[]] = [
+      [],
+      [],
+      [],
+      [],
+      [],
+      [],
+    ];
+    for (const s of r) {
+      const start = iso(s.start);
+      for (const [quarterHour, value] of s.quarterHours ?? []) {
+        if (value <= 0) continue;
+        qh[0].push(s.session);
+        qh[1].push(start);
+        qh[2].push(s.stream);
+        qh[3].push(iso(quarterHour));
+        qh[4].push(value);
+        qh[5].push(s.listener);
+      }
+    }
+    if (qh[0].length > 0) await tx.query(INSERT_QUARTER_HOURS_SQL, qh);
+  }
+  if (insertShorts.length > 0) {
+    const r = insertShorts;
+    await tx.query(INSERT_SHORTS_SQL, [
+      r.map((s) => s.session),
+      r.map((s) => iso(s.start)),
+      r.map((s) => s.stream),
+      r.map((s) => s.durationMs),
+    ]);
+  }
+
+  const changed = [...deltas.values()].filter((d) => d.ms !== 0 || d.sessions !== 0);
+  if (changed.length > 0) {
+    const streams = changed.map((d) => d.stream);
+    const minutes = changed.map((d) => iso(d.minute));
+    const upserted = await tx.query<{ empty: boolean }>(UPSERT_MINUTES_SQL, [
+      streams,
+      minutes,
+      changed.map((d) => d.ms),
+      changed.map((d) => d.sessions),
+    ]);
+    if (upserted.some((u) => u.empty)) await tx.query(DELETE_EMPTY_MINUTES_SQL, [streams, minutes]);
+  }
+
+  const marked = await tx.query<{ session: string; lag_ms: number }>(MARK_FINALIZED_SQL, [
+    ids,
+    work.map((s) => s.change_seq),
+  ]);
+  const lagById = new Map(marked.map((m) => [m.session, m.lag_ms]));
+  for (const id of ids) {
+    const stats = perId.get(id)!;
+    outcomes.push({ session: id, status: 'finalized', ...stats, lagMs: Math.round(lagById.get(id) ?? 0) });
+  }
+  return { outcomes };
+}
+
+const RETRYABLE = new Set(['40P01', '40001']);
+
+/** Whether PostgreSQL aborted the transaction in a way that a plain retry fixes (deadlock, serialization). */
+export function isRetryableDbError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && RETRYABLE.has(code);
+}
+
+async function withRetries<T>(retries: number, fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (attempt >= retries || !isRetryableDbError(error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20 * (attempt + 1)));
+    }
+  }
+}
+
+/**
+ * Finalizes one session id (DESIGN section 3) in ONE transaction: locks its session_state row
+ * (`FOR UPDATE`: waits for an in-flight ingest of the id or another finalizer), returns `current`
+ * when `finalized_seq >= change_seq` and `not-due` when `due_at` is still ahead (unless `force`),
+ * else runs core over the id's events and replaces its stored rows, correcting `stream_minutes` by
+ * the difference, and sets `finalized_seq` to the `change_seq` read under the lock.
+ */
+export async function finalizeSession(
+  db: Db,
+  session: string,
+  settings: FinalizeSettings,
+  options: FinalizeOptions = {},
+): Promise<FinalizeOutcome> {
+  return withRetries(options.retries ?? 4, () =>
+    db.transaction(async (tx) => {
+      const states = await tx.query<StateRow>(LOCK_IDS_SQL, [[session]]);
+      if (states.length === 0) return { session, status: 'missing' } as const;
+      const { outcomes } = await finalizeLocked(tx, states, settings, options);
+      return outcomes[0]!;
+    }),
+  );
+}
+
+/**
+ * Finalizes many session ids with the cost of a few statements per batch rather than per id (the
+ * job path batches concurrent jobs through this). Ids whose rows are free are locked and finalized
+ * together in one transaction (SKIP LOCKED, so the batch never waits holding locks: no deadlock with
+ * ingest or other batches); ids that were locked at that moment are then finalized one by one, each
+ * waiting for its own lock as {@link finalizeSession} does. Returns one outcome per distinct id.
+ */
+export async function finalizeSessions(
+  db: Db,
+  sessions: readonly string[],
+  settings: FinalizeSettings,
+  options: FinalizeOptions = {},
+): Promise<FinalizeOutcome[]> {
+  const ids = [...new Set(sessions)];
+  if (ids.length === 0) return [];
+  if (ids.length === 1) return [await finalizeSession(db, ids[0]!, settings, options)];
+  const first = await withRetries(options.retries ?? 4, () =>
+    db.transaction(async (tx) => {
+      const states = await tx.query<StateRow>(LOCK_IDS_SKIP_SQL, [ids]);
+      return (await finalizeLocked(tx, states, settings, options)).outcomes;
+    }),
+  );
+  const seen = new Set(first.map((o) => o.session));
+  const outcomes = [...first];
+  // Busy (locked by someone else) or missing: one by one, each waiting for its own row lock.
+  for (const id of ids) if (!seen.has(id)) outcomes.push(await finalizeSession(db, id, settings, options));
+  return outcomes;
+}
+
+/**
+ * One sweep batch in one transaction: locks up to `limit` due, unfinalized session ids (SKIP
+ * LOCKED) and finalizes them. Returns the outcomes (empty when nothing is due).
+ */
+export async function finalizeDueBatch(
+  db: Db,
+  limit: number,
+  settings: FinalizeSettings,
+  options: Pick<FinalizeOptions, 'retries'> = {},
+): Promise<FinalizeOutcome[]> {
+  return withRetries(options.retries ?? 4, () =>
+    db.transaction(async (tx: DbTx) => {
+      const states = await tx.query<StateRow>(LOCK_DUE_SQL, [limit]);
+      if (states.length === 0) return [];
+      return (await finalizeLocked(tx, states, settings, {})).outcomes;
+    }),
+  );
+}
+
+/** State of session ids that still need a finalization: `waitMs` until due (<= 0: due now). */
+export async function pendingSessions(
+  db: Queryable,
+  sessions: readonly string[],
+): Promise<{ session: string; waitMs: number }[]> {
+  if (sessions.length === 0) return [];
+  const rows = await db.query<{ session: string; wait_ms: number }>(
+    `select session, (extract(epoch from (due_at - now())) * 1000)::float8 as wait_ms
+      from session_state where session = any($1::text[]) and finalized_seq < change_seq`,
+    [[...new Set(sessions)]],
+  );
+  return rows.map((r) => ({ session: r.session, waitMs: Math.ceil(r.wait_ms) }));
+}

@@ -1,0 +1,94 @@
+import type { Db, Queryable } from './client.js';
+import { type FinalizeOutcome, type FinalizeSettings, finalizeDueBatch } from './finalize.js';
+
+/**
+ * The sweep (DESIGN section 3): finds session ids whose last change is at least `idle` old
+ * (`due_at <= now()`, the database's clock) and not finalized since (`finalized_seq < change_seq`),
+ * and finalizes them. It is the only scheduler without Redis (embedded mode) and the recovery path
+ * after a lost job (Redis flushed, a worker killed). Several sweepers at once are safe: each batch
+ * locks its ids with SKIP LOCKED, so they split the work instead of queueing behind each other.
+ */
+
+export interface SweepOptions {
+  /** Session ids per transaction. Default 1000. */
+  chunk?: number;
+  /** Batches in flight at once (each on its own connection). Default 2. */
+  concurrency?: number;
+  /** Stops taking new batches once aborted (the batch in hand completes). */
+  signal?: AbortSignal;
+  /** Called after each committed batch with its outcomes (metrics, logs). */
+  onBatch?: (outcomes: FinalizeOutcome[]) => void;
+}
+
+export interface SweepResult {
+  /** Due, unfinalized session ids found and locked. */
+  found: number;
+  /** Of those, finalized now. */
+  finalized: number;
+  /** Transactions committed. */
+  batches: number;
+  /** Wall time, ms. */
+  elapsedMs: number;
+}
+
+/**
+ * Runs the sweep until nothing is due: `concurrency` lanes each take up to `chunk` due ids per
+ * transaction and finalize them, until a lane finds fewer than `chunk`. A failing batch throws
+ * (after the other lanes stop); nothing it did is kept, and the next sweep finds the same ids.
+ */
+export async function sweepOnce(
+  db: Db,
+  settings: FinalizeSettings,
+  options: SweepOptions = {},
+): Promise<SweepResult> {
+  const chunk = Math.max(1, options.chunk ?? 1000);
+  // PGlite is one connection: lanes would only queue behind each other.
+  const lanes = db.driver === 'pglite' ? 1 : Math.max(1, options.concurrency ?? 2);
+  const started = Date.now();
+  const result: SweepResult = { found: 0, finalized: 0, batches: 0, elapsedMs: 0 };
+  let failed = false;
+  const lane = async () => {
+    while (!failed && !options.signal?.aborted) {
+      let outcomes: FinalizeOutcome[];
+      try {
+        outcomes = await finalizeDueBatch(db, chunk, settings);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+      if (outcomes.length === 0) return;
+      result.batches++;
+      result.found += outcomes.length;
+      for (const o of outcomes) if (o.status === 'finalized') result.finalized++;
+      options.onBatch?.(outcomes);
+      if (outcomes.length < chunk) return;
+    }
+  };
+  const settled = await Promise.allSettled(Array.from({ length: lanes }, lane));
+  result.elapsedMs = Date.now() - started;
+  const rejected = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (rejected) throw rejected.reason;
+  return result;
+}
+
+/**
+ * Milliseconds until the next unfinalized session id falls due (<= 0: one is due now), or
+ * undefined when every session id is finalized. One probe of the partial index `session_state_pending`.
+ */
+export async function nextDueInMs(db: Queryable): Promise<number | undefined> {
+  const rows = await db.query<{ wait_ms: number | null }>(
+    `select (extract(epoch from (min(due_at) - now())) * 1000)::float8 as wait_ms
+      from session_state where finalized_seq < change_seq`,
+  );
+  const wait = rows[0]?.wait_ms;
+  return wait === null || wait === undefined ? undefined : Math.ceil(wait);
+}
+
+/** Session ids not finalized at their latest change (due or not): the backlog. */
+export async function countUnfinalized(db: Queryable): Promise<{ pending: number; due: number }> {
+  const rows = await db.query<{ pending: number; due: number }>(
+    `select count(*)::float8 as pending, count(*) filter (where due_at <= now())::float8 as due
+      from session_state where finalized_seq < change_seq`,
+  );
+  return { pending: rows[0]?.pending ?? 0, due: rows[0]?.due ?? 0 };
+}
