@@ -33,3 +33,4 @@ export * from './schema.js';
 export * from './settings.js';
 export * from './finalize.js';
 export * from './sweep.js';
+export * from './reports.js';
