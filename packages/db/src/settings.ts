@@ -9,7 +9,10 @@ const seconds = (fallback: number) => z.coerce.number().positive().default(fallb
 export const sharedEnvSchema = z.object({
   DATABASE_URL: z
     .string()
-    .refine((v) => /^postgres(ql)?:\/\//.test(v) || v.startsWith('file:'), 'must be a postgres:// URL or file:PATH')
+    .refine(
+      (v) => /^postgres(ql)?:\/\//.test(v) || v.startsWith('file:'),
+      'must be a postgres:// URL or file:PATH',
+    )
     .optional(),
   EARSHOT_DATA_DIR: z.string().default('./.earshot'),
   REDIS_URL: z
@@ -26,9 +29,17 @@ export const sharedEnvSchema = z.object({
 
 export type SharedEnv = z.infer<typeof sharedEnvSchema>;
 
-/** Parses `env` against `schema`; throws one Error naming every missing or bad variable. */
-export function parseEnv<T extends z.ZodType>(schema: T, env: Record<string, string | undefined>): z.infer<T> {
-  const result = schema.safeParse(env);
+/**
+ * Parses `env` against `schema`; throws one Error naming every missing or bad variable. An empty
+ * variable (`REDIS_URL=`) counts as unset, as shells and compose files use it.
+ */
+export function parseEnv<T extends z.ZodType>(
+  schema: T,
+  env: Record<string, string | undefined>,
+): z.infer<T> {
+  const set: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) if (value !== undefined && value !== '') set[name] = value;
+  const result = schema.safeParse(set);
   if (result.success) return result.data;
   const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(env)'}: ${i.message}`);
   throw new Error(`invalid environment:\n${lines.join('\n')}`);

@@ -1,0 +1,393 @@
+import { randomUUID } from 'node:crypto';
+import { createDb, type Db, FINALIZE_JOB, finalizeJobId } from '@earshot/db';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { countRows, makeEvents, openPostgres, post, REDIS_URL, T0, TOKEN } from '../test/helpers.js';
+import { createApp, type IngestApp } from './app.js';
+import { createScheduler, type Scheduler } from './schedule.js';
+
+const logger = pino({ level: 'silent' });
+const SALT = 'a-test-salt-that-is-long-enough';
+
+let db: Db;
+let dispose: () => Promise<void>;
+let ingest: IngestApp;
+
+beforeAll(async () => {
+  ({ db, dispose } = await openPostgres());
+  ingest = createApp({
+    db,
+    tokens: ['other-token', TOKEN],
+    idleS: 300,
+    listenerSalt: SALT,
+    maxBodyBytes: 64 * 1024,
+    maxBatch: 600,
+    logger,
+  });
+});
+
+afterAll(async () => {
+  await ingest?.drain();
+  await dispose?.();
+});
+
+const byPrefix = (prefix: string) => countRows(db, 'id like $1', [`${prefix}-%`]);
+
+describe('POST /v1/events', () => {
+  it('answers 200 with accepted and duplicates, and writes the batch', async () => {
+    const events = makeEvents(50, 'ok');
+    const res = await post(ingest.app, events);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('earshot-schedule')).toBe('off');
+    expect(await res.json()).toEqual({ accepted: 50, duplicates: 0 });
+    expect(await byPrefix('ok')).toBe(50);
+    const state = await db.query(`select count(*)::int as n from session_state where session like 'ok-%'`);
+    expect(state).toEqual([{ n: 7 }]);
+  });
+
+  it('takes NDJSON, gzip, ISO times, and counts a retried batch as duplicates', async () => {
+    const events = makeEvents(20, 'nd', (i) => ({ time: new Date(T0 + i * 1000).toISOString() }));
+    const first = await post(ingest.app, events, { ndjson: true, gzip: true });
+    expect(await first.json()).toEqual({ accepted: 20, duplicates: 0 });
+    const again = await post(ingest.app, [...events.slice(0, 10), ...makeEvents(5, 'nd2')]);
+    expect(await again.json()).toEqual({ accepted: 5, duplicates: 10 });
+    const ndjsonWithBlankLines = `\n${JSON.stringify(events[0])}\r\n\n`;
+    const third = await post(ingest.app, ndjsonWithBlankLines, {
+      contentType: 'application/x-ndjson; charset=utf-8',
+    });
+    expect(await third.json()).toEqual({ accepted: 0, duplicates: 1 });
+  });
+
+  it('refuses a batch with one bad event with 400 naming index, field and reason, and writes none of it', async () => {
+    const events: unknown[] = makeEvents(30, 'bad');
+    events[7] = { ...(events[7] as object), duration: -1 };
+    events[12] = { ...(events[12] as object), output: 'icecast', extra: 1 };
+    const res = await post(ingest.app, events);
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: string; issues: unknown[] };
+    expect(body.error).toMatch(/2 of 30 events are bad; nothing was written/);
+    expect(body.issues).toEqual([
+      { index: 7, field: 'duration', reason: 'must be between 0 and 86400 seconds' },
+      { index: 12, field: 'extra', reason: 'is not a listen-event field' },
+      { index: 12, field: 'output', reason: 'must be "shoutcast" or "hls"' },
+    ]);
+    expect(await byPrefix('bad')).toBe(0);
+  });
+
+  it('answers 400 for bodies that are not a JSON array or not NDJSON', async () => {
+    const notJson = await post(ingest.app, '[{"session":');
+    expect(notJson.status).toBe(400);
+    expect(((await notJson.json()) as { error: string }).error).toMatch(/not valid JSON/);
+    const notArray = await post(ingest.app, '{"session":"x"}');
+    expect(await notArray.json()).toEqual({
+      error: 'body must be a JSON array of listen events',
+      issues: [],
+    });
+    const badLine = await post(ingest.app, `${JSON.stringify(makeEvents(1, 'line')[0])}\n{oops`, {
+      ndjson: true,
+    });
+    expect(badLine.status).toBe(400);
+    const issues = ((await badLine.json()) as { issues: { index: number; field: string }[] }).issues;
+    expect(issues).toMatchObject([{ index: 1, field: '' }]);
+    const notGzip = await post(ingest.app, 'plain text', { headers: { 'content-encoding': 'gzip' } });
+    expect(await notGzip.json()).toEqual({ error: 'body is not valid gzip', issues: [] });
+    expect(await byPrefix('line')).toBe(0);
+  });
+
+  it('refuses U+0000 in text fields, which PostgreSQL cannot store', async () => {
+    const res = await post(
+      ingest.app,
+      makeEvents(2, 'nul', (i) => (i === 1 ? { ua: 'VLC\u0000' } : {})),
+    );
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { issues: unknown[] }).issues).toEqual([
+      { index: 1, field: 'ua', reason: 'must not contain U+0000' },
+    ]);
+  });
+
+  it('answers 401 without a valid bearer token', async () => {
+    for (const token of [null, '', 'wrong', `${TOKEN}x`]) {
+      const res = await post(ingest.app, makeEvents(1, 'auth'), { token });
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
+      expect(await res.json()).toEqual({ error: 'missing or unknown bearer token' });
+    }
+    const basic = await post(ingest.app, makeEvents(1, 'auth'), {
+      token: null,
+      headers: { authorization: `Basic ${TOKEN}` },
+    });
+    expect(basic.status).toBe(401);
+    expect((await post(ingest.app, makeEvents(1, 'auth'), { token: 'other-token' })).status).toBe(200);
+  });
+
+  it('answers 413 for a body or a batch over the limits', async () => {
+    const big = makeEvents(400, 'big', () => ({ ua: 'x'.repeat(200) })); // ~120 KB > 64 KiB
+    const tooBig = await post(ingest.app, big);
+    expect(tooBig.status).toBe(413);
+    expect(await tooBig.json()).toEqual({ error: `body is larger than ${64 * 1024} bytes`, issues: [] });
+    // Small on the wire, too big inflated.
+    const bomb = await post(ingest.app, `[${' '.repeat(200_000)}]`, { gzip: true });
+    expect(bomb.status).toBe(413);
+    expect(((await bomb.json()) as { error: string }).error).toMatch(/once inflated/);
+    const tooMany = await post(
+      ingest.app,
+      makeEvents(601, 'many', () => ({ id: undefined })),
+      { gzip: true },
+    );
+    expect(tooMany.status).toBe(413);
+    expect(((await tooMany.json()) as { error: string }).error).toBe(
+      'batch has 601 events; at most 600 are accepted',
+    );
+    const tooManyLines = await post(ingest.app, makeEvents(601, 'many'), { ndjson: true, gzip: true });
+    expect(tooManyLines.status).toBe(413);
+    expect(await byPrefix('big')).toBe(0);
+    expect(await byPrefix('many')).toBe(0);
+  });
+
+  it('answers 415 for other content types and encodings', async () => {
+    const text = await post(ingest.app, makeEvents(1, 'ct'), { contentType: 'text/plain' });
+    expect(text.status).toBe(415);
+    expect(((await text.json()) as { error: string }).error).toMatch(/application\/json/);
+    const none = await ingest.app.request('/v1/events', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}` },
+      body: '[]',
+    });
+    expect(none.status).toBe(415);
+    const br = await post(ingest.app, makeEvents(1, 'ct'), { headers: { 'content-encoding': 'br' } });
+    expect(br.status).toBe(415);
+    expect(await br.json()).toEqual({
+      error: 'Content-Encoding br is not supported; send gzip or no encoding',
+      issues: [],
+    });
+  });
+
+  it('turns ip into a salted listener key and never stores the ip', async () => {
+    const events = makeEvents(3, 'ip', (i) => ({
+      ip: i === 2 ? '2001:db8:1:2::99' : '2001:db8:1:2::1',
+      ua: 'VLC/3.0',
+      listener: i === 1 ? 'given' : undefined,
+    }));
+    expect((await post(ingest.app, events)).status).toBe(200);
+    const rows = await db.query<{ id: string; listener: string }>(
+      `select id, listener from listen_events where id like 'ip-%' order by id`,
+    );
+    expect(rows[0]!.listener).toMatch(/^[0-9a-f]{32}$/);
+    expect(rows[1]!.listener).toBe('given');
+    expect(rows[2]!.listener).toBe(rows[0]!.listener); // same /64 and user agent
+    const dump = JSON.stringify(await db.query(`select * from listen_events where id like 'ip-%'`));
+    expect(dump).not.toContain('2001:db8');
+    const badIp = await post(
+      ingest.app,
+      makeEvents(1, 'ip2', () => ({ ip: 'not-an-ip' })),
+    );
+    expect(((await badIp.json()) as { issues: unknown[] }).issues).toEqual([
+      { index: 0, field: 'ip', reason: 'must be an IPv4 or IPv6 address' },
+    ]);
+  });
+
+  it('refuses ip without listener when no salt is configured (400 naming ip)', async () => {
+    const unsalted = createApp({ db, tokens: [TOKEN], idleS: 300, logger });
+    const res = await post(
+      unsalted.app,
+      makeEvents(2, 'nosalt', (i) => (i === 1 ? { ip: '203.0.113.9' } : {})),
+    );
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { issues: { index: number; field: string }[] }).issues).toMatchObject([
+      { index: 1, field: 'ip' },
+    ]);
+    expect(await byPrefix('nosalt')).toBe(0);
+    // With a listener the ip is simply dropped.
+    const withListener = await post(
+      unsalted.app,
+      makeEvents(1, 'nosalt', () => ({ ip: '203.0.113.9', listener: 'L' })),
+    );
+    expect(withListener.status).toBe(200);
+    await unsalted.drain();
+  });
+
+  it('stores 20 concurrent retries of one 500-event batch exactly once and splits the counts right', async () => {
+    const events = makeEvents(500, 'idem');
+    const responses = await Promise.all(Array.from({ length: 20 }, () => post(ingest.app, events)));
+    const bodies = (await Promise.all(responses.map((r) => r.json()))) as {
+      accepted: number;
+      duplicates: number;
+    }[];
+    expect(responses.map((r) => r.status)).toEqual(new Array(20).fill(200));
+    expect(bodies.reduce((s, b) => s + b.accepted, 0)).toBe(500);
+    expect(bodies.reduce((s, b) => s + b.duplicates, 0)).toBe(19 * 500);
+    expect(await byPrefix('idem')).toBe(500);
+  });
+
+  it('attributes an event shared by concurrent requests to one of them only', async () => {
+    const shared = makeEvents(10, 'shr');
+    const a = [...shared, ...makeEvents(5, 'shra')];
+    const b = [...makeEvents(3, 'shrb'), ...shared];
+    const [ra, rb] = await Promise.all([post(ingest.app, a), post(ingest.app, b)]);
+    const [ja, jb] = (await Promise.all([ra.json(), rb.json()])) as {
+      accepted: number;
+      duplicates: number;
+    }[];
+    expect(ja!.accepted + jb!.accepted).toBe(18);
+    expect(ja!.duplicates + jb!.duplicates).toBe(10);
+    expect(ja!.accepted).toBeGreaterThanOrEqual(5);
+    expect(jb!.accepted).toBeGreaterThanOrEqual(3);
+  });
+
+  it('writes concurrent requests in fewer transactions than requests (group commit)', async () => {
+    const grouped = createApp({ db, tokens: [TOKEN], idleS: 300, logger, group: { windowMs: 20 } });
+    const responses = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => post(grouped.app, makeEvents(1, `grp${i}`))),
+    );
+    expect(responses.every((r) => r.status === 200)).toBe(true);
+    expect(grouped.committer.groupsStarted).toBeLessThan(40);
+    expect(grouped.committer.groupsStarted).toBeGreaterThanOrEqual(1);
+    const metrics = await (await grouped.app.request('/metrics')).text();
+    expect(metrics).toMatch(/earshot_ingest_groups_total\{outcome="committed"\} (\d+)/);
+    expect(metrics).toContain('earshot_ingest_group_requests_count');
+    await grouped.drain();
+  });
+
+  it('answers 503 with Retry-After when the database is down, and acknowledges nothing', async () => {
+    const down = await createDb({
+      url: 'postgres://postgres@127.0.0.1:1/nowhere',
+      migrate: false,
+      connectTimeoutS: 2,
+    });
+    const broken = createApp({ db: down, tokens: [TOKEN], idleS: 300, logger });
+    const res = await post(broken.app, makeEvents(3, 'down'));
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('2');
+    expect(await res.json()).toEqual({
+      error: 'the event store is unavailable; nothing was written, retry later',
+    });
+    expect((await broken.app.request('/readyz')).status).toBe(503);
+    await broken.drain();
+    await down.close();
+  });
+
+  it('finishes in-flight batches on drain and refuses new ones with 503', async () => {
+    const d = createApp({ db, tokens: [TOKEN], idleS: 300, logger, group: { windowMs: 50 } });
+    const inFlight = post(d.app, makeEvents(5, 'drain'));
+    await new Promise((r) => setTimeout(r, 10));
+    const drained = d.drain();
+    const late = await post(d.app, makeEvents(5, 'drain2'));
+    expect(late.status).toBe(503);
+    expect((await inFlight).status).toBe(200);
+    await drained;
+    expect(await byPrefix('drain')).toBe(5);
+    expect(await byPrefix('drain2')).toBe(0);
+    expect((await d.app.request('/readyz')).status).toBe(503);
+  });
+});
+
+describe('finalize scheduling', () => {
+  it('adds one delayed job per touched session with the contract job id', async () => {
+    const queueName = `test-${randomUUID()}`;
+    const scheduler = createScheduler({
+      redisUrl: REDIS_URL,
+      idleS: 300,
+      timeoutMs: 2000,
+      logger,
+      queueName,
+    });
+    const s = createApp({ db, tokens: [TOKEN], idleS: 300, logger, scheduler });
+    const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+    const queue = new Queue(queueName, { connection: redis });
+    try {
+      await waitReady(scheduler);
+      const res = await post(s.app, makeEvents(14, 'sch'));
+      expect(res.status).toBe(200);
+      expect(res.headers.get('earshot-schedule')).toBe('queued');
+      const jobs = await queue.getDelayed();
+      expect(jobs.map((j) => j.id).sort()).toEqual(
+        Array.from({ length: 7 }, (_, i) => finalizeJobId(`sch-s${i}`)).sort(),
+      );
+      expect(jobs[0]!.name).toBe(FINALIZE_JOB);
+      expect(jobs[0]!.opts.delay).toBe(300_000);
+      // A retried batch touches nothing new: no scheduling.
+      const retry = await post(s.app, makeEvents(14, 'sch'));
+      expect(retry.headers.get('earshot-schedule')).toBe('none');
+      expect((await s.app.request('/readyz')).status).toBe(200);
+    } finally {
+      await s.drain();
+      await scheduler.close();
+      await queue.obliterate({ force: true });
+      await queue.close();
+      redis.disconnect();
+    }
+  });
+
+  it('still answers 200 when Redis is down, with Earshot-Schedule: deferred, quickly', async () => {
+    const scheduler = createScheduler({
+      redisUrl: 'redis://127.0.0.1:1',
+      idleS: 300,
+      timeoutMs: 500,
+      logger,
+    });
+    const s = createApp({ db, tokens: [TOKEN], idleS: 300, logger, scheduler });
+    try {
+      const started = Date.now();
+      const res = await post(s.app, makeEvents(3, 'nored'));
+      expect(res.status).toBe(200);
+      expect(Date.now() - started).toBeLessThan(1500);
+      expect(res.headers.get('earshot-schedule')).toBe('deferred');
+      expect(await res.json()).toEqual({ accepted: 3, duplicates: 0 });
+      expect(await byPrefix('nored')).toBe(3);
+      const metrics = await (await s.app.request('/metrics')).text();
+      expect(metrics).toContain('earshot_ingest_schedule_failures_total 1');
+      const ready = await s.app.request('/readyz');
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toEqual({ status: 'unavailable', database: 'ok', redis: 'down' });
+    } finally {
+      await s.drain();
+      await scheduler.close();
+    }
+  });
+});
+
+describe('service routes', () => {
+  it('serves /healthz, /readyz, /metrics and /openapi.json without a token', async () => {
+    expect(await (await ingest.app.request('/healthz')).json()).toEqual({ status: 'ok' });
+    expect(await (await ingest.app.request('/readyz')).json()).toEqual({
+      status: 'ready',
+      database: 'ok',
+      redis: 'off',
+    });
+    const metrics = await ingest.app.request('/metrics');
+    expect(metrics.headers.get('content-type')).toMatch(/^text\/plain/);
+    const text = await metrics.text();
+    for (const name of [
+      'earshot_ingest_requests_total{route="/v1/events",status="200"}',
+      'earshot_ingest_requests_total{route="/v1/events",status="400"}',
+      'earshot_ingest_events_accepted_total',
+      'earshot_ingest_events_duplicate_total',
+      'earshot_ingest_events_rejected_total{reason="invalid"}',
+      'earshot_ingest_batch_events_bucket',
+      'earshot_ingest_commit_seconds_bucket',
+      'earshot_ingest_group_requests_bucket',
+      'earshot_ingest_schedule_failures_total',
+    ]) {
+      expect(text).toContain(name);
+    }
+    const doc = (await (await ingest.app.request('/openapi.json')).json()) as {
+      openapi: string;
+      paths: object;
+    };
+    expect(doc.openapi).toMatch(/^3\./);
+    expect(Object.keys(doc.paths)).toContain('/v1/events');
+    const missing = await ingest.app.request('/nope');
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toEqual({ error: 'no route for GET /nope' });
+  });
+});
+
+async function waitReady(scheduler: Scheduler): Promise<void> {
+  for (let i = 0; i < 50; i++) {
+    if (await scheduler.ping()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('redis not ready');
+}

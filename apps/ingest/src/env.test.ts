@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { loadEnv } from './env.js';
+
+describe('loadEnv', () => {
+  it('refuses to start without ingest tokens, naming the variable', () => {
+    expect(() => loadEnv({})).toThrow(/EARSHOT_INGEST_TOKENS: is required/);
+    expect(() => loadEnv({ EARSHOT_INGEST_TOKENS: ' , ' })).toThrow(/EARSHOT_INGEST_TOKENS/);
+  });
+
+  it('names every bad variable in one error', () => {
+    let message = '';
+    try {
+      loadEnv({
+        EARSHOT_INGEST_TOKENS: 'a',
+        PORT: 'eighty',
+        DATABASE_URL: 'mysql://x',
+        EARSHOT_LISTENER_SALT: 'short',
+      });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toContain('PORT');
+    expect(message).toContain('DATABASE_URL');
+    expect(message).toContain('EARSHOT_LISTENER_SALT');
+  });
+
+  it('has the documented defaults', () => {
+    const env = loadEnv({ EARSHOT_INGEST_TOKENS: 'a, b' });
+    expect(env).toMatchObject({
+      EARSHOT_INGEST_TOKENS: ['a', 'b'],
+      PORT: 8081,
+      EARSHOT_MAX_BODY_BYTES: 5 * 1024 * 1024,
+      EARSHOT_MAX_BATCH: 10_000,
+      EARSHOT_IDLE_S: 300,
+      EARSHOT_DATA_DIR: './.earshot',
+      EARSHOT_GROUP_WINDOW_MS: 3,
+    });
+    expect(env.DATABASE_URL).toBeUndefined();
+    expect(env.REDIS_URL).toBeUndefined();
+  });
+});

@@ -1,0 +1,46 @@
+import { parseEnv, sharedEnvSchema } from '@earshot/db';
+import { z } from 'zod';
+
+const csv = z
+  .string()
+  .optional()
+  .transform((v) =>
+    (v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0),
+  );
+const int = (fallback: number, min = 1) => z.coerce.number().int().min(min).default(fallback);
+
+/** Ingest's environment (DESIGN section 8, plus ingest's own limits and tuning). */
+export const ingestEnvSchema = sharedEnvSchema.extend({
+  EARSHOT_INGEST_TOKENS: csv.refine((tokens) => tokens.length > 0, {
+    message: 'is required: comma-separated bearer tokens that may POST events',
+  }),
+  /** Secret for listener keys derived from `ip`; needed only when events carry `ip` without `listener`. */
+  EARSHOT_LISTENER_SALT: z.string().min(16, 'must be at least 16 characters').optional(),
+  PORT: z.coerce.number().int().min(0).max(65_535).default(8081),
+  HOST: z.string().default('0.0.0.0'),
+  /** Largest accepted request body, bytes, compressed and decompressed. Default 5 MiB. */
+  EARSHOT_MAX_BODY_BYTES: int(5 * 1024 * 1024),
+  /** Most events accepted in one request. */
+  EARSHOT_MAX_BATCH: int(10_000),
+  /** Group commit: how long a request waits for others to share its transaction, ms. */
+  EARSHOT_GROUP_WINDOW_MS: z.coerce.number().min(0).max(1000).default(3),
+  /** Group commit: flush at once when this many events are pending. */
+  EARSHOT_GROUP_MAX_EVENTS: int(5_000),
+  /** Group commit: transactions in flight at once (the rest wait and grow the next group). */
+  EARSHOT_GROUP_CONCURRENCY: int(4),
+  /** PostgreSQL pool size. */
+  EARSHOT_DB_POOL: int(8),
+  /** Longest a response waits for Redis to take the finalize jobs, ms; then `Earshot-Schedule: deferred`. */
+  EARSHOT_SCHEDULE_TIMEOUT_MS: int(500),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type IngestEnv = z.infer<typeof ingestEnvSchema>;
+
+/** Parses ingest's environment once; throws one error naming every missing or bad variable. */
+export function loadEnv(env: Record<string, string | undefined> = process.env): IngestEnv {
+  return parseEnv(ingestEnvSchema, env);
+}

@@ -1,0 +1,164 @@
+import type { ListenEvent } from '@earshot/core';
+import { type Db, insertEvents } from '@earshot/db';
+import type { Logger } from 'pino';
+import type { IngestMetrics } from './metrics.js';
+import type { Scheduler } from './schedule.js';
+
+/** What one request learns once its group committed. */
+export interface CommitOutcome {
+  accepted: number;
+  duplicates: number;
+  /**
+   * Finalization of the touched sessions: `queued` (jobs taken by Redis), `deferred` (Redis failed or
+   * timed out; the worker's sweep finalizes them), `off` (no Redis configured), `none` (nothing new).
+   */
+  schedule: 'queued' | 'deferred' | 'off' | 'none';
+}
+
+/** The group transaction failed: nothing of the request was acknowledged (answer 503). */
+export class StoreUnavailableError extends Error {
+  override name = 'StoreUnavailableError';
+}
+
+export interface GroupCommitOptions {
+  db: Db;
+  idleS: number;
+  /** How long the first request of a group waits for others, ms (0: no wait). */
+  windowMs: number;
+  /** Flush without waiting once this many events are pending; also the most events one group takes (a larger request goes alone). */
+  maxEvents: number;
+  /** Group transactions in flight at once. */
+  concurrency: number;
+  scheduler?: Scheduler | undefined;
+  metrics: IngestMetrics;
+  logger: Logger;
+}
+
+interface Pending {
+  events: readonly ListenEvent[];
+  resolve(outcome: CommitOutcome): void;
+  reject(error: Error): void;
+}
+
+/**
+ * Group commit: requests that arrive within a few ms are written together in one transaction
+ * (insertEvents), and each is answered only after that commit with its own counts. An event repeated
+ * by several requests of one group is new for the first request that carried it and a duplicate for
+ * the others. When the transaction fails, every request of the group fails.
+ */
+export class GroupCommitter {
+  private pending: Pending[] = [];
+  private pendingEvents = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private windowOver = false;
+  private inFlight = 0;
+  private readonly running = new Set<Promise<void>>();
+  private closing = false;
+  /** Group transactions attempted (for tests and the bench). */
+  groupsStarted = 0;
+
+  private readonly options: GroupCommitOptions;
+
+  constructor(options: GroupCommitOptions) {
+    this.options = options;
+  }
+
+  /** Queues a validated batch; resolves after its group committed. */
+  submit(events: readonly ListenEvent[]): Promise<CommitOutcome> {
+    if (this.closing) return Promise.reject(new StoreUnavailableError('shutting down'));
+    return new Promise<CommitOutcome>((resolve, reject) => {
+      this.pending.push({ events, resolve, reject });
+      this.pendingEvents += events.length;
+      if (this.options.windowMs <= 0 || this.pendingEvents >= this.options.maxEvents) this.windowOver = true;
+      else if (this.timer === undefined) {
+        this.timer = setTimeout(() => {
+          this.timer = undefined;
+          this.windowOver = true;
+          this.pump();
+        }, this.options.windowMs);
+      }
+      this.pump();
+    });
+  }
+
+  /** Stops taking batches, writes what is pending at once, and waits for every group in flight. */
+  async drain(): Promise<void> {
+    this.closing = true;
+    this.windowOver = true;
+    this.pump();
+    while (this.running.size > 0 || this.pending.length > 0) {
+      await Promise.all([...this.running]);
+      this.pump();
+    }
+  }
+
+  private pump(): void {
+    while (this.windowOver && this.pending.length > 0 && this.inFlight < this.options.concurrency) {
+      const group: Pending[] = [];
+      let size = 0;
+      while (this.pending.length > 0) {
+        const next = this.pending[0]!;
+        if (group.length > 0 && size + next.events.length > this.options.maxEvents) break;
+        group.push(next);
+        size += next.events.length;
+        this.pending.shift();
+      }
+      this.pendingEvents -= size;
+      // What is left has waited for a free slot already: it goes as soon as one frees.
+      if (this.pending.length === 0) {
+        this.windowOver = false;
+        clearTimeout(this.timer);
+        this.timer = undefined;
+      }
+      this.inFlight++;
+      const run = this.commit(group, size).finally(() => {
+        this.inFlight--;
+        this.running.delete(run);
+        this.pump();
+      });
+      this.running.add(run);
+    }
+  }
+
+  private async commit(group: Pending[], size: number): Promise<void> {
+    const { db, idleS, metrics, scheduler, logger } = this.options;
+    this.groupsStarted++;
+    const events: ListenEvent[] = new Array(size);
+    let at = 0;
+    for (const p of group) for (const e of p.events) events[at++] = e;
+
+    const started = performance.now();
+    let result: Awaited<ReturnType<typeof insertEvents>>;
+    try {
+      result = await insertEvents(db, events, { idleS });
+    } catch (error) {
+      metrics.groups.inc({ outcome: 'failed' });
+      logger.error({ err: error, requests: group.length, events: size }, 'group transaction failed');
+      const failure = new StoreUnavailableError('the event store is unavailable', { cause: error });
+      for (const p of group) p.reject(failure);
+      return;
+    }
+    metrics.commitSeconds.observe((performance.now() - started) / 1000);
+    metrics.groups.inc({ outcome: 'committed' });
+    metrics.groupRequests.observe(group.length);
+    metrics.groupEvents.observe(size);
+    metrics.eventsAccepted.inc(result.inserted);
+    metrics.eventsDuplicate.inc(result.duplicates);
+
+    let schedule: CommitOutcome['schedule'] = 'none';
+    if (!scheduler) schedule = 'off';
+    else if (result.sessions.length > 0) {
+      schedule = (await scheduler.schedule(result.sessions)) ? 'queued' : 'deferred';
+      if (schedule === 'queued') metrics.scheduleJobs.inc(result.sessions.length);
+      else metrics.scheduleFailures.inc();
+    }
+
+    at = 0;
+    for (const p of group) {
+      let accepted = 0;
+      for (let i = 0; i < p.events.length; i++) if (result.isNew[at + i]) accepted++;
+      at += p.events.length;
+      p.resolve({ accepted, duplicates: p.events.length - accepted, schedule });
+    }
+  }
+}

@@ -1,0 +1,89 @@
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+
+/** Ingest's Prometheus metrics, on their own registry (one per app instance, so tests do not share). */
+export interface IngestMetrics {
+  registry: Registry;
+  requests: Counter<'route' | 'status'>;
+  eventsAccepted: Counter;
+  eventsDuplicate: Counter;
+  eventsRejected: Counter<'reason'>;
+  batchEvents: Histogram;
+  commitSeconds: Histogram;
+  groupRequests: Histogram;
+  groupEvents: Histogram;
+  groups: Counter<'outcome'>;
+  scheduleJobs: Counter;
+  scheduleFailures: Counter;
+}
+
+export function createMetrics(options: { defaultMetrics?: boolean } = {}): IngestMetrics {
+  const registry = new Registry();
+  if (options.defaultMetrics !== false)
+    collectDefaultMetrics({ register: registry, prefix: 'earshot_ingest_' });
+  const registers = [registry];
+  return {
+    registry,
+    requests: new Counter({
+      name: 'earshot_ingest_requests_total',
+      help: 'HTTP requests by route and status code.',
+      labelNames: ['route', 'status'],
+      registers,
+    }),
+    eventsAccepted: new Counter({
+      name: 'earshot_ingest_events_accepted_total',
+      help: 'Events written (new), counted after commit.',
+      registers,
+    }),
+    eventsDuplicate: new Counter({
+      name: 'earshot_ingest_events_duplicate_total',
+      help: 'Events acknowledged that were already stored (retries) or repeated in the same group.',
+      registers,
+    }),
+    eventsRejected: new Counter({
+      name: 'earshot_ingest_events_rejected_total',
+      help: 'Events in refused batches, by reason (invalid, too_many, unavailable).',
+      labelNames: ['reason'],
+      registers,
+    }),
+    batchEvents: new Histogram({
+      name: 'earshot_ingest_batch_events',
+      help: 'Events per accepted request.',
+      buckets: [1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10_000],
+      registers,
+    }),
+    commitSeconds: new Histogram({
+      name: 'earshot_ingest_commit_seconds',
+      help: 'Time to write and commit one group transaction.',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
+    groupRequests: new Histogram({
+      name: 'earshot_ingest_group_requests',
+      help: 'Requests committed together in one transaction (group commit).',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+      registers,
+    }),
+    groupEvents: new Histogram({
+      name: 'earshot_ingest_group_events',
+      help: 'Events per group transaction.',
+      buckets: [1, 10, 50, 100, 500, 1000, 2500, 5000, 10_000, 25_000],
+      registers,
+    }),
+    groups: new Counter({
+      name: 'earshot_ingest_groups_total',
+      help: 'Group transactions, by outcome (committed, failed).',
+      labelNames: ['outcome'],
+      registers,
+    }),
+    scheduleJobs: new Counter({
+      name: 'earshot_ingest_schedule_jobs_total',
+      help: 'Finalize jobs handed to BullMQ (one per session per group).',
+      registers,
+    }),
+    scheduleFailures: new Counter({
+      name: 'earshot_ingest_schedule_failures_total',
+      help: 'Groups whose finalize jobs could not be handed to Redis in time (the sweep finalizes them).',
+      registers,
+    }),
+  };
+}

@@ -1,0 +1,165 @@
+/** OpenAPI 3.1 description of the ingest service, served at GET /openapi.json. Hand-written: the routes are few. */
+
+const error = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+});
+
+const listenEvent = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['session', 'stream', 'output', 'time', 'duration', 'bytes'],
+  properties: {
+    id: {
+      type: 'string',
+      maxLength: 1024,
+      description: 'Unique per event (UUIDv7 from the logger). Ingest is idempotent on it.',
+    },
+    session: { type: 'string', minLength: 1, maxLength: 128, description: 'Session id.' },
+    stream: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 128,
+      description: 'Stream key (HLS master playlist: the stream group key).',
+    },
+    output: { type: 'string', enum: ['shoutcast', 'hls'] },
+    time: {
+      oneOf: [
+        { type: 'string', format: 'date-time', description: 'ISO-8601 with a zone.' },
+        { type: 'integer', description: 'Epoch milliseconds.' },
+      ],
+      description: 'When the delivery this event reports ended. The event covers (time - duration, time].',
+    },
+    duration: { type: 'number', minimum: 0, maximum: 86_400, description: 'Seconds of audio delivered.' },
+    bytes: { type: 'integer', minimum: 0, description: 'Bytes delivered.' },
+    listener: { type: 'string', maxLength: 1024, description: 'Privacy-safe listener key, used for cume.' },
+    ua: { type: 'string', maxLength: 1024, description: 'Client user agent.' },
+    ip: {
+      type: 'string',
+      maxLength: 1024,
+      description:
+        'Client IP. Never stored: without `listener`, ingest derives one (HMAC-SHA256 with EARSHOT_LISTENER_SALT of the IPv4 address or IPv6 /64, plus ua) and drops the ip.',
+    },
+  },
+} as const;
+
+export const openApiDocument = {
+  openapi: '3.1.0',
+  info: {
+    title: 'Earshot ingest',
+    version: '0.1.0',
+    description:
+      'Receives listen events from streaming-server loggers. A batch is validated whole and acknowledged (2xx) only after it is committed; retrying a batch adds nothing.',
+  },
+  components: {
+    securitySchemes: {
+      bearer: { type: 'http', scheme: 'bearer', description: 'A token from EARSHOT_INGEST_TOKENS.' },
+    },
+    schemas: {
+      ListenEvent: listenEvent,
+      Issue: {
+        type: 'object',
+        required: ['index', 'field', 'reason'],
+        properties: {
+          index: {
+            type: 'integer',
+            description: 'Index of the event in the batch (NDJSON: among non-blank lines).',
+          },
+          field: { type: 'string', description: 'The field at fault; empty when the whole event is.' },
+          reason: { type: 'string' },
+        },
+      },
+      Error: {
+        type: 'object',
+        required: ['error'],
+        properties: {
+          error: { type: 'string' },
+          issues: { type: 'array', items: { $ref: '#/components/schemas/Issue' } },
+          truncated: { type: 'boolean', description: 'More than 1000 issues; `issueCount` has the total.' },
+          issueCount: { type: 'integer' },
+        },
+      },
+      Accepted: {
+        type: 'object',
+        required: ['accepted', 'duplicates'],
+        properties: {
+          accepted: { type: 'integer', description: 'Events stored by this request.' },
+          duplicates: {
+            type: 'integer',
+            description:
+              'Events already stored (a retry), repeated in the batch, or stored by a concurrent request.',
+          },
+        },
+      },
+    },
+  },
+  paths: {
+    '/v1/events': {
+      post: {
+        summary: 'Ingest a batch of listen events',
+        security: [{ bearer: [] }],
+        parameters: [
+          {
+            name: 'Content-Encoding',
+            in: 'header',
+            required: false,
+            schema: { type: 'string', enum: ['gzip', 'identity'] },
+          },
+        ],
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: { type: 'array', items: { $ref: '#/components/schemas/ListenEvent' } },
+            },
+            'application/x-ndjson': {
+              schema: { type: 'string', description: 'One ListenEvent JSON object per line.' },
+            },
+          },
+        },
+        responses: {
+          '200': {
+            description: 'Committed.',
+            headers: {
+              'Earshot-Schedule': {
+                description:
+                  '`queued`: finalize jobs handed to Redis; `deferred`: Redis unavailable, the worker sweep will finalize; `off`: no Redis configured; `none`: nothing new.',
+                schema: { type: 'string', enum: ['queued', 'deferred', 'off', 'none'] },
+              },
+            },
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/Accepted' } } },
+          },
+          '400': error(
+            'Invalid body or events; `issues` names each bad event by index, field and reason. Nothing was written.',
+          ),
+          '401': error('Missing or unknown bearer token.'),
+          '413': error(
+            'Body over EARSHOT_MAX_BODY_BYTES (compressed or inflated) or batch over EARSHOT_MAX_BATCH events.',
+          ),
+          '415': error(
+            'Content-Type is not application/json or application/x-ndjson, or Content-Encoding is not gzip.',
+          ),
+          '503': {
+            ...error(
+              'The database is unavailable or ingest is shutting down. Nothing was written; retry after Retry-After.',
+            ),
+            headers: { 'Retry-After': { schema: { type: 'integer' } } },
+          },
+        },
+      },
+    },
+    '/healthz': { get: { summary: 'The process is up', responses: { '200': { description: 'Up.' } } } },
+    '/readyz': {
+      get: {
+        summary: 'Database (and Redis, when configured) reachable',
+        responses: { '200': { description: 'Ready.' }, '503': { description: 'Not ready, or draining.' } },
+      },
+    },
+    '/metrics': {
+      get: {
+        summary: 'Prometheus metrics',
+        responses: { '200': { description: 'Prometheus text format.', content: { 'text/plain': {} } } },
+      },
+    },
+  },
+} as const;

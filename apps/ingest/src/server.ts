@@ -1,0 +1,106 @@
+import type { AddressInfo } from 'node:net';
+import { createDb } from '@earshot/db';
+import { serve } from '@hono/node-server';
+import pino, { type Logger } from 'pino';
+import { createApp, type IngestApp } from './app.js';
+import type { IngestEnv } from './env.js';
+import { createMetrics } from './metrics.js';
+import { createScheduler } from './schedule.js';
+
+export interface RunningIngest {
+  /** `http://host:port` the server listens on. */
+  url: string;
+  port: number;
+  ingest: IngestApp;
+  /** Graceful stop: refuse new work, finish in-flight batches, close HTTP, Redis and the database. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** The root logger: JSON lines, tokens and IPs redacted. */
+export function createLogger(level: string): Logger {
+  return pino({
+    level,
+    base: { service: 'earshot-ingest' },
+    redact: {
+      paths: ['req.headers.authorization', 'headers.authorization', 'token', 'tokens', 'ip', '*.ip'],
+      censor: '[redacted]',
+    },
+  });
+}
+
+/** Opens the database and Redis from `env` and serves ingest until close(). */
+export async function startIngest(env: IngestEnv, logger: Logger): Promise<RunningIngest> {
+  const db = await createDb({
+    url: env.DATABASE_URL,
+    dataDir: env.EARSHOT_DATA_DIR,
+    logger: logger.child({ component: 'db' }),
+    maxConnections: env.EARSHOT_DB_POOL,
+  });
+  const scheduler = env.REDIS_URL
+    ? createScheduler({
+        redisUrl: env.REDIS_URL,
+        idleS: env.EARSHOT_IDLE_S,
+        timeoutMs: env.EARSHOT_SCHEDULE_TIMEOUT_MS,
+        logger,
+      })
+    : undefined;
+  if (!env.EARSHOT_LISTENER_SALT) {
+    logger.warn('EARSHOT_LISTENER_SALT is not set: batches with an ip but no listener will be refused (400)');
+  }
+  const ingest = createApp({
+    db,
+    tokens: env.EARSHOT_INGEST_TOKENS,
+    idleS: env.EARSHOT_IDLE_S,
+    listenerSalt: env.EARSHOT_LISTENER_SALT,
+    maxBodyBytes: env.EARSHOT_MAX_BODY_BYTES,
+    maxBatch: env.EARSHOT_MAX_BATCH,
+    group: {
+      windowMs: env.EARSHOT_GROUP_WINDOW_MS,
+      maxEvents: env.EARSHOT_GROUP_MAX_EVENTS,
+      concurrency: env.EARSHOT_GROUP_CONCURRENCY,
+    },
+    scheduler,
+    metrics: createMetrics(),
+    logger,
+  });
+
+  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+    const s = serve({ fetch: ingest.app.fetch, port: env.PORT, hostname: env.HOST }, () => resolve(s));
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${env.HOST.includes(':') ? `[${env.HOST}]` : env.HOST}:${port}`;
+  logger.info(
+    { port, database: db.location, redis: env.REDIS_URL ? 'on' : 'off (the worker sweep schedules)' },
+    `ingest listening on ${url}`,
+  );
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      logger.info('ingest stopping: finishing in-flight batches');
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Requests already in flight finish (their groups commit) before their connections close.
+      const drained = ingest.drain();
+      const hardStop = setTimeout(
+        () => (server as { closeAllConnections?: () => void }).closeAllConnections?.(),
+        15_000,
+      );
+      const steps: [string, () => Promise<unknown>][] = [
+        ['http', () => Promise.all([closed, drained])],
+        ['redis', () => scheduler?.close() ?? Promise.resolve()],
+        ['database', () => db.close()],
+      ];
+      for (const [name, step] of steps) {
+        try {
+          await step();
+        } catch (err) {
+          logger.error({ err, step: name }, 'shutdown step failed');
+        }
+      }
+      clearTimeout(hardStop);
+      logger.info('ingest stopped');
+    })();
+    return closing;
+  };
+  return { url, port, ingest, close };
+}

@@ -1,0 +1,94 @@
+import { gzipSync } from 'node:zlib';
+import { createDb, type Db } from '@earshot/db';
+import { createTestDatabase } from '@earshot/db/testing';
+
+/** Admin URL of the test PostgreSQL server; each test file creates and drops its own database there. */
+export const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const TOKEN = 'test-token-0123456789';
+
+export async function openPostgres(): Promise<{ db: Db; url: string; dispose(): Promise<void> }> {
+  const tdb = await createTestDatabase(ADMIN_URL, 'test_ingest');
+  const db = await createDb({ url: tdb.url, maxConnections: 8 });
+  return {
+    db,
+    url: tdb.url,
+    async dispose() {
+      await db.close();
+      await tdb.drop();
+    },
+  };
+}
+
+export const T0 = Date.UTC(2026, 10, 1, 9, 15);
+
+export interface EventJson {
+  id?: string;
+  session: string;
+  stream: string;
+  output: 'shoutcast' | 'hls';
+  time: number | string;
+  duration: number;
+  bytes: number;
+  listener?: string;
+  ua?: string;
+  ip?: string;
+}
+
+/** `n` valid events with ids `${prefix}-${i}`. */
+export function makeEvents(
+  n: number,
+  prefix = 'e',
+  over: (i: number) => Partial<EventJson> = () => ({}),
+): EventJson[] {
+  return Array.from({ length: n }, (_, i) => ({
+    id: `${prefix}-${i}`,
+    session: `${prefix}-s${i % 7}`,
+    stream: 'rock',
+    output: 'shoutcast' as const,
+    time: T0 + i * 1000,
+    duration: 30,
+    bytes: 16_000,
+    ...over(i),
+  }));
+}
+
+export interface PostOptions {
+  token?: string | null;
+  contentType?: string;
+  gzip?: boolean;
+  ndjson?: boolean;
+  headers?: Record<string, string>;
+}
+
+/** POSTs a batch to an in-process app. */
+export async function post(
+  app: { request(path: string, init: RequestInit): Response | Promise<Response> },
+  body: unknown,
+  options: PostOptions = {},
+): Promise<Response> {
+  let payload: string | Uint8Array<ArrayBuffer> =
+    typeof body === 'string'
+      ? body
+      : options.ndjson
+        ? (body as unknown[]).map((e) => JSON.stringify(e)).join('\n')
+        : JSON.stringify(body);
+  const headers: Record<string, string> = {
+    'content-type': options.contentType ?? (options.ndjson ? 'application/x-ndjson' : 'application/json'),
+    ...options.headers,
+  };
+  if (options.token !== null) headers.authorization = `Bearer ${options.token ?? TOKEN}`;
+  if (options.gzip) {
+    payload = new Uint8Array(gzipSync(payload)) as Uint8Array<ArrayBuffer>;
+    headers['content-encoding'] = 'gzip';
+  }
+  return app.request('/v1/events', { method: 'POST', headers, body: payload });
+}
+
+export async function countRows(db: Db, where = 'true', params: unknown[] = []): Promise<number> {
+  const rows = await db.query<{ n: string }>(
+    `select count(*) as n from listen_events where ${where}`,
+    params,
+  );
+  return Number(rows[0]!.n);
+}
