@@ -1,0 +1,499 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { buildReport, DEFAULT_DAYPARTS, type ListenEvent, parseReportTime, type Report } from '@earshot/core';
+import { generateStation, toNdjson } from '@earshot/simulate';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const cliDir = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI from source in a child process, as a user would run the bin. */
+function run(
+  args: string[],
+  options: { env?: Record<string, string>; input?: string | Buffer } = {},
+): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const env: Record<string, string | undefined> = { ...process.env, ...options.env };
+    // Settings must come from the test, not from the machine running it.
+    for (const name of [
+      'EARSHOT_TZ',
+      'EARSHOT_IDLE_S',
+      'EARSHOT_MIN_SESSION_S',
+      'EARSHOT_MAX_SESSION_S',
+      'EARSHOT_AQH_QUALIFIER_S',
+    ]) {
+      if (!options.env || !(name in options.env)) delete env[name];
+    }
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: cliDir, env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+const TZ = 'America/New_York';
+let dir: string;
+let events: ListenEvent[];
+let plain: string;
+let gzipped: string;
+
+const hand = (over: Partial<ListenEvent>): ListenEvent => ({
+  session: 's1',
+  stream: 'main-mp3',
+  output: 'shoutcast',
+  time: Date.parse('2026-11-03T12:00:30Z'),
+  duration: 30,
+  bytes: 480_000,
+  ...over,
+});
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'earshot-cli-'));
+  events = generateStation({ seed: 11, start: '2026-11-03T06:00:00-05:00', hours: 2, listeners: 30, tz: TZ });
+  plain = join(dir, 'events.ndjson');
+  gzipped = join(dir, 'events.ndjson.gz');
+  writeFileSync(plain, toNdjson(events));
+  writeFileSync(gzipped, gzipSync(toNdjson(events)));
+});
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function file(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+describe('earshot report --format json', () => {
+  it('equals core buildReport on the same events', async () => {
+    const result = await run(['report', '--events', plain, '--format', 'json', '--tz', TZ]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout) as Report;
+    expect(report).toEqual(buildReport(events, { tz: TZ }));
+    expect(report.summary.map((s) => s.stream)).toEqual(['main', 'main-mp3']);
+    // 2-space indented JSON.stringify of the report.
+    expect(result.stdout).toBe(`${JSON.stringify(report, null, 2)}\n`);
+  });
+
+  it('applies period, zone, daypart, streams and settings like core does', async () => {
+    const result = await run([
+      'report',
+      '--events',
+      plain,
+      '--format=json',
+      '--tz',
+      TZ,
+      '--from',
+      '2026-11-03T06:30',
+      '--to',
+      '2026-11-03T08:00',
+      '--daypart',
+      'AM drive',
+      '--stream',
+      'main',
+      '--stream',
+      'main-mp3',
+      '--idle',
+      '240',
+      '--min-session',
+      '90',
+      '--aqh-qualifier',
+      '180',
+      '--max-session',
+      '7200',
+    ]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout) as Report;
+    const from = parseReportTime('2026-11-03T06:30', TZ);
+    const to = parseReportTime('2026-11-03T08:00', TZ);
+    expect(from.ok && to.ok).toBe(true);
+    const expected = buildReport(events, {
+      tz: TZ,
+      from: from.ok ? from.ms : 0,
+      to: to.ok ? to.ms : 0,
+      daypart: DEFAULT_DAYPARTS.find((d) => d.name === 'AM drive')!,
+      streams: ['main', 'main-mp3'],
+      idleS: 240,
+      minSessionS: 90,
+      aqhQualifierS: 180,
+      maxSessionS: 7200,
+    });
+    expect(report).toEqual(expected);
+    expect(report.config).toMatchObject({
+      from: '2026-11-03T11:30:00.000Z',
+      to: '2026-11-03T13:00:00.000Z',
+      tz: TZ,
+      daypart: 'Mon-Fri 06:00-10:00',
+      idle: 240,
+      minSession: 90,
+      aqhQualifier: 180,
+      maxSession: 7200,
+    });
+  });
+
+  it('takes the zone and settings from the environment when no option is given', async () => {
+    const env = {
+      EARSHOT_TZ: TZ,
+      EARSHOT_IDLE_S: '200',
+      EARSHOT_MIN_SESSION_S: '30',
+      EARSHOT_AQH_QUALIFIER_S: '240',
+      EARSHOT_MAX_SESSION_S: '',
+    };
+    const result = await run(
+      ['report', '--events', plain, '--format', 'json', '--from', '2026-11-03T07:00'],
+      { env },
+    );
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout) as Report;
+    expect(report.config).toMatchObject({
+      tz: TZ,
+      from: '2026-11-03T12:00:00.000Z',
+      idle: 200,
+      minSession: 30,
+      aqhQualifier: 240,
+      maxSession: 86_400,
+    });
+    // An option beats the environment.
+    const override = await run(
+      ['report', '--events', plain, '--format', 'json', '--idle', '100', '--tz', 'UTC'],
+      { env },
+    );
+    expect(JSON.parse(override.stdout).config).toMatchObject({ tz: 'UTC', idle: 100 });
+  });
+
+  it('gives the same report read by several threads (each session id read by one)', async () => {
+    const one = await run(['report', '--events', plain, '--format', 'json', '--threads', '1']);
+    for (const threads of ['2', '3']) {
+      const several = await run(['report', '--events', gzipped, '--format', 'json', '--threads', threads]);
+      expect(several.stderr).toBe('');
+      expect(several.stdout).toBe(one.stdout);
+    }
+  });
+
+  it('routes lines whose session id has escapes or repeats to the thread that owns the id', async () => {
+    const tricky = [
+      '{"session":"a\\u0062","stream":"x","output":"shoutcast","time":1793700030000,"duration":30,"bytes":1}',
+      '{"session":"ab","stream":"x","output":"shoutcast","time":1793700060000,"duration":30,"bytes":1}',
+      '{"session":"zz","stream":"x","output":"shoutcast","session":"ab","time":1793700090000,"duration":30,"bytes":1}',
+      '{"stream":"x","session" : "ab","output":"shoutcast","time":1793700120000,"duration":30,"bytes":1}',
+    ].join('\n');
+    const path = file('tricky.ndjson', tricky);
+    const one = await run(['report', '--events', path, '--format', 'json', '--threads', '1']);
+    const report = JSON.parse(one.stdout) as Report;
+    expect(report.sessions).toHaveLength(1);
+    expect(report.sessions[0]).toMatchObject({ session: 'ab', duration: 120 });
+    for (const threads of ['2', '3', '4']) {
+      const several = await run(['report', '--events', path, '--format', 'json', '--threads', threads]);
+      expect(several.stdout).toBe(one.stdout);
+    }
+  });
+
+  it('reads gzip files and stdin', async () => {
+    const fromPlain = await run(['report', '--events', plain, '--format', 'json']);
+    const fromGzip = await run(['report', '--events', gzipped, '--format', 'json']);
+    expect(fromGzip.code).toBe(0);
+    expect(fromGzip.stdout).toBe(fromPlain.stdout);
+    const fromStdin = await run(['report', '--events', '-', '--format', 'json'], { input: toNdjson(events) });
+    expect(fromStdin.code).toBe(0);
+    expect(fromStdin.stdout).toBe(fromPlain.stdout);
+    const gzipStdin = await run(['report', '--events', '-', '--format', 'json'], {
+      input: gzipSync(toNdjson(events)),
+    });
+    expect(gzipStdin.stdout).toBe(fromPlain.stdout);
+  });
+
+  it('ignores blank lines, CRLF line ends and a byte-order mark', async () => {
+    const lines = events.slice(0, 400).map((e) => JSON.stringify(e));
+    const messy = file(
+      'messy.ndjson',
+      `\uFEFF${lines.slice(0, 200).join('\r\n')}\r\n\n   \n${lines.slice(200).join('\n')}`,
+    );
+    const result = await run(['report', '--events', messy, '--format', 'json']);
+    expect(result.stderr).toBe('');
+    expect(JSON.parse(result.stdout)).toEqual(buildReport(events.slice(0, 400)));
+  });
+});
+
+describe('earshot report with malformed lines', () => {
+  const good = [
+    hand({}),
+    hand({ time: Date.parse('2026-11-03T12:01:00Z') }),
+    hand({ time: Date.parse('2026-11-03T12:01:30Z') }),
+  ];
+  const text = () =>
+    [
+      JSON.stringify(good[0]),
+      JSON.stringify(good[1]),
+      '',
+      JSON.stringify({ ...good[2], duration: -5 }),
+      '{"session": "s1", "stream": ',
+      JSON.stringify(good[2]),
+      JSON.stringify({ ...good[2], output: 'icecast', colour: 'red' }),
+    ].join('\n');
+
+  it('fails with exit 1 naming the file, line, field and reason', async () => {
+    const path = file('bad.ndjson', text());
+    const result = await run(['report', '--events', path]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(
+      new RegExp(`^${path.replaceAll('.', '\\.')}:4: duration: must be between 0 and 86400 seconds`),
+    );
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('reports the earliest bad line when several threads read', async () => {
+    const path = file('bad-threads.ndjson', text());
+    for (const threads of ['2', '3']) {
+      const result = await run(['report', '--events', path, '--threads', threads]);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(new RegExp(`^${path.replaceAll('.', '\\.')}:4: duration: `));
+    }
+  });
+
+  it.each(['1', '3'])(
+    'with --skip-invalid (%s threads), reports and counts the bad lines and goes on',
+    async (threads) => {
+      const path = file('bad-skip.ndjson', text());
+      const result = await run([
+        'report',
+        '--events',
+        path,
+        '--skip-invalid',
+        '--format',
+        'json',
+        '--threads',
+        threads,
+      ]);
+      expect(result.code).toBe(0);
+      const lines = result.stderr.trim().split('\n');
+      expect(lines[0]).toBe(`${path}:4: duration: must be between 0 and 86400 seconds`);
+      expect(lines[1]).toMatch(new RegExp(`^${path.replaceAll('.', '\\.')}:5: json: `));
+      expect(lines[2]).toBe(
+        `${path}:7: colour: is not a listen-event field; output: must be "shoutcast" or "hls"`,
+      );
+      expect(lines[3]).toBe(`${path}: skipped 3 invalid lines`);
+      expect(JSON.parse(result.stdout)).toEqual(buildReport(good));
+    },
+  );
+
+  it('refuses a file that is not gzip inside', async () => {
+    const path = file('broken.ndjson.gz', '\u001f\u008bnot really gzip');
+    const broken = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x01, 0x02, 0x03]);
+    writeFileSync(path, broken);
+    const result = await run(['report', '--events', path]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(path);
+  });
+});
+
+describe('earshot report --format csv', () => {
+  it('prints the summary by default and any part on request, RFC 4180 quoted', async () => {
+    const summary = await run(['report', '--events', plain, '--format', 'csv']);
+    expect(summary.code).toBe(0);
+    const rows = summary.stdout.trimEnd().split('\n');
+    expect(rows[0]).toBe(
+      'stream,quarterHours,aqh,aas,tlh,cume,activeSessions,sessionStarts,atsl,tsl,tslNielsen',
+    );
+    const report = buildReport(events);
+    expect(rows).toHaveLength(1 + report.summary.length);
+    expect(rows[1]!.split(',').map(Number)[2]).toBe(report.summary[0]!.aqh);
+
+    const sessions = await run(['report', '--events', plain, '--format', 'csv', '--part', 'sessions']);
+    expect(sessions.stdout.trimEnd().split('\n')).toHaveLength(1 + report.sessions.length);
+    const minutes = await run(['report', '--events', plain, '--format', 'csv', '--part', 'minutes']);
+    expect(minutes.stdout.split('\n')[0]).toBe('stream,minute,listeners,sessions');
+    const qhs = await run(['report', '--events', plain, '--format', 'csv', '--part', 'quarterHours']);
+    expect(qhs.stdout.split('\n')[0]).toBe('stream,start,qualified,seconds');
+
+    const odd = file(
+      'odd.ndjson',
+      [
+        hand({ session: 'a,"b"', time: Date.parse('2026-11-03T12:00:30Z') }),
+        hand({ session: 'a,"b"', time: Date.parse('2026-11-03T12:01:00Z') }),
+        hand({ session: 'a,"b"', time: Date.parse('2026-11-03T12:01:30Z') }),
+      ]
+        .map((e) => JSON.stringify(e))
+        .join('\n'),
+    );
+    const quoted = await run(['report', '--events', odd, '--format', 'csv', '--part', 'sessions']);
+    expect(quoted.stdout.split('\n')[1]).toBe(
+      '"a,""b""",main-mp3,2026-11-03T12:00:30.000Z,2026-11-03T12:01:30.000Z,60,90,1440000,',
+    );
+  });
+});
+
+describe('earshot report --format table', () => {
+  it('prints config, a summary per stream, listeners per hour and session counts', async () => {
+    const result = await run(['report', '--events', plain, '--tz', TZ]);
+    expect(result.code).toBe(0);
+    const out = result.stdout;
+    expect(out).toContain(
+      `Period    2026-11-03 06:00 .. 08:00 ${TZ} (2026-11-03T11:00:00.000Z .. 2026-11-03T13:00:00.000Z)`,
+    );
+    expect(out).toContain('Daypart   none (whole period)');
+    expect(out).toContain('Settings  idle 300 s, min session 60 s, AQH qualifier 300 s, max session 86400 s');
+    expect(out).toMatch(
+      /stream\s+QHs\s+AQH\s+cume\s+TLH\s+AAS\s+ATSL\s+TSL h\s+Nielsen TSL h\s+active\s+starts/,
+    );
+    const report = buildReport(events, { tz: TZ });
+    const main = report.summary.find((s) => s.stream === 'main')!;
+    const line = out.split('\n').find((l) => l.startsWith('main '))!;
+    expect(line.split(/\s+/).slice(1, 4)).toEqual(['8', main.aqh.toFixed(1), String(main.cume)]);
+    expect(line).toMatch(/ \d:\d\d:\d\d /);
+    expect(out).toMatch(
+      /Listeners per hour \(average \/ peak minute, America\/New_York\)\nhour\s+main\s+main-mp3\s+all streams\n06:00 /,
+    );
+    expect(out).toMatch(/\n07:00 +[\d.]+ \/ [\d.]+/);
+    expect(out).toContain(`Sessions  ${report.sessions.length} counted, starting in the period`);
+    expect(out).toMatch(/tune-outs under 60 s, not counted/);
+    expect(out).toContain(`Events    ${events.length.toLocaleString('en-US')} read`);
+  });
+
+  it('names the daypart and says so when there is no listening', async () => {
+    const result = await run(['report', '--events', plain, '--tz', TZ, '--daypart', 'Sat-Sun 06:00-10:00']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('Daypart   Sat-Sun 06:00-10:00');
+    expect(result.stdout).toContain('No counted listening in this period.');
+    const named = await run(['report', '--events', plain, '--tz', TZ, '--daypart', 'am drive']);
+    expect(named.stdout).toContain('Daypart   AM drive (Mon-Fri 06:00-10:00)');
+  });
+});
+
+describe('earshot command line errors', () => {
+  const cases: [string, string[], Record<string, string>, RegExp][] = [
+    [
+      'a bad --tz',
+      ['--tz', 'Mars/Olympus'],
+      {},
+      /^earshot report: --tz: "Mars\/Olympus" is not an IANA time zone/,
+    ],
+    [
+      'a bad --daypart',
+      ['--daypart', 'Weekdays 6-10'],
+      {},
+      /^earshot report: --daypart: .*known dayparts: "Mon-Sun 6a-12m"/,
+    ],
+    [
+      'a daypart across midnight',
+      ['--daypart', 'Mon-Fri 22:00-02:00'],
+      {},
+      /^earshot report: --daypart: .*two dayparts/,
+    ],
+    ['a bad --from', ['--from', 'yesterday'], {}, /^earshot report: --from: "yesterday" is not ISO-8601/],
+    [
+      '--to before --from',
+      ['--from', '2026-11-03T08:00', '--to', '2026-11-03T07:00'],
+      {},
+      /^earshot report: --to: must be after --from/,
+    ],
+    ['a bad --idle', ['--idle', 'five'], {}, /^earshot report: --idle: "five" is not a number of seconds/],
+    [
+      'a zero --max-session',
+      ['--max-session', '0'],
+      {},
+      /^earshot report: --max-session: must be more than 0/,
+    ],
+    [
+      'a negative --min-session',
+      ['--min-session', '-1'],
+      {},
+      /^earshot report: --min-session: must be 0 seconds or more/,
+    ],
+    [
+      'an AQH qualifier over a quarter-hour',
+      ['--aqh-qualifier', '901'],
+      {},
+      /^earshot report: --aqh-qualifier: a quarter-hour has 900 seconds/,
+    ],
+    [
+      'a bad --format',
+      ['--format', 'xml'],
+      {},
+      /^earshot report: --format: "xml" is not one of table, json, csv/,
+    ],
+    [
+      '--part without csv',
+      ['--part', 'sessions'],
+      {},
+      /^earshot report: --part: only applies to --format csv/,
+    ],
+    [
+      'a bad --part',
+      ['--format', 'csv', '--part', 'days'],
+      {},
+      /^earshot report: --part: "days" is not one of sessions, minutes, quarterHours, summary/,
+    ],
+    ['an unknown option', ['--colour'], {}, /^earshot report: unknown option --colour/],
+    ['an option without its value', ['--tz'], {}, /^earshot report: --tz: needs a value/],
+    [
+      'a bad EARSHOT_TZ',
+      [],
+      { EARSHOT_TZ: 'Nowhere' },
+      /^earshot report: bad environment: EARSHOT_TZ="Nowhere" is not an IANA time zone/,
+    ],
+    [
+      'a bad EARSHOT_IDLE_S',
+      [],
+      { EARSHOT_IDLE_S: '-3' },
+      /^earshot report: bad environment: EARSHOT_IDLE_S="-3" must be > 0/,
+    ],
+  ];
+  for (const [what, args, env, message] of cases) {
+    it(`exits 2 on ${what}, naming it`, async () => {
+      const result = await run(['report', '--events', plain, ...args], { env });
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toMatch(message);
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+      expect(result.code).toBe(2);
+    });
+  }
+
+  it('exits 2 without --events: the database mode comes later', async () => {
+    const result = await run(['report', '--tz', 'UTC']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(
+      /^earshot report: --events is required for now: reports from the database arrive with the reports issue/,
+    );
+  });
+
+  it('exits 2 on a missing file, naming --events', async () => {
+    const result = await run(['report', '--events', join(dir, 'nope.ndjson')]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^earshot report: --events: cannot read .*nope\.ndjson \(ENOENT\)/);
+  });
+
+  it('exits 2 on an unknown command and prints help on --help', async () => {
+    const unknown = await run(['repot']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown command "repot"/);
+    const help = await run(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Usage: earshot <command>');
+    const reportHelp = await run(['report', '--help']);
+    expect(reportHelp.code).toBe(0);
+    expect(reportHelp.stdout).toContain('Usage: earshot report --events FILE.ndjson');
+    expect(reportHelp.stdout).toContain('--aqh-qualifier S');
+  });
+});

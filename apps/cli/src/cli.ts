@@ -1,0 +1,63 @@
+#!/usr/bin/env node
+import pkg from '../package.json' with { type: 'json' };
+import { loadEnv } from './env.js';
+import { DataError, UsageError } from './errors.js';
+import { runReport } from './report-command.js';
+
+const HELP = `Usage: earshot <command> [options]
+
+Listener analytics for internet radio.
+
+Commands:
+  report    listener report (AQH, cume, TLH, ATSL by stream and daypart) from an NDJSON event export
+
+Options:
+  -h, --help       help (also: earshot <command> --help)
+  -v, --version    version
+
+Environment: EARSHOT_TZ, EARSHOT_IDLE_S, EARSHOT_MIN_SESSION_S, EARSHOT_MAX_SESSION_S, EARSHOT_AQH_QUALIFIER_S.`;
+
+/** Writes text and resolves once it is handed to the OS (so large output is not cut at exit). */
+function write(stream: NodeJS.WriteStream, text: string): Promise<void> {
+  return new Promise((resolve) => {
+    stream.write(text, () => resolve());
+  });
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  // `earshot report | head` closes stdout early: stop quietly.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
+  const [command, ...rest] = argv;
+  try {
+    if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
+      await write(process.stdout, `${HELP}\n`);
+      return command === undefined ? 2 : 0;
+    }
+    if (command === '-v' || command === '--version') {
+      await write(process.stdout, `${pkg.version}\n`);
+      return 0;
+    }
+    if (command !== 'report') throw new UsageError(`unknown command "${command}" (see earshot --help)`);
+    const env = loadEnv(process.env);
+    if (!env.ok) throw new UsageError(env.message);
+    const output = await runReport(rest, env.env, { stdout: process.stdout, stderr: process.stderr });
+    await write(process.stdout, output);
+    return 0;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`earshot ${command ?? ''}: ${error.message}\n`);
+      return 2;
+    }
+    if (error instanceof DataError) {
+      process.stderr.write(`${error.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`earshot: ${(error as Error).stack ?? String(error)}\n`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

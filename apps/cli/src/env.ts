@@ -1,0 +1,45 @@
+import { isValidTimeZone } from '@earshot/core';
+import { z } from 'zod';
+
+// Unset and empty mean "use the default": an exported-but-empty variable is common in shells.
+const unsetIfEmpty = (value: unknown) => (value === '' ? undefined : value);
+const seconds = (min: 'positive' | 'nonnegative') =>
+  z.preprocess(
+    unsetIfEmpty,
+    z.coerce
+      .number({ error: 'must be a number of seconds' })
+      .refine(Number.isFinite, 'must be a number of seconds')
+      .refine(
+        (n) => (min === 'positive' ? n > 0 : n >= 0),
+        min === 'positive' ? 'must be > 0' : 'must be >= 0',
+      )
+      .optional(),
+  );
+
+/** The environment settings the CLI reads (DESIGN section 8). Unset ones fall back to core's defaults. */
+const EnvSchema = z.object({
+  EARSHOT_TZ: z.preprocess(
+    unsetIfEmpty,
+    z
+      .string()
+      .refine(isValidTimeZone, 'is not an IANA time zone (e.g. Europe/Berlin, America/New_York, UTC)')
+      .optional(),
+  ),
+  EARSHOT_IDLE_S: seconds('positive'),
+  EARSHOT_MIN_SESSION_S: seconds('nonnegative'),
+  EARSHOT_MAX_SESSION_S: seconds('positive'),
+  EARSHOT_AQH_QUALIFIER_S: seconds('positive'),
+});
+
+export type Env = z.infer<typeof EnvSchema>;
+
+/** Parses the CLI's variables once; a bad one is an error that names every bad variable. */
+export function loadEnv(source: NodeJS.ProcessEnv): { ok: true; env: Env } | { ok: false; message: string } {
+  const parsed = EnvSchema.safeParse(source);
+  if (parsed.success) return { ok: true, env: parsed.data };
+  const problems = parsed.error.issues.map((issue) => {
+    const name = String(issue.path[0]);
+    return `${name}=${JSON.stringify(source[name] ?? '')} ${issue.message}`;
+  });
+  return { ok: false, message: `bad environment: ${problems.join('; ')}` };
+}

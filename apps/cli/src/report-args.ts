@@ -1,0 +1,240 @@
+import { parseArgs } from 'node:util';
+import {
+  type Daypart,
+  isValidTimeZone,
+  parseReportTime,
+  type ReportOptions,
+  resolveDaypart,
+} from '@earshot/core';
+import type { Env } from './env.js';
+import { UsageError } from './errors.js';
+
+export const FORMATS = ['table', 'json', 'csv'] as const;
+export type Format = (typeof FORMATS)[number];
+export const CSV_PARTS = ['sessions', 'minutes', 'quarterHours', 'summary'] as const;
+export type CsvPart = (typeof CSV_PARTS)[number];
+
+/** Everything `earshot report` was asked to do, validated. */
+export interface ReportRequest {
+  /** NDJSON event file (`-` = stdin), or undefined for the database mode. */
+  events: string | undefined;
+  options: ReportOptions & { tz: string };
+  daypart: Daypart | null;
+  format: Format;
+  part: CsvPart;
+  skipInvalid: boolean;
+  /** Reader threads; undefined: by file size and cores. */
+  threads: number | undefined;
+  help: boolean;
+}
+
+export const REPORT_HELP = `Usage: earshot report --events FILE.ndjson [options]
+
+Listener report (DESIGN section 7): sessions, listeners per minute, quarter-hours, and per stream
+AQH, cume, TLH, AAS, ATSL, TSL. Offline from an NDJSON export of listen events (one JSON event per
+line; FILE may end in .gz; - reads stdin).
+
+Options:
+  --events FILE         NDJSON event file (.gz read as gzip, - for stdin)
+  --from TIME           period start, inclusive (ISO-8601; without a zone, read in --tz)
+  --to TIME             period end, exclusive (default: the quarter-hours with data)
+  --tz ZONE             IANA time zone of the report (env EARSHOT_TZ, default UTC)
+  --daypart DAYPART     "Mon-Fri 06:00-10:00" or a standard daypart's name:
+                        "Mon-Sun 6a-12m", "AM drive", "Midday", "PM drive", "Evening", "Overnight"
+  --stream KEY          only sessions of this stream (repeatable)
+  --idle S              idle gap that ends a session, seconds (env EARSHOT_IDLE_S, default 300)
+  --min-session S       shortest session that counts, seconds (env EARSHOT_MIN_SESSION_S, default 60)
+  --aqh-qualifier S     seconds in a quarter-hour to count in it (env EARSHOT_AQH_QUALIFIER_S, default 300)
+  --max-session S       longest session, seconds (env EARSHOT_MAX_SESSION_S, default 86400)
+  --format FORMAT       table (default), json (the DESIGN section 7 shape) or csv
+  --part PART           with --format csv: summary (default), sessions, minutes or quarterHours
+  --skip-invalid        skip malformed lines (counted on stderr) instead of failing
+  --threads N           reader threads (default: one per core, up to 4, for files over 16 MB)
+  -h, --help            this help
+
+Exit codes: 0 done, 1 bad input data, 2 bad options.
+Example: earshot report --events samples/station.ndjson.gz --tz America/New_York --daypart "AM drive"`;
+
+function seconds(
+  option: string,
+  text: string | undefined,
+  fallback: number | undefined,
+  rule: 'positive' | 'nonnegative',
+): number | undefined {
+  if (text === undefined) return fallback;
+  const value = text.trim() === '' ? Number.NaN : Number(text);
+  if (!Number.isFinite(value)) throw new UsageError(`--${option}: "${text}" is not a number of seconds`);
+  if (rule === 'positive' && value <= 0)
+    throw new UsageError(`--${option}: must be more than 0 seconds, got ${text}`);
+  if (rule === 'nonnegative' && value < 0)
+    throw new UsageError(`--${option}: must be 0 seconds or more, got ${text}`);
+  return value;
+}
+
+function oneOf<T extends string>(
+  option: string,
+  text: string | undefined,
+  allowed: readonly T[],
+  fallback: T,
+): T {
+  if (text === undefined) return fallback;
+  const found = allowed.find((a) => a.toLowerCase() === text.toLowerCase());
+  if (!found) throw new UsageError(`--${option}: "${text}" is not one of ${allowed.join(', ')}`);
+  return found;
+}
+
+/** node:util parseArgs errors, reworded to name the option in one line. */
+function explainParseError(error: unknown): UsageError {
+  const err = error as { code?: string; message?: string };
+  const message = err.message ?? String(error);
+  const option = /'(-{1,2}[^' ]+)/.exec(message)?.[1];
+  switch (err.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return new UsageError(`unknown option ${option ?? ''} (see earshot report --help)`.replace('  ', ' '));
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      return new UsageError(option ? `${option}: needs a value` : message);
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return new UsageError(
+        `unexpected argument ${/'([^']*)'/.exec(message)?.[1] ?? ''} (options take the form --name value)`,
+      );
+    default:
+      return new UsageError(message);
+  }
+}
+
+/** Parses and validates `earshot report` arguments; throws {@link UsageError} naming the bad option. */
+export function parseReportArgs(args: readonly string[], env: Env): ReportRequest {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(args);
+  } catch (error) {
+    throw explainParseError(error);
+  }
+  const v = parsed.values;
+  const base = {
+    format: 'table' as Format,
+    part: 'summary' as CsvPart,
+    skipInvalid: false,
+    daypart: null,
+    threads: undefined,
+  };
+  if (v.help) return { ...base, events: undefined, options: { tz: 'UTC' }, help: true };
+
+  const tz = v.tz ?? env.EARSHOT_TZ ?? 'UTC';
+  if (!isValidTimeZone(tz)) {
+    throw new UsageError(
+      `--tz: "${tz}" is not an IANA time zone (e.g. Europe/Berlin, America/New_York, UTC)`,
+    );
+  }
+  const time = (option: 'from' | 'to'): number | undefined => {
+    const text = v[option];
+    if (text === undefined) return undefined;
+    const result = parseReportTime(text.trim(), tz);
+    if (!result.ok) throw new UsageError(`--${option}: ${result.reason}`);
+    return result.ms;
+  };
+  const from = time('from');
+  const to = time('to');
+  if (from !== undefined && to !== undefined && to <= from) {
+    throw new UsageError(`--to: must be after --from (${v.from} .. ${v.to})`);
+  }
+  let daypart: Daypart | null = null;
+  if (v.daypart !== undefined) {
+    const result = resolveDaypart(v.daypart);
+    if (!result.ok) throw new UsageError(`--daypart: ${result.reason}`);
+    daypart = result.daypart;
+  }
+  const streams = (v.stream ?? []).map((s) => s.trim());
+  const empty = streams.find((s) => s === '');
+  if (empty !== undefined) throw new UsageError('--stream: needs a stream key');
+
+  const aqhQualifierS = seconds('aqh-qualifier', v['aqh-qualifier'], env.EARSHOT_AQH_QUALIFIER_S, 'positive');
+  if (aqhQualifierS !== undefined && aqhQualifierS > 900) {
+    throw new UsageError(`--aqh-qualifier: a quarter-hour has 900 seconds, got ${aqhQualifierS}`);
+  }
+  const format = oneOf('format', v.format, FORMATS, 'table');
+  if (v.part !== undefined && format !== 'csv') throw new UsageError('--part: only applies to --format csv');
+  const part = oneOf('part', v.part, CSV_PARTS, 'summary');
+
+  const options: ReportRequest['options'] = { tz, daypart };
+  if (from !== undefined) options.from = from;
+  if (to !== undefined) options.to = to;
+  if (streams.length > 0) options.streams = streams;
+  const idleS = seconds('idle', v.idle, env.EARSHOT_IDLE_S, 'positive');
+  const minSessionS = seconds('min-session', v['min-session'], env.EARSHOT_MIN_SESSION_S, 'nonnegative');
+  const maxSessionS = seconds('max-session', v['max-session'], env.EARSHOT_MAX_SESSION_S, 'positive');
+  if (idleS !== undefined) options.idleS = idleS;
+  if (minSessionS !== undefined) options.minSessionS = minSessionS;
+  if (maxSessionS !== undefined) options.maxSessionS = maxSessionS;
+  if (aqhQualifierS !== undefined) options.aqhQualifierS = aqhQualifierS;
+
+  let threads: number | undefined;
+  if (v.threads !== undefined) {
+    threads = Number(v.threads);
+    if (!Number.isInteger(threads) || threads < 1 || threads > 64) {
+      throw new UsageError(`--threads: "${v.threads}" is not a whole number from 1 to 64`);
+    }
+  }
+
+  if (v.events !== undefined && v.events.trim() === '')
+    throw new UsageError('--events: needs a file name (or - for stdin)');
+  return {
+    events: v.events,
+    options,
+    daypart,
+    format,
+    part,
+    skipInvalid: v['skip-invalid'] ?? false,
+    threads,
+    help: false,
+  };
+}
+
+const STRING_OPTIONS = new Set([
+  '--threads',
+  '--from',
+  '--to',
+  '--idle',
+  '--min-session',
+  '--aqh-qualifier',
+  '--max-session',
+]);
+
+/** `--min-session -1` reads as two options to parseArgs; join a negative number to its option. */
+function joinNegativeNumbers(args: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const next = args[i + 1];
+    if (STRING_OPTIONS.has(arg) && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else out.push(arg);
+  }
+  return out;
+}
+
+function parse(args: readonly string[]) {
+  return parseArgs({
+    args: joinNegativeNumbers(args),
+    strict: true,
+    allowPositionals: false,
+    options: {
+      events: { type: 'string', short: 'e' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      tz: { type: 'string' },
+      daypart: { type: 'string' },
+      stream: { type: 'string', multiple: true },
+      idle: { type: 'string' },
+      'min-session': { type: 'string' },
+      'aqh-qualifier': { type: 'string' },
+      'max-session': { type: 'string' },
+      format: { type: 'string', short: 'f' },
+      part: { type: 'string' },
+      'skip-invalid': { type: 'boolean' },
+      threads: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}

@@ -1,0 +1,10 @@
+import { defineConfig } from 'tsup';
+
+export default defineConfig({
+  entry: ['src/cli.ts', 'src/read-worker.ts'],
+  format: ['esm'],
+  clean: true,
+  sourcemap: true,
+  target: 'node20',
+  platform: 'node',
+});
