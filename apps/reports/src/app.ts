@@ -1,0 +1,338 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { DEFAULT_DAYPARTS, type Report, type ReportSummary } from '@earshot/core';
+import {
+  type DbReportOptions,
+  listStreams,
+  type Queryable,
+  type ReportPart,
+  reportFromDb,
+  sessionLengthHistogram,
+  sessionsBy,
+} from '@earshot/db';
+import { type Context, Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { streamSSE } from 'hono/streaming';
+import { clientFamily } from './clients.js';
+import { reportCsv } from './csv.js';
+import { LiveFeed } from './live.js';
+import { openApiDocument } from './openapi.js';
+import {
+  badParameter,
+  parseChoice,
+  parseParts,
+  parsePeriodQuery,
+  type ReportDefaults,
+  shiftLocalDays,
+} from './params.js';
+import type { Station } from './stations.js';
+
+/** Minimal logger (pino's shape). */
+export interface AppLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  child?(bindings: object): AppLogger;
+}
+
+export interface CreateAppOptions {
+  db: Queryable & { ping?(): Promise<void> };
+  /** Read-scope bearer tokens (EARSHOT_READ_TOKENS). */
+  tokens: readonly string[];
+  /** The worker's session settings, the default AQH qualifier and the default zone. */
+  defaults: ReportDefaults;
+  stations?: readonly Station[];
+  logger?: AppLogger;
+  /** Live feed refresh (cache and SSE period), ms. Default 5000. */
+  liveRefreshMs?: number;
+}
+
+const digest = (text: string) => createHash('sha256').update(text).digest();
+
+/** Compares a presented token with every configured one in constant time (no early exit, no length leak). */
+export function tokenMatches(presented: string, tokens: readonly Buffer[]): boolean {
+  const d = digest(presented);
+  let ok = false;
+  for (const t of tokens) ok = timingSafeEqual(d, t) || ok;
+  return ok;
+}
+
+const publicDir = fileURLToPath(new URL('../public/', import.meta.url));
+const require = createRequire(import.meta.url);
+
+function loadAssets(): Map<string, { body: string; type: string }> {
+  const text = (path: string) => readFileSync(path, 'utf8');
+  const uplotJs = require.resolve('uplot/dist/uPlot.esm.js');
+  return new Map([
+    ['/', { body: text(`${publicDir}index.html`), type: 'text/html; charset=utf-8' }],
+    ['/dashboard.js', { body: text(`${publicDir}dashboard.js`), type: 'text/javascript; charset=utf-8' }],
+    ['/dashboard.css', { body: text(`${publicDir}dashboard.css`), type: 'text/css; charset=utf-8' }],
+    ['/vendor/uPlot.esm.js', { body: text(uplotJs), type: 'text/javascript; charset=utf-8' }],
+    [
+      '/vendor/uPlot.min.css',
+      { body: text(uplotJs.replace(/uPlot\.esm\.js$/, 'uPlot.min.css')), type: 'text/css; charset=utf-8' },
+    ],
+  ]);
+}
+
+const SUMMARY_FIELDS = [
+  'quarterHours',
+  'aqh',
+  'aas',
+  'tlh',
+  'cume',
+  'activeSessions',
+  'sessionStarts',
+  'atsl',
+  'tsl',
+  'tslNielsen',
+] as const;
+
+function compareSummaries(current: readonly ReportSummary[], previous: readonly ReportSummary[]) {
+  const streams = [...new Set([...current.map((s) => s.stream), ...previous.map((s) => s.stream)])].sort();
+  return streams.map((stream) => {
+    const cur = current.find((s) => s.stream === stream) ?? null;
+    const prev = previous.find((s) => s.stream === stream) ?? null;
+    const delta: Record<string, { change: number; ratio: number | null }> = {};
+    for (const field of SUMMARY_FIELDS) {
+      const a = cur?.[field] ?? 0;
+      const b = prev?.[field] ?? 0;
+      delta[field] = { change: a - b, ratio: b !== 0 ? (a - b) / b : null };
+    }
+    return { stream, current: cur, previous: prev, delta };
+  });
+}
+
+function grouped(rows: { key: string; sessions: number; durationMs: number }[]) {
+  const merged = new Map<string, { sessions: number; durationMs: number }>();
+  for (const r of rows) {
+    const m = merged.get(r.key) ?? { sessions: 0, durationMs: 0 };
+    m.sessions += r.sessions;
+    m.durationMs += r.durationMs;
+    merged.set(r.key, m);
+  }
+  const total = [...merged.values()].reduce((sum, m) => sum + m.sessions, 0);
+  return [...merged]
+    .map(([key, m]) => ({
+      key,
+      sessions: m.sessions,
+      share: total > 0 ? m.sessions / total : 0,
+      listeningHours: m.durationMs / 3_600_000,
+      atsl: m.sessions > 0 ? m.durationMs / 1000 / m.sessions : 0,
+    }))
+    .sort((a, b) => b.sessions - a.sessions || (a.key < b.key ? -1 : 1));
+}
+
+/**
+ * The reports app: the section 7 report API (JSON and CSV), dayparts, breakdowns, live listeners
+ * (JSON and SSE), OpenAPI, health, and the dashboard at `/`. `/v1/*` needs a read-scope bearer token.
+ */
+export function createApp(options: CreateAppOptions): { app: Hono; live: LiveFeed; close(): void } {
+  const { db, defaults } = options;
+  const stations = options.stations ?? [];
+  const tokenDigests = options.tokens.map(digest);
+  if (tokenDigests.length === 0) throw new Error('createApp: at least one read token is required');
+  const live = new LiveFeed(db, {
+    refreshMs: options.liveRefreshMs ?? 5000,
+    onError: (error) => options.logger?.error({ err: error }, 'live listeners query failed'),
+  });
+  const assets = loadAssets();
+  const app = new Hono();
+
+  app.onError((error, c) => {
+    if (error instanceof HTTPException) return error.getResponse();
+    options.logger?.error({ err: error, path: c.req.path }, 'request failed');
+    return c.json({ error: 'internal error' }, 500);
+  });
+  app.notFound((c) => c.json({ error: 'not found', path: c.req.path }, 404));
+
+  app.get('/healthz', async (c) => {
+    try {
+      await (db.ping ? db.ping() : db.query('select 1'));
+      return c.json({ ok: true });
+    } catch {
+      return c.json({ ok: false, error: 'database unreachable' }, 503);
+    }
+  });
+  app.get('/openapi.json', (c) => c.json(openApiDocument));
+  for (const [path, asset] of assets) {
+    app.get(path, (c) =>
+      c.body(asset.body, 200, { 'content-type': asset.type, 'cache-control': 'no-cache' }),
+    );
+  }
+
+  app.use('/v1/*', async (c, next) => {
+    const header = c.req.header('authorization') ?? '';
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!match || !tokenMatches(match[1]!, tokenDigests)) {
+      return c.json(
+        {
+          error: 'unauthorized',
+          reason: match ? 'unknown token' : 'send Authorization: Bearer <read token>',
+        },
+        401,
+        { 'www-authenticate': 'Bearer realm="earshot-reports"' },
+      );
+    }
+    await next();
+  });
+
+  const period = (c: Context, extra: readonly string[] = []) =>
+    parsePeriodQuery(c.req.queries(), defaults, stations, extra);
+  const stationInfo = (s: Station | undefined) =>
+    s ? { station: { key: s.key, name: s.name, streams: s.streams } } : {};
+  const configHeader = (report: Report) => ({ 'earshot-config': JSON.stringify(report.config) });
+
+  app.get('/v1/report', async (c) => {
+    const q = c.req.queries();
+    const { options: opts, station } = period(c, ['format', 'part', 'parts']);
+    const accept = c.req.header('accept') ?? '';
+    const format =
+      parseChoice(q, 'format', ['json', 'csv'] as const) ?? (/\btext\/csv\b/.test(accept) ? 'csv' : 'json');
+    if (format === 'csv') {
+      const part =
+        parseChoice<ReportPart>(q, 'part', ['summary', 'sessions', 'minutes', 'quarterHours']) ?? 'summary';
+      const parts: ReportPart[] = part === 'summary' ? ['summary', 'quarterHours'] : [part];
+      const report = await reportFromDb(db, { ...opts, parts });
+      const name = `earshot-${station?.key ?? 'report'}-${part}-${report.config.from.slice(0, 10)}.csv`;
+      return c.body(reportCsv(report, part), 200, {
+        'content-type': 'text/csv; charset=utf-8',
+        'content-disposition': `attachment; filename="${name}"`,
+        ...configHeader(report),
+      });
+    }
+    if (q.part) throw badParameter('part', 'part is for CSV; use parts=... for JSON');
+    const parts = parseParts(q);
+    const report = await reportFromDb(db, { ...opts, ...(parts ? { parts } : {}) });
+    return c.json({ ...report, ...stationInfo(station) }, 200, configHeader(report));
+  });
+
+  app.get('/v1/dayparts', async (c) => {
+    const { options: opts, station, dayparts } = period(c);
+    if (c.req.query('daypart') !== undefined)
+      throw badParameter('daypart', 'this endpoint reports every daypart');
+    const all = await reportFromDb(db, { ...opts, daypart: null, parts: ['summary'] });
+    // Every daypart over the same period (the resolved one when from/to were not given).
+    const fixed: DbReportOptions = {
+      ...opts,
+      from: Date.parse(all.config.from),
+      to: Date.parse(all.config.to),
+      parts: ['summary'],
+    };
+    const rows = await Promise.all(
+      dayparts.map(async (d) => ({
+        name: d.name,
+        spec: d.spec,
+        summary: (await reportFromDb(db, { ...fixed, daypart: d })).summary,
+      })),
+    );
+    return c.json({
+      config: all.config,
+      ...stationInfo(station),
+      dayparts: [{ name: 'All hours', spec: null, summary: all.summary }, ...rows],
+    });
+  });
+
+  app.get('/v1/breakdowns', async (c) => {
+    const { options: opts, station } = period(c);
+    const head = await reportFromDb(db, { ...opts, parts: ['summary'] });
+    const from = Date.parse(head.config.from);
+    const to = Date.parse(head.config.to);
+    const sel = { from, to, tz: opts.tz, daypart: opts.daypart, streams: opts.streams };
+    const previousFrom = shiftLocalDays(from, opts.tz, -7);
+    const previousTo = shiftLocalDays(to, opts.tz, -7);
+    const [previous, histogram, byOutput, byUa] = await Promise.all([
+      reportFromDb(db, { ...opts, from: previousFrom, to: previousTo, parts: ['summary'] }),
+      sessionLengthHistogram(db, sel),
+      sessionsBy(db, 'output', sel),
+      sessionsBy(db, 'ua', sel),
+    ]);
+    return c.json({
+      config: head.config,
+      ...stationInfo(station),
+      basis:
+        "histogram, byOutput and byClient: counted sessions that start in the period's quarter-hours (daypart applied), with their whole listening time; the first bin adds the short sessions (tune-outs)",
+      histogram: histogram.map((b) => ({
+        label: b.label,
+        fromS: b.fromS,
+        toS: b.toS,
+        sessions: b.sessions + b.short,
+        short: b.short,
+      })),
+      comparison: {
+        current: { from: head.config.from, to: head.config.to },
+        previous: { from: previous.config.from, to: previous.config.to },
+        streams: compareSummaries(head.summary, previous.summary),
+      },
+      byOutput: grouped(
+        byOutput.map((g) => ({ key: g.value ?? 'unknown', sessions: g.sessions, durationMs: g.durationMs })),
+      ).map(({ key, ...rest }) => ({ output: key, ...rest })),
+      byClient: grouped(
+        byUa.map((g) => ({ key: clientFamily(g.value), sessions: g.sessions, durationMs: g.durationMs })),
+      ).map(({ key, ...rest }) => ({ client: key, ...rest })),
+    });
+  });
+
+  app.get('/v1/streams', async (c) => {
+    const streams = await listStreams(db);
+    return c.json({
+      streams: streams.map((s) => ({
+        stream: s.stream,
+        firstMinute: new Date(s.firstMinuteMs).toISOString(),
+        lastMinute: new Date(s.lastMinuteMs).toISOString(),
+      })),
+      stations: stations.map((s) => ({
+        key: s.key,
+        name: s.name,
+        tz: s.tz,
+        streams: s.streams,
+        dayparts: s.dayparts.map((d) => ({ name: d.name, spec: d.spec })),
+      })),
+      dayparts: DEFAULT_DAYPARTS.map((d) => ({ name: d.name, spec: d.spec })),
+      settings: {
+        tz: defaults.tz,
+        idle: defaults.idleS,
+        minSession: defaults.minSessionS,
+        maxSession: defaults.maxSessionS,
+        aqhQualifier: defaults.aqhQualifierS,
+      },
+    });
+  });
+
+  const liveConfig = {
+    idle: defaults.idleS,
+    minSession: defaults.minSessionS,
+    maxSession: defaults.maxSessionS,
+    aqhQualifier: defaults.aqhQualifierS,
+    tz: 'UTC',
+    daypart: null,
+  };
+
+  app.get('/v1/live', async (c) => c.json({ ...(await live.get()), config: liveConfig }));
+
+  app.get('/v1/live/stream', (c) =>
+    streamSSE(c, async (stream) => {
+      let id = 0;
+      const send = (s: unknown) =>
+        stream.writeSSE({
+          event: 'live',
+          id: String(++id),
+          data: JSON.stringify({ ...(s as object), config: liveConfig }),
+        });
+      await send(await live.get());
+      await new Promise<void>((resolve) => {
+        const unsubscribe = live.subscribe((s) => {
+          send(s).catch(() => {});
+        });
+        stream.onAbort(() => {
+          unsubscribe();
+          resolve();
+        });
+      });
+    }),
+  );
+
+  return { app, live, close: () => live.close() };
+}

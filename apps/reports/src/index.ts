@@ -1,0 +1,14 @@
+export { type AppLogger, type CreateAppOptions, createApp, tokenMatches } from './app.js';
+export { clientFamily } from './clients.js';
+export { CSV_COLUMNS, reportCsv } from './csv.js';
+export { type ReportsEnv, loadReportsEnv, reportsEnvSchema } from './env.js';
+export { LiveFeed, type LiveSnapshot } from './live.js';
+export { openApiDocument } from './openapi.js';
+export {
+  badParameter,
+  MAX_PERIOD_DAYS,
+  parsePeriodQuery,
+  type ReportDefaults,
+  shiftLocalDays,
+} from './params.js';
+export { loadStations, parseStations, type Station, stationsFileSchema } from './stations.js';

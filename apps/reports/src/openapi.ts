@@ -1,0 +1,236 @@
+import { PERIOD_PARAMETERS } from './params.js';
+
+const periodParameterDocs: Record<
+  (typeof PERIOD_PARAMETERS)[number],
+  { description: string; schema: object }
+> = {
+  from: {
+    description:
+      'Period start (inclusive): ISO-8601 with a zone, or a local date/date-time read in `tz`. Default: the start of the first quarter-hour with data.',
+    schema: { type: 'string', examples: ['2026-11-01', '2026-11-01T06:00', '2026-11-01T11:00:00Z'] },
+  },
+  to: {
+    description:
+      'Period end (exclusive), same forms as `from`. Default: the end of the last quarter-hour with data. At most 400 days after `from`.',
+    schema: { type: 'string' },
+  },
+  tz: {
+    description: "IANA time zone of the report. Default: the station's, else EARSHOT_TZ.",
+    schema: { type: 'string', examples: ['America/New_York'] },
+  },
+  daypart: {
+    description:
+      "A daypart name (`AM drive`, a station's own) or spec (`Mon-Fri 06:00-10:00`): only quarter-hours (and minutes) whose local start falls in it.",
+    schema: { type: 'string' },
+  },
+  stream: {
+    description: 'Only sessions of these stream keys (repeatable).',
+    schema: { type: 'array', items: { type: 'string' } },
+  },
+  station: {
+    description:
+      'A configured station: its streams reported as one stream with the station key, in its zone, with its dayparts.',
+    schema: { type: 'string' },
+  },
+  idle: {
+    description: 'Must equal EARSHOT_IDLE_S (sessions are cut by the worker); any other value is a 400.',
+    schema: { type: 'number' },
+  },
+  minSession: {
+    description: 'Must equal EARSHOT_MIN_SESSION_S; any other value is a 400.',
+    schema: { type: 'number' },
+  },
+  maxSession: {
+    description: 'Must equal EARSHOT_MAX_SESSION_S; any other value is a 400.',
+    schema: { type: 'number' },
+  },
+  aqhQualifier: {
+    description:
+      'Seconds a session needs in a quarter-hour to count in its audience (0..900). Default EARSHOT_AQH_QUALIFIER_S.',
+    schema: { type: 'number' },
+  },
+};
+
+const periodParameters = PERIOD_PARAMETERS.map((name) => ({
+  name,
+  in: 'query',
+  required: false,
+  ...(name === 'stream' ? { style: 'form', explode: true } : {}),
+  ...periodParameterDocs[name],
+}));
+
+const error = {
+  description: 'A bad parameter: the body names it.',
+  content: {
+    'application/json': {
+      schema: {
+        type: 'object',
+        required: ['error', 'parameter', 'reason'],
+        properties: { error: { type: 'string' }, parameter: { type: 'string' }, reason: { type: 'string' } },
+      },
+    },
+  },
+};
+
+const config = {
+  type: 'object',
+  description: 'The settings that shaped the response (DESIGN section 7).',
+  required: ['from', 'to', 'tz', 'daypart', 'idle', 'minSession', 'aqhQualifier', 'maxSession'],
+  properties: {
+    from: { type: 'string', format: 'date-time' },
+    to: { type: 'string', format: 'date-time' },
+    tz: { type: 'string' },
+    daypart: { type: ['string', 'null'] },
+    idle: { type: 'number' },
+    minSession: { type: 'number' },
+    aqhQualifier: { type: 'number' },
+    maxSession: { type: 'number' },
+  },
+};
+
+const summary = {
+  type: 'object',
+  properties: Object.fromEntries(
+    [
+      'quarterHours',
+      'aqh',
+      'aas',
+      'tlh',
+      'cume',
+      'activeSessions',
+      'sessionStarts',
+      'atsl',
+      'tsl',
+      'tslNielsen',
+    ].map((k) => [k, { type: 'number' }]),
+  ),
+};
+
+const unauthorized = { description: 'Missing or unknown bearer token (read scope).' };
+
+/** The OpenAPI 3.1 description of the reports API. */
+export const openApiDocument = {
+  openapi: '3.1.0',
+  info: {
+    title: 'Earshot reports',
+    version: '0.1.0',
+    description:
+      'Listener analytics for internet radio: the section 7 report (sessions, minutes, quarter-hours, AQH, cume, TLH, ATSL) from the database, live listeners, breakdowns and dayparts. Every figure is over counted sessions; every response states the settings that shaped it.',
+  },
+  components: {
+    securitySchemes: {
+      bearer: { type: 'http', scheme: 'bearer', description: 'A token of EARSHOT_READ_TOKENS.' },
+    },
+    schemas: { Config: config, Summary: summary },
+  },
+  security: [{ bearer: [] }],
+  paths: {
+    '/v1/report': {
+      get: {
+        summary: 'The report (DESIGN section 7), as JSON or one part as CSV',
+        parameters: [
+          ...periodParameters,
+          {
+            name: 'format',
+            in: 'query',
+            schema: { enum: ['json', 'csv'] },
+            description: 'Default json, or csv when Accept asks for text/csv.',
+          },
+          {
+            name: 'part',
+            in: 'query',
+            schema: { enum: ['summary', 'sessions', 'minutes', 'quarterHours'] },
+            description: 'CSV: which part (default summary).',
+          },
+          {
+            name: 'parts',
+            in: 'query',
+            schema: { type: 'string' },
+            description: 'JSON: comma-separated parts to compute (default all); the others come back empty.',
+          },
+        ],
+        responses: {
+          200: {
+            description: 'The report. Header `Earshot-Config` repeats `config` (also on CSV).',
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['config', 'sessions', 'minutes', 'quarterHours', 'summary'],
+                  properties: {
+                    config: { $ref: '#/components/schemas/Config' },
+                    sessions: { type: 'array' },
+                    minutes: { type: 'array' },
+                    quarterHours: { type: 'array' },
+                    summary: { type: 'array', items: { $ref: '#/components/schemas/Summary' } },
+                    station: { type: 'object', description: 'Present with `station=`.' },
+                  },
+                },
+              },
+              'text/csv': { schema: { type: 'string' } },
+            },
+          },
+          400: error,
+          401: unauthorized,
+        },
+      },
+    },
+    '/v1/dayparts': {
+      get: {
+        summary: "Summary per daypart: all hours, the default dayparts and the station's",
+        parameters: periodParameters.filter((p) => p.name !== 'daypart'),
+        responses: {
+          200: { description: '`{ config, dayparts: [{ name, spec, summary }] }`' },
+          400: error,
+          401: unauthorized,
+        },
+      },
+    },
+    '/v1/breakdowns': {
+      get: {
+        summary: 'Session-length histogram, this period vs a week earlier, by output, by client family',
+        parameters: periodParameters,
+        responses: {
+          200: {
+            description:
+              '`{ config, histogram, comparison, byOutput, byClient }` (breakdowns by output/client and the histogram count sessions that start in the period).',
+          },
+          400: error,
+          401: unauthorized,
+        },
+      },
+    },
+    '/v1/live': {
+      get: {
+        summary:
+          'Listeners now per stream: listening seconds in the last minute / 60, from raw events (refreshed every 5 s)',
+        responses: {
+          200: { description: '`{ at, windowS, streams: [{ stream, listeners }], total }`' },
+          401: unauthorized,
+        },
+      },
+    },
+    '/v1/live/stream': {
+      get: {
+        summary: 'The same as /v1/live, as Server-Sent Events (`event: live`) every 5 s',
+        responses: { 200: { description: 'text/event-stream' }, 401: unauthorized },
+      },
+    },
+    '/v1/streams': {
+      get: {
+        summary: 'Streams with listening, configured stations, dayparts and settings (for pickers)',
+        responses: { 200: { description: '`{ streams, stations, dayparts, settings }`' }, 401: unauthorized },
+      },
+    },
+    '/healthz': {
+      get: {
+        security: [],
+        summary: 'Database reachable',
+        responses: { 200: { description: 'ok' }, 503: { description: 'database down' } },
+      },
+    },
+    '/openapi.json': {
+      get: { security: [], summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1' } } },
+    },
+  },
+} as const;

@@ -1,0 +1,96 @@
+import {
+  buildReport,
+  DEFAULT_DAYPARTS,
+  type ListenEvent,
+  parseReportTime,
+  resolveDaypart,
+} from '@earshot/core';
+import { type Db, reportFromDb } from '@earshot/db';
+import { generateStation } from '@earshot/simulate';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Driver, loadAndFinalize, openTestDb } from './helpers.js';
+
+// A small station across the end of US daylight time (2026-11-01 02:00 EDT -> 01:00 EST), so that
+// local days of 100 quarter-hours and dayparts in a zone other than UTC are exercised.
+const TZ = 'America/New_York';
+const events: ListenEvent[] = generateStation({
+  seed: 'reports-db',
+  start: '2026-10-31T18:00:00Z',
+  hours: 20,
+  listeners: 12,
+  tz: TZ,
+  userAgents: true,
+});
+
+const at = (text: string) => {
+  const parsed = parseReportTime(text, TZ);
+  if (!parsed.ok) throw new Error(parsed.reason);
+  return parsed.ms;
+};
+const daypart = (name: string) => {
+  const r = resolveDaypart(name);
+  if (!r.ok) throw new Error(r.reason);
+  return r.daypart;
+};
+
+describe.each<Driver>(['postgres', 'pglite'])('reportFromDb on %s', (driver) => {
+  let db: Db;
+  let dispose: () => Promise<void>;
+
+  beforeAll(async () => {
+    ({ db, dispose } = await openTestDb(driver));
+    await loadAndFinalize(db, events);
+  }, 180_000);
+
+  afterAll(async () => {
+    await dispose?.();
+  });
+
+  it('equals the offline report with no options (period = whole quarter-hours around the data)', async () => {
+    const offline = buildReport(events);
+    expect(offline.sessions.length).toBeGreaterThan(20);
+    expect(await reportFromDb(db)).toEqual(offline);
+  });
+
+  it('equals the offline report for a period, zone, daypart and streams', async () => {
+    const cases = [
+      { from: at('2026-10-31T20:00'), to: at('2026-11-01T12:00'), tz: TZ },
+      { from: at('2026-10-31T20:00'), to: at('2026-11-01T12:00'), tz: TZ, daypart: DEFAULT_DAYPARTS[5]! },
+      { from: at('2026-11-01'), to: at('2026-11-02'), tz: TZ, daypart: daypart('Sun 00:00-04:00') },
+      {
+        from: at('2026-10-31T21:07'),
+        to: at('2026-11-01T09:52'),
+        tz: 'Europe/Berlin',
+        daypart: daypart('Sat,Sun 05:03-23:41'),
+      },
+      { tz: TZ, streams: ['main'], aqhQualifierS: 180 },
+      { from: at('2026-10-31T20:00'), streams: ['main-mp3', 'nope'] },
+      { to: at('2026-11-01T03:00'), tz: 'UTC', aqhQualifierS: 60.5 },
+    ];
+    for (const options of cases) {
+      expect(await reportFromDb(db, options), JSON.stringify(options)).toEqual(buildReport(events, options));
+    }
+  });
+
+  it('reports a group of streams as one (a station) as core does with the keys renamed', async () => {
+    const options = {
+      from: at('2026-10-31T20:00'),
+      to: at('2026-11-01T12:00'),
+      tz: TZ,
+      daypart: daypart('Sat-Sun 06:00-24:00'),
+    };
+    const renamed = events.map((e) =>
+      e.stream === 'main' || e.stream === 'main-mp3' ? { ...e, stream: 'station' } : e,
+    );
+    const offline = buildReport(renamed, { ...options, streams: ['station'] });
+    const db_ = await reportFromDb(db, { ...options, streams: ['main', 'main-mp3'], groupAs: 'station' });
+    expect(db_).toEqual(offline);
+    expect(db_.summary).toHaveLength(1);
+  });
+
+  it('returns an empty report for a period without data, like core', async () => {
+    const options = { from: at('2025-01-01'), to: at('2025-01-02'), tz: TZ };
+    expect(await reportFromDb(db, options)).toEqual(buildReport(events, options));
+    expect(await reportFromDb(db, { streams: ['nope'] })).toEqual(buildReport(events, { streams: ['nope'] }));
+  });
+});
