@@ -79,18 +79,30 @@ function toRanges(starts: readonly number[], sizeMs: number): { from: string[]; 
  * The minutes of `[from, to)` a report's minute series covers (core's rule: a minute is in when it
  * starts inside the period and, with a daypart, its local start falls in the daypart), as runs.
  */
-export function periodMinuteRanges(from: number, to: number, tz: string, daypart: Daypart | null): { from: string[]; to: string[] } {
+export function periodMinuteRanges(
+  from: number,
+  to: number,
+  tz: string,
+  daypart: Daypart | null,
+): { from: string[]; to: string[] } {
   if (!(to > from)) return { from: [], to: [] };
   if (!daypart) {
     const first = Math.ceil(from / MINUTE_MS) * MINUTE_MS;
-    return first < to ? { from: [isoTime(first)], to: [isoTime(Math.ceil(to / MINUTE_MS) * MINUTE_MS)] } : { from: [], to: [] };
+    return first < to
+      ? { from: [isoTime(first)], to: [isoTime(Math.ceil(to / MINUTE_MS) * MINUTE_MS)] }
+      : { from: [], to: [] };
   }
   const minutes: number[] = [];
   for (let qh = bucketStart(from, QUARTER_HOUR_MS); qh < to; qh += QUARTER_HOUR_MS) {
     const local = localTime(qh, tz);
     for (let minute = qh; minute < qh + QUARTER_HOUR_MS && minute < to; minute += MINUTE_MS) {
       if (minute < from) continue;
-      if (inDaypart({ weekday: local.weekday, minuteOfDay: local.minuteOfDay + (minute - qh) / MINUTE_MS }, daypart)) {
+      if (
+        inDaypart(
+          { weekday: local.weekday, minuteOfDay: local.minuteOfDay + (minute - qh) / MINUTE_MS },
+          daypart,
+        )
+      ) {
         minutes.push(minute);
       }
     }
@@ -99,7 +111,10 @@ export function periodMinuteRanges(from: number, to: number, tz: string, daypart
 }
 
 /** The data extent core uses when `from` or `to` is not given (see core's `dataExtent`). */
-async function dataExtent(db: Queryable, streams: readonly string[] | null): Promise<{ from: number; to: number } | undefined> {
+async function dataExtent(
+  db: Queryable,
+  streams: readonly string[] | null,
+): Promise<{ from: number; to: number } | undefined> {
   const rows = await db.query<{ lo: number | null; hi: number | null }>(
     `select ${epochMs('min(least(first_minute, start))')} as lo, ${epochMs('max("end")')} as hi
       from sessions where ($1::text[] is null or stream = any($1::text[]))`,
@@ -110,7 +125,10 @@ async function dataExtent(db: Queryable, streams: readonly string[] | null): Pro
   if (lo === null || lo === undefined || hi === null || hi === undefined) return undefined;
   // first_minute is the first placed minute, or the start's minute for a session without listening:
   // both land in the quarter-hour core takes.
-  return { from: bucketStart(lo, QUARTER_HOUR_MS), to: bucketStart(hi - 1, QUARTER_HOUR_MS) + QUARTER_HOUR_MS };
+  return {
+    from: bucketStart(lo, QUARTER_HOUR_MS),
+    to: bucketStart(hi - 1, QUARTER_HOUR_MS) + QUARTER_HOUR_MS,
+  };
 }
 
 interface Resolved {
@@ -130,7 +148,8 @@ async function resolveOptions(db: Queryable, options: DbReportOptions): Promise<
   const tz = options.tz ?? 'UTC';
   const daypart = options.daypart ?? null;
   const streams = options.streams && options.streams.length > 0 ? [...new Set(options.streams)] : null;
-  const extent = options.from === undefined || options.to === undefined ? await dataExtent(db, streams) : undefined;
+  const extent =
+    options.from === undefined || options.to === undefined ? await dataExtent(db, streams) : undefined;
   const from = options.from ?? extent?.from ?? 0;
   const to = options.to ?? extent?.to ?? from;
   return {
@@ -166,7 +185,8 @@ async function querySessions(db: Queryable, r: Resolved): Promise<ReportSession[
   );
   const stream = (s: string) => r.groupAs ?? s;
   rows.sort(
-    (a, b) => byText(stream(a.stream), stream(b.stream)) || a.start_ms - b.start_ms || byText(a.session, b.session),
+    (a, b) =>
+      byText(stream(a.stream), stream(b.stream)) || a.start_ms - b.start_ms || byText(a.session, b.session),
   );
   return rows.map((s) => ({
     session: s.session,
@@ -193,7 +213,12 @@ async function queryMinutes(db: Queryable, r: Resolved): Promise<ReportMinute[]>
     [ranges.from, ranges.to, r.streams, r.groupAs ?? null],
   );
   rows.sort((a, b) => byText(a.stream, b.stream) || a.minute_ms - b.minute_ms);
-  return rows.map((m) => ({ stream: m.stream, minute: isoTime(m.minute_ms), listeners: m.ms / MINUTE_MS, sessions: m.sessions }));
+  return rows.map((m) => ({
+    stream: m.stream,
+    minute: isoTime(m.minute_ms),
+    listeners: m.ms / MINUTE_MS,
+    sessions: m.sessions,
+  }));
 }
 
 interface QuarterHourRow {
@@ -224,7 +249,10 @@ interface TotalsRow {
   cume: number;
 }
 
-async function queryTotals(db: Queryable, r: Resolved): Promise<{ totals: TotalsRow[]; starts: Map<string, number> }> {
+async function queryTotals(
+  db: Queryable,
+  r: Resolved,
+): Promise<{ totals: TotalsRow[]; starts: Map<string, number> }> {
   if (r.qhList.length === 0) return { totals: [], starts: new Map() };
   const qhs = r.qhList.map(isoTime);
   const group = 'coalesce($3::text, stream)';
@@ -252,7 +280,15 @@ async function queryTotals(db: Queryable, r: Resolved): Promise<{ totals: Totals
 }
 
 /** Headline figures exactly as core computes them from integer-ms totals. */
-function summarize(stream: string, ms: number, qualified: number, qhCount: number, active: number, starts: number, cume: number): ReportSummary {
+function summarize(
+  stream: string,
+  ms: number,
+  qualified: number,
+  qhCount: number,
+  active: number,
+  starts: number,
+  cume: number,
+): ReportSummary {
   const seconds = ms / 1000;
   const aqh = qualified / qhCount;
   return {
@@ -288,7 +324,12 @@ export async function reportFromDb(db: Queryable, options: DbReportOptions = {})
   ]);
 
   const quarterHours: ReportQuarterHour[] = parts.has('quarterHours')
-    ? qhRows.map((q) => ({ stream: q.stream, start: isoTime(q.qh_ms), qualified: q.qualified, seconds: q.ms / 1000 }))
+    ? qhRows.map((q) => ({
+        stream: q.stream,
+        start: isoTime(q.qh_ms),
+        qualified: q.qualified,
+        seconds: q.ms / 1000,
+      }))
     : [];
 
   const summary: ReportSummary[] = [];
@@ -298,7 +339,15 @@ export async function reportFromDb(db: Queryable, options: DbReportOptions = {})
     for (const t of [...totals.totals].sort((a, b) => byText(a.stream, b.stream))) {
       if (t.ms === 0) continue;
       summary.push(
-        summarize(t.stream, t.ms, qualified.get(t.stream) ?? 0, r.qhList.length, t.active, totals.starts.get(t.stream) ?? 0, t.cume),
+        summarize(
+          t.stream,
+          t.ms,
+          qualified.get(t.stream) ?? 0,
+          r.qhList.length,
+          t.active,
+          totals.starts.get(t.stream) ?? 0,
+          t.cume,
+        ),
       );
     }
   }
@@ -367,7 +416,9 @@ export interface SessionSelection {
   streams?: readonly string[] | undefined;
 }
 
-function startSelection(sel: SessionSelection): { qhs: string[]; lo: string; hi: string; streams: string[] | null } | undefined {
+function startSelection(
+  sel: SessionSelection,
+): { qhs: string[]; lo: string; hi: string; streams: string[] | null } | undefined {
   const qhList = periodQuarterHours(sel.from, sel.to, sel.tz ?? 'UTC', sel.daypart ?? null);
   if (qhList.length === 0) return undefined;
   return {
@@ -402,7 +453,10 @@ export async function sessionLengthHistogram(
         where ${START_IN_PERIOD} group by 1`,
       params,
     ),
-    db.query<{ n: number }>(`select count(*)::float8 as n from short_sessions where ${START_IN_PERIOD}`, params.slice(0, 4)),
+    db.query<{ n: number }>(
+      `select count(*)::float8 as n from short_sessions where ${START_IN_PERIOD}`,
+      params.slice(0, 4),
+    ),
   ]);
   for (const row of counted) counts[row.bin]!.sessions += row.n;
   counts[0]!.short = short[0]?.n ?? 0;
@@ -422,7 +476,11 @@ export interface SessionGroup {
  * Counted sessions that start in the period's quarter-hours (daypart applied), grouped by `output`
  * or by `ua` (the first user agent of the session), with their total listening time.
  */
-export async function sessionsBy(db: Queryable, column: 'output' | 'ua', sel: SessionSelection): Promise<SessionGroup[]> {
+export async function sessionsBy(
+  db: Queryable,
+  column: 'output' | 'ua',
+  sel: SessionSelection,
+): Promise<SessionGroup[]> {
   const s = startSelection(sel);
   if (!s) return [];
   const rows = await db.query<{ value: string | null; sessions: number; duration_ms: number }>(
@@ -439,7 +497,9 @@ export async function sessionsBy(db: Queryable, column: 'output' | 'ua', sel: Se
  * The streams with counted listening, with their first and last minute of listening (epoch ms; the
  * last is the minute's start). From `stream_minutes`, so it stays cheap on a large station.
  */
-export async function listStreams(db: Queryable): Promise<{ stream: string; firstMinuteMs: number; lastMinuteMs: number }[]> {
+export async function listStreams(
+  db: Queryable,
+): Promise<{ stream: string; firstMinuteMs: number; lastMinuteMs: number }[]> {
   const rows = await db.query<{ stream: string; first_ms: number; last_ms: number }>(
     `select stream, ${epochMs('min(minute)')} as first_ms, ${epochMs('max(minute)')} as last_ms from stream_minutes group by stream`,
   );
