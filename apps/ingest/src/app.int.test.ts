@@ -310,6 +310,22 @@ describe('finalize scheduling', () => {
       // A retried batch touches nothing new: no scheduling.
       const retry = await post(s.app, makeEvents(14, 'sch'));
       expect(retry.headers.get('earshot-schedule')).toBe('none');
+      // New events for sessions whose job is pending: no second add (the worker re-arms the job).
+      const more = await post(
+        s.app,
+        makeEvents(7, 'sch', (i) => ({ id: `sch-more-${i}`, time: T0 + 100_000 + i })),
+      );
+      expect(await more.json()).toEqual({ accepted: 7, duplicates: 0 });
+      expect(more.headers.get('earshot-schedule')).toBe('none');
+      // Once the worker finalized a session, its next events schedule it again.
+      await db.query(`update session_state set finalized_seq = change_seq where session = 'sch-s3'`);
+      await queue.remove(finalizeJobId('sch-s3'));
+      const resumed = await post(
+        s.app,
+        makeEvents(1, 'sch', () => ({ id: 'sch-resume', session: 'sch-s3', time: T0 + 200_000 })),
+      );
+      expect(resumed.headers.get('earshot-schedule')).toBe('queued');
+      expect((await queue.getJob(finalizeJobId('sch-s3')))?.data).toEqual({ session: 'sch-s3' });
       expect((await s.app.request('/readyz')).status).toBe(200);
     } finally {
       await s.drain();

@@ -10,7 +10,8 @@ export interface CommitOutcome {
   duplicates: number;
   /**
    * Finalization of the touched sessions: `queued` (jobs taken by Redis), `deferred` (Redis failed or
-   * timed out; the worker's sweep finalizes them), `off` (no Redis configured), `none` (nothing new).
+   * timed out; the worker's sweep finalizes them), `off` (no Redis configured), `none` (nothing to
+   * schedule: no new events, or their sessions have a finalize job pending already).
    */
   schedule: 'queued' | 'deferred' | 'off' | 'none';
 }
@@ -147,9 +148,11 @@ export class GroupCommitter {
 
     let schedule: CommitOutcome['schedule'] = 'none';
     if (!scheduler) schedule = 'off';
-    else if (result.sessions.length > 0) {
-      schedule = (await scheduler.schedule(result.sessions)) ? 'queued' : 'deferred';
-      if (schedule === 'queued') metrics.scheduleJobs.inc(result.sessions.length);
+    else if (result.toSchedule.length > 0) {
+      // Only sessions with no job pending: for the others the job waits already and the worker
+      // re-arms it to the new due_at, so adding it again would cost Redis a call per event.
+      schedule = (await scheduler.schedule(result.toSchedule)) ? 'queued' : 'deferred';
+      if (schedule === 'queued') metrics.scheduleJobs.inc(result.toSchedule.length);
       else metrics.scheduleFailures.inc();
     }
 

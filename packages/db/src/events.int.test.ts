@@ -81,6 +81,7 @@ describe.each<Driver>(['postgres', 'pglite'])('@earshot/db on %s', (driver) => {
     expect(first.isNew.filter(Boolean)).toHaveLength(10);
     expect(first.isNew.slice(10)).toEqual([false, false]);
     expect(first.createdSessions).toEqual(['s0', 's1', 's2']);
+    expect(first.toSchedule).toEqual(['s0', 's1', 's2']);
 
     const mixed = await insertEvents(
       db,
@@ -127,6 +128,24 @@ describe.each<Driver>(['postgres', 'pglite'])('@earshot/db on %s', (driver) => {
     });
     expect(BigInt(s0.change_seq)).toBeGreaterThan(BigInt(before.get('s0')!.change_seq));
     expect(s0.finalized_seq).toBe('0');
+    // s0 was never finalized: its job is pending, nothing new to schedule.
+    expect(r.toSchedule).toEqual([]);
+  });
+
+  it('lists for scheduling the sessions that are new or fully finalized, not those with a pending job', async () => {
+    const first = await insertEvents(db, makeEvents(3), { idleS: 300 });
+    expect(first.toSchedule).toEqual(['s0', 's1', 's2']);
+    // The worker finalized s1 (finalized_seq = change_seq); s0 and s2 still wait for theirs.
+    await db.query(`update session_state set finalized_seq = change_seq where session = 's1'`);
+    const more = await insertEvents(
+      db,
+      makeEvents(3, (i) => ({ id: `more-${i}`, time: T0 + 600_000 + i })),
+      {
+        idleS: 300,
+      },
+    );
+    expect(more.sessions).toEqual(['s0', 's1', 's2']);
+    expect(more.toSchedule).toEqual(['s1']);
   });
 
   it('creates one partition per UTC day on demand and drops old ones for retention', async () => {

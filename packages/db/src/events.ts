@@ -29,6 +29,13 @@ export interface InsertEventsResult {
   sessions: string[];
   /** Of those, the session ids that had no session_state row before. */
   createdSessions: string[];
+  /**
+   * Of `sessions`, those that had nothing left to finalize before this batch (new, or
+   * `finalized_seq >= change_seq`): no finalize job can be pending for them, so these are the ones
+   * to schedule. For the others a job is already waiting (the worker re-arms it to the new `due_at`),
+   * or was lost, which the sweep covers.
+   */
+  toSchedule: string[];
 }
 
 /**
@@ -83,6 +90,9 @@ function upsertSql(source: string, receivedAt: string, idle: string): string {
   from ${source} order by s.id collate "C", s.time
   on conflict (id, time) do nothing
   returning id, session, time
+), prev as (
+  -- The statement's snapshot: session_state as it was before this batch.
+  select session, change_seq, finalized_seq from session_state where session in (select session from ins)
 ), st as (
   insert into session_state as ss (session, first_time, last_time, last_received_at, due_at, change_seq)
   select session, min(time), max(time), now(), now() + ${idle}::float8 * interval '1 second', nextval('session_change_seq')
@@ -95,9 +105,10 @@ function upsertSql(source: string, receivedAt: string, idle: string): string {
     change_seq = excluded.change_seq
   returning session, (xmax = 0) as created
 )
-select 'e' as k, id, ((extract(epoch from time) * 1000)::bigint)::text as t, null::boolean as created from ins
+select 'e' as k, id, ((extract(epoch from time) * 1000)::bigint)::text as t, null::boolean as created, null::boolean as idle from ins
 union all
-select 's' as k, session as id, null as t, created from st`;
+select 's' as k, st.session as id, null as t, st.created, coalesce(p.finalized_seq >= p.change_seq, true) as idle
+from st left join prev p on p.session = st.session`;
 }
 
 // Times travel as text[]: drizzle makes postgres.js pass timestamptz[] parameters through unserialized.
@@ -132,7 +143,13 @@ function copyPayload(rows: readonly Row[]): string {
   return out;
 }
 
-type ResultRow = { k: 'e' | 's'; id: string; t: string | null; created: boolean | null };
+type ResultRow = {
+  k: 'e' | 's';
+  id: string;
+  t: string | null;
+  created: boolean | null;
+  idle: boolean | null;
+};
 
 async function writeUnnest(
   tx: DbTx,
@@ -195,7 +212,8 @@ export async function insertEvents(
 ): Promise<InsertEventsResult> {
   if (!(options.idleS > 0)) throw new TypeError('insertEvents: idleS must be > 0');
   const isNew = new Array<boolean>(events.length).fill(false);
-  if (events.length === 0) return { inserted: 0, duplicates: 0, isNew, sessions: [], createdSessions: [] };
+  if (events.length === 0)
+    return { inserted: 0, duplicates: 0, isNew, sessions: [], createdSessions: [], toSchedule: [] };
 
   // Repeats inside the batch: the first one is the candidate, the rest are duplicates already.
   const firstIndex = new Map<string, number>();
@@ -245,6 +263,7 @@ export async function insertEvents(
   let inserted = 0;
   const sessions: string[] = [];
   const createdSessions: string[] = [];
+  const toSchedule: string[] = [];
   for (const r of result) {
     if (r.k === 'e') {
       const index = firstIndex.get(rowKey(r.id, r.t!));
@@ -255,9 +274,11 @@ export async function insertEvents(
     } else {
       sessions.push(r.id);
       if (r.created) createdSessions.push(r.id);
+      if (r.idle) toSchedule.push(r.id);
     }
   }
   sessions.sort();
   createdSessions.sort();
-  return { inserted, duplicates: events.length - inserted, isNew, sessions, createdSessions };
+  toSchedule.sort();
+  return { inserted, duplicates: events.length - inserted, isNew, sessions, createdSessions, toSchedule };
 }
