@@ -1,0 +1,34 @@
+import { z } from 'zod';
+
+const schema = z
+  .object({
+    PORT: z.coerce.number().int().min(0).max(65_535).default(8000),
+    HOST: z.string().min(1).default('127.0.0.1'),
+    EARSHOT_INGEST_URL: z.url().optional(),
+    EARSHOT_INGEST_TOKEN: z.string().min(1).optional(),
+    EARSHOT_STATION_TICK_S: z.coerce.number().positive().max(3600).default(30),
+    EARSHOT_TRUST_PROXY: z
+      .enum(['true', 'false', '1', '0'])
+      .default('false')
+      .transform((value) => value === 'true' || value === '1'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .superRefine((env, ctx) => {
+    if (env.EARSHOT_INGEST_URL && !env.EARSHOT_INGEST_TOKEN) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['EARSHOT_INGEST_TOKEN'],
+        message: "is required when EARSHOT_INGEST_URL is set (one of ingest's EARSHOT_INGEST_TOKENS)",
+      });
+    }
+  });
+
+export type StationEnv = z.infer<typeof schema>;
+
+/** Reads the station's settings once; the error names every missing or bad variable. */
+export function loadEnv(source: Record<string, string | undefined> = process.env): StationEnv {
+  const parsed = schema.safeParse(source);
+  if (parsed.success) return parsed.data;
+  const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.') || '(env)'}: ${issue.message}`);
+  throw new Error(`Invalid station environment:\n${lines.join('\n')}`);
+}

@@ -1,0 +1,112 @@
+// Real players against the station: ffmpeg plays HLS and the MP3 stream at the same time, and the
+// events a callback sink collects must make one session per player with the time played.
+import { execFileSync, spawn } from 'node:child_process';
+import { compareEvents, DEFAULT_SESSION_SETTINGS, type ListenEvent, splitSessions } from '@earshot/core';
+import { createCallbackSink } from '@earshot/logger';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createStation } from '../src/station.js';
+
+const PLAY_S = 20;
+const SEGMENT_S = 6;
+
+beforeAll(() => {
+  try {
+    execFileSync('ffmpeg', ['-version'], { stdio: 'ignore' });
+  } catch {
+    throw new Error('these tests play the station with ffmpeg: apt-get install -y ffmpeg');
+  }
+});
+
+/** Plays `url` for `seconds` of audio into the null muxer; resolves with the wall time it took. */
+function play(url: string, inputOptions: string[], seconds: number): Promise<{ wallS: number }> {
+  const started = performance.now();
+  const args = [
+    '-nostdin',
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    ...inputOptions,
+    '-i',
+    url,
+    '-t',
+    String(seconds),
+    '-f',
+    'null',
+    '-',
+  ];
+  return new Promise((resolve, reject) => {
+    const child = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), (seconds + 30) * 1000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve({ wallS: (performance.now() - started) / 1000 });
+      else reject(new Error(`ffmpeg ${args.join(' ')} exited with ${code}: ${stderr}`));
+    });
+  });
+}
+
+const sum = (events: ListenEvent[], field: 'duration' | 'bytes') =>
+  events.reduce((total, e) => total + e[field], 0);
+
+describe('ffmpeg playing the station', () => {
+  it('makes one session per player: HLS under the group key with variant segments, MP3 in ticks', async () => {
+    const events: ListenEvent[] = [];
+    const station = await createStation({
+      port: 0,
+      tickS: 5,
+      sink: createCallbackSink((e) => void events.push(e)),
+    });
+    let played: { wallS: number }[];
+    try {
+      // `-re` plays at real speed, as a listener would. `-live_start_index -1` starts at the live
+      // edge; ffmpeg's default (3 segments back) fetches that much more than it plays.
+      played = await Promise.all([
+        play(`${station.url}/hls/live.m3u8`, ['-re', '-live_start_index', '-1'], PLAY_S),
+        play(`${station.url}/stream.mp3`, [], PLAY_S),
+      ]);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    } finally {
+      await station.close();
+    }
+
+    const runs = splitSessions(events, DEFAULT_SESSION_SETTINGS);
+    expect(runs).toHaveLength(2);
+    const hls = runs.find((run) => run.output === 'hls');
+    const mp3 = runs.find((run) => run.output === 'shoutcast');
+
+    // HLS: the master playlist's zero-duration start under the group key, then segments of the
+    // variants, all with the session id the master handed out.
+    expect(hls?.session.stream).toBe('live');
+    const hlsEvents = [...(hls?.events ?? [])].sort(compareEvents);
+    expect(hlsEvents[0]).toMatchObject({ stream: 'live', duration: 0, bytes: 0 });
+    const segments = hlsEvents.slice(1);
+    expect(segments.length).toBeGreaterThanOrEqual(PLAY_S / SEGMENT_S);
+    for (const e of segments) expect(['live-32k', 'live-64k']).toContain(e.stream);
+    expect(new Set(hlsEvents.map((e) => e.ua))).toEqual(new Set([expect.stringMatching(/^Lavf\//)]));
+    // A segment is credited whole when fetched, so HLS runs ahead of playback by at most the one
+    // segment a player holds in its buffer (ffmpeg probes the other variant too: credited 0 s).
+    const hlsS = hls?.session.duration ?? 0;
+    expect(hlsS).toBeGreaterThanOrEqual(PLAY_S - 0.5);
+    expect(hlsS).toBeLessThanOrEqual(PLAY_S + SEGMENT_S + 0.5);
+
+    // MP3: one event every 5 s and the remainder at the end, all for the connection's session.
+    expect(mp3?.session.stream).toBe('live-mp3');
+    const ticks = mp3?.events ?? [];
+    expect(ticks.length).toBeGreaterThanOrEqual(3);
+    expect(ticks.every((e) => e.stream === 'live-mp3')).toBe(true);
+    const gaps = ticks.slice(1, -1).map((e, i) => e.time - (ticks[i] as ListenEvent).time);
+    for (const gap of gaps) expect(Math.abs(gap - 5000)).toBeLessThan(300);
+    // 20 s of audio plus what the socket still held when ffmpeg stopped reading.
+    const mp3S = mp3?.session.duration ?? 0;
+    expect(mp3S).toBeGreaterThanOrEqual(PLAY_S - 0.5);
+    expect(mp3S).toBeLessThanOrEqual(PLAY_S + 2);
+    expect(sum(ticks, 'bytes')).toBe(Math.round(mp3S * 8000));
+    // The 2 s burst on connect lets ffmpeg play 20 s of audio in about 18 s.
+    expect(played[1]?.wallS).toBeLessThan(PLAY_S);
+  });
+});
