@@ -470,12 +470,12 @@ describe('earshot command line errors', () => {
     });
   }
 
-  it('exits 2 without --events: the database mode comes later', async () => {
-    const result = await run(['report', '--tz', 'UTC']);
+  it('exits 2 without --events when there is no database to read', async () => {
+    const result = await run(['report', '--tz', 'UTC'], {
+      env: { DATABASE_URL: '', EARSHOT_DATA_DIR: join(dir, 'no-database-here') },
+    });
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(
-      /^earshot report: --events is required for now: reports from the database arrive with the reports issue/,
-    );
+    expect(result.stderr).toMatch(/^earshot report: no database: set DATABASE_URL, or EARSHOT_DATA_DIR/);
   });
 
   it('exits 2 on a missing file, naming --events', async () => {
@@ -493,7 +493,7 @@ describe('earshot command line errors', () => {
     expect(help.stdout).toContain('Usage: earshot <command>');
     const reportHelp = await run(['report', '--help']);
     expect(reportHelp.code).toBe(0);
-    expect(reportHelp.stdout).toContain('Usage: earshot report --events FILE.ndjson');
+    expect(reportHelp.stdout).toContain('Usage: earshot report [--events FILE.ndjson]');
     expect(reportHelp.stdout).toContain('--aqh-qualifier S');
   });
 });

@@ -9,13 +9,14 @@ const HELP = `Usage: earshot <command> [options]
 Listener analytics for internet radio.
 
 Commands:
-  report    listener report (AQH, cume, TLH, ATSL by stream and daypart) from an NDJSON event export
+  report    listener report (AQH, cume, TLH, ATSL by stream and daypart) from an NDJSON event export or the database
 
 Options:
   -h, --help       help (also: earshot <command> --help)
   -v, --version    version
 
-Environment: EARSHOT_TZ, EARSHOT_IDLE_S, EARSHOT_MIN_SESSION_S, EARSHOT_MAX_SESSION_S, EARSHOT_AQH_QUALIFIER_S.`;
+Environment: EARSHOT_TZ, EARSHOT_IDLE_S, EARSHOT_MIN_SESSION_S, EARSHOT_MAX_SESSION_S, EARSHOT_AQH_QUALIFIER_S,
+DATABASE_URL, EARSHOT_DATA_DIR (without --events).`;
 
 /** Writes text and resolves once it is handed to the OS (so large output is not cut at exit). */
 function write(stream: NodeJS.WriteStream, text: string): Promise<void> {

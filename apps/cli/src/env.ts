@@ -29,6 +29,15 @@ const EnvSchema = z.object({
   EARSHOT_MIN_SESSION_S: seconds('nonnegative'),
   EARSHOT_MAX_SESSION_S: seconds('positive'),
   EARSHOT_AQH_QUALIFIER_S: seconds('positive'),
+  // Database mode (no --events): PostgreSQL, else the embedded PGlite in EARSHOT_DATA_DIR.
+  DATABASE_URL: z.preprocess(
+    unsetIfEmpty,
+    z
+      .string()
+      .refine((v) => /^postgres(ql)?:\/\//.test(v) || v.startsWith('file:'), 'must be a postgres:// URL or file:PATH')
+      .optional(),
+  ),
+  EARSHOT_DATA_DIR: z.preprocess(unsetIfEmpty, z.string().optional()),
 });
 
 export type Env = z.infer<typeof EnvSchema>;

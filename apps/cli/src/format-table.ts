@@ -4,8 +4,8 @@ import { type Daypart, localTime, periodQuarterHours, QUARTER_HOUR_MS, type Repo
 export interface TableExtras {
   /** Where the events came from. */
   source: string;
-  /** Valid events read. */
-  events: number;
+  /** Valid events read (none when the report comes from the database). */
+  events?: number | undefined;
   /** Malformed lines skipped. */
   skipped: number;
   /** Sessions under `minSession` (tune-outs) starting in the period, by stream. */
@@ -217,6 +217,6 @@ export function formatTable(report: Report, extras: TableExtras): string {
     `          ${formatNumber(shortTotal)} tune-outs under ${c.minSession} s, not counted${byStreamText(extras.shortByStream)}`,
   );
   const skipped = extras.skipped > 0 ? `, ${formatNumber(extras.skipped)} invalid lines skipped` : '';
-  out.push(`Events    ${formatNumber(extras.events)} read${skipped}`);
+  if (extras.events !== undefined) out.push(`Events    ${formatNumber(extras.events)} read${skipped}`);
   return `${out.join('\n')}\n`;
 }

@@ -28,14 +28,17 @@ export interface ReportRequest {
   help: boolean;
 }
 
-export const REPORT_HELP = `Usage: earshot report --events FILE.ndjson [options]
+export const REPORT_HELP = `Usage: earshot report [--events FILE.ndjson] [options]
 
 Listener report (DESIGN section 7): sessions, listeners per minute, quarter-hours, and per stream
 AQH, cume, TLH, AAS, ATSL, TSL. Offline from an NDJSON export of listen events (one JSON event per
-line; FILE may end in .gz; - reads stdin).
+line; FILE may end in .gz; - reads stdin), or without --events from the database the worker fills
+(DATABASE_URL, else the embedded database in EARSHOT_DATA_DIR, default ./.earshot). From the
+database, --idle, --min-session and --max-session must be the worker's (sessions are cut when
+finalized); --aqh-qualifier may be anything.
 
 Options:
-  --events FILE         NDJSON event file (.gz read as gzip, - for stdin)
+  --events FILE         NDJSON event file (.gz read as gzip, - for stdin); omit it to read the database
   --from TIME           period start, inclusive (ISO-8601; without a zone, read in --tz)
   --to TIME             period end, exclusive (default: the quarter-hours with data)
   --tz ZONE             IANA time zone of the report (env EARSHOT_TZ, default UTC)

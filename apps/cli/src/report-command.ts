@@ -7,6 +7,7 @@ import { formatTable } from './format-table.js';
 import { createProgress, PROGRESS_MIN_BYTES } from './progress.js';
 import { defaultThreads, readFile } from './read-file.js';
 import { parseReportArgs, REPORT_HELP, type ReportRequest } from './report-args.js';
+import { reportFromDatabase } from './report-db.js';
 
 /** Invalid lines shown one by one with --skip-invalid; past that only the count. */
 const MAX_INVALID_SHOWN = 20;
@@ -21,9 +22,8 @@ export async function runReport(args: readonly string[], env: Env, io: Io): Prom
   const request = parseReportArgs(args, env);
   if (request.help) return `${REPORT_HELP}\n`;
   if (request.events === undefined) {
-    throw new UsageError(
-      '--events is required for now: reports from the database arrive with the reports issue; give an NDJSON export (--events FILE.ndjson, - for stdin)',
-    );
+    const { report, source, shortByStream } = await reportFromDatabase(request, env);
+    return render(report, request, { source, shortByStream });
   }
   return reportFromFile(request, request.events, io);
 }
@@ -84,19 +84,27 @@ async function reportFromFile(request: ReportRequest, path: string, io: Io): Pro
   }
 
   const report = assembleReport(finalized.counted, request.options);
+  return render(report, request, {
+    source: name,
+    events: stats.events,
+    skipped: stats.skipped,
+    shortByStream: shortSessionsInPeriod(report, finalized.short, request.options.streams),
+  });
+}
+
+/** The report in the requested format; the same for a file and for the database. */
+function render(
+  report: Report,
+  request: ReportRequest,
+  extras: { source: string; events?: number; skipped?: number; shortByStream: ReadonlyMap<string, number> },
+): string {
   switch (request.format) {
     case 'json':
       return `${JSON.stringify(report, null, 2)}\n`;
     case 'csv':
       return formatCsv(report, request.part);
     default:
-      return formatTable(report, {
-        source: name,
-        events: stats.events,
-        skipped: stats.skipped,
-        shortByStream: shortSessionsInPeriod(report, finalized.short, request.options.streams),
-        daypart: request.daypart,
-      });
+      return formatTable(report, { skipped: 0, ...extras, daypart: request.daypart });
   }
 }
 

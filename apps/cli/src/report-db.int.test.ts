@@ -1,0 +1,110 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ListenEvent } from '@earshot/core';
+import { createDb, type Db, finalizeSessions, insertEvents } from '@earshot/db';
+import { createTestDatabase, type TestDatabase } from '@earshot/db/testing';
+import { generateStation, toNdjson } from '@earshot/simulate';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const cliDir = join(dirname(fileURLToPath(import.meta.url)), '..');
+const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const SETTINGS = { idleS: 300, maxSessionS: 86_400, minSessionS: 60 };
+const TZ = 'America/New_York';
+
+function run(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const childEnv: Record<string, string | undefined> = { ...process.env };
+    for (const name of ['EARSHOT_TZ', 'EARSHOT_IDLE_S', 'EARSHOT_MIN_SESSION_S', 'EARSHOT_MAX_SESSION_S', 'EARSHOT_AQH_QUALIFIER_S', 'DATABASE_URL', 'EARSHOT_DATA_DIR']) {
+      delete childEnv[name];
+    }
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: cliDir, env: { ...childEnv, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end();
+  });
+}
+
+/** Loads events as ingest does and finalizes every session id as the worker does. */
+async function load(db: Db, events: readonly ListenEvent[]): Promise<void> {
+  const ids = new Set<string>();
+  for (let i = 0; i < events.length; i += 2000) {
+    for (const id of (await insertEvents(db, events.slice(i, i + 2000), { idleS: SETTINGS.idleS })).sessions) ids.add(id);
+  }
+  await finalizeSessions(db, [...ids], SETTINGS, { force: true });
+}
+
+// The table's first lines name the source (a file, or the database) and the events read.
+const body = (table: string) =>
+  table
+    .split('\n')
+    .filter((line) => !line.startsWith('Earshot listener report:') && !line.startsWith('Events '))
+    .join('\n');
+
+const VARIANTS: string[][] = [
+  ['--format', 'json', '--tz', TZ, '--daypart', 'AM drive', '--stream', 'main', '--aqh-qualifier', '180'],
+  ['--format', 'csv', '--part', 'minutes', '--from', '2026-11-02T06:00', '--to', '2026-11-02T10:00', '--tz', TZ],
+  ['--tz', TZ, '--daypart', 'Mon-Fri 06:00-10:00'],
+];
+// Offline outputs, computed once and compared with both databases.
+const offline: Record<string, ReturnType<typeof run>> = {};
+
+describe('earshot report from the database', () => {
+  let dir: string;
+  let file: string;
+  let pg: TestDatabase;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'earshot-cli-db-'));
+    const events = generateStation({ seed: 'cli-db', start: '2026-11-02T10:00:00Z', hours: 6, listeners: 10, tz: TZ, userAgents: true });
+    file = join(dir, 'events.ndjson');
+    writeFileSync(file, toNdjson(events));
+    const embedded = await createDb({ url: `file:${join(dir, 'db')}` });
+    await load(embedded, events);
+    await embedded.close();
+    pg = await createTestDatabase(ADMIN_URL);
+    const server = await createDb({ url: pg.url, maxConnections: 4 });
+    await load(server, events);
+    await server.close();
+  }, 180_000);
+
+  afterAll(async () => {
+    await pg?.drop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it.each([
+    ['embedded PGlite (EARSHOT_DATA_DIR)', () => ({ EARSHOT_DATA_DIR: join(dir, 'db') })],
+    ['PostgreSQL (DATABASE_URL)', () => ({ DATABASE_URL: pg.url })],
+  ])('prints the same report as --events, from %s', async (_name, env) => {
+    for (const args of VARIANTS) {
+      offline[args.join(' ')] ??= run(['report', '--events', file, ...args], {});
+      const [off, fromDb] = await Promise.all([offline[args.join(' ')]!, run(['report', ...args], env())]);
+      const offline_ = off;
+      expect(offline_.code, offline_.stderr).toBe(0);
+      expect(fromDb.code, fromDb.stderr).toBe(0);
+      if (args.includes('--format')) expect(fromDb.stdout, args.join(' ')).toBe(offline_.stdout);
+      else expect(body(fromDb.stdout)).toBe(body(offline_.stdout));
+      if (args.includes('json')) expect(JSON.parse(fromDb.stdout).summary.length).toBeGreaterThan(0);
+    }
+  });
+
+  it('refuses session settings the database was not finalized with, and a missing database', async () => {
+    const idle = await run(['report', '--idle', '600'], { DATABASE_URL: pg.url });
+    expect(idle.code).toBe(2);
+    expect(idle.stderr).toMatch(/--idle: the database holds sessions finalized with 300 s/);
+    const none = await run(['report'], { EARSHOT_DATA_DIR: join(dir, 'nowhere') });
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/no database/);
+  });
+});
