@@ -7,7 +7,6 @@ import { formatTable } from './format-table.js';
 import { createProgress, PROGRESS_MIN_BYTES } from './progress.js';
 import { defaultThreads, readFile } from './read-file.js';
 import { parseReportArgs, REPORT_HELP, type ReportRequest } from './report-args.js';
-import { reportFromDatabase } from './report-db.js';
 
 /** Invalid lines shown one by one with --skip-invalid; past that only the count. */
 const MAX_INVALID_SHOWN = 20;
@@ -22,6 +21,8 @@ export async function runReport(args: readonly string[], env: Env, io: Io): Prom
   const request = parseReportArgs(args, env);
   if (request.help) return `${REPORT_HELP}\n`;
   if (request.events === undefined) {
+    // Loaded only here: the database drivers add about 0.2 s to every start.
+    const { reportFromDatabase } = await import('./report-db.js');
     const { report, source, shortByStream } = await reportFromDatabase(request, env);
     return render(report, request, { source, shortByStream });
   }
