@@ -1,0 +1,331 @@
+/**
+ * Finalization benchmark (issue 4). Needs PostgreSQL and Redis (the test services); makes and drops
+ * its own database and queues.
+ *
+ *  1. Inserts EVENTS listen events in SESSIONS session ids into PostgreSQL through the bulk path
+ *     (insertEvents: COPY), due at once.
+ *  2. Physical baseline: reads every session id's events, in the chunks and lanes the sweep uses.
+ *  3. Finalizes all of them through the sweep (one process, 2 transactions in flight).
+ *  4. Resets, and finalizes all of them again through BullMQ (one worker process, jobs pre-added).
+ *  5. Redis cost: INFO commandstats around an ingest of REDIS_EVENTS events through the real ingest
+ *     (createApp + its BullMQ scheduler), beside a per-event `add` producer on a sample.
+ *
+ * Env: BENCH_EVENTS (default 1000000), BENCH_SESSIONS (50000), BENCH_REDIS_EVENTS (100000),
+ * EARSHOT_TEST_PG (admin URL, default postgres://postgres@127.0.0.1:5432/test), EARSHOT_TEST_REDIS.
+ */
+import { randomUUID } from 'node:crypto';
+import type { ListenEvent } from '@earshot/core';
+import { createDb, type Db, FINALIZE_JOB, finalizeJobId, insertEvents, sweepOnce } from '@earshot/db';
+import { createApp, createScheduler } from '@earshot/ingest';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { createWorker } from '../src/worker.js';
+import { createRandom } from '../test/generate.js';
+
+const ADMIN_URL = process.env.EARSHOT_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
+const REDIS_URL = process.env.EARSHOT_TEST_REDIS ?? 'redis://127.0.0.1:6379/0';
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
+const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 50_000);
+const REDIS_EVENTS = Number(process.env.BENCH_REDIS_EVENTS ?? 100_000);
+const CHUNK = 500;
+const LANES = 2;
+const settings = { idleS: 300, maxSessionS: 86_400, minSessionS: 60 };
+const BASE = Date.parse('2026-11-27T00:00:00.000Z');
+
+const log = (msg: string) => process.stderr.write(`${msg}\n`);
+
+/**
+ * `sessions` ids x `perId` events in the shape of a station's Shoutcast loggers: 30 s ticks; one id
+ * in ten pauses longer than idle and resumes (two sessions), one in twenty leaves early (short).
+ */
+function stationEvents(seed: number, sessions: number, total: number): ListenEvent[] {
+  const rand = createRandom(seed);
+  const perId = Math.max(1, Math.round(total / sessions));
+  const events: ListenEvent[] = [];
+  const streams = ['rock', 'jazz', 'news', 'talk'];
+  for (let s = 0; s < sessions; s++) {
+    const session = `${seed}-${s}-${Math.floor(rand() * 1e9).toString(36)}`;
+    const stream = streams[s % streams.length]!;
+    const listener = rand() < 0.7 ? `L${Math.floor(rand() * sessions)}` : undefined;
+    let t = BASE + Math.floor(rand() * 20 * 3_600_000);
+    const short = rand() < 0.05;
+    const pauseAt = rand() < 0.1 ? Math.floor(perId / 2) : -1;
+    for (let i = 0; i < perId; i++) {
+      if (i === pauseAt) t += 600_000;
+      t += 30_000;
+      const duration = short ? 2 : 30;
+      const e: ListenEvent = {
+        id: randomUUID(),
+        session,
+        stream,
+        output: 'shoutcast',
+        time: t,
+        duration,
+        bytes: duration * 16_000,
+      };
+      if (listener) e.listener = listener;
+      e.ua = 'VLC/3.0.20';
+      events.push(e);
+    }
+  }
+  // Arrival order: by time, as the loggers send them.
+  return events.sort((a, b) => a.time - b.time);
+}
+
+async function adminQuery(text: string): Promise<void> {
+  const admin = await createDb({ url: ADMIN_URL, migrate: false, maxConnections: 1 });
+  try {
+    await admin.query(text);
+  } finally {
+    await admin.close();
+  }
+}
+
+async function unfinalized(db: Db): Promise<number> {
+  const rows = await db.query<{ n: number }>(
+    'select count(*)::float8 as n from session_state where finalized_seq < change_seq',
+  );
+  return rows[0]!.n;
+}
+
+async function commandCalls(redis: Redis): Promise<number> {
+  const info = await redis.info('commandstats');
+  let calls = 0;
+  for (const m of info.matchAll(/calls=(\d+)/g)) calls += Number(m[1]);
+  return calls;
+}
+
+async function pool<T>(items: readonly T[], lanes: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: lanes }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
+}
+
+interface Row {
+  what: string;
+  count: number;
+  seconds: number;
+  perSecond: number;
+  note: string;
+}
+
+async function main(): Promise<void> {
+  const name = `bench_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+  await adminQuery(`create database ${name}`);
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${name}`;
+  const db = await createDb({ url: url.toString(), maxConnections: 8 });
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  const rows: Row[] = [];
+  const row = (what: string, count: number, seconds: number, note = '') =>
+    rows.push({ what, count, seconds, perSecond: count / seconds, note });
+  try {
+    log(`generating ${EVENTS} events in ${SESSIONS} session ids...`);
+    const events = stationEvents(1, SESSIONS, EVENTS);
+    log('inserting (insertEvents, COPY, 5000-event batches)...');
+    let t0 = performance.now();
+    for (let i = 0; i < events.length; i += 5000)
+      await insertEvents(db, events.slice(i, i + 5000), { idleS: 0.001 });
+    row(
+      'insert events (bulk path)',
+      events.length,
+      (performance.now() - t0) / 1000,
+      'COPY + session_state upsert',
+    );
+    await db.query('analyze');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const ids = (
+      await db.query<{ session: string }>('select session from session_state order by due_at')
+    ).map((r) => r.session);
+
+    log('baseline: reading every id events...');
+    const chunks: string[][] = [];
+    for (let i = 0; i < ids.length; i += CHUNK) chunks.push(ids.slice(i, i + CHUNK));
+    t0 = performance.now();
+    let read = 0;
+    await pool(chunks, LANES, async (chunk) => {
+      const r = await db.query(
+        `select e.session, e.id, e.stream, e.output, (extract(epoch from e.time) * 1000)::float8 as time_ms, e.duration_ms,
+          e.bytes::float8 as bytes, e.listener, e.ua
+          from session_state s join listen_events e on e.session = s.session and e.time >= s.first_time and e.time <= s.last_time
+          where s.session = any($1::text[])`,
+        [chunk],
+      );
+      read += r.length;
+    });
+    row(
+      'baseline: SELECT each id events',
+      ids.length,
+      (performance.now() - t0) / 1000,
+      `${read} events read, ${LANES} lanes`,
+    );
+
+    log('sweep path...');
+    t0 = performance.now();
+    const swept = await sweepOnce(db, settings, { chunk: CHUNK, concurrency: LANES });
+    row(
+      'finalize via sweep',
+      swept.finalized,
+      (performance.now() - t0) / 1000,
+      `${swept.batches} transactions`,
+    );
+    if ((await unfinalized(db)) !== 0) throw new Error('sweep left sessions unfinalized');
+    const counts = await db.query<{ sessions: number; shorts: number; qhs: number; minutes: number }>(
+      `select (select count(*) from sessions)::float8 as sessions, (select count(*) from short_sessions)::float8 as shorts,
+        (select count(*) from session_quarter_hours)::float8 as qhs, (select count(*) from stream_minutes)::float8 as minutes`,
+    );
+
+    log('BullMQ path...');
+    await db.query('truncate sessions, session_quarter_hours, stream_minutes, short_sessions');
+    await db.query('update session_state set finalized_seq = 0, finalized_at = null');
+    const queueName = `bench-${randomUUID()}`;
+    const queue = new Queue(queueName, { connection: redis });
+    t0 = performance.now();
+    for (let i = 0; i < ids.length; i += 1000) {
+      await queue.addBulk(
+        ids.slice(i, i + 1000).map((session) => ({
+          name: FINALIZE_JOB,
+          data: { session },
+          opts: { jobId: finalizeJobId(session), removeOnComplete: true, removeOnFail: true },
+        })),
+      );
+    }
+    row(
+      '  (add the jobs: addBulk)',
+      ids.length,
+      (performance.now() - t0) / 1000,
+      'not counted in the next line',
+    );
+    const worker = createWorker({
+      db,
+      settings,
+      redisUrl: REDIS_URL,
+      queueName,
+      concurrency: 400,
+      batchSize: CHUNK,
+      transactions: LANES,
+      sweepIntervalMs: 0,
+      ownsDb: false,
+      defaultMetrics: false,
+    });
+    t0 = performance.now();
+    await worker.start();
+    while ((await unfinalized(db)) > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+    row('finalize via BullMQ jobs', ids.length, (performance.now() - t0) / 1000, 'concurrency 400, batched');
+    await worker.close();
+    await queue.obliterate({ force: true });
+    await queue.close();
+
+    log('Redis commands per ingested event...');
+    const redisEvents = stationEvents(2, Math.max(1, Math.round(REDIS_EVENTS / 20)), REDIS_EVENTS);
+    const ingestQueue = `bench-ingest-${randomUUID()}`;
+    const scheduler = createScheduler({
+      redisUrl: REDIS_URL,
+      idleS: settings.idleS,
+      timeoutMs: 5000,
+      logger: pino({ level: 'silent' }),
+      queueName: ingestQueue,
+    });
+    const { app, drain } = createApp({
+      db,
+      tokens: ['bench-token-0123456789'],
+      idleS: settings.idleS,
+      scheduler,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const batches: ListenEvent[][] = [];
+    for (let i = 0; i < redisEvents.length; i += 500) batches.push(redisEvents.slice(i, i + 500));
+    const before = await commandCalls(redis);
+    t0 = performance.now();
+    await pool(batches, 4, async (batch) => {
+      const res = await app.request('/v1/events', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer bench-token-0123456789' },
+        body: JSON.stringify(batch),
+      });
+      if (res.status !== 200) throw new Error(`ingest answered ${res.status}: ${await res.text()}`);
+      await res.arrayBuffer();
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    const calls = (await commandCalls(redis)) - before - 1;
+    const iq = new Queue(ingestQueue, { connection: redis });
+    const jobs = (await iq.getJobCounts('delayed', 'waiting')) as { delayed: number; waiting: number };
+    row('ingest through the real ingest', redisEvents.length, seconds, '500-event POSTs, 4 at once');
+    await drain();
+    await scheduler.close();
+    await iq.obliterate({ force: true });
+    await iq.close();
+
+    // Physical baseline for Redis: a producer that schedules every event (one add each).
+    const sample = redisEvents.slice(0, Math.min(10_000, redisEvents.length));
+    const naiveQueue = new Queue(`bench-naive-${randomUUID()}`, { connection: redis });
+    const naiveBefore = await commandCalls(redis);
+    for (let i = 0; i < sample.length; i += 500) {
+      await naiveQueue.addBulk(
+        sample.slice(i, i + 500).map((e) => ({
+          name: FINALIZE_JOB,
+          data: { session: e.session },
+          opts: { jobId: finalizeJobId(e.session), delay: settings.idleS * 1000 },
+        })),
+      );
+    }
+    const naiveCalls = (await commandCalls(redis)) - naiveBefore - 1;
+    await naiveQueue.obliterate({ force: true });
+    await naiveQueue.close();
+
+    const table = rows.map((r) => ({
+      step: r.what,
+      count: r.count,
+      seconds: Number(r.seconds.toFixed(2)),
+      'per second': Math.round(r.perSecond),
+      note: r.note,
+    }));
+    const sweepRow = rows.find((r) => r.what === 'finalize via sweep')!;
+    const jobRow = rows.find((r) => r.what === 'finalize via BullMQ jobs')!;
+    const baseRow = rows.find((r) => r.what.startsWith('baseline'))!;
+    console.log(
+      `\nFinalization benchmark: ${events.length} events, ${ids.length} session ids, one process, PostgreSQL 15 + Redis 7`,
+    );
+    console.table(table);
+    console.log(
+      `stored: ${counts[0]!.sessions} sessions, ${counts[0]!.shorts} short sessions, ${counts[0]!.qhs} session quarter-hours, ${counts[0]!.minutes} stream minutes`,
+    );
+    console.log(
+      `sessions finalized per second per worker: sweep ${Math.round(sweepRow.perSecond)}, BullMQ ${Math.round(jobRow.perSecond)} ` +
+        `(goal 5000; the bare SELECT of the events runs at ${Math.round(baseRow.perSecond)} ids/s: finalization is ` +
+        `${((sweepRow.perSecond / baseRow.perSecond) * 100).toFixed(0)} % (sweep) and ${((jobRow.perSecond / baseRow.perSecond) * 100).toFixed(0)} % (jobs) of it)`,
+    );
+    console.table([
+      {
+        producer: 'real ingest (addBulk, one job per session id per commit group)',
+        events: redisEvents.length,
+        'redis commands': calls,
+        'commands per event': Number((calls / redisEvents.length).toFixed(3)),
+        'jobs in Redis': jobs.delayed + jobs.waiting,
+      },
+      {
+        producer: 'baseline: one add per event',
+        events: sample.length,
+        'redis commands': naiveCalls,
+        'commands per event': Number((naiveCalls / sample.length).toFixed(3)),
+        'jobs in Redis': '-',
+      },
+    ]);
+    console.log(
+      '(INFO commandstats is server-wide: anything else using this Redis during the run is counted too.)',
+    );
+  } finally {
+    await redis.quit().catch(() => {});
+    await db.close().catch(() => {});
+    await adminQuery(`drop database if exists ${name} with (force)`).catch(() => {});
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

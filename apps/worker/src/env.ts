@@ -1,0 +1,29 @@
+import { FINALIZE_QUEUE, parseEnv, sharedEnvSchema } from '@earshot/db';
+import { z } from 'zod';
+
+/**
+ * The worker's environment (DESIGN section 8): the shared settings plus the worker's own. Parsed once
+ * at start; a bad or missing variable stops the process with a message naming each one.
+ */
+export const workerEnvSchema = sharedEnvSchema.extend({
+  /** HTTP port of /healthz and /metrics. */
+  PORT: z.coerce.number().int().min(0).max(65_535).default(8082),
+  /** BullMQ jobs in progress at once in this process (they are finalized in shared batches). */
+  EARSHOT_WORKER_CONCURRENCY: z.coerce.number().int().positive().default(100),
+  /** Most session ids finalized in one transaction (job batches and sweep chunks). */
+  EARSHOT_FINALIZE_BATCH: z.coerce.number().int().positive().default(500),
+  /** BullMQ queue name; tests give each run its own. */
+  EARSHOT_FINALIZE_QUEUE: z.string().min(1).default(FINALIZE_QUEUE),
+  /** BullMQ key prefix in Redis. */
+  EARSHOT_QUEUE_PREFIX: z.string().min(1).default('bull'),
+  /** postgres.js connections of this process. */
+  EARSHOT_DB_POOL: z.coerce.number().int().positive().default(10),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type WorkerEnv = z.infer<typeof workerEnvSchema>;
+
+/** Parses the worker's environment; throws one error naming every bad variable. */
+export function loadWorkerEnv(env: Record<string, string | undefined> = process.env): WorkerEnv {
+  return parseEnv(workerEnvSchema, env);
+}

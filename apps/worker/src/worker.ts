@@ -1,0 +1,418 @@
+import {
+  countUnfinalized,
+  type Db,
+  FINALIZE_JOB,
+  FINALIZE_QUEUE,
+  type FinalizeJobData,
+  type FinalizeOutcome,
+  type FinalizeSettings,
+  finalizeJobId,
+  nextDueInMs,
+  parseFinalizeJobData,
+  pendingSessions,
+  type SweepResult,
+  sweepOnce,
+} from '@earshot/db';
+import { DelayedError, type Job, type JobsOptions, Queue, UnrecoverableError, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { type Logger, pino } from 'pino';
+import { FinalizeBatcher } from './batcher.js';
+import { createMetrics, type WorkerMetrics } from './metrics.js';
+
+/** Attempts of a finalize job before it fails for good (the sweep still finds the session later). */
+export const FINALIZE_ATTEMPTS = 10;
+
+/**
+ * Options for a finalize job, for every producer (ingest, and this worker when it re-adds one):
+ * a fixed job id per session id, retries with exponential backoff, and removal once finished, so
+ * that the next `add` for the same session id creates a job again instead of being a no-op against
+ * a kept completed or failed job.
+ */
+export function finalizeJobOptions(session: string, delayMs: number): JobsOptions {
+  return {
+    jobId: finalizeJobId(session),
+    delay: Math.max(0, Math.ceil(delayMs)),
+    attempts: FINALIZE_ATTEMPTS,
+    backoff: { type: 'exponential', delay: 1000 },
+    removeOnComplete: true,
+    removeOnFail: true,
+  };
+}
+
+// Re-armed jobs wake a little after due_at, so the re-check does not find them a hair early.
+const REARM_SLACK_MS = 20;
+// Completed jobs are re-checked in groups (one query per group, not per job), soon and once more later.
+const RECHECK_AFTER_MS = [50, 5000];
+
+export interface CreateWorkerOptions {
+  db: Db;
+  /** Idle, maximum and minimum session, seconds: the same values ingest and reports use. */
+  settings: FinalizeSettings;
+  /** `redis://...`; unset: no queue, the sweep alone schedules (embedded mode). */
+  redisUrl?: string | undefined;
+  /** BullMQ queue name. Default {@link FINALIZE_QUEUE}. */
+  queueName?: string | undefined;
+  /** BullMQ key prefix. Default `bull`. */
+  prefix?: string | undefined;
+  /** Jobs in progress at once. Default 100. */
+  concurrency?: number | undefined;
+  /** Most session ids per finalization transaction. Default 500. */
+  batchSize?: number | undefined;
+  /** Finalization transactions in flight at once (job batches; sweep lanes). Default 2. */
+  transactions?: number | undefined;
+  /** How often the sweep runs, ms. Default 60 000; 0 turns the sweep off (benchmarks of the job path). */
+  sweepIntervalMs?: number | undefined;
+  logger?: Logger | undefined;
+  /** Close `db` in {@link FinalizeWorker.close}. Default true. */
+  ownsDb?: boolean | undefined;
+  /** Register Node's default process metrics. Default true. */
+  defaultMetrics?: boolean | undefined;
+}
+
+export interface WorkerHealth {
+  ok: boolean;
+  mode: 'queue' | 'sweep-only';
+  db: 'ok' | string;
+  redis: 'ok' | 'disabled' | string;
+  closing: boolean;
+}
+
+/** The finalization worker: BullMQ consumer (when Redis is configured) plus the periodic sweep. */
+export interface FinalizeWorker {
+  readonly mode: 'queue' | 'sweep-only';
+  readonly metrics: WorkerMetrics;
+  /** Starts consuming jobs and sweeping (a first sweep runs at once). */
+  start(): Promise<void>;
+  /** Runs a sweep now (or joins the one in progress) and returns what it did. */
+  sweep(): Promise<SweepResult>;
+  /** Asks for a sweep within `delayMs` (embedded mode: ingest can call this after a commit). */
+  poke(delayMs?: number): void;
+  health(): Promise<WorkerHealth>;
+  /** Finishes the jobs in hand, stops the sweep, closes Redis and the database. Idempotent. */
+  close(): Promise<void>;
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Creates the finalization worker (DESIGN sections 3 and 5). Jobs are finalized in shared batches
+ * (`FinalizeBatcher`); a job whose session got events since it was scheduled is re-armed to the new
+ * `due_at` instead of finalizing early; the sweep finalizes whatever is due and was not (lost jobs,
+ * no Redis at all).
+ */
+export function createWorker(options: CreateWorkerOptions): FinalizeWorker {
+  const { db, settings } = options;
+  const logger = options.logger ?? pino({ level: 'silent' });
+  const metrics = createMetrics({ defaultMetrics: options.defaultMetrics });
+  const batchSize = options.batchSize ?? 500;
+  const transactions = options.transactions ?? 2;
+  const sweepIntervalMs = options.sweepIntervalMs ?? 60_000;
+  const mode = options.redisUrl ? 'queue' : 'sweep-only';
+
+  const record = (outcomes: FinalizeOutcome[], path: 'job' | 'sweep') => {
+    let finalized = 0;
+    for (const o of outcomes) {
+      if (o.status !== 'finalized') continue;
+      finalized++;
+      metrics.rowsWritten.inc(o.written);
+      metrics.lag.observe(Math.max(0, o.lagMs) / 1000);
+    }
+    if (finalized > 0) metrics.finalized.inc({ path }, finalized);
+  };
+
+  const batcher = new FinalizeBatcher(db, settings, {
+    maxBatch: batchSize,
+    maxInFlight: transactions,
+    onBatch: (outcomes, seconds) => {
+      metrics.batchSize.observe(outcomes.length);
+      metrics.batchSeconds.observe(seconds);
+      record(outcomes, 'job');
+    },
+  });
+
+  // --- BullMQ -------------------------------------------------------------------------------
+  let queue: Queue<FinalizeJobData> | undefined;
+  let worker: Worker<FinalizeJobData> | undefined;
+  const connections: Redis[] = [];
+  const redisError = (role: string) => {
+    let last = 0;
+    return (error: Error) => {
+      // ioredis repeats connection errors on every reconnect attempt; one line a few seconds is enough.
+      const now = Date.now();
+      if (now - last < 5000) return;
+      last = now;
+      logger.warn({ err: errorText(error), role }, 'redis connection error');
+    };
+  };
+  if (options.redisUrl) {
+    const connect = (role: string) => {
+      const redis = new Redis(options.redisUrl!, { maxRetriesPerRequest: null, lazyConnect: true });
+      redis.on('error', redisError(role));
+      connections.push(redis);
+      return redis;
+    };
+    const queueName = options.queueName ?? FINALIZE_QUEUE;
+    const prefix = options.prefix ?? 'bull';
+    queue = new Queue<FinalizeJobData>(queueName, { connection: connect('queue'), prefix });
+    queue.on('error', (error) => logger.warn({ err: errorText(error) }, 'queue error'));
+    worker = new Worker<FinalizeJobData>(queueName, (job, token) => processJob(job, token), {
+      connection: connect('worker'),
+      prefix,
+      concurrency: options.concurrency ?? 100,
+      autorun: false,
+      // Fallbacks for jobs added without these options: a kept job would turn the next add of the
+      // same job id into a no-op.
+      removeOnComplete: { count: 0 },
+      removeOnFail: { count: 0 },
+    });
+    worker.on('completed', (job) => {
+      metrics.jobs.inc({ result: 'completed' });
+      const data = parseFinalizeJobData(job.data);
+      if (data) recheck(data.session);
+    });
+    worker.on('failed', (job, error) => {
+      metrics.jobs.inc({ result: 'failed' });
+      const final =
+        !job || error instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
+      const log = { jobId: job?.id, attempts: job?.attemptsMade, err: errorText(error) };
+      if (final) logger.error(log, 'finalize job failed for good; the sweep will pick the session up');
+      else logger.warn(log, 'finalize job failed; BullMQ retries it');
+    });
+    worker.on('error', (error) => logger.warn({ err: errorText(error) }, 'worker error'));
+  }
+
+  async function processJob(job: Job<FinalizeJobData>, token: string | undefined): Promise<string> {
+    const data = parseFinalizeJobData(job.data);
+    if (!data)
+      throw new UnrecoverableError(
+        'invalid finalize job payload: want { session: string of 1..128 characters }',
+      );
+    const outcome = await batcher.finalize(data.session);
+    if (outcome.status === 'not-due') {
+      if (!token) throw new Error('cannot re-arm a job without its lock token');
+      // Events arrived since the job was added: run again when the session is due, not before.
+      await job.moveToDelayed(Date.now() + outcome.waitMs + REARM_SLACK_MS, token);
+      metrics.jobs.inc({ result: 'rearmed' });
+      logger.debug({ session: data.session, waitMs: outcome.waitMs }, 're-armed finalize job');
+      throw new DelayedError();
+    }
+    if (outcome.status === 'missing')
+      logger.warn({ session: data.session }, 'finalize job for a session id with no state');
+    return outcome.status;
+  }
+
+  // While a job runs, ingest schedules nothing for its session id (a job is pending, as far as
+  // ingest can tell), and an add would be a no-op anyway. So once the job is gone, look again: a
+  // session that changed meanwhile gets its job back. Looked at twice: at once, and again a few
+  // seconds later for an ingest statement that read session_state before this job's finalization
+  // committed but committed itself after the first look.
+  const recheckStages = RECHECK_AFTER_MS.map((delayMs) => ({
+    delayMs,
+    ids: new Set<string>(),
+    timer: undefined as NodeJS.Timeout | undefined,
+    run: undefined as Promise<void> | undefined,
+  }));
+  function recheck(session: string, stage = 0): void {
+    const s = recheckStages[stage];
+    if (!s || closing) return;
+    s.ids.add(session);
+    s.timer ??= setTimeout(() => {
+      s.timer = undefined;
+      s.run = flushRecheck(stage).finally(() => {
+        s.run = undefined;
+      });
+    }, s.delayMs);
+  }
+  async function flushRecheck(stage: number): Promise<void> {
+    const s = recheckStages[stage]!;
+    if (!queue || s.ids.size === 0) return;
+    const ids = [...s.ids];
+    s.ids.clear();
+    try {
+      const pending = await pendingSessions(db, ids);
+      if (pending.length > 0) {
+        await queue.addBulk(
+          pending.map((p) => ({
+            name: FINALIZE_JOB,
+            data: { session: p.session },
+            opts: finalizeJobOptions(p.session, p.waitMs),
+          })),
+        );
+        metrics.rescheduled.inc(pending.length);
+      }
+      const rescheduled = new Set(pending.map((p) => p.session));
+      for (const id of ids) if (!rescheduled.has(id)) recheck(id, stage + 1);
+    } catch (error) {
+      logger.warn(
+        { err: errorText(error), sessions: ids.length },
+        'could not re-check finished jobs; the sweep covers them',
+      );
+    }
+  }
+
+  // --- the sweep ----------------------------------------------------------------------------
+  let closing = false;
+  const sweepAbort = new AbortController();
+  let sweepTimer: NodeJS.Timeout | undefined;
+  let sweepAt = Number.POSITIVE_INFINITY;
+  let sweeping: Promise<SweepResult> | undefined;
+
+  function sweep(): Promise<SweepResult> {
+    sweeping ??= (async () => {
+      try {
+        const result = await sweepOnce(db, settings, {
+          chunk: batchSize,
+          concurrency: transactions,
+          signal: sweepAbort.signal,
+          onBatch: (outcomes) => {
+            metrics.batchSize.observe(outcomes.length);
+            record(outcomes, 'sweep');
+          },
+        });
+        metrics.sweepRuns.inc({ result: 'ok' });
+        metrics.sweepFound.inc(result.found);
+        if (result.found > 0) logger.info(result, 'sweep finalized due sessions');
+        else logger.debug(result, 'sweep found nothing due');
+        return result;
+      } catch (error) {
+        metrics.sweepRuns.inc({ result: 'failed' });
+        throw error;
+      }
+    })().finally(() => {
+      sweeping = undefined;
+    });
+    return sweeping;
+  }
+
+  function scheduleSweep(delayMs: number): void {
+    if (closing || sweepIntervalMs <= 0) return;
+    const at = Date.now() + Math.max(0, delayMs);
+    if (sweepTimer && at >= sweepAt) return;
+    clearTimeout(sweepTimer);
+    sweepAt = at;
+    sweepTimer = setTimeout(() => void sweepTick(), Math.max(0, delayMs));
+  }
+
+  async function sweepTick(): Promise<void> {
+    sweepTimer = undefined;
+    sweepAt = Number.POSITIVE_INFINITY;
+    let next = sweepIntervalMs;
+    try {
+      await sweep();
+      const backlog = await countUnfinalized(db);
+      metrics.backlog.set({ kind: 'pending' }, backlog.pending);
+      metrics.backlog.set({ kind: 'due' }, backlog.due);
+      if (mode === 'sweep-only') {
+        // The sweep is the only scheduler: wake when the next session falls due, not a whole interval later.
+        const wait = await nextDueInMs(db);
+        if (wait !== undefined)
+          next = Math.min(sweepIntervalMs, Math.max(REARM_SLACK_MS, wait + REARM_SLACK_MS));
+      }
+    } catch (error) {
+      logger.error({ err: errorText(error) }, 'sweep failed; trying again at the next interval');
+    }
+    scheduleSweep(next);
+  }
+
+  // --- lifecycle ------------------------------------------------------------------------------
+  let started = false;
+  let closed: Promise<void> | undefined;
+
+  return {
+    mode,
+    metrics,
+    async start() {
+      if (started) return;
+      started = true;
+      if (worker) {
+        await Promise.all(connections.map((c) => c.connect().catch(() => {})));
+        worker.run().catch((error) => logger.error({ err: errorText(error) }, 'worker stopped'));
+        await worker.waitUntilReady();
+      }
+      logger.info(
+        {
+          mode,
+          queue: options.queueName ?? (worker ? FINALIZE_QUEUE : undefined),
+          sweepIntervalMs,
+          ...settings,
+        },
+        'finalization worker started',
+      );
+      scheduleSweep(0);
+    },
+    sweep,
+    poke(delayMs = 0) {
+      scheduleSweep(delayMs);
+    },
+    async health() {
+      let dbState = 'ok';
+      let redisState = mode === 'queue' ? 'ok' : 'disabled';
+      try {
+        await withTimeout(db.ping(), 2000, 'database ping');
+      } catch (error) {
+        dbState = errorText(error);
+      }
+      if (connections[0]) {
+        try {
+          await withTimeout(connections[0].ping(), 2000, 'redis ping');
+        } catch (error) {
+          redisState = errorText(error);
+        }
+      }
+      return {
+        ok: !closing && dbState === 'ok' && (redisState === 'ok' || redisState === 'disabled'),
+        mode,
+        db: dbState,
+        redis: redisState,
+        closing,
+      };
+    },
+    close() {
+      closed ??= (async () => {
+        closing = true;
+        const errors: unknown[] = [];
+        const step = async (what: string, fn: () => Promise<unknown> | unknown) => {
+          try {
+            await fn();
+          } catch (error) {
+            errors.push(error);
+            logger.warn({ err: errorText(error), step: what }, 'shutdown step failed');
+          }
+        };
+        // The jobs in hand finish (their batch commits) before anything closes under them.
+        await step('worker', () => worker?.close());
+        await step('sweep', async () => {
+          clearTimeout(sweepTimer);
+          sweepAbort.abort();
+          await sweeping?.catch(() => {});
+        });
+        await step('recheck', async () => {
+          // Only the first look is worth waiting for at shutdown; the sweep covers the rest.
+          for (const s of recheckStages) clearTimeout(s.timer);
+          await Promise.all(recheckStages.map((s) => s.run));
+          await flushRecheck(0);
+          recheckStages[1]?.ids.clear();
+        });
+        await step('queue', () => queue?.close());
+        for (const redis of connections) {
+          await step('redis', async () => {
+            if (redis.status !== 'end') await redis.quit().catch(() => redis.disconnect());
+          });
+        }
+        if (options.ownsDb !== false) await step('db', () => db.close());
+        logger.info({ errors: errors.length }, 'finalization worker closed');
+      })();
+      return closed;
+    },
+  };
+}

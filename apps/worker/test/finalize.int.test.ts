@@ -1,0 +1,73 @@
+import type { ListenEvent } from '@earshot/core';
+import { type Db, finalizeSession, finalizeSessions, insertEvents, sweepOnce } from '@earshot/db';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { batches, generateEvents, shuffle, withRepeats } from './generate.js';
+import { createTestDatabase, expectedTables, readTables, unfinalizedCount } from './support.js';
+
+const settings = { idleS: 1, maxSessionS: 15, minSessionS: 3 };
+
+describe('finalizeSession on PostgreSQL', () => {
+  let t: Awaited<ReturnType<typeof createTestDatabase>>;
+  let db: Db;
+  // Each test its own database.
+  beforeEach(async () => {
+    t = await createTestDatabase();
+    db = t.db;
+  });
+  afterEach(async () => {
+    await t?.drop();
+  });
+
+  const ingest = async (events: readonly ListenEvent[]) => {
+    for (const batch of batches(events, 200, 7)) await insertEvents(db, batch, { idleS: settings.idleS });
+  };
+
+  it('writes what core computes offline, and corrects rows after late events, never doubling', async () => {
+    const events = generateEvents({ seed: 1, ids: 120, idleS: settings.idleS });
+    const ids = [...new Set(events.map((e) => e.session))];
+    // Half of each id's events first, finalize everything (forced: tests do not wait for idle)...
+    const early = events.filter((_, i) => i % 2 === 0);
+    await ingest(early);
+    const first = await finalizeSessions(db, ids, settings, { force: true });
+    expect(first.every((o) => o.status === 'finalized')).toBe(true);
+    expect(await readTables(db)).toEqual(expectedTables(early, settings));
+    // ...then the rest, late, repeated and shuffled: re-finalization corrects the rows.
+    await ingest(shuffle(withRepeats(events, 0.2, 3), 5));
+    for (const id of ids) await finalizeSession(db, id, settings, { force: true });
+    expect(await readTables(db)).toEqual(expectedTables(events, settings));
+    // Nothing new: a second pass does nothing.
+    const again = await finalizeSessions(db, ids, settings, { force: true });
+    expect(again.every((o) => o.status === 'current')).toBe(true);
+    expect(await unfinalizedCount(db)).toBe(0);
+  });
+
+  it('gives the same rows when finalizers race each other and ingest', async () => {
+    const events = generateEvents({ seed: 3, ids: 200, idleS: settings.idleS });
+    const ids = [...new Set(events.map((e) => e.session))];
+    const [first, second] = [events.filter((_, i) => i % 3 !== 0), events.filter((_, i) => i % 3 === 0)];
+    await ingest(first);
+    // Four finalizers over the same ids, in different orders and batch sizes, while more events land.
+    await Promise.all([
+      finalizeSessions(db, ids, settings, { force: true }),
+      finalizeSessions(db, shuffle(ids, 1), settings, { force: true }),
+      Promise.all(shuffle(ids, 2).map((id) => finalizeSession(db, id, settings, { force: true }))),
+      ingest(shuffle(second, 4)),
+      finalizeSessions(db, shuffle(ids, 3).slice(0, 50), settings, { force: true }),
+    ]);
+    await finalizeSessions(db, ids, settings, { force: true });
+    expect(await readTables(db)).toEqual(expectedTables(events, settings));
+    expect(await unfinalizedCount(db)).toBe(0);
+  });
+
+  it('leaves a session alone until it is due, then the sweep finalizes it', async () => {
+    const events = generateEvents({ seed: 2, ids: 5, idleS: settings.idleS });
+    await ingest(events);
+    const id = events[0]!.session;
+    const early = await finalizeSession(db, id, settings);
+    expect(early.status).toBe('not-due');
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const swept = await sweepOnce(db, settings, { chunk: 2 });
+    expect(swept.finalized).toBe(5);
+    expect(await unfinalizedCount(db)).toBe(0);
+  });
+});

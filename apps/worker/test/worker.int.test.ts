@@ -1,0 +1,158 @@
+import { createDb, type Db, FINALIZE_JOB } from '@earshot/db';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startHttpServer } from '../src/http.js';
+import { type CreateWorkerOptions, createWorker, type FinalizeWorker } from '../src/worker.js';
+import { generateEvents } from './generate.js';
+import { deliver, queueSpace, realIngest } from './harness.js';
+import {
+  createTestDatabase,
+  expectedTables,
+  REDIS_TEST_URL,
+  readTables,
+  sleep,
+  unfinalizedCount,
+  waitFor,
+} from './support.js';
+
+const settings = { idleS: 1, maxSessionS: 8, minSessionS: 3 };
+
+const metricValue = async (worker: FinalizeWorker, name: string, labels: Record<string, string> = {}) => {
+  const metric = (await worker.metrics.registry.getMetricsAsJSON()).find((m) => m.name === name);
+  const value = metric?.values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l));
+  return value?.value ?? 0;
+};
+
+describe('the finalization worker', () => {
+  const cleanup: (() => Promise<unknown>)[] = [];
+  afterEach(async () => {
+    for (const fn of cleanup.splice(0).reverse()) await fn().catch(() => {});
+  });
+
+  async function setup(workerOptions: Partial<CreateWorkerOptions> = {}) {
+    const t = await createTestDatabase();
+    cleanup.push(() => t.drop());
+    const space = queueSpace(REDIS_TEST_URL);
+    const ingest = realIngest(t.db, space, settings);
+    cleanup.push(() => ingest.close());
+    const worker = createWorker({
+      db: t.db,
+      settings,
+      redisUrl: space.redisUrl,
+      queueName: space.queueName,
+      prefix: space.prefix,
+      // The jobs alone must do it: the first sweep runs at start (nothing to do), the next in a minute.
+      sweepIntervalMs: 60_000,
+      ownsDb: false,
+      defaultMetrics: false,
+      ...workerOptions,
+    });
+    cleanup.push(() => worker.close());
+    return { db: t.db, space, ingest, worker };
+  }
+
+  const settle = async (db: Db) => {
+    await sleep(settings.idleS * 1000);
+    return waitFor(async () => (await unfinalizedCount(db)) === 0, 30_000, 100);
+  };
+
+  it('finalizes a generated stream (repeats, late batches, resumes) to what core computes offline', async () => {
+    const { db, ingest, worker } = await setup();
+    await worker.start();
+    const events = generateEvents({ seed: 11, ids: 300, idleS: settings.idleS });
+    await deliver(ingest, events, { seed: 11, idleS: settings.idleS });
+    expect(await settle(db)).toBe(true);
+    const expected = expectedTables(events, settings);
+    // The stream exercises every rule: several sessions per id, short ones, sessions over quarter-hours.
+    const perId = new Map<string, number>();
+    for (const s of expected.sessions) perId.set(s.session, (perId.get(s.session) ?? 0) + 1);
+    expect([...perId.values()].some((n) => n > 1)).toBe(true);
+    expect(expected.shorts.length).toBeGreaterThan(20);
+    expect(new Set(expected.quarterHours.map((q) => q.quarterHour)).size).toBeGreaterThan(1);
+    expect(await readTables(db)).toEqual(expected);
+
+    // Never earlier than idle after the last event arrived; late batches made ids finalize again.
+    const early = await db.query<{ n: number }>(
+      'select count(*)::float8 as n from session_state where finalized_at < due_at',
+    );
+    expect(early[0]!.n).toBe(0);
+    const ids = new Set(events.map((e) => e.session)).size;
+    expect(
+      await metricValue(worker, 'earshot_worker_sessions_finalized_total', { path: 'job' }),
+    ).toBeGreaterThan(ids);
+    expect(await metricValue(worker, 'earshot_worker_jobs_total', { result: 'completed' })).toBeGreaterThan(
+      ids,
+    );
+    expect(await metricValue(worker, 'earshot_worker_sweep_sessions_found_total')).toBe(0);
+  });
+
+  it('fails a job with a bad payload once, without retries', async () => {
+    const { space, worker } = await setup();
+    await worker.start();
+    const connection = new Redis(space.redisUrl, { maxRetriesPerRequest: null });
+    const queue = new Queue(space.queueName, { connection, prefix: space.prefix });
+    cleanup.push(async () => {
+      await queue.close();
+      await connection.quit();
+    });
+    await queue.add(FINALIZE_JOB, { sessio: 'typo' }, { attempts: 5, backoff: { type: 'fixed', delay: 50 } });
+    expect(
+      await waitFor(
+        async () => (await metricValue(worker, 'earshot_worker_jobs_total', { result: 'failed' })) === 1,
+        5000,
+      ),
+    ).toBe(true);
+    await sleep(500);
+    expect(await metricValue(worker, 'earshot_worker_jobs_total', { result: 'failed' })).toBe(1);
+  });
+
+  it('serves /healthz and /metrics, and closes idempotently', async () => {
+    const { worker } = await setup();
+    await worker.start();
+    const http = await startHttpServer(worker, 0, '127.0.0.1');
+    cleanup.push(() => http.close());
+    const health = await fetch(`http://127.0.0.1:${http.port}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ ok: true, mode: 'queue', db: 'ok', redis: 'ok' });
+    const metrics = await (await fetch(`http://127.0.0.1:${http.port}/metrics`)).text();
+    for (const name of [
+      'earshot_worker_jobs_total',
+      'earshot_worker_sessions_finalized_total',
+      'earshot_worker_sweep_runs_total',
+      'earshot_worker_sweep_sessions_found_total',
+      'earshot_worker_finalize_lag_seconds_bucket',
+    ]) {
+      expect(metrics).toContain(name);
+    }
+    expect((await fetch(`http://127.0.0.1:${http.port}/nope`)).status).toBe(404);
+    await Promise.all([worker.close(), worker.close()]);
+    await worker.close();
+    const after = await fetch(`http://127.0.0.1:${http.port}/healthz`);
+    expect(after.status).toBe(503);
+  });
+});
+
+describe('embedded mode (PGlite, no Redis)', () => {
+  it('finalizes the same generated stream with the sweep alone', async () => {
+    const db = await createDb({ url: 'memory:' });
+    const ingest = realIngest(db, undefined, settings);
+    const worker = createWorker({ db, settings, sweepIntervalMs: 1000, defaultMetrics: false });
+    try {
+      expect(worker.mode).toBe('sweep-only');
+      await worker.start();
+      const events = generateEvents({ seed: 12, ids: 120, idleS: settings.idleS });
+      await deliver(ingest, events, { seed: 12, idleS: settings.idleS });
+      await sleep(settings.idleS * 1000);
+      expect(await waitFor(async () => (await unfinalizedCount(db)) === 0, 30_000, 100)).toBe(true);
+      expect(await readTables(db)).toEqual(expectedTables(events, settings));
+      const early = await db.query<{ n: number }>(
+        'select count(*)::float8 as n from session_state where finalized_at < due_at',
+      );
+      expect(early[0]!.n).toBe(0);
+    } finally {
+      await ingest.close();
+      await worker.close();
+    }
+  });
+});
