@@ -145,13 +145,14 @@ export const LOCK_DUE_SQL = `select ${STATE_COLUMNS} from session_state
   where finalized_seq < change_seq and due_at <= now()
   order by due_at limit $1 for update skip locked`;
 
-// The id's events, bounded by first_time/last_time of its (locked) state row, and by the batch's
-// overall bounds as constants so PostgreSQL prunes listen_events' day partitions.
+// The ids' events through the (session, time) index. The batch's overall time bounds (the locked
+// rows' first_time/last_time, which hold every event of these ids) are constants, so PostgreSQL
+// prunes listen_events' day partitions. (A join to session_state for per-id bounds made the planner
+// hash-join whole partitions.)
 const EVENTS_SQL = `select e.session, e.id, e.stream, e.output, ${ms('e.time')} as time_ms, e.duration_ms,
   e.bytes::float8 as bytes, e.listener, e.ua
-  from session_state s
-  join listen_events e on e.session = s.session and e.time >= s.first_time and e.time <= s.last_time
-  where s.session = any($1::text[]) and e.time >= $2::timestamptz and e.time <= $3::timestamptz`;
+  from listen_events e
+  where e.session = any($1::text[]) and e.time >= $2::timestamptz and e.time <= $3::timestamptz`;
 
 const OLD_SESSIONS_SQL = `select session, ${ms('start')} as start_ms, stream, output, ${ms('"end"')} as end_ms,
   elapsed_ms::float8 as elapsed_ms, duration_ms::float8 as duration_ms, bytes::float8 as bytes, listener, ua,
