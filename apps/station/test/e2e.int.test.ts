@@ -1,0 +1,168 @@
+// The whole path with real players: ffmpeg plays HLS and the MP3 stream for about 70 s at the same
+// time; the station's HTTP sink posts to the real ingest (PostgreSQL, Redis); the real worker
+// finalizes each session idle (10 s) after its last event. The stored report must show one counted session
+// per player with the time played, and minutes with both listeners.
+import { execFileSync, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { createDb, type Db, reportFromDb } from '@earshot/db';
+import { createTestDatabase, type TestDatabase } from '@earshot/db/testing';
+import { createApp, createScheduler } from '@earshot/ingest';
+import { createHttpSink } from '@earshot/logger';
+import { createWorker } from '@earshot/worker';
+import { serve } from '@hono/node-server';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createStation } from '../src/station.js';
+
+const PG_ADMIN_URL = process.env.EARSHOT_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
+const REDIS_URL = process.env.EARSHOT_TEST_REDIS ?? 'redis://127.0.0.1:6379/0';
+const TOKEN = 'station-e2e-token-0123456789';
+const PLAY_S = 70;
+// Idle must be longer than the gaps inside a session: 6 s between HLS segments, `tickS` between
+// MP3 events. 10 s keeps the sessions whole and the wait for finalization short.
+const SETTINGS = { idleS: 10, maxSessionS: 86_400, minSessionS: 60 };
+const TICK_S = 5;
+const silent = pino({ level: 'silent' });
+
+let database: TestDatabase;
+let db: Db;
+
+beforeAll(async () => {
+  try {
+    execFileSync('ffmpeg', ['-version'], { stdio: 'ignore' });
+  } catch {
+    throw new Error('this test plays the station with ffmpeg: apt-get install -y ffmpeg');
+  }
+  database = await createTestDatabase(PG_ADMIN_URL, 'station_e2e');
+  db = await createDb({ url: database.url, maxConnections: 5 });
+});
+
+afterAll(async () => {
+  await db?.close();
+  await database?.drop();
+});
+
+function play(url: string, inputOptions: string[], seconds: number): Promise<number> {
+  const started = performance.now();
+  const args = [
+    '-nostdin',
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    ...inputOptions,
+    '-i',
+    url,
+    '-t',
+    String(seconds),
+    '-f',
+    'null',
+    '-',
+  ];
+  return new Promise((resolve, reject) => {
+    const child = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), (seconds + 30) * 1000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve((performance.now() - started) / 1000);
+      else reject(new Error(`ffmpeg ${args.join(' ')} exited with ${code}: ${stderr}`));
+    });
+  });
+}
+
+describe('station -> ingest -> worker', () => {
+  it('counts one session per player, HLS under the group key and MP3 under its stream key', {
+    timeout: 180_000,
+  }, async () => {
+    const queueName = `test-${randomUUID()}`;
+    const scheduler = createScheduler({
+      redisUrl: REDIS_URL,
+      idleS: SETTINGS.idleS,
+      timeoutMs: 2000,
+      logger: silent,
+      queueName,
+    });
+    const ingest = createApp({
+      db,
+      tokens: [TOKEN],
+      idleS: SETTINGS.idleS,
+      listenerSalt: 'e2e-salt',
+      scheduler,
+      logger: silent,
+    });
+    const server = serve({ fetch: ingest.app.fetch, port: 0, hostname: '127.0.0.1' });
+    await new Promise((resolve) => server.once('listening', resolve));
+    const ingestUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const worker = createWorker({
+      db,
+      settings: SETTINGS,
+      redisUrl: REDIS_URL,
+      queueName,
+      sweepIntervalMs: 5000,
+      logger: silent,
+      ownsDb: false,
+      defaultMetrics: false,
+    });
+    await worker.start();
+    const sink = createHttpSink({ url: ingestUrl, token: TOKEN, logger: silent });
+    const station = await createStation({ port: 0, sink, tickS: TICK_S });
+    try {
+      await Promise.all([
+        // `-re`: real-time playback; `-live_start_index -1`: start at the live edge (see players.int.test.ts).
+        play(`${station.url}/hls/live.m3u8`, ['-re', '-live_start_index', '-1'], PLAY_S),
+        play(`${station.url}/stream.mp3`, [], PLAY_S),
+      ]);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await station.close();
+      const stats = await sink.close({ timeoutMs: 10_000 });
+      expect(stats).toMatchObject({ dropped: 0, failed: 0, buffered: 0 });
+      expect(stats.sent).toBeGreaterThan(0);
+
+      // Finalized idle after each session's last event. The database is this test's own: the report's default period is the data's quarter-hours.
+      let report = await reportFromDb(db, SETTINGS);
+      for (let i = 0; i < 60 && report.sessions.length < 2; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        report = await reportFromDb(db, SETTINGS);
+      }
+      const stored = await db.query<{ events: number }>('select count(*)::int as events from listen_events');
+      expect(stored[0]?.events).toBe(stats.sent);
+      expect(report.sessions.map((s) => s.stream).sort()).toEqual(['live', 'live-mp3']);
+      const hls = report.sessions.find((s) => s.stream === 'live');
+      const mp3 = report.sessions.find((s) => s.stream === 'live-mp3');
+      // HLS runs ahead of playback by the segment the player holds; MP3 by the socket's last bytes.
+      expect(hls?.duration).toBeGreaterThanOrEqual(PLAY_S - 0.5);
+      expect(hls?.duration).toBeLessThanOrEqual(PLAY_S + 6.5);
+      expect(mp3?.duration).toBeGreaterThanOrEqual(PLAY_S - 0.5);
+      expect(mp3?.duration).toBeLessThanOrEqual(PLAY_S + 2);
+      // Ingest turned each event's ip and ua into a listener key.
+      expect(hls?.listener).toEqual(expect.any(String));
+      expect(mp3?.listener).toEqual(expect.any(String));
+
+      // Minutes: each stream's listening adds up to its session, and some minute has both listeners.
+      for (const session of [hls, mp3]) {
+        const minutes = report.minutes.filter((m) => m.stream === session?.stream);
+        const seconds = minutes.reduce((sum, m) => sum + m.listeners * 60, 0);
+        expect(seconds).toBeCloseTo(session?.duration ?? 0, 0);
+      }
+      const both = new Map<string, number>();
+      for (const m of report.minutes) both.set(m.minute, (both.get(m.minute) ?? 0) + m.sessions);
+      expect(Math.max(...both.values())).toBe(2);
+      const listeners = new Map<string, number>();
+      for (const m of report.minutes) listeners.set(m.minute, (listeners.get(m.minute) ?? 0) + m.listeners);
+      // Two 70 s listens overlap by at least 35 s in one minute, whatever second they start at.
+      expect(Math.max(...listeners.values())).toBeGreaterThan(1);
+    } finally {
+      await station.close();
+      await sink.close();
+      await worker.close();
+      await ingest.drain();
+      await scheduler.close();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
