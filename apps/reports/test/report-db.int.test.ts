@@ -5,7 +5,7 @@ import {
   parseReportTime,
   resolveDaypart,
 } from '@earshot/core';
-import { type Db, reportFromDb } from '@earshot/db';
+import { type Db, type DbReportOptions, rebuildQuarterHourRollup, reportFromDb } from '@earshot/db';
 import { generateStation } from '@earshot/simulate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Driver, loadAndFinalize, openTestDb } from './helpers.js';
@@ -13,14 +13,40 @@ import { type Driver, loadAndFinalize, openTestDb } from './helpers.js';
 // A small station across the end of US daylight time (2026-11-01 02:00 EDT -> 01:00 EST), so that
 // local days of 100 quarter-hours and dayparts in a zone other than UTC are exercised.
 const TZ = 'America/New_York';
-const events: ListenEvent[] = generateStation({
-  seed: 'reports-db',
-  start: '2026-10-31T18:00:00Z',
-  hours: 20,
-  listeners: 12,
-  tz: TZ,
-  userAgents: true,
-});
+const T0 = Date.parse('2026-10-31T20:00:00Z');
+const events: ListenEvent[] = [
+  ...generateStation({
+    seed: 'reports-db',
+    start: '2026-10-31T18:00:00Z',
+    hours: 20,
+    listeners: 12,
+    tz: TZ,
+    userAgents: true,
+  }),
+  // One session with a whole quarter-hour without audio inside it: HLS playlist requests (no audio)
+  // every 4 minutes keep it open from 20:01 to 20:35, audio only at its two ends.
+  {
+    session: 'gap',
+    stream: 'main',
+    output: 'hls',
+    time: T0 + 60_000,
+    duration: 60,
+    bytes: 1000,
+    listener: 'gap-listener',
+  },
+  ...Array.from(
+    { length: 8 },
+    (_, i): ListenEvent => ({
+      session: 'gap',
+      stream: 'main',
+      output: 'hls',
+      time: T0 + (4 + 4 * i) * 60_000,
+      duration: 0,
+      bytes: 0,
+    }),
+  ),
+  { session: 'gap', stream: 'main', output: 'hls', time: T0 + 35 * 60_000, duration: 90, bytes: 1000 },
+];
 
 const at = (text: string) => {
   const parsed = parseReportTime(text, TZ);
@@ -32,6 +58,21 @@ const daypart = (name: string) => {
   if (!r.ok) throw new Error(r.reason);
   return r.daypart;
 };
+
+const CASES: DbReportOptions[] = [
+  { from: at('2026-10-31T20:00'), to: at('2026-11-01T12:00'), tz: TZ },
+  { from: at('2026-10-31T20:00'), to: at('2026-11-01T12:00'), tz: TZ, daypart: DEFAULT_DAYPARTS[5]! },
+  { from: at('2026-11-01'), to: at('2026-11-02'), tz: TZ, daypart: daypart('Sun 00:00-04:00') },
+  {
+    from: at('2026-10-31T21:07'),
+    to: at('2026-11-01T09:52'),
+    tz: 'Europe/Berlin',
+    daypart: daypart('Sat,Sun 05:03-23:41'),
+  },
+  { tz: TZ, streams: ['main'], aqhQualifierS: 180 },
+  { from: at('2026-10-31T20:00'), streams: ['main-mp3', 'nope'] },
+  { to: at('2026-11-01T03:00'), tz: 'UTC', aqhQualifierS: 60.5 },
+];
 
 describe.each<Driver>(['postgres', 'pglite'])('reportFromDb on %s', (driver) => {
   let db: Db;
@@ -53,21 +94,7 @@ describe.each<Driver>(['postgres', 'pglite'])('reportFromDb on %s', (driver) => 
   });
 
   it('equals the offline report for a period, zone, daypart and streams', async () => {
-    const cases = [
-      { from: at('2026-10-31T20:00'), to: at('2026-11-01T12:00'), tz: TZ },
-      { from: at('2026-10-31T20:00'), to: at('2026-11-01T12:00'), tz: TZ, daypart: DEFAULT_DAYPARTS[5]! },
-      { from: at('2026-11-01'), to: at('2026-11-02'), tz: TZ, daypart: daypart('Sun 00:00-04:00') },
-      {
-        from: at('2026-10-31T21:07'),
-        to: at('2026-11-01T09:52'),
-        tz: 'Europe/Berlin',
-        daypart: daypart('Sat,Sun 05:03-23:41'),
-      },
-      { tz: TZ, streams: ['main'], aqhQualifierS: 180 },
-      { from: at('2026-10-31T20:00'), streams: ['main-mp3', 'nope'] },
-      { to: at('2026-11-01T03:00'), tz: 'UTC', aqhQualifierS: 60.5 },
-    ];
-    for (const options of cases) {
+    for (const options of CASES) {
       expect(await reportFromDb(db, options), JSON.stringify(options)).toEqual(buildReport(events, options));
     }
   });
@@ -92,5 +119,23 @@ describe.each<Driver>(['postgres', 'pglite'])('reportFromDb on %s', (driver) => 
     const options = { from: at('2025-01-01'), to: at('2025-01-02'), tz: TZ };
     expect(await reportFromDb(db, options)).toEqual(buildReport(events, options));
     expect(await reportFromDb(db, { streams: ['nope'] })).toEqual(buildReport(events, { streams: ['nope'] }));
+  });
+
+  // Last: it adds the rollup to this database.
+  it('gives the same figures from the quarter-hour rollup as from the session rows', async () => {
+    await rebuildQuarterHourRollup(db);
+    const station = { streams: ['main', 'main-mp3'], groupAs: 'station' };
+    const renamed = events.map((e) =>
+      e.stream === 'main' || e.stream === 'main-mp3' ? { ...e, stream: 'station' } : e,
+    );
+    for (const options of [{}, ...CASES]) {
+      const offline = buildReport(events, options);
+      expect(await reportFromDb(db, { ...options, rollup: true }), JSON.stringify(options)).toEqual(offline);
+      expect(await reportFromDb(db, { ...options, rollup: false })).toEqual(offline);
+      const grouped = { ...options, ...station };
+      expect(await reportFromDb(db, { ...grouped, rollup: true })).toEqual(
+        buildReport(renamed, { ...options, streams: ['station'] }),
+      );
+    }
   });
 });

@@ -43,6 +43,11 @@ export interface DbReportOptions extends ReportOptions {
   groupAs?: string | undefined;
   /** Which lists to compute; the others come back empty. Default all. */
   parts?: readonly ReportPart[] | undefined;
+  /**
+   * Use the quarter-hour rollup (`stream_quarter_hours`, see {@link QUARTER_HOUR_ROLLUP_DDL}):
+   * `auto` (default) when it exists, `false` never. The figures are the same either way.
+   */
+  rollup?: 'auto' | boolean | undefined;
 }
 
 /** Epoch ms of a timestamptz column, exactly (timestamps are stored with millisecond precision). */
@@ -207,10 +212,12 @@ async function queryMinutes(db: Queryable, r: Resolved): Promise<ReportMinute[]>
     `select coalesce($4::text, m.stream) as stream, ${epochMs('m.minute')} as minute_ms,
       sum(m.ms)::float8 as ms, sum(m.sessions)::float8 as sessions
       from stream_minutes m
-      join unnest(($1::text[])::timestamptz[], ($2::text[])::timestamptz[]) as r(lo, hi) on m.minute >= r.lo and m.minute < r.hi
-      where ($3::text[] is null or m.stream = any($3::text[]))
+      where m.minute >= $5::timestamptz and m.minute < $6::timestamptz
+        and m.minute <@ (select range_agg(tstzrange(lo, hi, '[)'))
+          from unnest(($1::text[])::timestamptz[], ($2::text[])::timestamptz[]) as r(lo, hi))
+        and ($3::text[] is null or m.stream = any($3::text[]))
       group by 1, m.minute`,
-    [ranges.from, ranges.to, r.streams, r.groupAs ?? null],
+    [ranges.from, ranges.to, r.streams, r.groupAs ?? null, ranges.from[0], ranges.to[ranges.to.length - 1]],
   );
   rows.sort((a, b) => byText(a.stream, b.stream) || a.minute_ms - b.minute_ms);
   return rows.map((m) => ({
@@ -231,11 +238,12 @@ interface QuarterHourRow {
 async function queryQuarterHours(db: Queryable, r: Resolved): Promise<QuarterHourRow[]> {
   if (r.qhList.length === 0) return [];
   const rows = await db.query<QuarterHourRow & Record<string, unknown>>(
-    `select coalesce($4::text, stream) as stream, ${epochMs('quarter_hour')} as qh_ms,
-      sum(ms)::float8 as ms, (count(*) filter (where ms >= $3::int))::float8 as qualified
-      from session_quarter_hours
-      where quarter_hour = any(($1::text[])::timestamptz[]) and ($2::text[] is null or stream = any($2::text[]))
-      group by 1, quarter_hour`,
+    `select coalesce($4::text, t.stream) as stream, ${epochMs('t.quarter_hour')} as qh_ms,
+      sum(t.ms)::float8 as ms, (count(*) filter (where t.ms >= $3::int))::float8 as qualified
+      from session_quarter_hours t
+      join unnest(($1::text[])::timestamptz[]) as p(qh) on t.quarter_hour = p.qh
+      where ($2::text[] is null or t.stream = any($2::text[]))
+      group by 1, t.quarter_hour`,
     [r.qhList.map(isoTime), r.streams, r.qualifierMs, r.groupAs ?? null],
   );
   rows.sort((a, b) => byText(a.stream, b.stream) || a.qh_ms - b.qh_ms);
@@ -255,28 +263,195 @@ async function queryTotals(
 ): Promise<{ totals: TotalsRow[]; starts: Map<string, number> }> {
   if (r.qhList.length === 0) return { totals: [], starts: new Map() };
   const qhs = r.qhList.map(isoTime);
-  const group = 'coalesce($3::text, stream)';
   const [totals, starts] = await Promise.all([
+    // Hash aggregates only (no DISTINCT sort): listening per session, then per listener key, then
+    // per stream. A session's listener is the same on each of its rows.
     db.query<TotalsRow & Record<string, unknown>>(
-      `select ${group} as stream, sum(ms)::float8 as ms,
-        count(distinct (session, session_start))::float8 as active,
-        count(distinct coalesce(listener, 'session:' || session))::float8 as cume
-        from session_quarter_hours
-        where quarter_hour = any(($1::text[])::timestamptz[]) and ($2::text[] is null or stream = any($2::text[]))
-        group by 1`,
+      `with per_session as (
+          select t.stream, t.session, min(t.listener) as listener, sum(t.ms) as ms
+          from session_quarter_hours t
+          join unnest(($1::text[])::timestamptz[]) as p(qh) on t.quarter_hour = p.qh
+          where ($2::text[] is null or t.stream = any($2::text[]))
+          group by t.stream, t.session, t.session_start
+        ), per_key as (
+          select coalesce($3::text, stream) as stream, coalesce(listener, 'session:' || session) as key,
+            sum(ms) as ms, count(*) as sessions
+          from per_session group by 1, 2
+        )
+        select stream, sum(ms)::float8 as ms, sum(sessions)::float8 as active, count(*)::float8 as cume
+        from per_key group by stream`,
       [qhs, r.streams, r.groupAs ?? null],
     ),
     db.query<{ stream: string; starts: number }>(
-      `select ${group} as stream, count(*)::float8 as starts
-        from sessions
-        where start >= $4::timestamptz and start < $5::timestamptz
-          and date_bin('15 minutes', start, timestamptz '1970-01-01 00:00:00+00') = any(($1::text[])::timestamptz[])
-          and ($2::text[] is null or stream = any($2::text[]))
+      `select coalesce($3::text, s.stream) as stream, count(*)::float8 as starts
+        from sessions s
+        join unnest(($1::text[])::timestamptz[]) as p(qh)
+          on date_bin('15 minutes', s.start, timestamptz '1970-01-01 00:00:00+00') = p.qh
+        where s.start >= $4::timestamptz and s.start < $5::timestamptz
+          and ($2::text[] is null or s.stream = any($2::text[]))
         group by 1`,
       [qhs, r.streams, r.groupAs ?? null, qhs[0], isoTime(r.qhList[r.qhList.length - 1]! + QUARTER_HOUR_MS)],
     ),
   ]);
   return { totals, starts: new Map(starts.map((s) => [s.stream, s.starts])) };
+}
+
+/**
+ * The quarter-hour rollup (a proposal for the worker; see {@link QUARTER_HOUR_ROLLUP_DDL}): when it
+ * exists, the QH series, AQH, TLH, AAS, ATSL, active sessions and session starts come from one row
+ * per stream and QH instead of one per session and QH, and cume from the sessions' first rows in
+ * each run of the period. Same figures, bit for bit (tested against core).
+ */
+export const QUARTER_HOUR_ROLLUP_DDL = `
+create table if not exists stream_quarter_hours (
+  stream text not null,
+  quarter_hour timestamp (3) with time zone not null,
+  -- listening ms of counted sessions in the QH, and how many of them listened in it
+  ms bigint not null,
+  sessions integer not null,
+  -- of those, sessions that also listened in the QH before (their previous row is adjacent)
+  continuing integer not null,
+  -- counted sessions whose start lies in the QH (listening or not)
+  starts integer not null,
+  -- qualified[k] = sessions with at least k minutes in the QH, k = 1..15 (AQH for whole-minute qualifiers)
+  qualified integer[] not null,
+  constraint stream_quarter_hours_pk primary key (stream, quarter_hour)
+);
+alter table session_quarter_hours add column if not exists prev_quarter_hour timestamp (3) with time zone;
+alter table session_quarter_hours add column if not exists continues boolean not null default false;
+create index if not exists session_quarter_hours_run_start on session_quarter_hours (quarter_hour)
+  include (stream, session, listener) where not continues;`;
+
+/**
+ * Rebuilds the rollup from `sessions` and `session_quarter_hours` (a backfill; the worker keeps it
+ * current with deltas, as it does `stream_minutes`). Creates it first when missing.
+ */
+export async function rebuildQuarterHourRollup(db: Queryable): Promise<void> {
+  for (const statement of QUARTER_HOUR_ROLLUP_DDL.split(';')
+    .map((x) => x.trim())
+    .filter((x) => x !== '')) {
+    await db.query(statement);
+  }
+  await db.query(`update session_quarter_hours t set prev_quarter_hour = p.prev,
+      continues = coalesce(p.prev = t.quarter_hour - interval '15 minutes', false)
+    from (select session, session_start, quarter_hour,
+        lag(quarter_hour) over (partition by session, session_start order by quarter_hour) as prev
+      from session_quarter_hours) p
+    where p.session = t.session and p.session_start = t.session_start and p.quarter_hour = t.quarter_hour`);
+  await db.query('delete from stream_quarter_hours');
+  const qualified = Array.from(
+    { length: 15 },
+    (_, k) => `count(*) filter (where ms >= ${(k + 1) * MINUTE_MS})`,
+  ).join(', ');
+  await db.query(`insert into stream_quarter_hours (stream, quarter_hour, ms, sessions, continuing, starts, qualified)
+    select coalesce(a.stream, b.stream), coalesce(a.qh, b.qh), coalesce(a.ms, 0), coalesce(a.n, 0), coalesce(a.c, 0),
+      coalesce(b.starts, 0), coalesce(a.q, array_fill(0, array[15]))
+    from (select stream, quarter_hour as qh, sum(ms) as ms, count(*) as n, count(*) filter (where continues) as c,
+        array[${qualified}]::int[] as q
+      from session_quarter_hours group by 1, 2) a
+    full join (select stream, date_bin('15 minutes', start, timestamptz '1970-01-01 00:00:00+00') as qh, count(*) as starts
+      from sessions group by 1, 2) b on a.stream = b.stream and a.qh = b.qh`);
+}
+
+const rollupChecks = new WeakMap<object, { at: number; has: Promise<boolean> }>();
+
+/** Whether the rollup exists (checked at most once a minute per database handle). */
+function hasRollup(db: Queryable): Promise<boolean> {
+  const cached = rollupChecks.get(db);
+  if (cached && Date.now() - cached.at < 60_000) return cached.has;
+  const has = db
+    .query<{ has: boolean }>(
+      `select to_regclass('stream_quarter_hours') is not null and exists (select 1 from information_schema.columns
+        where table_name = 'session_quarter_hours' and column_name = 'continues' and table_schema = current_schema()) as has`,
+    )
+    .then((rows) => rows[0]?.has === true);
+  rollupChecks.set(db, { at: Date.now(), has });
+  return has;
+}
+
+/** The rollup's whole-minute qualifier column for a qualifier, or undefined when it has none. */
+function rollupQualifier(qualifierMs: number): number | undefined {
+  if (qualifierMs === 0) return 0;
+  return qualifierMs % MINUTE_MS === 0 && qualifierMs >= MINUTE_MS && qualifierMs <= 15 * MINUTE_MS
+    ? qualifierMs / MINUTE_MS
+    : undefined;
+}
+
+async function rollupQuarterHours(db: Queryable, r: Resolved, k: number): Promise<QuarterHourRow[]> {
+  if (r.qhList.length === 0) return [];
+  const rows = await db.query<QuarterHourRow & Record<string, unknown>>(
+    `select coalesce($4::text, t.stream) as stream, ${epochMs('t.quarter_hour')} as qh_ms, sum(t.ms)::float8 as ms,
+      sum(case when $3::int = 0 then t.sessions else t.qualified[$3::int] end)::float8 as qualified
+      from stream_quarter_hours t
+      where t.quarter_hour = any(($1::text[])::timestamptz[]) and t.sessions > 0
+        and ($2::text[] is null or t.stream = any($2::text[]))
+      group by 1, t.quarter_hour`,
+    [r.qhList.map(isoTime), r.streams, k, r.groupAs ?? null],
+  );
+  rows.sort((a, b) => byText(a.stream, b.stream) || a.qh_ms - b.qh_ms);
+  return rows;
+}
+
+async function rollupTotals(
+  db: Queryable,
+  r: Resolved,
+): Promise<{ totals: TotalsRow[]; starts: Map<string, number> }> {
+  if (r.qhList.length === 0) return { totals: [], starts: new Map() };
+  const qhs = r.qhList.map(isoTime);
+  const set = new Set(r.qhList);
+  // Quarter-hours of the period whose previous QH is in it too, and those that start a run.
+  const followers = r.qhList.filter((q) => set.has(q - QUARTER_HOUR_MS)).map(isoTime);
+  const runStarts = r.qhList.filter((q) => !set.has(q - QUARTER_HOUR_MS)).map(isoTime);
+  const params = [qhs, r.streams, r.groupAs ?? null, followers];
+  const [sums, gaps, cume] = await Promise.all([
+    // Active sessions = rows in the period - rows whose session's previous row is in the period too.
+    db.query<{ stream: string; ms: number; rows: number; continuing: number; starts: number }>(
+      `select coalesce($3::text, t.stream) as stream, sum(t.ms)::float8 as ms, sum(t.sessions)::float8 as rows,
+        (sum(t.continuing) filter (where t.quarter_hour = any(($4::text[])::timestamptz[])))::float8 as continuing,
+        sum(t.starts)::float8 as starts
+        from stream_quarter_hours t
+        where t.quarter_hour = any(($1::text[])::timestamptz[]) and ($2::text[] is null or t.stream = any($2::text[]))
+        group by 1`,
+      params.slice(0, 4),
+    ),
+    // Rows after a gap of a whole QH or more whose previous row is in the period (rare).
+    db.query<{ stream: string; n: number }>(
+      `select coalesce($3::text, t.stream) as stream, count(*)::float8 as n
+        from session_quarter_hours t
+        where not t.continues and t.prev_quarter_hour is not null
+          and t.quarter_hour = any(($1::text[])::timestamptz[]) and t.prev_quarter_hour = any(($1::text[])::timestamptz[])
+          and ($2::text[] is null or t.stream = any($2::text[]))
+        group by 1`,
+      params.slice(0, 3),
+    ),
+    // Cume: each active session's first row in the period is a row that does not continue, or one
+    // in a QH that starts a run of the period.
+    db.query<{ stream: string; cume: number }>(
+      `select stream, count(*)::float8 as cume from (
+          select coalesce($3::text, t.stream) as stream, coalesce(t.listener, 'session:' || t.session) as key
+            from session_quarter_hours t
+            where not t.continues and t.quarter_hour = any(($1::text[])::timestamptz[])
+              and ($2::text[] is null or t.stream = any($2::text[]))
+          union
+          select coalesce($3::text, t.stream), coalesce(t.listener, 'session:' || t.session)
+            from session_quarter_hours t
+            where t.continues and t.quarter_hour = any(($4::text[])::timestamptz[])
+              and ($2::text[] is null or t.stream = any($2::text[]))
+        ) k group by stream`,
+      [qhs, r.streams, r.groupAs ?? null, runStarts],
+    ),
+  ]);
+  const gapByStream = new Map(gaps.map((g) => [g.stream, g.n]));
+  const cumeByStream = new Map(cume.map((c) => [c.stream, c.cume]));
+  return {
+    totals: sums.map((s) => ({
+      stream: s.stream,
+      ms: s.ms,
+      active: s.rows - (s.continuing ?? 0) - (gapByStream.get(s.stream) ?? 0),
+      cume: cumeByStream.get(s.stream) ?? 0,
+    })),
+    starts: new Map(sums.map((s) => [s.stream, s.starts])),
+  };
 }
 
 /** Headline figures exactly as core computes them from integer-ms totals. */
@@ -316,11 +491,17 @@ export async function reportFromDb(db: Queryable, options: DbReportOptions = {})
   const r = await resolveOptions(db, options);
   const parts = new Set(options.parts ?? REPORT_PARTS);
   const wantQh = parts.has('quarterHours') || parts.has('summary');
+  const useRollup = options.rollup === false ? false : options.rollup === true ? true : await hasRollup(db);
+  const k = rollupQualifier(r.qualifierMs);
   const [sessions, minutes, qhRows, totals] = await Promise.all([
     parts.has('sessions') ? querySessions(db, r) : Promise.resolve([]),
     parts.has('minutes') ? queryMinutes(db, r) : Promise.resolve([]),
-    wantQh ? queryQuarterHours(db, r) : Promise.resolve([]),
-    parts.has('summary') ? queryTotals(db, r) : Promise.resolve(undefined),
+    !wantQh
+      ? Promise.resolve([])
+      : useRollup && k !== undefined
+        ? rollupQuarterHours(db, r, k)
+        : queryQuarterHours(db, r),
+    !parts.has('summary') ? Promise.resolve(undefined) : useRollup ? rollupTotals(db, r) : queryTotals(db, r),
   ]);
 
   const quarterHours: ReportQuarterHour[] = parts.has('quarterHours')
@@ -430,7 +611,7 @@ function startSelection(
 }
 
 const START_IN_PERIOD = `start >= $2::timestamptz and start < $3::timestamptz
-  and date_bin('15 minutes', start, timestamptz '1970-01-01 00:00:00+00') = any(($1::text[])::timestamptz[])
+  and date_bin('15 minutes', start, timestamptz '1970-01-01 00:00:00+00') in (select unnest(($1::text[])::timestamptz[]))
   and ($4::text[] is null or stream = any($4::text[]))`;
 
 /**
