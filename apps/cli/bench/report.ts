@@ -6,7 +6,7 @@
 //   EARSHOT_BENCH_EVENTS=200000 EARSHOT_BENCH_RUNS=5 pnpm --filter @earshot/cli bench
 import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { streamStation } from '@earshot/simulate';
@@ -112,7 +112,11 @@ try {
   console.log(
     `events file: ${fmt(generated.events)} events, ${mb(size)}, generated in ${fmt(generated.ms / 1000, 1)} s (${file})`,
   );
-  console.log(`node ${process.version}, ${RUNS} runs each, medians; wall time includes node start-up\n`);
+  console.log(
+    `node ${process.version}, ${availableParallelism()} cores, load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}; ${RUNS} runs each, medians; wall time includes node start-up\n`,
+  );
 
   const cases: { name: string; args: string[] }[] = [
     { name: 'floor: read + split lines + JSON.parse', args: [floor, file] },
@@ -151,8 +155,10 @@ try {
       ]),
     ),
   );
-  const [base, report] = rows as [(typeof rows)[0], (typeof rows)[0]];
-  console.log(`\nreport / floor: ${fmt(report.ms / base.ms, 2)}x wall time`);
+  const [base, single, report] = rows as [(typeof rows)[0], (typeof rows)[0], (typeof rows)[0]];
+  console.log(
+    `\nreport / floor: ${fmt(single.ms / base.ms, 2)}x wall time with one thread, ${fmt(report.ms / base.ms, 2)}x by default`,
+  );
   const scaled = (report.ms / generated.events) * 1_000_000;
   console.log(
     `goal (1M events under ${GOAL_MS / 1000} s, memory well under the file's ${mb(size)}): ` +

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { buildReport, DEFAULT_DAYPARTS, type ListenEvent, parseReportTime, type Report } from '@earshot/core';
-import { generateStation, toNdjson } from '@earshot/simulate';
+import { generateStation, shuffled, toNdjson, withDuplicates } from '@earshot/simulate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const cliDir = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -182,16 +182,16 @@ describe('earshot report --format json', () => {
     expect(JSON.parse(override.stdout).config).toMatchObject({ tz: 'UTC', idle: 100 });
   });
 
-  it('gives the same report read by several threads (each session id read by one)', async () => {
+  it('gives the same report read by several threads, each a byte range of the file', async () => {
     const one = await run(['report', '--events', plain, '--format', 'json', '--threads', '1']);
     for (const threads of ['2', '3']) {
-      const several = await run(['report', '--events', gzipped, '--format', 'json', '--threads', threads]);
+      const several = await run(['report', '--events', plain, '--format', 'json', '--threads', threads]);
       expect(several.stderr).toBe('');
       expect(several.stdout).toBe(one.stdout);
     }
   });
 
-  it('routes lines whose session id has escapes or repeats to the thread that owns the id', async () => {
+  it('finalizes a session id read by several threads once, with all its events', async () => {
     const tricky = [
       '{"session":"a\\u0062","stream":"x","output":"shoutcast","time":1793700030000,"duration":30,"bytes":1}',
       '{"session":"ab","stream":"x","output":"shoutcast","time":1793700060000,"duration":30,"bytes":1}',
@@ -207,6 +207,60 @@ describe('earshot report --format json', () => {
       const several = await run(['report', '--events', path, '--format', 'json', '--threads', threads]);
       expect(several.stdout).toBe(one.stdout);
     }
+  });
+
+  it('gives the same report from a shuffled file with duplicates read by several threads', async () => {
+    const messy = file(
+      'shuffled.ndjson',
+      toNdjson(shuffled(withDuplicates(events, { seed: 1, rate: 0.05 }), 2)),
+    );
+    const expected = buildReport(events, { tz: TZ });
+    for (const threads of ['1', '3']) {
+      const result = await run([
+        'report',
+        '--events',
+        messy,
+        '--format',
+        'json',
+        '--tz',
+        TZ,
+        '--threads',
+        threads,
+      ]);
+      expect(JSON.parse(result.stdout)).toEqual(expected);
+    }
+  });
+
+  it('numbers lines across the whole file when several threads read', async () => {
+    const lines = events.map((e) => JSON.stringify(e));
+    const badAt = [lines.length - 10, Math.floor(lines.length / 2) + 3, 5];
+    for (const at of badAt) lines[at - 1] = JSON.stringify({ ...events[at - 1], bytes: -1 });
+    const path = file('bad-late.ndjson', `${lines.join('\n')}\n`);
+    const failed = await run(['report', '--events', path, '--threads', '3']);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toMatch(
+      new RegExp(`^${path.replaceAll('.', '\\.')}:5: bytes: must be an integer >= 0`),
+    );
+    const skipped = await run([
+      'report',
+      '--events',
+      path,
+      '--threads',
+      '3',
+      '--skip-invalid',
+      '--format',
+      'json',
+    ]);
+    expect(skipped.code).toBe(0);
+    expect(skipped.stderr.trim().split('\n')).toEqual([
+      ...badAt
+        .slice()
+        .sort((a, b) => a - b)
+        .map((at) => `${path}:${at}: bytes: must be an integer >= 0`),
+      `${path}: skipped 3 invalid lines`,
+    ]);
+    const valid = events.filter((_, i) => !badAt.includes(i + 1));
+    expect(JSON.parse(skipped.stdout)).toEqual(buildReport(valid));
   });
 
   it('reads gzip files and stdin', async () => {

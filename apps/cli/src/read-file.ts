@@ -2,44 +2,58 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import {
   type FinalizedRuns,
-  ReportBuilder,
+  finalizeSessionId,
   type ReportOptions,
-  type Session,
-  type SessionFacts,
+  type ReportSettings,
+  resolveSettings,
 } from '@earshot/core';
 import { DataError } from './errors.js';
-import { type InvalidLine, openSource, type Part, type ReadStats, readEvents } from './ndjson.js';
+import { EventStore, type PackedSession } from './event-store.js';
+import { type InvalidLine, isGzipFile, LineError, openSource, type ReadStats, readEvents } from './ndjson.js';
 
 /** Files at least this big are read by several threads (when the machine has the cores). */
 export const PARALLEL_MIN_BYTES = 16 * 1024 * 1024;
-/** More reader threads than this gain nothing: each one reads and scans the whole file. */
+/** More reader threads than this gain little here. */
 export const MAX_THREADS = 4;
 
 /** What a reader thread is given. */
 export interface WorkerInput {
   path: string;
-  name: string;
-  options: ReportOptions;
+  range: { start: number; end: number };
+  settings: ReportSettings;
   skipInvalid: boolean;
-  part: Part;
   maxInvalid: number;
 }
 
-/** What a reader thread posts back: its sessions finalized, or the first bad line. */
+/** Messages of a reader thread: what it read (phase 1), then its finalized sessions (phase 2). */
 export type WorkerMessage =
-  | { type: 'done'; stats: ReadStats; invalid: InvalidLine[]; counted: SessionFacts[]; short: Session[] }
-  | { type: 'data-error'; message: string; line: number };
+  | {
+      type: 'read';
+      stats: ReadStats;
+      invalid: InvalidLine[];
+      error?: { line: number; detail: string };
+      ids: string[];
+    }
+  | { type: 'done'; finalized: FinalizedRuns; shared: PackedSession[] };
+
+/** What the main thread tells a reader thread after phase 1: the ids other readers also saw. */
+export interface FinalizeRequest {
+  shared: string[];
+}
 
 export interface ReadFileResult {
   finalized: FinalizedRuns;
   stats: ReadStats;
-  /** The first `maxInvalid` malformed lines, by line number (all of them are counted in stats). */
-  invalid: InvalidLine[];
+  /** The first `maxInvalid` malformed lines (`FILE:LINE: field: reason`); all are counted in stats. */
+  invalid: string[];
 }
 
 export interface ReadFileOptions {
   path: string;
+  /** Name used in messages (`FILE:LINE: ...`). */
   name: string;
+  /** File size in bytes (0 for stdin). */
+  size: number;
   options: ReportOptions;
   skipInvalid: boolean;
   maxInvalid: number;
@@ -54,6 +68,29 @@ export function defaultThreads(path: string, size: number): number {
   return Math.max(1, Math.min(MAX_THREADS, availableParallelism()));
 }
 
+/**
+ * Finalizes every session id of a store (as core's ReportBuilder does, id by id) except those in
+ * `keep`, which are handed back packed.
+ */
+export function finalizeStore(
+  store: EventStore,
+  settings: ReportSettings,
+  keep?: ReadonlySet<string>,
+): { finalized: FinalizedRuns; kept: PackedSession[] } {
+  const finalized: FinalizedRuns = { counted: [], short: [] };
+  const kept: PackedSession[] = [];
+  for (const id of store.sessions.keys()) {
+    if (keep?.has(id)) {
+      kept.push(store.export(id));
+      continue;
+    }
+    const done = finalizeSessionId(store.events(id), settings);
+    for (const fact of done.counted) finalized.counted.push(fact);
+    for (const short of done.short) finalized.short.push(short);
+  }
+  return { finalized, kept };
+}
+
 function createWorker(input: WorkerInput): Worker {
   if (!import.meta.url.endsWith('.ts'))
     return new Worker(new URL('./read-worker.js', import.meta.url), { workerData: input });
@@ -63,88 +100,176 @@ function createWorker(input: WorkerInput): Worker {
   return new Worker(boot, { eval: true, workerData: input });
 }
 
-function runWorker(input: WorkerInput): Promise<WorkerMessage> {
-  return new Promise((resolve, reject) => {
-    const worker = createWorker(input);
-    let settled = false;
-    worker.once('message', (message: WorkerMessage) => {
-      settled = true;
-      resolve(message);
-    });
-    worker.once('error', reject);
-    worker.once('exit', (code) => {
-      if (!settled) reject(new Error(`reader thread exited with code ${code} before it was done`));
-    });
+/** A reader thread as two promises: its phase 1 report, and (after `finalize`) its sessions. */
+function startWorker(input: WorkerInput) {
+  const worker = createWorker(input);
+  const messages: WorkerMessage[] = [];
+  const waiting: ((message: WorkerMessage) => void)[] = [];
+  let failure: Error | undefined;
+  const failed: ((error: Error) => void)[] = [];
+  worker.on('message', (message: WorkerMessage) => {
+    const next = waiting.shift();
+    if (next) next(message);
+    else messages.push(message);
   });
+  const fail = (error: Error) => {
+    failure ??= error;
+    for (const reject of failed.splice(0)) reject(error);
+  };
+  worker.on('error', fail);
+  worker.on('exit', (code) => {
+    if (waiting.length > 0) fail(new Error(`reader thread exited with code ${code} before it was done`));
+  });
+  const next = () =>
+    new Promise<WorkerMessage>((resolve, reject) => {
+      const queued = messages.shift();
+      if (queued) return resolve(queued);
+      if (failure) return reject(failure);
+      waiting.push(resolve);
+      failed.push(reject);
+    });
+  return {
+    read: next() as Promise<Extract<WorkerMessage, { type: 'read' }>>,
+    finalize(request: FinalizeRequest) {
+      worker.postMessage(request);
+      return next() as Promise<Extract<WorkerMessage, { type: 'done' }>>;
+    },
+    stop: () => worker.terminate(),
+  };
 }
 
-/**
- * Reads an NDJSON event file and finalizes its sessions. With several threads, every thread reads the
- * whole file but parses only the lines of its share of the session ids (by a hash of the id), so each
- * session id is finalized by exactly one thread and the results simply add up: a report assembled
- * from them is the same as from one thread. This thread reads share 0.
- */
-export async function readFile(o: ReadFileOptions): Promise<ReadFileResult> {
-  const count = Math.max(1, Math.floor(o.threads));
-  const workers: Promise<WorkerMessage>[] = [];
-  for (let index = 1; index < count; index++) {
-    workers.push(
-      runWorker({
-        path: o.path,
-        name: o.name,
-        options: o.options,
-        skipInvalid: o.skipInvalid,
-        part: { index, count },
-        maxInvalid: o.maxInvalid,
-      }),
-    );
+/** The byte ranges of `count` readers over a file of `size` bytes. */
+export function splitRanges(size: number, count: number): { start: number; end: number }[] {
+  const ranges: { start: number; end: number }[] = [];
+  for (let k = 0; k < count; k++) {
+    ranges.push({
+      start: Math.floor((size * k) / count),
+      end: k === count - 1 ? Number.POSITIVE_INFINITY : Math.floor((size * (k + 1)) / count),
+    });
   }
-  // Wait for the threads even when this one fails, so that the earliest bad line is the one reported.
-  const settledWorkers = Promise.allSettled(workers);
+  return ranges;
+}
 
-  const builder = new ReportBuilder(o.options);
-  const invalid: InvalidLine[] = [];
+/** Reads everything in this thread. */
+async function readSingle(o: ReadFileOptions, settings: ReportSettings): Promise<ReadFileResult> {
+  const store = new EventStore();
+  const invalid: string[] = [];
   const source = openSource(o.path);
-  let own: { stats: ReadStats; finalized: FinalizedRuns } | { error: DataError };
   try {
-    const stats = await readEvents(source, (event) => builder.add(event), {
-      name: o.name,
+    const stats = await readEvents(source, (event) => store.add(event), {
       skipInvalid: o.skipInvalid,
-      part: { index: 0, count },
-      onInvalid: (line) => {
-        if (invalid.length < o.maxInvalid) invalid.push(line);
+      onInvalid: ({ line, detail }) => {
+        if (invalid.length < o.maxInvalid) invalid.push(`${o.name}:${line}: ${detail}`);
       },
       ...(o.onProgress ? { onProgress: o.onProgress } : {}),
     });
-    own = { stats, finalized: builder.finalize() };
+    return { finalized: finalizeStore(store, settings).finalized, stats, invalid };
   } catch (error) {
-    if (!(error instanceof DataError)) throw error;
-    own = { error };
+    if (error instanceof LineError)
+      throw new DataError(`${o.name}:${error.line}: ${error.detail}`, error.line);
+    throw error;
   } finally {
     source.stream.destroy();
   }
+}
 
-  const errors: DataError[] = 'error' in own ? [own.error] : [];
-  const results: Extract<WorkerMessage, { type: 'done' }>[] = [];
-  for (const settled of await settledWorkers) {
-    if (settled.status === 'rejected') throw settled.reason;
-    const message = settled.value;
-    if (message.type === 'data-error') errors.push(new DataError(message.message, message.line));
-    else results.push(message);
-  }
-  if (errors.length > 0) throw errors.sort((a, b) => (a.line ?? 0) - (b.line ?? 0))[0]!;
-  if ('error' in own) throw own.error;
+/**
+ * Reads an NDJSON event file and finalizes its sessions. A big plain file is cut into byte ranges,
+ * one per thread (this one reads the first); each thread parses its lines into its own store. Most
+ * session ids then live in one range only and are finalized where they were read; the ids seen by
+ * several threads (sessions across a range boundary, or a file not in time order) are gathered here
+ * and finalized once with all their events. Either way every id is finalized exactly once from all
+ * its events, so the report is the same as from one thread.
+ */
+export async function readFile(o: ReadFileOptions): Promise<ReadFileResult> {
+  const settings = resolveSettings(o.options);
+  const count = Math.max(1, Math.floor(o.threads));
+  if (count === 1 || o.path === '-' || o.size === 0 || (await isGzipFile(o.path)))
+    return readSingle(o, settings);
 
-  const stats = { ...own.stats };
-  const finalized = own.finalized;
-  for (const result of results) {
-    // Every thread saw every line; only events and skipped lines are split between them.
-    stats.events += result.stats.events;
-    stats.skipped += result.stats.skipped;
-    for (const fact of result.counted) finalized.counted.push(fact);
-    for (const short of result.short) finalized.short.push(short);
-    invalid.push(...result.invalid);
+  const ranges = splitRanges(o.size, count);
+  const workers = ranges
+    .slice(1)
+    .map((range) =>
+      startWorker({ path: o.path, range, settings, skipInvalid: o.skipInvalid, maxInvalid: o.maxInvalid }),
+    );
+  try {
+    // Phase 1: every thread reads its range (this one the first).
+    const store = new EventStore();
+    const ownInvalid: InvalidLine[] = [];
+    const source = openSource(o.path, 0);
+    let own: Extract<WorkerMessage, { type: 'read' }>;
+    try {
+      const stats = await readEvents(source, (event) => store.add(event), {
+        skipInvalid: o.skipInvalid,
+        range: ranges[0]!,
+        onInvalid: (invalid) => {
+          if (ownInvalid.length < o.maxInvalid) ownInvalid.push(invalid);
+        },
+        // This thread's share stands for the whole file's progress.
+        ...(o.onProgress
+          ? { onProgress: (p) => o.onProgress?.({ bytesRead: p.bytesRead * count, lines: p.lines * count }) }
+          : {}),
+      });
+      own = { type: 'read', stats, invalid: ownInvalid, ids: [] };
+    } catch (error) {
+      if (!(error instanceof LineError)) throw error;
+      own = {
+        type: 'read',
+        stats: { lines: 0, events: 0, skipped: 0 },
+        invalid: [],
+        ids: [],
+        error: { line: error.line!, detail: error.detail },
+      };
+    } finally {
+      source.stream.destroy();
+    }
+    const reads = [own, ...(await Promise.all(workers.map((w) => w.read)))];
+
+    // Line numbers: a range's lines follow all lines of the ranges before it. The first range
+    // with a bad line holds the file's first bad line (earlier ranges were read to their end).
+    let base = 0;
+    const invalid: string[] = [];
+    const stats: ReadStats = { lines: 0, events: 0, skipped: 0 };
+    for (const read of reads) {
+      if (read.error)
+        throw new DataError(
+          `${o.name}:${base + read.error.line}: ${read.error.detail}`,
+          base + read.error.line,
+        );
+      for (const bad of read.invalid)
+        if (invalid.length < o.maxInvalid) invalid.push(`${o.name}:${base + bad.line}: ${bad.detail}`);
+      base += read.stats.lines;
+      stats.lines += read.stats.lines;
+      stats.events += read.stats.events;
+      stats.skipped += read.stats.skipped;
+    }
+
+    // Phase 2: ids seen by more than one thread are finalized here, all others where they were read.
+    const seen = new Set<string>(store.sessions.keys());
+    const shared = new Set<string>();
+    for (const read of reads.slice(1)) {
+      for (const id of read.ids) {
+        if (seen.has(id)) shared.add(id);
+        else seen.add(id);
+      }
+    }
+    const request: FinalizeRequest = { shared: [...shared] };
+    const pending = workers.map((w) => w.finalize(request));
+    const mine = finalizeStore(store, settings, shared);
+    const finalized = mine.finalized;
+    const joined = new EventStore();
+    for (const packed of mine.kept) joined.import(packed);
+    for (const done of await Promise.all(pending)) {
+      for (const fact of done.finalized.counted) finalized.counted.push(fact);
+      for (const short of done.finalized.short) finalized.short.push(short);
+      for (const packed of done.shared) joined.import(packed);
+    }
+    const rest = finalizeStore(joined, settings).finalized;
+    for (const fact of rest.counted) finalized.counted.push(fact);
+    for (const short of rest.short) finalized.short.push(short);
+    return { finalized, stats, invalid };
+  } finally {
+    await Promise.all(workers.map((w) => w.stop()));
   }
-  invalid.sort((a, b) => a.line - b.line);
-  return { finalized, stats, invalid: invalid.slice(0, o.maxInvalid) };
 }

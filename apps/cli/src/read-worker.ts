@@ -1,28 +1,41 @@
-// A reader thread: reads the whole file, parses the lines of its part of the session ids, finalizes
-// those sessions and posts them back (see read-events-parallel.ts).
+// A reader thread (see read-file.ts): reads one byte range of the file into its own store, reports
+// what it saw, then finalizes the session ids no other thread saw and hands back the others packed.
 import { parentPort, workerData } from 'node:worker_threads';
-import { ReportBuilder } from '@earshot/core';
-import { DataError } from './errors.js';
-import { type InvalidLine, openSource, readEvents } from './ndjson.js';
-import type { WorkerInput, WorkerMessage } from './read-file.js';
+import { EventStore } from './event-store.js';
+import { type InvalidLine, LineError, openSource, readEvents } from './ndjson.js';
+import { type FinalizeRequest, finalizeStore, type WorkerInput, type WorkerMessage } from './read-file.js';
 
 const input = workerData as WorkerInput;
-const post = (message: WorkerMessage) => parentPort!.postMessage(message);
+const port = parentPort!;
+const post = (message: WorkerMessage) => port.postMessage(message);
 
+const store = new EventStore();
+const invalid: InvalidLine[] = [];
+const source = openSource(input.path, Math.max(0, input.range.start - 1));
 try {
-  const builder = new ReportBuilder(input.options);
-  const invalid: InvalidLine[] = [];
-  const stats = await readEvents(openSource(input.path), (event) => builder.add(event), {
-    name: input.name,
+  const stats = await readEvents(source, (event) => store.add(event), {
     skipInvalid: input.skipInvalid,
-    part: input.part,
+    range: input.range,
     onInvalid: (line) => {
       if (invalid.length < input.maxInvalid) invalid.push(line);
     },
   });
-  const { counted, short } = builder.finalize();
-  post({ type: 'done', stats, invalid, counted, short });
+  post({ type: 'read', stats, invalid, ids: [...store.sessions.keys()] });
 } catch (error) {
-  if (error instanceof DataError) post({ type: 'data-error', message: error.message, line: error.line ?? 0 });
-  else throw error;
+  if (!(error instanceof LineError)) throw error;
+  post({
+    type: 'read',
+    stats: { lines: 0, events: 0, skipped: 0 },
+    invalid: [],
+    ids: [],
+    error: { line: error.line!, detail: error.detail },
+  });
+} finally {
+  source.stream.destroy();
 }
+
+port.once('message', (request: FinalizeRequest) => {
+  const { finalized, kept } = finalizeStore(store, input.settings, new Set(request.shared));
+  post({ type: 'done', finalized, shared: kept });
+  port.close();
+});

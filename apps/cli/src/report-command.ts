@@ -53,6 +53,7 @@ async function reportFromFile(request: ReportRequest, path: string, io: Io): Pro
     result = await readFile({
       path,
       name,
+      size,
       options: request.options,
       skipInvalid: request.skipInvalid,
       maxInvalid: MAX_INVALID_SHOWN,
@@ -76,7 +77,7 @@ async function reportFromFile(request: ReportRequest, path: string, io: Io): Pro
   }
 
   const { finalized, stats } = result;
-  for (const invalid of result.invalid) io.stderr.write(`${invalid.message}\n`);
+  for (const invalid of result.invalid) io.stderr.write(`${invalid}\n`);
   if (stats.skipped > 0) {
     const more = stats.skipped > result.invalid.length ? ` (first ${result.invalid.length} shown)` : '';
     io.stderr.write(

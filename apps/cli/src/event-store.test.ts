@@ -1,0 +1,100 @@
+import { finalizeSessionId, type ListenEvent } from '@earshot/core';
+import { generateStation, shuffled } from '@earshot/simulate';
+import { describe, expect, it } from 'vitest';
+import { EventStore, packUuid, unpackUuid } from './event-store.js';
+
+const base: ListenEvent = {
+  session: 's',
+  stream: 'main-64k',
+  output: 'hls',
+  time: 1_793_700_030_000,
+  duration: 10,
+  bytes: 83_000,
+};
+
+/** An event as core sees it: every field it reads, the duration in ms, the id as a string. */
+const plain = (e: ListenEvent) => ({
+  session: e.session,
+  stream: e.stream,
+  output: e.output,
+  time: e.time,
+  durationMs: Math.round(e.duration * 1000),
+  bytes: e.bytes,
+  id: e.id,
+  listener: e.listener,
+});
+
+describe('EventStore', () => {
+  it('packs lowercase UUIDs exactly and refuses anything else', () => {
+    const words = new Uint32Array(4);
+    for (const id of [
+      '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b',
+      'ffffffff-ffff-ffff-ffff-ffffffffffff',
+      '00000000-0000-0000-0000-000000000000',
+    ]) {
+      expect(packUuid(id, words, 0)).toBe(true);
+      expect(unpackUuid(words, 0)).toBe(id);
+    }
+    for (const id of [
+      '0190A1B2-C3D4-7E5F-8A9B-0C1D2E3F4A5B',
+      '0190a1b2c3d47e5f8a9b0c1d2e3f4a5b',
+      '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5',
+      'x190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b',
+    ]) {
+      expect(packUuid(id, words, 0)).toBe(false);
+    }
+  });
+
+  it('gives back every field core reads, ids included, whatever their form', () => {
+    const events: ListenEvent[] = [
+      { ...base, id: '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b', listener: 'l1' },
+      { ...base, session: 't', time: base.time + 5_000, id: 'other-session' },
+      {
+        ...base,
+        time: base.time + 10_000,
+        id: '0190A1B2-C3D4-7E5F-8A9B-0C1D2E3F4A5B',
+        stream: 'main-128k',
+        bytes: 2 ** 40,
+      },
+      {
+        ...base,
+        time: base.time + 20_000,
+        id: 'batch-7/12',
+        duration: 9.9995,
+        output: 'shoutcast',
+        listener: 'l2',
+      },
+      { ...base, time: base.time + 30_000, duration: 0, listener: 'l2' },
+      { ...base, time: base.time + 40_000, id: 'ffffffff-ffff-ffff-ffff-ffffffffffff', duration: 86_400 },
+    ];
+    const store = new EventStore();
+    for (const event of events) store.add(event);
+    expect(store.size).toBe(6);
+    expect(store.events('s').map(plain)).toEqual(events.filter((e) => e.session === 's').map(plain));
+    expect(store.events('t').map(plain)).toEqual([plain(events[1]!)]);
+    expect(store.events('none')).toEqual([]);
+  });
+
+  it('grows, and moves a session id to another store whole', () => {
+    const a = new EventStore();
+    const b = new EventStore();
+    for (let i = 0; i < 5000; i++)
+      (i % 3 === 0 ? a : b).add({ ...base, time: base.time + i * 10_000, id: `id-${i}` });
+    a.import(b.export('s'));
+    const back = a.events('s');
+    expect(back).toHaveLength(5000);
+    expect(new Set(back.map((e) => e.id)).size).toBe(5000);
+  });
+
+  it('finalizes to what core finalizes from the original events', () => {
+    const settings = { idleS: 300, maxSessionS: 86_400, minSessionS: 60 };
+    const events = generateStation({ seed: 5, start: Date.UTC(2026, 10, 3, 11), hours: 2, listeners: 20 });
+    const store = new EventStore();
+    for (const event of shuffled(events, 1)) store.add(event);
+    const byId = new Map<string, ListenEvent[]>();
+    for (const event of events) byId.set(event.session, [...(byId.get(event.session) ?? []), event]);
+    expect(store.sessions.size).toBe(byId.size);
+    for (const [id, own] of byId)
+      expect(finalizeSessionId(store.events(id), settings)).toEqual(finalizeSessionId(own, settings));
+  });
+});

@@ -1,0 +1,321 @@
+import type { ListenEvent, Output } from '@earshot/core';
+
+/**
+ * One session id's events, column by column: how events cross to another thread (plain data for
+ * structured clone). See {@link EventStore.export}.
+ */
+export interface PackedSession {
+  session: string;
+  /** Events. */
+  n: number;
+  times: Float64Array;
+  bytes: Float64Array;
+  /** `round(duration * 1000)`: core's math uses durations in integer milliseconds only. */
+  durationsMs: Int32Array;
+  /** 0 = shoutcast, 1 = hls. */
+  outputs: Uint8Array;
+  /** Index into `strings`. */
+  streams: Uint32Array;
+  /** Index into `strings` + 1; 0 = no listener. */
+  listeners: Uint32Array;
+  /** 0 = no id, 1 = a UUID in `idWords`, 2 = another id in `otherIds`. */
+  idKinds: Uint8Array;
+  idWords: Uint32Array;
+  otherIds: Map<number, string>;
+  strings: string[];
+}
+
+const HEX = '0123456789abcdef';
+// Hex digit values of char codes 0..127 (-1: not a lowercase hex digit).
+const HEX_VALUE = new Int8Array(128).fill(-1);
+for (let i = 0; i < 16; i++) HEX_VALUE[HEX.charCodeAt(i)] = i;
+
+function hexWord(id: string, at: number, digits: number): number {
+  let word = 0;
+  for (let i = at; i < at + digits; i++) {
+    const code = id.charCodeAt(i);
+    const value = code < 128 ? HEX_VALUE[code]! : -1;
+    if (value < 0) return -1;
+    word = (word << 4) | value;
+  }
+  return word >>> 0;
+}
+
+/** Packs a lowercase 8-4-4-4-12 UUID into four words at `into[at..at+3]`; false for any other id. */
+export function packUuid(id: string, into: Uint32Array, at: number): boolean {
+  if (
+    id.length !== 36 ||
+    id.charCodeAt(8) !== 45 ||
+    id.charCodeAt(13) !== 45 ||
+    id.charCodeAt(18) !== 45 ||
+    id.charCodeAt(23) !== 45
+  ) {
+    return false;
+  }
+  const a = hexWord(id, 0, 8);
+  const b = hexWord(id, 9, 4);
+  const c = hexWord(id, 14, 4);
+  const d = hexWord(id, 19, 4);
+  const e = hexWord(id, 24, 4);
+  const f = hexWord(id, 28, 8);
+  if (a < 0 || b < 0 || c < 0 || d < 0 || e < 0 || f < 0) return false;
+  into[at] = a;
+  into[at + 1] = ((b << 16) | c) >>> 0;
+  into[at + 2] = ((d << 16) | e) >>> 0;
+  into[at + 3] = f;
+  return true;
+}
+
+/** The UUID string of four packed words. */
+export function unpackUuid(words: Uint32Array, at: number): string {
+  let out = '';
+  for (let w = 0; w < 4; w++) {
+    const word = words[at + w]!;
+    for (let shift = 28; shift >= 0; shift -= 4) {
+      const c = out.length;
+      if (c === 8 || c === 13 || c === 18 || c === 23) out += '-';
+      out += HEX[(word >>> shift) & 15];
+    }
+  }
+  return out;
+}
+
+/** Where one session id's events sit in the store: a linked list through `next`. */
+interface SessionList {
+  head: number;
+  tail: number;
+  n: number;
+  // The previous event's stream and listener and their indexes: nearly always the same again.
+  stream: string;
+  streamIndex: number;
+  listener: string | undefined;
+  listenerIndex: number;
+}
+
+const ID_NONE = 0;
+const ID_UUID = 1;
+const ID_OTHER = 2;
+
+/**
+ * Listen events held compactly until their session ids are finalized: the offline report's memory.
+ * All events sit in one set of typed-array columns (about 50 bytes an event; nothing for the garbage
+ * collector to trace or copy), each session id's events linked in arrival order. A lowercase UUID
+ * `id` is kept as four 32-bit words and turned back into a string only if core asks for it (it
+ * compares ids only between events of one session id with the same time).
+ */
+export class EventStore {
+  /** Session ids and where their events are. */
+  readonly sessions = new Map<string, SessionList>();
+  /** Events added (duplicates included). */
+  size = 0;
+  private capacity = 0;
+  // The columns, read directly by StoredEvent; `size` entries are in use.
+  times = new Float64Array(0);
+  bytes = new Float64Array(0);
+  durationsMs = new Int32Array(0);
+  outputs = new Uint8Array(0);
+  streams = new Uint32Array(0);
+  /** Index into `strings` + 1; 0 = no listener. */
+  listeners = new Uint32Array(0);
+  idKinds = new Uint8Array(0);
+  idWords = new Uint32Array(0);
+  next = new Int32Array(0);
+  private readonly otherIds = new Map<number, string>();
+  readonly strings: string[] = [];
+  private readonly stringIndexes = new Map<string, number>();
+
+  private grow(): void {
+    const capacity = Math.max(1024, Math.ceil(this.capacity * 1.5));
+    const resize = <T extends Float64Array | Int32Array | Uint8Array | Uint32Array>(
+      array: T,
+      size: number,
+    ): T => {
+      const bigger = new (array.constructor as new (n: number) => T)(size);
+      bigger.set(array);
+      return bigger;
+    };
+    this.times = resize(this.times, capacity);
+    this.bytes = resize(this.bytes, capacity);
+    this.durationsMs = resize(this.durationsMs, capacity);
+    this.outputs = resize(this.outputs, capacity);
+    this.streams = resize(this.streams, capacity);
+    this.listeners = resize(this.listeners, capacity);
+    this.idKinds = resize(this.idKinds, capacity);
+    this.idWords = resize(this.idWords, capacity * 4);
+    this.next = resize(this.next, capacity);
+    this.capacity = capacity;
+  }
+
+  private intern(text: string): number {
+    let index = this.stringIndexes.get(text);
+    if (index === undefined) {
+      index = this.strings.length;
+      this.strings.push(text);
+      this.stringIndexes.set(text, index);
+    }
+    return index;
+  }
+
+  /** Adds one valid event (see core's `parseEvent`). */
+  add(event: ListenEvent): void {
+    if (this.size === this.capacity) this.grow();
+    const i = this.size++;
+    let list = this.sessions.get(event.session);
+    if (!list) {
+      list = { head: i, tail: i, n: 0, stream: '', streamIndex: -1, listener: undefined, listenerIndex: 0 };
+      this.sessions.set(event.session, list);
+    } else {
+      this.next[list.tail] = i;
+      list.tail = i;
+    }
+    list.n++;
+    this.next[i] = -1;
+    this.times[i] = event.time;
+    this.bytes[i] = event.bytes;
+    this.durationsMs[i] = Math.round(event.duration * 1000);
+    this.outputs[i] = event.output === 'hls' ? 1 : 0;
+    if (event.stream !== list.stream || list.streamIndex < 0) {
+      list.stream = event.stream;
+      list.streamIndex = this.intern(event.stream);
+    }
+    this.streams[i] = list.streamIndex;
+    const listener = event.listener;
+    if (listener !== list.listener) {
+      list.listener = listener;
+      list.listenerIndex = listener === undefined ? 0 : this.intern(listener) + 1;
+    }
+    this.listeners[i] = list.listenerIndex;
+    const id = event.id;
+    if (id === undefined) this.idKinds[i] = ID_NONE;
+    else if (packUuid(id, this.idWords, i * 4)) this.idKinds[i] = ID_UUID;
+    else {
+      this.idKinds[i] = ID_OTHER;
+      this.otherIds.set(i, id);
+    }
+  }
+
+  /** The id of event `i`. */
+  idOf(i: number): string | undefined {
+    const kind = this.idKinds[i];
+    if (kind === ID_UUID) return unpackUuid(this.idWords, i * 4);
+    if (kind === ID_OTHER) return this.otherIds.get(i);
+    return undefined;
+  }
+
+  /** A session id's events (in the order added), as core's functions take them. */
+  events(session: string): ListenEvent[] {
+    const list = this.sessions.get(session);
+    if (!list) return [];
+    const events: ListenEvent[] = new Array(list.n);
+    for (let i = list.head, k = 0; i >= 0; i = this.next[i]!, k++)
+      events[k] = new StoredEvent(this, session, i);
+    return events;
+  }
+
+  /** A session id's events as plain columns, to hand to another thread. */
+  export(session: string): PackedSession {
+    const list = this.sessions.get(session);
+    const n = list?.n ?? 0;
+    const packed: PackedSession = {
+      session,
+      n,
+      times: new Float64Array(n),
+      bytes: new Float64Array(n),
+      durationsMs: new Int32Array(n),
+      outputs: new Uint8Array(n),
+      streams: new Uint32Array(n),
+      listeners: new Uint32Array(n),
+      idKinds: new Uint8Array(n),
+      idWords: new Uint32Array(n * 4),
+      otherIds: new Map(),
+      strings: [],
+    };
+    const local = new Map<number, number>();
+    const localString = (index: number) => {
+      let mapped = local.get(index);
+      if (mapped === undefined) {
+        mapped = packed.strings.length;
+        packed.strings.push(this.strings[index]!);
+        local.set(index, mapped);
+      }
+      return mapped;
+    };
+    for (let i = list ? list.head : -1, k = 0; i >= 0; i = this.next[i]!, k++) {
+      packed.times[k] = this.times[i]!;
+      packed.bytes[k] = this.bytes[i]!;
+      packed.durationsMs[k] = this.durationsMs[i]!;
+      packed.outputs[k] = this.outputs[i]!;
+      packed.streams[k] = localString(this.streams[i]!);
+      const listener = this.listeners[i]!;
+      packed.listeners[k] = listener === 0 ? 0 : localString(listener - 1) + 1;
+      const kind = this.idKinds[i]!;
+      packed.idKinds[k] = kind;
+      if (kind === ID_UUID) packed.idWords.set(this.idWords.subarray(i * 4, i * 4 + 4), k * 4);
+      else if (kind === ID_OTHER) packed.otherIds.set(k, this.otherIds.get(i)!);
+    }
+    return packed;
+  }
+
+  /** Adds the events of a session exported by another store. */
+  import(packed: PackedSession): void {
+    const strings = packed.strings.map((text) => this.intern(text));
+    let list = this.sessions.get(packed.session);
+    for (let k = 0; k < packed.n; k++) {
+      if (this.size === this.capacity) this.grow();
+      const i = this.size++;
+      if (!list) {
+        list = { head: i, tail: i, n: 0, stream: '', streamIndex: -1, listener: undefined, listenerIndex: 0 };
+        this.sessions.set(packed.session, list);
+      } else {
+        this.next[list.tail] = i;
+        list.tail = i;
+      }
+      list.n++;
+      this.next[i] = -1;
+      this.times[i] = packed.times[k]!;
+      this.bytes[i] = packed.bytes[k]!;
+      this.durationsMs[i] = packed.durationsMs[k]!;
+      this.outputs[i] = packed.outputs[k]!;
+      this.streams[i] = strings[packed.streams[k]!]!;
+      const listener = packed.listeners[k]!;
+      this.listeners[i] = listener === 0 ? 0 : strings[listener - 1]! + 1;
+      const kind = packed.idKinds[k]!;
+      this.idKinds[i] = kind;
+      if (kind === ID_UUID) this.idWords.set(packed.idWords.subarray(k * 4, k * 4 + 4), i * 4);
+      else if (kind === ID_OTHER) this.otherIds.set(i, packed.otherIds.get(k)!);
+    }
+  }
+}
+
+/**
+ * An event read back from the store. Its `id` is built only when asked for: core compares ids only
+ * between events of one session id with the same time, so most are never turned back into strings.
+ */
+class StoredEvent implements ListenEvent {
+  readonly session: string;
+  readonly stream: string;
+  readonly output: Output;
+  readonly time: number;
+  readonly duration: number;
+  readonly bytes: number;
+  readonly listener: string | undefined;
+  private readonly store: EventStore;
+  private readonly index: number;
+
+  constructor(store: EventStore, session: string, i: number) {
+    const listener = store.listeners[i]!;
+    this.session = session;
+    this.stream = store.strings[store.streams[i]!]!;
+    this.output = store.outputs[i] === 1 ? 'hls' : 'shoutcast';
+    this.time = store.times[i]!;
+    this.duration = store.durationsMs[i]! / 1000;
+    this.bytes = store.bytes[i]!;
+    this.listener = listener === 0 ? undefined : store.strings[listener - 1];
+    this.store = store;
+    this.index = i;
+  }
+
+  get id(): string | undefined {
+    return this.store.idOf(this.index);
+  }
+}
