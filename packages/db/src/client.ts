@@ -1,8 +1,7 @@
 import net from 'node:net';
-import { PGlite, type Transaction as PgliteTransaction } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import { type SQL, sql as sqlTag } from 'drizzle-orm';
 import { PgDialect, type PgDatabase, type PgQueryResultHKT } from 'drizzle-orm/pg-core';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres, { type Sql } from 'postgres';
 import { migrate } from './migrate.js';
@@ -86,7 +85,7 @@ export interface CreateDbOptions {
 
 const dialect = new PgDialect();
 
-function toQuery(
+export function toQuery(
   query: string | SQL,
   params: readonly unknown[] | undefined,
 ): { text: string; params: unknown[] } {
@@ -105,10 +104,6 @@ export function redactUrl(url: string): string {
     return 'postgres://(unparsable url)';
   }
 }
-
-const identity = (value: string) => value;
-// Make PGlite's raw results look like postgres.js's under drizzle (text timestamps, string int8).
-const PGLITE_RAW_PARSERS = { 20: identity, 1082: identity, 1083: identity, 1114: identity, 1184: identity };
 
 /**
  * Stock postgres.js leaves Nagle's algorithm on, which stalls the end of every COPY by about 40 ms
@@ -174,48 +169,10 @@ function postgresTx(t: postgres.TransactionSql, root: Sql): DbTx {
   };
 }
 
-async function createPgliteDb(dataDir: string | undefined, options: CreateDbOptions): Promise<Db> {
-  const pg = dataDir === undefined ? await PGlite.create() : await PGlite.create(dataDir);
-  await pg.exec(`SET TIME ZONE 'UTC'`);
-  const db = drizzlePglite(pg, { schema }) as unknown as EarshotDrizzle;
-  let closed: Promise<void> | undefined;
-  return {
-    driver: 'pglite',
-    client: { kind: 'pglite', pg },
-    location: dataDir === undefined ? 'memory:' : `file:${dataDir}`,
-    drizzle: db,
-    knownEventDays: new Set(),
-    logger: options.logger,
-    async query<T = Row>(query: string | SQL, params?: readonly unknown[]) {
-      const q = toQuery(query, params);
-      return (await pg.query<T>(q.text, q.params, { parsers: PGLITE_RAW_PARSERS })).rows;
-    },
-    transaction<T>(fn: (tx: DbTx) => Promise<T>): Promise<T> {
-      return pg.transaction((t) => fn(pgliteTx(t)));
-    },
-    async ping() {
-      if (pg.closed) throw new Error('the embedded database is closed');
-      await pg.query('select 1');
-    },
-    close() {
-      closed ??= pg.closed ? Promise.resolve() : pg.close();
-      return closed;
-    },
-  };
-}
-
-function pgliteTx(t: PgliteTransaction): DbTx {
-  let d: EarshotDrizzle | undefined;
-  return {
-    async query<T = Row>(query: string | SQL, params?: readonly unknown[]) {
-      const q = toQuery(query, params);
-      return (await t.query<T>(q.text, q.params, { parsers: PGLITE_RAW_PARSERS })).rows;
-    },
-    get drizzle() {
-      d ??= drizzlePglite(t as unknown as PGlite, { schema }) as unknown as EarshotDrizzle;
-      return d;
-    },
-  };
+// PGlite (WebAssembly PostgreSQL) is loaded only when used: a server deployment never pays for it.
+async function openPglite(dataDir: string | undefined, options: CreateDbOptions): Promise<Db> {
+  const { createPgliteDb } = await import('./pglite.js');
+  return createPgliteDb(dataDir, options);
 }
 
 /**
@@ -227,10 +184,9 @@ export async function createDb(options: CreateDbOptions = {}): Promise<Db> {
   const url = options.url;
   let db: Db;
   if (url !== undefined && /^postgres(ql)?:\/\//.test(url)) db = createPostgresDb(url, options);
-  else if (url === 'memory:' || url === 'memory://') db = await createPgliteDb(undefined, options);
-  else if (url?.startsWith('file:')) db = await createPgliteDb(url.slice('file:'.length), options);
-  else if (url === undefined || url === '')
-    db = await createPgliteDb(options.dataDir ?? './.earshot', options);
+  else if (url === 'memory:' || url === 'memory://') db = await openPglite(undefined, options);
+  else if (url?.startsWith('file:')) db = await openPglite(url.slice('file:'.length), options);
+  else if (url === undefined || url === '') db = await openPglite(options.dataDir ?? './.earshot', options);
   else
     throw new Error(`unsupported database url (want postgres://, file:PATH or memory:): ${redactUrl(url)}`);
   if (options.migrate !== false) {

@@ -1,5 +1,5 @@
 import { durationMsOf, eventKey, type ListenEvent } from '@earshot/core';
-import type { Db, DbTx } from './client.js';
+import type { Db, Queryable } from './client.js';
 import { ensureEventPartitions, utcDayOf } from './partitions.js';
 
 /** How a batch reaches listen_events. */
@@ -82,8 +82,10 @@ function rowKey(id: string, timeMs: number | string): string {
 
 // The statement shared by both methods: insert from `source`, then bump session_state for the
 // sessions of the rows that were new. Rows go in (id, time) order and sessions in session order, so
-// concurrent batches take their locks in the same order and cannot deadlock.
-function upsertSql(source: string, receivedAt: string, idle: string): string {
+// concurrent batches take their locks in the same order and cannot deadlock. It returns the rows of
+// `keys` (id, ms, time) that were NOT inserted (duplicates: usually none, so the answer stays small)
+// and one row per touched session.
+function upsertSql(source: string, keys: string, receivedAt: string, idle: string): string {
   return `with ins as (
   insert into listen_events (id, session, stream, output, time, duration_ms, bytes, listener, ua, received_at)
   select s.id, s.session, s.stream, s.output, s.time, s.duration_ms, s.bytes, s.listener, s.ua, coalesce(${receivedAt}::timestamptz, now())
@@ -92,7 +94,10 @@ function upsertSql(source: string, receivedAt: string, idle: string): string {
   returning id, session, time
 ), prev as (
   -- The statement's snapshot: session_state as it was before this batch.
-  select session, change_seq, finalized_seq from session_state where session in (select session from ins)
+  -- = any(array(...)) keeps this an index lookup per session (an IN over the CTE was planned as a
+  -- seq scan of the whole table).
+  select session, change_seq, finalized_seq from session_state
+  where session = any(array(select distinct session from ins))
 ), st as (
   insert into session_state as ss (session, first_time, last_time, last_received_at, due_at, change_seq)
   select session, min(time), max(time), now(), now() + ${idle}::float8 * interval '1 second', nextval('session_change_seq')
@@ -105,23 +110,27 @@ function upsertSql(source: string, receivedAt: string, idle: string): string {
     change_seq = excluded.change_seq
   returning session, (xmax = 0) as created
 )
-select 'e' as k, id, ((extract(epoch from time) * 1000)::bigint)::text as t, null::boolean as created, null::boolean as idle from ins
+select 'd' as k, k.id, k.ms::text as t, null::boolean as created, null::boolean as idle
+from ${keys} where not exists (select 1 from ins where ins.id = k.id and ins.time = k.time)
 union all
 select 's' as k, st.session as id, null as t, st.created, coalesce(p.finalized_seq >= p.change_seq, true) as idle
 from st left join prev p on p.session = st.session`;
 }
 
-// Times travel as text[]: drizzle makes postgres.js pass timestamptz[] parameters through unserialized.
-const UNNEST_SOURCE = `(select id, session, stream, output, time::timestamptz as time, duration_ms, bytes, listener, ua
-  from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::bigint[], $8::text[], $9::text[])
-  as u(id, session, stream, output, time, duration_ms, bytes, listener, ua)) as s`;
-const UNNEST_SQL = upsertSql(UNNEST_SOURCE, '$10', '$11');
+// Times travel as epoch ms (int8[]): cheaper than ISO text, and exact (to_timestamp rounds to the
+// microsecond; a whole ms is exactly representable at that precision).
+const UNNEST_SOURCE = `(select id, session, stream, output, to_timestamp(ms::float8 / 1000) as time, duration_ms, bytes, listener, ua
+  from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::int[], $7::int8[], $8::text[], $9::text[])
+  as u(id, session, stream, output, ms, duration_ms, bytes, listener, ua)) as s`;
+const UNNEST_KEYS = `(select id, ms, to_timestamp(ms::float8 / 1000) as time from unnest($1::text[], $5::int8[]) as u(id, ms)) as k`;
+const UNNEST_SQL = upsertSql(UNNEST_SOURCE, UNNEST_KEYS, '$10', '$11');
 
 const STAGE = 'earshot_stage_listen_events';
 const STAGE_DDL = `create temp table if not exists ${STAGE} (id text, session text, stream text, output text,
   time timestamptz, duration_ms int, bytes bigint, listener text, ua text) on commit delete rows`;
 const COPY_SQL = `copy ${STAGE} (id, session, stream, output, time, duration_ms, bytes, listener, ua) from stdin`;
-const COPY_UPSERT_SQL = upsertSql(`${STAGE} as s`, '$1', '$2');
+const COPY_KEYS = `(select id, (extract(epoch from time) * 1000)::int8 as ms, time from ${STAGE}) as k`;
+const COPY_UPSERT_SQL = upsertSql(`${STAGE} as s`, COPY_KEYS, '$1', '$2');
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -144,7 +153,7 @@ function copyPayload(rows: readonly Row[]): string {
 }
 
 type ResultRow = {
-  k: 'e' | 's';
+  k: 'd' | 's';
   id: string;
   t: string | null;
   created: boolean | null;
@@ -152,7 +161,7 @@ type ResultRow = {
 };
 
 async function writeUnnest(
-  tx: DbTx,
+  tx: Queryable,
   rows: readonly Row[],
   receivedAt: string | null,
   idleS: number,
@@ -165,7 +174,7 @@ async function writeUnnest(
     cols[1]![i] = r.session;
     cols[2]![i] = r.stream;
     cols[3]![i] = r.output;
-    cols[4]![i] = iso(r.time);
+    cols[4]![i] = r.time;
     cols[5]![i] = r.durationMs;
     cols[6]![i] = r.bytes;
     cols[7]![i] = r.listener;
@@ -199,7 +208,8 @@ function isMissingPartition(error: unknown): boolean {
 }
 
 /**
- * The ingest hot path. In one transaction: stores the events in listen_events (the id is
+ * The ingest hot path. In one transaction (the unnest method is one statement, atomic by itself,
+ * which saves the BEGIN and COMMIT round trips): stores the events in listen_events (the id is
  * {@link storedEventId}; `ip` is never stored) with ON CONFLICT (id, time) DO NOTHING, and bumps
  * session_state (first/last time, last_received_at, due_at = now() + idle, a new change_seq) for each
  * session id touched by a new event. Day partitions are made sure of first. Returns how many events
@@ -246,7 +256,7 @@ export async function insertEvents(
   const write = () =>
     method === 'copy'
       ? writeCopy(db, rows, receivedAt, options.idleS)
-      : db.transaction((tx) => writeUnnest(tx, rows, receivedAt, options.idleS));
+      : writeUnnest(db, rows, receivedAt, options.idleS); // one statement: atomic without BEGIN/COMMIT round trips
 
   await ensureEventPartitions(db, days);
   let result: ResultRow[];
@@ -260,16 +270,18 @@ export async function insertEvents(
     result = await write();
   }
 
-  let inserted = 0;
+  // Every first occurrence is new unless the database already had it.
+  for (const index of firstIndex.values()) isNew[index] = true;
+  let inserted = firstIndex.size;
   const sessions: string[] = [];
   const createdSessions: string[] = [];
   const toSchedule: string[] = [];
   for (const r of result) {
-    if (r.k === 'e') {
+    if (r.k === 'd') {
       const index = firstIndex.get(rowKey(r.id, r.t!));
-      if (index !== undefined) {
-        isNew[index] = true;
-        inserted++;
+      if (index !== undefined && isNew[index]) {
+        isNew[index] = false;
+        inserted--;
       }
     } else {
       sessions.push(r.id);

@@ -1,6 +1,4 @@
 import { fileURLToPath } from 'node:url';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
-import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import type { Db } from './client.js';
@@ -19,7 +17,11 @@ export async function migrate(db: Db, options: { migrationsFolder?: string } = {
   const migrationsFolder = options.migrationsFolder ?? MIGRATIONS_FOLDER;
   const started = Date.now();
   if (db.client.kind === 'pglite') {
-    await migratePglite(drizzlePglite(db.client.pg), { migrationsFolder });
+    const [{ drizzle }, { migrate: migratePglite }] = await Promise.all([
+      import('drizzle-orm/pglite'),
+      import('drizzle-orm/pglite/migrator'),
+    ]);
+    await migratePglite(drizzle(db.client.pg), { migrationsFolder });
   } else {
     // One dedicated connection: the advisory lock is per session, and the migrator runs its own transaction.
     const conn = db.client.single();
