@@ -120,7 +120,7 @@ export function createApp(deps: IngestDeps): IngestApp {
     db: deps.db,
     idleS: deps.idleS,
     windowMs: deps.group?.windowMs ?? 3,
-    maxEvents: deps.group?.maxEvents ?? 5_000,
+    maxEvents: deps.group?.maxEvents ?? 2_000,
     concurrency: deps.group?.concurrency ?? 4,
     scheduler: deps.scheduler,
     metrics,

@@ -28,7 +28,7 @@ export const ingestEnvSchema = sharedEnvSchema.extend({
   /** Group commit: how long a request waits for others to share its transaction, ms. */
   EARSHOT_GROUP_WINDOW_MS: z.coerce.number().min(0).max(1000).default(3),
   /** Group commit: flush at once when this many events are pending. */
-  EARSHOT_GROUP_MAX_EVENTS: int(5_000),
+  EARSHOT_GROUP_MAX_EVENTS: int(2_000),
   /** Group commit: transactions in flight at once (the rest wait and grow the next group). */
   EARSHOT_GROUP_CONCURRENCY: int(4),
   /** PostgreSQL pool size. */

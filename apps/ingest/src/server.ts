@@ -5,7 +5,6 @@ import pino, { type Logger } from 'pino';
 import { createApp, type IngestApp } from './app.js';
 import type { IngestEnv } from './env.js';
 import { createMetrics } from './metrics.js';
-import { createScheduler } from './schedule.js';
 
 export interface RunningIngest {
   /** `http://host:port` the server listens on. */
@@ -36,8 +35,9 @@ export async function startIngest(env: IngestEnv, logger: Logger): Promise<Runni
     logger: logger.child({ component: 'db' }),
     maxConnections: env.EARSHOT_DB_POOL,
   });
+  // BullMQ and ioredis are loaded only when there is a Redis to talk to.
   const scheduler = env.REDIS_URL
-    ? createScheduler({
+    ? (await import('./schedule.js')).createScheduler({
         redisUrl: env.REDIS_URL,
         idleS: env.EARSHOT_IDLE_S,
         timeoutMs: env.EARSHOT_SCHEDULE_TIMEOUT_MS,
