@@ -189,8 +189,7 @@ const UPSERT_MINUTES_SQL = `insert into stream_minutes as m (stream, minute, ms,
   select stream, minute, ms, sessions
   from unnest($1::text[], $2::text[]::timestamptz[], $3::bigint[], $4::int[]) as d(stream, minute, ms, sessions)
   order by stream, minute
-  on conflict (stream, minute) do update set ms = m.ms + excluded.ms, sessions = m.sessions + excluded.sessions
-  returning (ms = 0 and sessions = 0) as empty`;
+  on conflict (stream, minute) do update set ms = m.ms + excluded.ms, sessions = m.sessions + excluded.sessions`;
 
 // A minute no counted session listens in any more is removed, so the table equals a fresh computation.
 const DELETE_EMPTY_MINUTES_SQL = `delete from stream_minutes m using unnest($1::text[], $2::text[]::timestamptz[]) as d(stream, minute)
@@ -361,10 +360,14 @@ async function finalizeLocked(
     if (s.first_ms < lo) lo = s.first_ms;
     if (s.last_ms > hi) hi = s.last_ms;
   }
+  // Rows are stored for an id only by a finalization, which also sets its finalized_seq (> 0): ids
+  // never finalized have none to read.
+  const seen = work.filter((s) => s.finalized_seq !== '0').map((s) => s.session);
+  // Independent statements go out together (one connection pipelines them, in order).
   const [eventRows, oldSessionRows, oldShortRows] = await Promise.all([
     tx.query<EventRow>(EVENTS_SQL, [ids, iso(lo), iso(hi)]),
-    tx.query<SessionRowDb>(OLD_SESSIONS_SQL, [ids]),
-    tx.query<ShortRowDb>(OLD_SHORTS_SQL, [ids]),
+    seen.length > 0 ? tx.query<SessionRowDb>(OLD_SESSIONS_SQL, [seen]) : [],
+    seen.length > 0 ? tx.query<ShortRowDb>(OLD_SHORTS_SQL, [seen]) : [],
   ]);
 
   const eventsById = new Map<string, ListenEvent[]>();
@@ -445,29 +448,32 @@ async function finalizeLocked(
     perId.get(old.session)!.written++;
   }
 
+  // The writes, pipelined in this order: deletes before the inserts of the same keys, the
+  // stream_minutes upsert (sorted), then the mark.
+  const writes: Promise<unknown>[] = [];
   if (removeSessions.length > 0) {
     const keys = keyArrays(removeSessions);
-    await tx.query(DELETE_SESSIONS_SQL, keys);
-    await tx.query(DELETE_QUARTER_HOURS_SQL, keys);
+    writes.push(tx.query(DELETE_SESSIONS_SQL, keys), tx.query(DELETE_QUARTER_HOURS_SQL, keys));
   }
-  if (removeShorts.length > 0) await tx.query(DELETE_SHORTS_SQL, keyArrays(removeShorts));
-
+  if (removeShorts.length > 0) writes.push(tx.query(DELETE_SHORTS_SQL, keyArrays(removeShorts)));
   if (insertSessions.length > 0) {
     const r = insertSessions;
-    await tx.query(INSERT_SESSIONS_SQL, [
-      r.map((s) => s.session),
-      r.map((s) => iso(s.start)),
-      r.map((s) => s.stream),
-      r.map((s) => s.output),
-      r.map((s) => iso(s.end)),
-      r.map((s) => s.elapsedMs),
-      r.map((s) => s.durationMs),
-      r.map((s) => s.bytes),
-      r.map((s) => s.listener),
-      r.map((s) => s.ua),
-      r.map((s) => iso(s.firstMinute)),
-      r.map((s) => `{${s.minuteMs.join(',')}}`),
-    ]);
+    writes.push(
+      tx.query(INSERT_SESSIONS_SQL, [
+        r.map((s) => s.session),
+        r.map((s) => iso(s.start)),
+        r.map((s) => s.stream),
+        r.map((s) => s.output),
+        r.map((s) => iso(s.end)),
+        r.map((s) => s.elapsedMs),
+        r.map((s) => s.durationMs),
+        r.map((s) => s.bytes),
+        r.map((s) => s.listener),
+        r.map((s) => s.ua),
+        r.map((s) => iso(s.firstMinute)),
+        r.map((s) => `{${s.minuteMs.join(',')}}`),
+      ]),
+    );
     const qh: [string[], string[], string[], string[], number[], (string | null)[]] = [
       [],
       [],
@@ -488,41 +494,57 @@ async function finalizeLocked(
         qh[5].push(s.listener);
       }
     }
-    if (qh[0].length > 0) await tx.query(INSERT_QUARTER_HOURS_SQL, qh);
+    if (qh[0].length > 0) writes.push(tx.query(INSERT_QUARTER_HOURS_SQL, qh));
   }
   if (insertShorts.length > 0) {
     const r = insertShorts;
-    await tx.query(INSERT_SHORTS_SQL, [
-      r.map((s) => s.session),
-      r.map((s) => iso(s.start)),
-      r.map((s) => s.stream),
-      r.map((s) => s.durationMs),
-    ]);
+    writes.push(
+      tx.query(INSERT_SHORTS_SQL, [
+        r.map((s) => s.session),
+        r.map((s) => iso(s.start)),
+        r.map((s) => s.stream),
+        r.map((s) => s.durationMs),
+      ]),
+    );
   }
-
   const changed = [...deltas.values()].filter((d) => d.ms !== 0 || d.sessions !== 0);
   if (changed.length > 0) {
     const streams = changed.map((d) => d.stream);
     const minutes = changed.map((d) => iso(d.minute));
-    const upserted = await tx.query<{ empty: boolean }>(UPSERT_MINUTES_SQL, [
-      streams,
-      minutes,
-      changed.map((d) => d.ms),
-      changed.map((d) => d.sessions),
-    ]);
-    if (upserted.some((u) => u.empty)) await tx.query(DELETE_EMPTY_MINUTES_SQL, [streams, minutes]);
+    writes.push(
+      tx.query(UPSERT_MINUTES_SQL, [
+        streams,
+        minutes,
+        changed.map((d) => d.ms),
+        changed.map((d) => d.sessions),
+      ]),
+    );
+    // Only a removed row can take a minute down to nothing.
+    if (removeSessions.length > 0) writes.push(tx.query(DELETE_EMPTY_MINUTES_SQL, [streams, minutes]));
   }
-
-  const marked = await tx.query<{ session: string; lag_ms: number }>(MARK_FINALIZED_SQL, [
+  const marking = tx.query<{ session: string; lag_ms: number }>(MARK_FINALIZED_SQL, [
     ids,
     work.map((s) => s.change_seq),
   ]);
+  const [marked] = await Promise.all([marking, ...writes]);
   const lagById = new Map(marked.map((m) => [m.session, m.lag_ms]));
   for (const id of ids) {
     const stats = perId.get(id)!;
     outcomes.push({ session: id, status: 'finalized', ...stats, lagMs: Math.round(lagById.get(id) ?? 0) });
   }
   return { outcomes };
+}
+
+// Every statement of a finalization is a key lookup (state rows, the (session, time) index, stored
+// rows by session id). Without statistics (a young table) or with a long id list as a parameter,
+// the planner can prefer scanning whole tables and comparing each row with every id, which grows
+// with the table; in these transactions a scan is never the right plan.
+const NO_SEQSCAN_SQL = 'set local enable_seqscan = off';
+
+/** Locks state rows in a finalization transaction (planner setting first, pipelined). */
+async function lockStates(tx: Queryable, text: string, params: unknown[]): Promise<StateRow[]> {
+  const [, states] = await Promise.all([tx.query(NO_SEQSCAN_SQL), tx.query<StateRow>(text, params)]);
+  return states;
 }
 
 const RETRYABLE = new Set(['40P01', '40001']);
@@ -559,7 +581,7 @@ export async function finalizeSession(
 ): Promise<FinalizeOutcome> {
   return withRetries(options.retries ?? 4, () =>
     db.transaction(async (tx) => {
-      const states = await tx.query<StateRow>(LOCK_IDS_SQL, [[session]]);
+      const states = await lockStates(tx, LOCK_IDS_SQL, [[session]]);
       if (states.length === 0) return { session, status: 'missing' } as const;
       const { outcomes } = await finalizeLocked(tx, states, settings, options);
       return outcomes[0]!;
@@ -585,7 +607,7 @@ export async function finalizeSessions(
   if (ids.length === 1) return [await finalizeSession(db, ids[0]!, settings, options)];
   const first = await withRetries(options.retries ?? 4, () =>
     db.transaction(async (tx) => {
-      const states = await tx.query<StateRow>(LOCK_IDS_SKIP_SQL, [ids]);
+      const states = await lockStates(tx, LOCK_IDS_SKIP_SQL, [ids]);
       return (await finalizeLocked(tx, states, settings, options)).outcomes;
     }),
   );
@@ -608,7 +630,7 @@ export async function finalizeDueBatch(
 ): Promise<FinalizeOutcome[]> {
   return withRetries(options.retries ?? 4, () =>
     db.transaction(async (tx: DbTx) => {
-      const states = await tx.query<StateRow>(LOCK_DUE_SQL, [limit]);
+      const states = await lockStates(tx, LOCK_DUE_SQL, [limit]);
       if (states.length === 0) return [];
       return (await finalizeLocked(tx, states, settings, {})).outcomes;
     }),
