@@ -24,7 +24,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Worke
     registry,
     jobs: new Counter({
       name: 'earshot_worker_jobs_total',
-      help: 'Finalize jobs handled, by result: completed, failed, rearmed (events arrived since; delayed to the new due time).',
+      help: 'Finalize jobs handled, by result: completed, failed, rearmed (events arrived since; delayed to the new due time), retried (a transient error; backed off).',
       labelNames: ['result'],
       registers,
     }),

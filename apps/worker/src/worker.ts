@@ -185,8 +185,11 @@ export function createWorker(options: CreateWorkerOptions): FinalizeWorker {
       const final =
         !job || error instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
       const log = { jobId: job?.id, attempts: job?.attemptsMade, err: errorText(error) };
-      if (final) logger.error(log, 'finalize job failed for good; the sweep will pick the session up');
-      else logger.warn(log, 'finalize job failed; BullMQ retries it');
+      if (final) {
+        logger.error(log, 'finalize job failed for good; the sweep will pick the session up');
+        // A failed job kept in Redis would turn every later add of this job id into a no-op.
+        job?.remove().catch(() => {});
+      } else logger.warn(log, 'finalize job failed; BullMQ retries it');
     });
     worker.on('error', (error) => logger.warn({ err: errorText(error) }, 'worker error'));
   }
@@ -197,7 +200,23 @@ export function createWorker(options: CreateWorkerOptions): FinalizeWorker {
       throw new UnrecoverableError(
         'invalid finalize job payload: want { session: string of 1..128 characters }',
       );
-    const outcome = await batcher.finalize(data.session);
+    let outcome: FinalizeOutcome;
+    try {
+      outcome = await batcher.finalize(data.session);
+    } catch (error) {
+      // A transient failure (database restarting, connection lost). BullMQ retries jobs whose
+      // producer asked for attempts; for a job added without them the worker backs off itself, so a
+      // database hiccup never leaves a session to the sweep alone.
+      const retries = (job.data as { retries?: unknown }).retries;
+      const retry = typeof retries === 'number' ? retries : 0;
+      if ((job.opts.attempts ?? 1) > 1 || !token || retry + 1 >= FINALIZE_ATTEMPTS) throw error;
+      const backoffMs = Math.min(60_000, 1000 * 2 ** retry);
+      logger.warn({ session: data.session, retry: retry + 1, backoffMs, err: errorText(error) }, 'finalization failed; retrying');
+      await job.updateData({ session: data.session, retries: retry + 1 } as FinalizeJobData);
+      await job.moveToDelayed(Date.now() + backoffMs, token);
+      metrics.jobs.inc({ result: 'retried' });
+      throw new DelayedError();
+    }
     if (outcome.status === 'not-due') {
       if (!token) throw new Error('cannot re-arm a job without its lock token');
       // Events arrived since the job was added: run again when the session is due, not before.

@@ -107,6 +107,32 @@ describe('the finalization worker', () => {
     expect(await metricValue(worker, 'earshot_worker_jobs_total', { result: 'failed' })).toBe(1);
   });
 
+  it('backs off and retries a job whose finalization failed (a database hiccup)', async () => {
+    const t = await createTestDatabase();
+    cleanup.push(() => t.drop());
+    const space = queueSpace(REDIS_TEST_URL);
+    let failures = 2;
+    // The first two finalization transactions fail as a lost connection would.
+    const flaky: Db = Object.create(t.db, {
+      transaction: {
+        value: <T>(fn: Parameters<Db['transaction']>[0]) => {
+          if (failures-- > 0) return Promise.reject(Object.assign(new Error('connection lost'), { code: 'ECONNRESET' }));
+          return t.db.transaction(fn as never) as Promise<T>;
+        },
+      },
+    });
+    const worker = createWorker({ db: flaky, settings, redisUrl: space.redisUrl, queueName: space.queueName, sweepIntervalMs: 0, ownsDb: false, defaultMetrics: false });
+    cleanup.push(() => worker.close());
+    const ingest = realIngest(t.db, space, settings);
+    cleanup.push(() => ingest.close());
+    const events = generateEvents({ seed: 13, ids: 1, idleS: settings.idleS, maxVisits: 1 });
+    await ingest.send(events);
+    await worker.start();
+    expect(await waitFor(async () => (await unfinalizedCount(t.db)) === 0, 15_000)).toBe(true);
+    expect(await metricValue(worker, 'earshot_worker_jobs_total', { result: 'retried' })).toBe(2);
+    expect(await readTables(t.db)).toEqual(expectedTables(events, settings));
+  });
+
   it('serves /healthz and /metrics, and closes idempotently', async () => {
     const { worker } = await setup();
     await worker.start();
