@@ -1,4 +1,4 @@
-import { type Db, type FinalizeOutcome, type FinalizeSettings, finalizeSessions } from '@earshot/db';
+import type { FinalizeOutcome } from '@earshot/db';
 
 interface Waiter {
   resolve: (outcome: FinalizeOutcome) => void;
@@ -25,13 +25,12 @@ export class FinalizeBatcher {
   private inFlight = 0;
   private scheduled = false;
 
-  private readonly db: Db;
-  private readonly settings: FinalizeSettings;
+  private readonly finalizeMany: (sessions: string[]) => Promise<FinalizeOutcome[]>;
   private readonly options: BatcherOptions;
 
-  constructor(db: Db, settings: FinalizeSettings, options: BatcherOptions) {
-    this.db = db;
-    this.settings = settings;
+  /** `finalizeMany` finalizes a batch in one transaction: `finalizeSessions(db, ids, settings)`. */
+  constructor(finalizeMany: (sessions: string[]) => Promise<FinalizeOutcome[]>, options: BatcherOptions) {
+    this.finalizeMany = finalizeMany;
     this.options = options;
   }
 
@@ -76,7 +75,7 @@ export class FinalizeBatcher {
   private async run(batch: Map<string, Waiter[]>): Promise<void> {
     const started = performance.now();
     try {
-      const outcomes = await finalizeSessions(this.db, [...batch.keys()], this.settings);
+      const outcomes = await this.finalizeMany([...batch.keys()]);
       this.options.onBatch?.(outcomes, (performance.now() - started) / 1000);
       for (const outcome of outcomes) {
         for (const waiter of batch.get(outcome.session) ?? []) waiter.resolve(outcome);

@@ -7,6 +7,7 @@ import {
   type FinalizeOutcome,
   type FinalizeSettings,
   finalizeJobId,
+  finalizeSessions,
   nextDueInMs,
   parseFinalizeJobData,
   pendingSessions,
@@ -130,7 +131,7 @@ export function createWorker(options: CreateWorkerOptions): FinalizeWorker {
     if (finalized > 0) metrics.finalized.inc({ path }, finalized);
   };
 
-  const batcher = new FinalizeBatcher(db, settings, {
+  const batcher = new FinalizeBatcher((ids) => finalizeSessions(db, ids, settings), {
     maxBatch: batchSize,
     maxInFlight: transactions,
     onBatch: (outcomes, seconds) => {
