@@ -41,6 +41,13 @@ export interface ReadOptions {
   onProgress?: (progress: { bytesRead: number; lines: number }) => void;
   progressEveryMs?: number;
   /**
+   * Called once, after the first chunk, with an estimate of the lines to come: the bytes to read
+   * (`sizeBytes`) over the average line length so far.
+   */
+  onEstimate?: (lines: number) => void;
+  /** Bytes this reader will read (its range of a file), for `onEstimate`; unknown for stdin. */
+  sizeBytes?: number;
+  /**
    * Only the lines that start in `[start, end)` of the file (byte offsets). The source must begin
    * at `max(0, start - 1)`: a line starts at 0 or right after a newline.
    */
@@ -193,6 +200,7 @@ export async function readEvents(
   let carry: Buffer[] = [];
   let carryBytes = 0;
   let done = false;
+  let estimated = false;
   for await (const chunk of input as AsyncIterable<Buffer>) {
     let start = 0;
     let newline = chunk.indexOf(10);
@@ -232,6 +240,14 @@ export async function readEvents(
     if (done || chunkOffset + start >= rangeEnd) {
       done = true;
       break;
+    }
+    if (!estimated && stats.lines > 0 && options.onEstimate && options.sizeBytes) {
+      estimated = true;
+      options.onEstimate(
+        Math.ceil(
+          (options.sizeBytes / (chunkOffset + start - (rangeStart > 0 ? rangeStart - 1 : 0))) * stats.lines,
+        ),
+      );
     }
     if (start < chunk.length) {
       carry.push(chunk.subarray(start));

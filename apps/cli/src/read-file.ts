@@ -20,6 +20,8 @@ export const MAX_THREADS = 4;
 export interface WorkerInput {
   path: string;
   range: { start: number; end: number };
+  /** Bytes in the range, to estimate its lines. */
+  sizeBytes: number;
   settings: ReportSettings;
   skipInvalid: boolean;
   maxInvalid: number;
@@ -151,13 +153,21 @@ export function splitRanges(size: number, count: number): { start: number; end: 
 }
 
 /** Reads everything in this thread. */
-async function readSingle(o: ReadFileOptions, settings: ReportSettings): Promise<ReadFileResult> {
+async function readSingle(
+  o: ReadFileOptions,
+  settings: ReportSettings,
+  gzip: boolean,
+): Promise<ReadFileResult> {
   const store = new EventStore();
   const invalid: string[] = [];
   const source = openSource(o.path);
   try {
     const stats = await readEvents(source, (event) => store.add(event), {
       skipInvalid: o.skipInvalid,
+      // A gzip file's size says little about its lines: let the store grow then.
+      ...(o.size > 0 && !gzip
+        ? { sizeBytes: o.size, onEstimate: (lines: number) => store.reserve(lines * 1.02) }
+        : {}),
       onInvalid: ({ line, detail }) => {
         if (invalid.length < o.maxInvalid) invalid.push(`${o.name}:${line}: ${detail}`);
       },
@@ -184,15 +194,20 @@ async function readSingle(o: ReadFileOptions, settings: ReportSettings): Promise
 export async function readFile(o: ReadFileOptions): Promise<ReadFileResult> {
   const settings = resolveSettings(o.options);
   const count = Math.max(1, Math.floor(o.threads));
-  if (count === 1 || o.path === '-' || o.size === 0 || (await isGzipFile(o.path)))
-    return readSingle(o, settings);
+  const gzip = o.path !== '-' && o.size > 0 && (await isGzipFile(o.path));
+  if (count === 1 || o.path === '-' || o.size === 0 || gzip) return readSingle(o, settings, gzip);
 
   const ranges = splitRanges(o.size, count);
-  const workers = ranges
-    .slice(1)
-    .map((range) =>
-      startWorker({ path: o.path, range, settings, skipInvalid: o.skipInvalid, maxInvalid: o.maxInvalid }),
-    );
+  const workers = ranges.slice(1).map((range) =>
+    startWorker({
+      path: o.path,
+      range,
+      sizeBytes: Math.min(range.end, o.size) - range.start,
+      settings,
+      skipInvalid: o.skipInvalid,
+      maxInvalid: o.maxInvalid,
+    }),
+  );
   try {
     // Phase 1: every thread reads its range (this one the first).
     const store = new EventStore();
@@ -203,6 +218,8 @@ export async function readFile(o: ReadFileOptions): Promise<ReadFileResult> {
       const stats = await readEvents(source, (event) => store.add(event), {
         skipInvalid: o.skipInvalid,
         range: ranges[0]!,
+        sizeBytes: ranges[0]!.end,
+        onEstimate: (lines) => store.reserve(lines * 1.02),
         onInvalid: (invalid) => {
           if (ownInvalid.length < o.maxInvalid) ownInvalid.push(invalid);
         },

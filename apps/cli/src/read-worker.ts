@@ -16,6 +16,8 @@ try {
   const stats = await readEvents(source, (event) => store.add(event), {
     skipInvalid: input.skipInvalid,
     range: input.range,
+    sizeBytes: input.sizeBytes,
+    onEstimate: (lines) => store.reserve(lines * 1.02),
     onInvalid: (line) => {
       if (invalid.length < input.maxInvalid) invalid.push(line);
     },
