@@ -10,6 +10,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { streamStation } from '@earshot/simulate';
+import { defaultThreads } from '../src/read-file.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const cli = join(here, '../dist/cli.js');
@@ -121,7 +122,11 @@ try {
   const cases: { name: string; args: string[] }[] = [
     { name: 'floor: read + split lines + JSON.parse', args: [floor, file] },
     {
-      name: 'earshot report --format json > /dev/null',
+      name: 'earshot report --format json --threads 1',
+      args: [cli, 'report', '--events', file, '--format', 'json', '--threads', '1'],
+    },
+    {
+      name: `earshot report --format json (${defaultThreads(file, size)} threads)`,
       args: [cli, 'report', '--events', file, '--format', 'json'],
     },
   ];

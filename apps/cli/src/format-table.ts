@@ -69,6 +69,8 @@ function periodLine(report: Report): string {
   const { tz } = report.config;
   const from = Date.parse(report.config.from);
   const to = Date.parse(report.config.to);
+  // Without --from/--to the period is the data's: none when there is no counted listening.
+  if (from >= to) return `empty (${report.config.from} .. ${report.config.to})`;
   const fromDate = localDate(from, tz);
   // The end is exclusive: show 10:00, not 09:59, and 24:00 as the next day's 00:00.
   const toDate = localDate(to, tz);
