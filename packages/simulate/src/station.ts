@@ -153,6 +153,12 @@ function positive(name: string, value: number | undefined, fallback: number): nu
   return v;
 }
 
+function nonNegative(name: string, value: number | undefined, fallback: number): number {
+  const v = value ?? fallback;
+  if (!(v >= 0 && Number.isFinite(v))) throw new RangeError(`${name} must be a number >= 0, got ${value}`);
+  return v;
+}
+
 function resolve(options: StationOptions): Resolved {
   const startMs = typeof options.start === 'number' ? options.start : Date.parse(options.start);
   if (!Number.isFinite(startMs))
@@ -184,7 +190,7 @@ function resolve(options: StationOptions): Resolved {
     shortShare,
     longShare,
     medianSessionS: positive('medianSessionS', options.medianSessionS, 1200),
-    pausesPerHour: options.pausesPerHour ?? 0.3,
+    pausesPerHour: nonNegative('pausesPerHour', options.pausesPerHour, 0.3),
     longPauseShare: share('longPauseShare', options.longPauseShare, 0.35),
     idleS: positive('idleS', options.idleS, 300),
     tickS: positive('tickS', options.tickS, 30),
