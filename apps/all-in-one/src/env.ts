@@ -1,0 +1,36 @@
+import { parseEnv, sharedEnvSchema } from '@earshot/db';
+import { z } from 'zod';
+
+const tokens = z
+  .string()
+  .optional()
+  .transform((v) =>
+    (v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0),
+  );
+const port = (fallback: number) => z.coerce.number().int().min(0).max(65_535).default(fallback);
+
+/**
+ * The one-process Earshot's environment: DESIGN section 8, where tokens are optional (made and
+ * printed at start when unset) and each service has its own port.
+ */
+export const allInOneEnvSchema = sharedEnvSchema.extend({
+  EARSHOT_INGEST_TOKENS: tokens,
+  EARSHOT_READ_TOKENS: tokens,
+  EARSHOT_LISTENER_SALT: z.string().min(16, 'must be at least 16 characters').optional(),
+  HOST: z.string().default('127.0.0.1'),
+  EARSHOT_STATION_PORT: port(8000),
+  EARSHOT_INGEST_PORT: port(8081),
+  EARSHOT_REPORTS_PORT: port(8083),
+  EARSHOT_STATION_TICK_S: z.coerce.number().positive().max(300).default(30),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
+});
+
+export type AllInOneEnv = z.infer<typeof allInOneEnvSchema>;
+
+/** Parses the environment once; throws one error naming every bad variable. */
+export function loadEnv(env: Record<string, string | undefined> = process.env): AllInOneEnv {
+  return parseEnv(allInOneEnvSchema, env);
+}

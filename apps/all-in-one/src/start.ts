@@ -1,0 +1,198 @@
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { createDb, type Db } from '@earshot/db';
+import { createApp as createIngestApp } from '@earshot/ingest';
+import { createHttpSink } from '@earshot/logger';
+import { createApp as createReportsApp } from '@earshot/reports';
+import { createStation } from '@earshot/station';
+import { createWorker } from '@earshot/worker';
+import { serve } from '@hono/node-server';
+import type { Logger } from 'pino';
+
+/** Everything the one-process Earshot needs; see `env.ts` for the defaults. */
+export interface AllInOneOptions {
+  /** `postgres://...`; unset: embedded PGlite in `dataDir`. */
+  databaseUrl?: string | undefined;
+  dataDir: string;
+  /** `redis://...`; unset: the worker's sweep alone schedules finalization. */
+  redisUrl?: string | undefined;
+  host: string;
+  stationPort: number;
+  ingestPort: number;
+  reportsPort: number;
+  ingestTokens: readonly string[];
+  readTokens: readonly string[];
+  listenerSalt: string;
+  idleS: number;
+  minSessionS: number;
+  maxSessionS: number;
+  aqhQualifierS: number;
+  sweepS: number;
+  tz: string;
+  /** Seconds between Shoutcast listen events of the demo station. */
+  stationTickS?: number;
+  logger: Logger;
+}
+
+export interface RunningAllInOne {
+  stationUrl: string;
+  ingestUrl: string;
+  reportsUrl: string;
+  db: Db;
+  /** Stops the station (its last events reach ingest), drains ingest, stops the worker, closes the database. Idempotent. */
+  close(): Promise<void>;
+}
+
+type Server = ReturnType<typeof serve>;
+
+function listen(
+  fetch: Parameters<typeof serve>[0]['fetch'],
+  port: number,
+  host: string,
+): Promise<{ server: Server; url: string }> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch, port, hostname: host }, (info) => {
+      resolve({
+        server,
+        url: `http://${host.includes(':') ? `[${host}]` : host}:${(info as AddressInfo).port}`,
+      });
+    });
+    server.once('error', reject);
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    // Long-lived responses (SSE, a player's stream) would hold close() open.
+    (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+  });
+}
+
+/**
+ * The secret salt of listener keys: EARSHOT_LISTENER_SALT, else one made once and kept beside the
+ * embedded database (mode 0600), so a listener keeps one key across restarts. Never in the repo.
+ */
+export async function loadOrCreateSalt(
+  dataDir: string,
+  fromEnv: string | undefined,
+): Promise<{ salt: string; created: boolean }> {
+  if (fromEnv) return { salt: fromEnv, created: false };
+  const file = join(dataDir, 'listener-salt');
+  try {
+    const salt = (await readFile(file, 'utf8')).trim();
+    if (salt.length >= 16) return { salt, created: false };
+  } catch {
+    // not made yet
+  }
+  await mkdir(dataDir, { recursive: true });
+  const salt = randomBytes(32).toString('hex');
+  await writeFile(file, `${salt}\n`, { mode: 0o600 });
+  await chmod(file, 0o600);
+  return { salt, created: true };
+}
+
+/**
+ * Starts the whole of Earshot in this process on one database: the demo station (its logger posts
+ * to ingest over HTTP, as a real streaming server would), ingest, the finalization worker (BullMQ
+ * when `redisUrl` is set, else the sweep alone) and the reports API with its dashboard.
+ */
+export async function startAllInOne(options: AllInOneOptions): Promise<RunningAllInOne> {
+  const { logger } = options;
+  const db = await createDb({
+    url: options.databaseUrl,
+    dataDir: options.dataDir,
+    logger: logger.child({ part: 'db' }),
+  });
+  const settings = {
+    idleS: options.idleS,
+    minSessionS: options.minSessionS,
+    maxSessionS: options.maxSessionS,
+  };
+
+  const worker = createWorker({
+    db,
+    settings,
+    redisUrl: options.redisUrl,
+    sweepIntervalMs: options.sweepS * 1000,
+    logger: logger.child({ part: 'worker' }),
+    ownsDb: false,
+    defaultMetrics: false,
+  });
+  const scheduler = options.redisUrl
+    ? (await import('@earshot/ingest')).createScheduler({
+        redisUrl: options.redisUrl,
+        idleS: options.idleS,
+        timeoutMs: 500,
+        logger,
+      })
+    : undefined;
+  const ingest = createIngestApp({
+    db,
+    tokens: options.ingestTokens,
+    idleS: options.idleS,
+    listenerSalt: options.listenerSalt,
+    scheduler,
+    logger: logger.child({ part: 'ingest' }),
+  });
+  const reports = createReportsApp({
+    db,
+    tokens: options.readTokens,
+    logger: logger.child({ part: 'reports' }),
+    defaults: { ...settings, aqhQualifierS: options.aqhQualifierS, tz: options.tz },
+  });
+
+  const servers: Server[] = [];
+  let station: Awaited<ReturnType<typeof createStation>> | undefined;
+  let sink: ReturnType<typeof createHttpSink> | undefined;
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      const step = async (what: string, fn: () => Promise<unknown> | unknown) => {
+        try {
+          await fn();
+        } catch (error) {
+          logger.error(
+            { err: error instanceof Error ? error.message : String(error) },
+            `closing ${what} failed`,
+          );
+        }
+      };
+      await step('the station', () => station?.close());
+      await step('the station sink', () => sink?.close({ timeoutMs: 5000 }));
+      await step('ingest', () => ingest.drain());
+      await step('the scheduler', () => scheduler?.close());
+      await step('the worker', () => worker.close());
+      await step('reports', () => reports.close());
+      for (const server of servers) await step('a server', () => closeServer(server));
+      await step('the database', () => db.close());
+    })();
+    return closing;
+  };
+
+  try {
+    await worker.start();
+    const ingestServer = await listen(ingest.app.fetch, options.ingestPort, options.host);
+    servers.push(ingestServer.server);
+    const reportsServer = await listen(reports.app.fetch, options.reportsPort, options.host);
+    servers.push(reportsServer.server);
+    sink = createHttpSink({
+      url: `${ingestServer.url}/v1/events`,
+      token: options.ingestTokens[0]!,
+      logger: logger.child({ part: 'station-sink' }),
+    });
+    station = await createStation({
+      sink,
+      port: options.stationPort,
+      host: options.host,
+      tickS: options.stationTickS,
+      logger: logger.child({ part: 'station' }),
+    });
+    return { stationUrl: station.url, ingestUrl: ingestServer.url, reportsUrl: reportsServer.url, db, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
