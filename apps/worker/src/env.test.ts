@@ -23,6 +23,7 @@ describe('loadWorkerEnv', () => {
     } catch (error) {
       message = (error as Error).message;
     }
-    for (const name of ['EARSHOT_IDLE_S', 'REDIS_URL', 'EARSHOT_WORKER_CONCURRENCY']) expect(message).toContain(name);
+    for (const name of ['EARSHOT_IDLE_S', 'REDIS_URL', 'EARSHOT_WORKER_CONCURRENCY'])
+      expect(message).toContain(name);
   });
 });

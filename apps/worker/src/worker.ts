@@ -152,20 +152,20 @@ export function createWorker(options: CreateWorkerOptions): FinalizeWorker {
       const now = Date.now();
       if (now - last < 5000) return;
       last = now;
-      logger.warn({ err: errorText(error), role }, 'redis connection error');
+      logger.warn({ err: errorText(error), role }, 'redis error');
     };
   };
   if (options.redisUrl) {
     const connect = (role: string) => {
       const redis = new Redis(options.redisUrl!, { maxRetriesPerRequest: null, lazyConnect: true });
-      redis.on('error', redisError(role));
+      redis.on('error', redisError(`${role} connection`));
       connections.push(redis);
       return redis;
     };
     const queueName = options.queueName ?? FINALIZE_QUEUE;
     const prefix = options.prefix ?? 'bull';
     queue = new Queue<FinalizeJobData>(queueName, { connection: connect('queue'), prefix });
-    queue.on('error', (error) => logger.warn({ err: errorText(error) }, 'queue error'));
+    queue.on('error', redisError('queue'));
     worker = new Worker<FinalizeJobData>(queueName, (job, token) => processJob(job, token), {
       connection: connect('worker'),
       prefix,
@@ -192,7 +192,7 @@ export function createWorker(options: CreateWorkerOptions): FinalizeWorker {
         job?.remove().catch(() => {});
       } else logger.warn(log, 'finalize job failed; BullMQ retries it');
     });
-    worker.on('error', (error) => logger.warn({ err: errorText(error) }, 'worker error'));
+    worker.on('error', redisError('worker'));
   }
 
   async function processJob(job: Job<FinalizeJobData>, token: string | undefined): Promise<string> {
@@ -212,7 +212,10 @@ export function createWorker(options: CreateWorkerOptions): FinalizeWorker {
       const retry = typeof retries === 'number' ? retries : 0;
       if ((job.opts.attempts ?? 1) > 1 || !token || retry + 1 >= FINALIZE_ATTEMPTS) throw error;
       const backoffMs = Math.min(60_000, 1000 * 2 ** retry);
-      logger.warn({ session: data.session, retry: retry + 1, backoffMs, err: errorText(error) }, 'finalization failed; retrying');
+      logger.warn(
+        { session: data.session, retry: retry + 1, backoffMs, err: errorText(error) },
+        'finalization failed; retrying',
+      );
       await job.updateData({ session: data.session, retries: retry + 1 } as FinalizeJobData);
       await job.moveToDelayed(Date.now() + backoffMs, token);
       metrics.jobs.inc({ result: 'retried' });
@@ -355,9 +358,16 @@ export function createWorker(options: CreateWorkerOptions): FinalizeWorker {
       if (started) return;
       started = true;
       if (worker) {
-        await Promise.all(connections.map((c) => c.connect().catch(() => {})));
-        worker.run().catch((error) => logger.error({ err: errorText(error) }, 'worker stopped'));
-        await worker.waitUntilReady();
+        const w = worker;
+        // Redis being down must not stop the sweep: wait for it a little, then carry on (BullMQ
+        // keeps reconnecting, and jobs start flowing when it is back).
+        const ready = Promise.all(connections.map((c) => c.connect().catch(() => {}))).then(() => {
+          w.run().catch((error) => logger.error({ err: errorText(error) }, 'worker stopped'));
+          return w.waitUntilReady();
+        });
+        await withTimeout(ready, 5000, 'connecting to Redis').catch((error) =>
+          logger.warn({ err: errorText(error) }, 'Redis not ready; the sweep runs meanwhile'),
+        );
       }
       logger.info(
         {
@@ -410,7 +420,10 @@ export function createWorker(options: CreateWorkerOptions): FinalizeWorker {
           }
         };
         // The jobs in hand finish (their batch commits) before anything closes under them.
-        await step('worker', () => worker?.close());
+        // A Redis outage must not hang the shutdown: the other steps run after at most 30 s.
+        await step('worker', () =>
+          worker ? withTimeout(worker.close(), 30_000, 'closing the BullMQ worker') : undefined,
+        );
         await step('sweep', async () => {
           clearTimeout(sweepTimer);
           sweepAbort.abort();
@@ -423,10 +436,15 @@ export function createWorker(options: CreateWorkerOptions): FinalizeWorker {
           await flushRecheck(0);
           recheckStages[1]?.ids.clear();
         });
-        await step('queue', () => queue?.close());
+        await step('queue', () =>
+          queue ? withTimeout(queue.close(), 5000, 'closing the queue') : undefined,
+        );
         for (const redis of connections) {
           await step('redis', async () => {
-            if (redis.status !== 'end') await redis.quit().catch(() => redis.disconnect());
+            // QUIT would wait for a connection that may never come back (commands queue while reconnecting).
+            if (redis.status === 'ready')
+              await withTimeout(redis.quit(), 2000, 'redis quit').catch(() => redis.disconnect());
+            else redis.disconnect();
           });
         }
         if (options.ownsDb !== false) await step('db', () => db.close());

@@ -116,12 +116,21 @@ describe('the finalization worker', () => {
     const flaky: Db = Object.create(t.db, {
       transaction: {
         value: <T>(fn: Parameters<Db['transaction']>[0]) => {
-          if (failures-- > 0) return Promise.reject(Object.assign(new Error('connection lost'), { code: 'ECONNRESET' }));
+          if (failures-- > 0)
+            return Promise.reject(Object.assign(new Error('connection lost'), { code: 'ECONNRESET' }));
           return t.db.transaction(fn as never) as Promise<T>;
         },
       },
     });
-    const worker = createWorker({ db: flaky, settings, redisUrl: space.redisUrl, queueName: space.queueName, sweepIntervalMs: 0, ownsDb: false, defaultMetrics: false });
+    const worker = createWorker({
+      db: flaky,
+      settings,
+      redisUrl: space.redisUrl,
+      queueName: space.queueName,
+      sweepIntervalMs: 0,
+      ownsDb: false,
+      defaultMetrics: false,
+    });
     cleanup.push(() => worker.close());
     const ingest = realIngest(t.db, space, settings);
     cleanup.push(() => ingest.close());
@@ -131,6 +140,31 @@ describe('the finalization worker', () => {
     expect(await waitFor(async () => (await unfinalizedCount(t.db)) === 0, 15_000)).toBe(true);
     expect(await metricValue(worker, 'earshot_worker_jobs_total', { result: 'retried' })).toBe(2);
     expect(await readTables(t.db)).toEqual(expectedTables(events, settings));
+  });
+
+  it('keeps finalizing through the sweep while Redis is unreachable, and still shuts down', async () => {
+    const t = await createTestDatabase();
+    cleanup.push(() => t.drop());
+    const worker = createWorker({
+      db: t.db,
+      settings,
+      redisUrl: 'redis://127.0.0.1:1/0',
+      queueName: queueSpace(REDIS_TEST_URL).queueName,
+      sweepIntervalMs: 500,
+      ownsDb: false,
+      defaultMetrics: false,
+    });
+    await worker.start();
+    const ingest = realIngest(t.db, undefined, settings);
+    cleanup.push(() => ingest.close());
+    const events = generateEvents({ seed: 14, ids: 20, idleS: settings.idleS });
+    await ingest.send(events);
+    expect(await waitFor(async () => (await unfinalizedCount(t.db)) === 0, 15_000)).toBe(true);
+    expect(await readTables(t.db)).toEqual(expectedTables(events, settings));
+    expect((await worker.health()).ok).toBe(false);
+    const started = Date.now();
+    await worker.close();
+    expect(Date.now() - started).toBeLessThan(35_000);
   });
 
   it('serves /healthz and /metrics, and closes idempotently', async () => {
