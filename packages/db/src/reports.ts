@@ -15,7 +15,7 @@ import {
   type ReportSummary,
   resolveSettings,
 } from '@earshot/core';
-import type { Queryable } from './client.js';
+import type { Db, Queryable } from './client.js';
 
 /**
  * Reports from the database (DESIGN sections 4 and 7): the same `Report` that core's `buildReport`
@@ -208,24 +208,34 @@ async function querySessions(db: Queryable, r: Resolved): Promise<ReportSession[
 async function queryMinutes(db: Queryable, r: Resolved): Promise<ReportMinute[]> {
   const ranges = periodMinuteRanges(r.from, r.to, r.tz, r.daypart);
   if (ranges.from.length === 0) return [];
-  const rows = await db.query<{ stream: string; minute_ms: number; ms: number; sessions: number }>(
-    `select coalesce($4::text, m.stream) as stream, ${epochMs('m.minute')} as minute_ms,
-      sum(m.ms)::float8 as ms, sum(m.sessions)::float8 as sessions
-      from stream_minutes m
-      where m.minute >= $5::timestamptz and m.minute < $6::timestamptz
-        and m.minute <@ (select range_agg(tstzrange(lo, hi, '[)'))
-          from unnest(($1::text[])::timestamptz[], ($2::text[])::timestamptz[]) as r(lo, hi))
-        and ($3::text[] is null or m.stream = any($3::text[]))
-      group by 1, m.minute`,
+  // One row per stream with the series as arrays: far cheaper to transfer than a row per minute.
+  const rows = await db.query<{ stream: string; minutes: number[]; ms: number[]; sessions: number[] }>(
+    `select stream, array_agg(minute_ms order by minute_ms) as minutes, array_agg(ms order by minute_ms) as ms,
+        array_agg(sessions order by minute_ms) as sessions
+      from (select coalesce($4::text, m.stream) as stream, ${epochMs('m.minute')} as minute_ms,
+          sum(m.ms)::float8 as ms, sum(m.sessions)::float8 as sessions
+        from stream_minutes m
+        where m.minute >= $5::timestamptz and m.minute < $6::timestamptz
+          and m.minute <@ (select range_agg(tstzrange(lo, hi, '[)'))
+            from unnest(($1::text[])::timestamptz[], ($2::text[])::timestamptz[]) as r(lo, hi))
+          and ($3::text[] is null or m.stream = any($3::text[]))
+        group by 1, m.minute) x
+      group by stream`,
     [ranges.from, ranges.to, r.streams, r.groupAs ?? null, ranges.from[0], ranges.to[ranges.to.length - 1]],
   );
-  rows.sort((a, b) => byText(a.stream, b.stream) || a.minute_ms - b.minute_ms);
-  return rows.map((m) => ({
-    stream: m.stream,
-    minute: isoTime(m.minute_ms),
-    listeners: m.ms / MINUTE_MS,
-    sessions: m.sessions,
-  }));
+  rows.sort((a, b) => byText(a.stream, b.stream));
+  const out: ReportMinute[] = [];
+  for (const row of rows) {
+    for (let i = 0; i < row.minutes.length; i++) {
+      out.push({
+        stream: row.stream,
+        minute: isoTime(Number(row.minutes[i])),
+        listeners: Number(row.ms[i]) / MINUTE_MS,
+        sessions: Number(row.sessions[i]),
+      });
+    }
+  }
+  return out;
 }
 
 interface QuarterHourRow {
@@ -320,7 +330,9 @@ create table if not exists stream_quarter_hours (
 alter table session_quarter_hours add column if not exists prev_quarter_hour timestamp (3) with time zone;
 alter table session_quarter_hours add column if not exists continues boolean not null default false;
 create index if not exists session_quarter_hours_run_start on session_quarter_hours (quarter_hour)
-  include (stream, session, listener) where not continues;`;
+  include (stream, session, listener) where not continues;
+create index if not exists session_quarter_hours_gaps on session_quarter_hours (quarter_hour)
+  include (stream, prev_quarter_hour) where not continues and prev_quarter_hour is not null;`;
 
 /**
  * Rebuilds the rollup from `sessions` and `session_quarter_hours` (a backfill; the worker keeps it
@@ -383,7 +395,7 @@ async function rollupQuarterHours(db: Queryable, r: Resolved, k: number): Promis
     `select coalesce($4::text, t.stream) as stream, ${epochMs('t.quarter_hour')} as qh_ms, sum(t.ms)::float8 as ms,
       sum(case when $3::int = 0 then t.sessions else t.qualified[$3::int] end)::float8 as qualified
       from stream_quarter_hours t
-      where t.quarter_hour = any(($1::text[])::timestamptz[]) and t.sessions > 0
+      where t.quarter_hour in (select unnest(($1::text[])::timestamptz[])) and t.sessions > 0
         and ($2::text[] is null or t.stream = any($2::text[]))
       group by 1, t.quarter_hour`,
     [r.qhList.map(isoTime), r.streams, k, r.groupAs ?? null],
@@ -392,25 +404,46 @@ async function rollupQuarterHours(db: Queryable, r: Resolved, k: number): Promis
   return rows;
 }
 
+/**
+ * Runs `fn` in a transaction with more `work_mem` when `db` can open one, so that a large hash
+ * aggregate (cume over millions of rows) stays in memory instead of spilling to disk.
+ */
+async function withWorkMem<T>(db: Queryable, fn: (q: Queryable) => Promise<T>): Promise<T> {
+  const transaction = (db as Partial<Db>).transaction?.bind(db) as Db['transaction'] | undefined;
+  if (!transaction) return fn(db);
+  return transaction<T>(async (tx) => {
+    await tx.query(`set local work_mem = '128MB'`);
+    return fn(tx);
+  });
+}
+
 async function rollupTotals(
   db: Queryable,
   r: Resolved,
 ): Promise<{ totals: TotalsRow[]; starts: Map<string, number> }> {
   if (r.qhList.length === 0) return { totals: [], starts: new Map() };
+  // A concrete stream list lets PostgreSQL use the (stream, quarter_hour) index.
+  const streams =
+    r.streams ??
+    (await db.query<{ stream: string }>('select distinct stream from stream_quarter_hours')).map(
+      (x) => x.stream,
+    );
   const qhs = r.qhList.map(isoTime);
   const set = new Set(r.qhList);
   // Quarter-hours of the period whose previous QH is in it too, and those that start a run.
-  const followers = r.qhList.filter((q) => set.has(q - QUARTER_HOUR_MS)).map(isoTime);
+  const follows = r.qhList.map((q) => (set.has(q - QUARTER_HOUR_MS) ? 1 : 0));
   const runStarts = r.qhList.filter((q) => !set.has(q - QUARTER_HOUR_MS)).map(isoTime);
-  const params = [qhs, r.streams, r.groupAs ?? null, followers];
+  const lo = qhs[0];
+  const hi = isoTime(r.qhList[r.qhList.length - 1]! + QUARTER_HOUR_MS);
+  const params = [qhs, streams, r.groupAs ?? null, follows];
   const [sums, gaps, cume] = await Promise.all([
     // Active sessions = rows in the period - rows whose session's previous row is in the period too.
     db.query<{ stream: string; ms: number; rows: number; continuing: number; starts: number }>(
       `select coalesce($3::text, t.stream) as stream, sum(t.ms)::float8 as ms, sum(t.sessions)::float8 as rows,
-        (sum(t.continuing) filter (where t.quarter_hour = any(($4::text[])::timestamptz[])))::float8 as continuing,
-        sum(t.starts)::float8 as starts
+        (sum(t.continuing) filter (where p.follows = 1))::float8 as continuing, sum(t.starts)::float8 as starts
         from stream_quarter_hours t
-        where t.quarter_hour = any(($1::text[])::timestamptz[]) and ($2::text[] is null or t.stream = any($2::text[]))
+        join unnest(($1::text[])::timestamptz[], $4::int[]) as p(qh, follows) on t.quarter_hour = p.qh
+        where ($2::text[] is null or t.stream = any($2::text[]))
         group by 1`,
       params.slice(0, 4),
     ),
@@ -419,26 +452,31 @@ async function rollupTotals(
       `select coalesce($3::text, t.stream) as stream, count(*)::float8 as n
         from session_quarter_hours t
         where not t.continues and t.prev_quarter_hour is not null
-          and t.quarter_hour = any(($1::text[])::timestamptz[]) and t.prev_quarter_hour = any(($1::text[])::timestamptz[])
+          and t.quarter_hour >= $4::timestamptz and t.quarter_hour < $5::timestamptz
+          and t.quarter_hour in (select unnest(($1::text[])::timestamptz[]))
+          and t.prev_quarter_hour in (select unnest(($1::text[])::timestamptz[]))
           and ($2::text[] is null or t.stream = any($2::text[]))
         group by 1`,
-      params.slice(0, 3),
+      [qhs, streams, r.groupAs ?? null, lo, hi],
     ),
     // Cume: each active session's first row in the period is a row that does not continue, or one
     // in a QH that starts a run of the period.
-    db.query<{ stream: string; cume: number }>(
-      `select stream, count(*)::float8 as cume from (
+    withWorkMem(db, (q) =>
+      q.query<{ stream: string; cume: number }>(
+        `select stream, count(*)::float8 as cume from (
           select coalesce($3::text, t.stream) as stream, coalesce(t.listener, 'session:' || t.session) as key
             from session_quarter_hours t
-            where not t.continues and t.quarter_hour = any(($1::text[])::timestamptz[])
+            where not t.continues and t.quarter_hour >= $5::timestamptz and t.quarter_hour < $6::timestamptz
+              and t.quarter_hour in (select unnest(($1::text[])::timestamptz[]))
               and ($2::text[] is null or t.stream = any($2::text[]))
           union
           select coalesce($3::text, t.stream), coalesce(t.listener, 'session:' || t.session)
             from session_quarter_hours t
-            where t.continues and t.quarter_hour = any(($4::text[])::timestamptz[])
+            where t.continues and t.quarter_hour in (select unnest(($4::text[])::timestamptz[]))
               and ($2::text[] is null or t.stream = any($2::text[]))
         ) k group by stream`,
-      [qhs, r.streams, r.groupAs ?? null, runStarts],
+        [qhs, streams, r.groupAs ?? null, runStarts, lo, hi],
+      ),
     ),
   ]);
   const gapByStream = new Map(gaps.map((g) => [g.stream, g.n]));
