@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { type BatchIssue, type ListenEvent, parseBatch } from '@earshot/core';
-import { type Db, unstorableField } from '@earshot/db';
+import type { Db } from '@earshot/db';
 import { type Context, Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import pino, { type Logger } from 'pino';
@@ -205,13 +205,7 @@ export function createApp(deps: IngestDeps): IngestApp {
 
     const parsed = parseBatch(items);
     let issues: BatchIssue[] = parsed.ok ? [] : parsed.issues;
-    if (parsed.ok) {
-      for (let index = 0; index < parsed.events.length; index++) {
-        const field = unstorableField(parsed.events[index]!);
-        if (field !== undefined) issues.push({ index, field, reason: 'must not contain U+0000' });
-      }
-      if (issues.length === 0) issues = applyListeners(parsed.events, deps.listenerSalt);
-    }
+    if (parsed.ok) issues = applyListeners(parsed.events, deps.listenerSalt);
     if (!parsed.ok || issues.length > 0) {
       metrics.eventsRejected.inc({ reason: 'invalid' }, items.length);
       fail(400, {

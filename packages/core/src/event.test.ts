@@ -42,6 +42,17 @@ describe('parseEvent', () => {
     expect(parseEvent({ ...valid, session: 'x'.repeat(128) }).ok).toBe(true);
   });
 
+  it('refuses control characters, which no key or user agent has and PostgreSQL text cannot hold', () => {
+    const result = parseEvent({ ...valid, session: 'a\u0000b', ua: 'x\ny' });
+    expect(result).toEqual({
+      ok: false,
+      issues: [
+        { field: 'session', reason: 'must not contain control characters' },
+        { field: 'ua', reason: 'must not contain control characters' },
+      ],
+    });
+  });
+
   it('rejects non-objects', () => {
     for (const bad of [null, 1, 'x', [valid]]) expect(parseEvent(bad).ok).toBe(false);
   });
@@ -71,5 +82,6 @@ describe('eventKey', () => {
     expect(eventKey(a.event)).toBe(valid.id);
     expect(eventKey(b.event)).not.toBe(eventKey(c.event));
     expect(eventKey(b.event)).toBe(eventKey({ ...b.event }));
+    expect(eventKey(b.event)).not.toContain('\u0000');
   });
 });

@@ -80,6 +80,11 @@ export function parseTime(value: unknown): { ok: true; ms: number } | { ok: fals
   return { ok: true, ms };
 }
 
+// Control characters have no business in keys or user agents, and U+0000 cannot be stored in
+// PostgreSQL text at all; refusing them also leaves U+001F free as eventKey's field separator.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
 function checkKey(value: unknown, field: string, issues: EventIssue[]): string {
   if (typeof value !== 'string') {
     issues.push({ field, reason: value === undefined ? 'is required' : 'must be a string' });
@@ -87,6 +92,8 @@ function checkKey(value: unknown, field: string, issues: EventIssue[]): string {
   }
   if (value.length < 1 || value.length > MAX_KEY_LENGTH) {
     issues.push({ field, reason: `must be 1..${MAX_KEY_LENGTH} characters` });
+  } else if (CONTROL.test(value)) {
+    issues.push({ field, reason: 'must not contain control characters' });
   }
   return value;
 }
@@ -98,6 +105,7 @@ function checkOptionalText(value: unknown, field: string, issues: EventIssue[]):
     return undefined;
   }
   if (value.length > MAX_TEXT_LENGTH) issues.push({ field, reason: `must be at most ${MAX_TEXT_LENGTH} characters` });
+  else if (CONTROL.test(value)) issues.push({ field, reason: 'must not contain control characters' });
   return value === '' ? undefined : value;
 }
 
@@ -187,11 +195,13 @@ export function durationMsOf(event: Pick<ListenEvent, 'duration'>): number {
 }
 
 /**
- * The key that makes two events "the same event" for deduplication: the `id`, or for an event
- * without one, its content. Ingest and the offline report use the same key, so a retried batch
- * adds nothing either way.
+ * The key that makes two events "the same event" for deduplication (together with `time`): the
+ * `id`, or for an event without one, its content. Ingest stores events under this key and the
+ * offline report dedupes by it, so a retried batch adds nothing either way. It is storable as
+ * PostgreSQL text (no U+0000).
  */
 export function eventKey(event: ListenEvent): string {
   if (event.id !== undefined) return event.id;
-  return `~${event.session}\u0000${event.stream}\u0000${event.output}\u0000${event.time}\u0000${durationMsOf(event)}\u0000${event.bytes}\u0000${event.listener ?? ''}`;
+  const sep = '\u001f'; // parseEvent refuses control characters in every field, so this cannot clash
+  return `~${event.session}${sep}${event.stream}${sep}${event.output}${sep}${event.time}${sep}${durationMsOf(event)}${sep}${event.bytes}${sep}${event.listener ?? ''}`;
 }

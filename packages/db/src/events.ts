@@ -39,22 +39,9 @@ export interface InsertEventsResult {
 }
 
 /**
- * The id stored for an event: core's {@link eventKey}, made storable. Content keys of id-less
- * events join fields with U+0000, which PostgreSQL text cannot hold; U+0000 and U+0001 are
- * re-encoded (U+0000 -> U+0001 U+0001, U+0001 -> U+0001 U+0002), which keeps keys distinct and
- * in the same order, so core's tie-break by key sorts stored events as it sorts the originals.
- */
-export function storedEventId(event: ListenEvent): string {
-  const key = eventKey(event);
-  if (!key.includes('\u0000') && !key.includes('\u0001')) return key;
-  let out = '';
-  for (const c of key) out += c === '\u0000' ? '\u0001\u0001' : c === '\u0001' ? '\u0001\u0002' : c;
-  return out;
-}
-
-/**
  * The first text field of an event that PostgreSQL cannot store (it contains U+0000), if any.
- * Validate with this before {@link insertEvents}, which throws on such an event.
+ * `parseEvent` already refuses such events; {@link insertEvents} checks again for events that did
+ * not come through it, and throws.
  */
 export function unstorableField(event: ListenEvent): string | undefined {
   for (const field of ['session', 'stream', 'listener', 'ua'] as const) {
@@ -210,7 +197,7 @@ function isMissingPartition(error: unknown): boolean {
 /**
  * The ingest hot path. In one transaction (the unnest method is one statement, atomic by itself,
  * which saves the BEGIN and COMMIT round trips): stores the events in listen_events (the id is
- * {@link storedEventId}; `ip` is never stored) with ON CONFLICT (id, time) DO NOTHING, and bumps
+ * core's `eventKey`; `ip` is never stored) with ON CONFLICT (id, time) DO NOTHING, and bumps
  * session_state (first/last time, last_received_at, due_at = now() + idle, a new change_seq) for each
  * session id touched by a new event. Day partitions are made sure of first. Returns how many events
  * were new and how many were duplicates; a retried batch is a no-op that reports all duplicates.
@@ -233,7 +220,7 @@ export async function insertEvents(
     const e = events[i]!;
     const bad = unstorableField(e);
     if (bad !== undefined) throw new TypeError(`insertEvents: event ${i} has U+0000 in ${bad}`);
-    const id = storedEventId(e);
+    const id = eventKey(e);
     const key = rowKey(id, e.time);
     if (firstIndex.has(key)) continue;
     firstIndex.set(key, i);

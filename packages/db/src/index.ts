@@ -14,7 +14,6 @@ export {
 } from './client.js';
 export {
   insertEvents,
-  storedEventId,
   unstorableField,
   type InsertEventsOptions,
   type InsertEventsResult,
