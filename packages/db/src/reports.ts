@@ -115,21 +115,50 @@ export function periodMinuteRanges(
   return toRanges(minutes, MINUTE_MS);
 }
 
-/** The data extent core uses when `from` or `to` is not given (see core's `dataExtent`). */
+/**
+ * The data extent core uses when `from` or `to` is not given (see core's `dataExtent`): from the
+ * first placed minute or session start to the last session end of the selected streams. Index
+ * lookups only: per stream the first and last start (`sessions_stream_start`) and first minute
+ * (`stream_minutes`), then the last end among sessions that start within `maxSession` of the last
+ * start (a session is never longer, so no other session can end later).
+ */
 async function dataExtent(
   db: Queryable,
   streams: readonly string[] | null,
+  maxSessionS: number,
 ): Promise<{ from: number; to: number } | undefined> {
-  const rows = await db.query<{ lo: number | null; hi: number | null }>(
-    `select ${epochMs('min(least(first_minute, start))')} as lo, ${epochMs('max("end")')} as hi
-      from sessions where ($1::text[] is null or stream = any($1::text[]))`,
+  const perStream = await db.query<{
+    stream: string;
+    first_ms: number;
+    last_start_ms: number;
+    first_minute_ms: number | null;
+  }>(
+    `with recursive known(stream) as (
+        select min(stream) from sessions
+        union all
+        select (select min(s.stream) from sessions s where s.stream > known.stream) from known where known.stream is not null
+      )
+      select stream, ${epochMs('(select min(start) from sessions s where s.stream = known.stream)')} as first_ms,
+        ${epochMs('(select max(start) from sessions s where s.stream = known.stream)')} as last_start_ms,
+        ${epochMs('(select min(minute) from stream_minutes m where m.stream = known.stream)')} as first_minute_ms
+      from known where stream is not null and ($1::text[] is null or stream = any($1::text[]))`,
     [streams],
   );
-  const lo = rows[0]?.lo;
-  const hi = rows[0]?.hi;
-  if (lo === null || lo === undefined || hi === null || hi === undefined) return undefined;
-  // first_minute is the first placed minute, or the start's minute for a session without listening:
-  // both land in the quarter-hour core takes.
+  if (perStream.length === 0) return undefined;
+  let lo = Number.POSITIVE_INFINITY;
+  for (const p of perStream) lo = Math.min(lo, p.first_ms, p.first_minute_ms ?? Number.POSITIVE_INFINITY);
+  // One query per stream with its own bound, so PostgreSQL sees the bound and scans the index.
+  const ends = await Promise.all(
+    perStream.map((p) =>
+      db.query<{ hi: number | null }>(
+        `select ${epochMs('max("end")')} as hi from sessions where stream = $1 and start >= $2::timestamptz`,
+        [p.stream, isoTime(p.last_start_ms - maxSessionS * 1000)],
+      ),
+    ),
+  );
+  let hi = Number.NEGATIVE_INFINITY;
+  for (const e of ends) if (e[0]?.hi != null) hi = Math.max(hi, e[0].hi);
+  // The first minute with listening, or a start: both land in the quarter-hour core takes.
   return {
     from: bucketStart(lo, QUARTER_HOUR_MS),
     to: bucketStart(hi - 1, QUARTER_HOUR_MS) + QUARTER_HOUR_MS,
@@ -154,7 +183,9 @@ async function resolveOptions(db: Queryable, options: DbReportOptions): Promise<
   const daypart = options.daypart ?? null;
   const streams = options.streams && options.streams.length > 0 ? [...new Set(options.streams)] : null;
   const extent =
-    options.from === undefined || options.to === undefined ? await dataExtent(db, streams) : undefined;
+    options.from === undefined || options.to === undefined
+      ? await dataExtent(db, streams, settings.maxSessionS)
+      : undefined;
   const from = options.from ?? extent?.from ?? 0;
   const to = options.to ?? extent?.to ?? from;
   return {
