@@ -205,7 +205,7 @@ async function main(): Promise<void> {
       settings,
       redisUrl: REDIS_URL,
       queueName,
-      concurrency: 400,
+      concurrency: 500,
       batchSize: CHUNK,
       transactions: LANES,
       sweepIntervalMs: 0,
@@ -215,7 +215,7 @@ async function main(): Promise<void> {
     t0 = performance.now();
     await worker.start();
     while ((await unfinalized(db)) > 0) await new Promise((resolve) => setTimeout(resolve, 50));
-    row('finalize via BullMQ jobs', ids.length, (performance.now() - t0) / 1000, 'concurrency 400, batched');
+    row('finalize via BullMQ jobs', ids.length, (performance.now() - t0) / 1000, 'concurrency 500, batched');
     await worker.close();
     await queue.obliterate({ force: true });
     await queue.close();

@@ -10,7 +10,7 @@ describe('loadWorkerEnv', () => {
       EARSHOT_MAX_SESSION_S: 86_400,
       EARSHOT_SWEEP_S: 60,
       PORT: 8082,
-      EARSHOT_WORKER_CONCURRENCY: 100,
+      EARSHOT_WORKER_CONCURRENCY: 500,
       EARSHOT_FINALIZE_QUEUE: 'earshot-finalize',
     });
     expect(env.REDIS_URL).toBeUndefined();

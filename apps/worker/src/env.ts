@@ -9,7 +9,7 @@ export const workerEnvSchema = sharedEnvSchema.extend({
   /** HTTP port of /healthz and /metrics. */
   PORT: z.coerce.number().int().min(0).max(65_535).default(8082),
   /** BullMQ jobs in progress at once in this process (they are finalized in shared batches). */
-  EARSHOT_WORKER_CONCURRENCY: z.coerce.number().int().positive().default(100),
+  EARSHOT_WORKER_CONCURRENCY: z.coerce.number().int().positive().default(500),
   /** Most session ids finalized in one transaction (job batches and sweep chunks). */
   EARSHOT_FINALIZE_BATCH: z.coerce.number().int().positive().default(500),
   /** BullMQ queue name; tests give each run its own. */

@@ -55,7 +55,7 @@ export interface CreateWorkerOptions {
   queueName?: string | undefined;
   /** BullMQ key prefix. Default `bull`. */
   prefix?: string | undefined;
-  /** Jobs in progress at once. Default 100. */
+  /** Jobs in progress at once (they share transactions: more jobs, bigger batches). Default 500. */
   concurrency?: number | undefined;
   /** Most session ids per finalization transaction. Default 500. */
   batchSize?: number | undefined;
@@ -169,7 +169,7 @@ export function createWorker(options: CreateWorkerOptions): FinalizeWorker {
     worker = new Worker<FinalizeJobData>(queueName, (job, token) => processJob(job, token), {
       connection: connect('worker'),
       prefix,
-      concurrency: options.concurrency ?? 100,
+      concurrency: options.concurrency ?? 500,
       autorun: false,
       // Fallbacks for jobs added without these options: a kept job would turn the next add of the
       // same job id into a no-op.
