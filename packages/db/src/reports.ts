@@ -240,19 +240,28 @@ async function queryMinutes(db: Queryable, r: Resolved): Promise<ReportMinute[]>
   const ranges = periodMinuteRanges(r.from, r.to, r.tz, r.daypart);
   if (ranges.from.length === 0) return [];
   // One row per stream with the series as arrays: far cheaper to transfer than a row per minute.
-  const rows = await db.query<{ stream: string; minutes: number[]; ms: number[]; sessions: number[] }>(
-    `select stream, array_agg(minute_ms order by minute_ms) as minutes, array_agg(ms order by minute_ms) as ms,
-        array_agg(sessions order by minute_ms) as sessions
-      from (select coalesce($4::text, m.stream) as stream, ${epochMs('m.minute')} as minute_ms,
-          sum(m.ms)::float8 as ms, sum(m.sessions)::float8 as sessions
-        from stream_minutes m
-        where m.minute >= $5::timestamptz and m.minute < $6::timestamptz
-          and m.minute <@ (select range_agg(tstzrange(lo, hi, '[)'))
-            from unnest(($1::text[])::timestamptz[], ($2::text[])::timestamptz[]) as r(lo, hi))
-          and ($3::text[] is null or m.stream = any($3::text[]))
-        group by 1, m.minute) x
-      group by stream`,
-    [ranges.from, ranges.to, r.streams, r.groupAs ?? null, ranges.from[0], ranges.to[ranges.to.length - 1]],
+  // stream_minutes has one row per (stream, minute): only a group of streams needs summing.
+  const inPeriod = `m.minute >= $5::timestamptz and m.minute < $6::timestamptz
+    and m.minute <@ (select range_agg(tstzrange(lo, hi, '[)'))
+      from unnest(($1::text[])::timestamptz[], ($2::text[])::timestamptz[]) as r(lo, hi))
+    and ($3::text[] is null or m.stream = any($3::text[]))`;
+  const sql =
+    r.groupAs === undefined
+      ? `select m.stream, array_agg(${epochMs('m.minute')} order by m.minute) as minutes,
+          array_agg(m.ms::float8 order by m.minute) as ms, array_agg(m.sessions::float8 order by m.minute) as sessions
+          from stream_minutes m where ${inPeriod} and $4::text is null group by m.stream`
+      : `select $4::text as stream, array_agg(minute_ms order by minute_ms) as minutes, array_agg(ms order by minute_ms) as ms,
+          array_agg(sessions order by minute_ms) as sessions
+          from (select ${epochMs('m.minute')} as minute_ms, sum(m.ms)::float8 as ms, sum(m.sessions)::float8 as sessions
+            from stream_minutes m where ${inPeriod} group by m.minute) x`;
+  const rows = (
+    await db.query<{ stream: string | null; minutes: number[] | null; ms: number[]; sessions: number[] }>(
+      sql,
+      [ranges.from, ranges.to, r.streams, r.groupAs ?? null, ranges.from[0], ranges.to[ranges.to.length - 1]],
+    )
+  ).filter(
+    (row): row is { stream: string; minutes: number[]; ms: number[]; sessions: number[] } =>
+      row.minutes !== null,
   );
   rows.sort((a, b) => byText(a.stream, b.stream));
   const out: ReportMinute[] = [];
