@@ -316,8 +316,9 @@ async function queryTotals(
   const [totals, starts] = await Promise.all([
     // Hash aggregates only (no DISTINCT sort): listening per session, then per listener key, then
     // per stream. A session's listener is the same on each of its rows.
-    db.query<TotalsRow & Record<string, unknown>>(
-      `with per_session as (
+    withWorkMem(db, (q) =>
+      q.query<TotalsRow & Record<string, unknown>>(
+        `with per_session as (
           select t.stream, t.session, min(t.listener) as listener, sum(t.ms) as ms
           from session_quarter_hours t
           join unnest(($1::text[])::timestamptz[]) as p(qh) on t.quarter_hour = p.qh
@@ -330,7 +331,8 @@ async function queryTotals(
         )
         select stream, sum(ms)::float8 as ms, sum(sessions)::float8 as active, count(*)::float8 as cume
         from per_key group by stream`,
-      [qhs, r.streams, r.groupAs ?? null],
+        [qhs, r.streams, r.groupAs ?? null],
+      ),
     ),
     db.query<{ stream: string; starts: number }>(
       `select coalesce($3::text, s.stream) as stream, count(*)::float8 as starts
