@@ -17,7 +17,7 @@ import { randomUUID } from 'node:crypto';
 import type { ListenEvent } from '@earshot/core';
 import { createDb, type Db, FINALIZE_JOB, finalizeJobId, insertEvents, sweepOnce } from '@earshot/db';
 import { createApp, createScheduler } from '@earshot/ingest';
-import { Queue } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { createWorker } from '../src/worker.js';
@@ -39,7 +39,7 @@ const log = (msg: string) => process.stderr.write(`${msg}\n`);
  * `sessions` ids x `perId` events in the shape of a station's Shoutcast loggers: 30 s ticks; one id
  * in ten pauses longer than idle and resumes (two sessions), one in twenty leaves early (short).
  */
-function stationEvents(seed: number, sessions: number, total: number): ListenEvent[] {
+function stationEvents(seed: number, sessions: number, total: number, spreadHours = 20): ListenEvent[] {
   const rand = createRandom(seed);
   const perId = Math.max(1, Math.round(total / sessions));
   const events: ListenEvent[] = [];
@@ -48,7 +48,7 @@ function stationEvents(seed: number, sessions: number, total: number): ListenEve
     const session = `${seed}-${s}-${Math.floor(rand() * 1e9).toString(36)}`;
     const stream = streams[s % streams.length]!;
     const listener = rand() < 0.7 ? `L${Math.floor(rand() * sessions)}` : undefined;
-    let t = BASE + Math.floor(rand() * 20 * 3_600_000);
+    let t = BASE + Math.floor(rand() * spreadHours * 3_600_000);
     const short = rand() < 0.05;
     const pauseAt = rand() < 0.1 ? Math.floor(perId / 2) : -1;
     for (let i = 0; i < perId; i++) {
@@ -151,9 +151,8 @@ async function main(): Promise<void> {
       const r = await db.query(
         `select e.session, e.id, e.stream, e.output, (extract(epoch from e.time) * 1000)::float8 as time_ms, e.duration_ms,
           e.bytes::float8 as bytes, e.listener, e.ua
-          from session_state s join listen_events e on e.session = s.session and e.time >= s.first_time and e.time <= s.last_time
-          where s.session = any($1::text[])`,
-        [chunk],
+          from listen_events e where e.session = any($1::text[]) and e.time >= $2::timestamptz and e.time <= $3::timestamptz`,
+        [chunk, new Date(BASE - 86_400_000).toISOString(), new Date(BASE + 3 * 86_400_000).toISOString()],
       );
       read += r.length;
     });
@@ -212,16 +211,48 @@ async function main(): Promise<void> {
       ownsDb: false,
       defaultMetrics: false,
     });
+    const workerCallsBefore = await commandCalls(redis);
     t0 = performance.now();
     await worker.start();
     while ((await unfinalized(db)) > 0) await new Promise((resolve) => setTimeout(resolve, 50));
     row('finalize via BullMQ jobs', ids.length, (performance.now() - t0) / 1000, 'concurrency 500, batched');
     await worker.close();
+    const workerCalls = (await commandCalls(redis)) - workerCallsBefore - 1;
     await queue.obliterate({ force: true });
     await queue.close();
 
+    log('BullMQ ceiling: the same number of jobs with a processor that does nothing...');
+    {
+      const nopName = `bench-nop-${randomUUID()}`;
+      const nopQueue = new Queue(nopName, { connection: redis });
+      for (let i = 0; i < ids.length; i += 1000) {
+        await nopQueue.addBulk(
+          ids.slice(i, i + 1000).map((session) => ({
+            name: FINALIZE_JOB,
+            data: { session },
+            opts: { jobId: finalizeJobId(session), removeOnComplete: true, removeOnFail: true },
+          })),
+        );
+      }
+      let done = 0;
+      const nopConnection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+      t0 = performance.now();
+      const nop = new Worker(nopName, async () => 'ok', { connection: nopConnection, concurrency: 500 });
+      nop.on('completed', () => {
+        done++;
+      });
+      while (done < ids.length) await new Promise((resolve) => setTimeout(resolve, 20));
+      row('baseline: BullMQ jobs doing nothing', ids.length, (performance.now() - t0) / 1000, 'concurrency 500');
+      await nop.close();
+      await nopConnection.quit();
+      await nopQueue.obliterate({ force: true });
+      await nopQueue.close();
+    }
+
     log('Redis commands per ingested event...');
-    const redisEvents = stationEvents(2, Math.max(1, Math.round(REDIS_EVENTS / 20)), REDIS_EVENTS);
+    // Every listener at once (all sessions within 30 s): each 500-event batch holds ~500 session ids,
+    // the worst case for anything that touches Redis per session and batch.
+    const redisEvents = stationEvents(2, Math.max(1, Math.round(REDIS_EVENTS / 20)), REDIS_EVENTS, 30 / 3600);
     const ingestQueue = `bench-ingest-${randomUUID()}`;
     const scheduler = createScheduler({
       redisUrl: REDIS_URL,
@@ -286,7 +317,8 @@ async function main(): Promise<void> {
     }));
     const sweepRow = rows.find((r) => r.what === 'finalize via sweep')!;
     const jobRow = rows.find((r) => r.what === 'finalize via BullMQ jobs')!;
-    const baseRow = rows.find((r) => r.what.startsWith('baseline'))!;
+    const baseRow = rows.find((r) => r.what.startsWith('baseline: SELECT'))!;
+    const nopRow = rows.find((r) => r.what.startsWith('baseline: BullMQ'))!;
     console.log(
       `\nFinalization benchmark: ${events.length} events, ${ids.length} session ids, one process, PostgreSQL 15 + Redis 7`,
     );
@@ -296,23 +328,34 @@ async function main(): Promise<void> {
     );
     console.log(
       `sessions finalized per second per worker: sweep ${Math.round(sweepRow.perSecond)}, BullMQ ${Math.round(jobRow.perSecond)} ` +
-        `(goal 5000; the bare SELECT of the events runs at ${Math.round(baseRow.perSecond)} ids/s: finalization is ` +
+        `(goal 5000; the bare SELECT of the events runs at ${Math.round(baseRow.perSecond)} ids/s, BullMQ jobs that do nothing at ${Math.round(nopRow.perSecond)}/s: finalization is ` +
         `${((sweepRow.perSecond / baseRow.perSecond) * 100).toFixed(0)} % (sweep) and ${((jobRow.perSecond / baseRow.perSecond) * 100).toFixed(0)} % (jobs) of it)`,
     );
+    console.log('\nRedis cost (INFO commandstats; commands run inside Lua scripts count one by one):');
     console.table([
       {
-        producer: 'real ingest (addBulk, one job per session id per commit group)',
-        events: redisEvents.length,
+        what: 'real ingest: events in, finalize jobs scheduled',
+        unit: 'event',
+        count: redisEvents.length,
         'redis commands': calls,
-        'commands per event': Number((calls / redisEvents.length).toFixed(3)),
-        'jobs in Redis': jobs.delayed + jobs.waiting,
+        'per unit': Number((calls / redisEvents.length).toFixed(3)),
+        note: `${jobs.delayed + jobs.waiting} jobs for ${new Set(redisEvents.map((e) => e.session)).size} session ids`,
       },
       {
-        producer: 'baseline: one add per event',
-        events: sample.length,
+        what: 'baseline: a producer adding a job per event',
+        unit: 'event',
+        count: sample.length,
         'redis commands': naiveCalls,
-        'commands per event': Number((naiveCalls / sample.length).toFixed(3)),
-        'jobs in Redis': '-',
+        'per unit': Number((naiveCalls / sample.length).toFixed(3)),
+        note: 'same events, addBulk of 500',
+      },
+      {
+        what: 'worker: the BullMQ finalization above',
+        unit: 'job',
+        count: ids.length,
+        'redis commands': workerCalls,
+        'per unit': Number((workerCalls / ids.length).toFixed(3)),
+        note: 'fetch, lock, complete, re-check',
       },
     ]);
     console.log(

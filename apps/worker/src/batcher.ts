@@ -10,6 +10,11 @@ export interface BatcherOptions {
   maxBatch: number;
   /** Transactions in flight at once. */
   maxInFlight: number;
+  /**
+   * While a transaction is in flight, how long ids may wait for more to join them before a second
+   * one starts, ms. With none in flight an id goes at once. Default 10.
+   */
+  lingerMs?: number;
   /** Called with each committed batch's outcomes and its duration. */
   onBatch?: (outcomes: FinalizeOutcome[], seconds: number) => void;
 }
@@ -24,6 +29,9 @@ export class FinalizeBatcher {
   private readonly pending = new Map<string, Waiter[]>();
   private inFlight = 0;
   private scheduled = false;
+  private lingerTimer: NodeJS.Timeout | undefined;
+  /** When the oldest pending id was asked for (performance.now()). */
+  private oldest = 0;
 
   private readonly finalizeMany: (sessions: string[]) => Promise<FinalizeOutcome[]>;
   private readonly options: BatcherOptions;
@@ -39,7 +47,10 @@ export class FinalizeBatcher {
     return new Promise((resolve, reject) => {
       const waiters = this.pending.get(session);
       if (waiters) waiters.push({ resolve, reject });
-      else this.pending.set(session, [{ resolve, reject }]);
+      else {
+        if (this.pending.size === 0) this.oldest = performance.now();
+        this.pending.set(session, [{ resolve, reject }]);
+      }
       this.schedule();
     });
   }
@@ -60,13 +71,25 @@ export class FinalizeBatcher {
   }
 
   private flush(): void {
+    const lingerMs = this.options.lingerMs ?? 10;
     while (this.inFlight < this.options.maxInFlight && this.pending.size > 0) {
+      // A second transaction only for a full batch or ids that waited long enough: small batches
+      // cost a transaction each, and jobs arrive one by one.
+      const waited = performance.now() - this.oldest;
+      if (this.inFlight > 0 && this.pending.size < this.options.maxBatch && waited < lingerMs) {
+        this.lingerTimer ??= setTimeout(() => {
+          this.lingerTimer = undefined;
+          this.flush();
+        }, lingerMs - waited);
+        return;
+      }
       const batch = new Map<string, Waiter[]>();
       for (const [session, waiters] of this.pending) {
         if (batch.size >= this.options.maxBatch) break;
         batch.set(session, waiters);
       }
       for (const session of batch.keys()) this.pending.delete(session);
+      this.oldest = performance.now();
       this.inFlight++;
       void this.run(batch);
     }
