@@ -11,7 +11,7 @@
  */
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { resolveDaypart } from '@earshot/core';
+import { isoTime, periodQuarterHours, QUARTER_HOUR_MS, resolveDaypart } from '@earshot/core';
 import { createDb, type Db, type DbReportOptions, QUARTER_HOUR_ROLLUP_DDL, reportFromDb } from '@earshot/db';
 import postgres from 'postgres';
 import { writeStationRows } from './station-rows.js';
@@ -68,8 +68,11 @@ try {
     // The proposed rollup (see QUARTER_HOUR_ROLLUP_DDL), then bulk load without indexes and build
     // them as the migrations define them.
     await sql.unsafe(QUARTER_HOUR_ROLLUP_DDL);
+    // Experiment (not in the schema): an integer cume key per row, to measure a listener-key dictionary.
+    await sql.unsafe('alter table session_quarter_hours add column key_id bigint');
     await sql.unsafe(
-      `drop index session_quarter_hours_run_start; alter table stream_quarter_hours drop constraint stream_quarter_hours_pk;`,
+      `drop index session_quarter_hours_run_start; drop index session_quarter_hours_gaps;
+        alter table stream_quarter_hours drop constraint stream_quarter_hours_pk;`,
     );
     await sql.unsafe(`alter table session_quarter_hours drop constraint session_quarter_hours_session_session_start_quarter_hour_pk;
       drop index session_quarter_hours_stream_qh;
@@ -96,7 +99,9 @@ try {
       create index short_sessions_stream_start on short_sessions (stream, start);
       alter table stream_minutes add constraint stream_minutes_stream_minute_pk primary key (stream, minute);
       alter table stream_quarter_hours add constraint stream_quarter_hours_pk primary key (stream, quarter_hour);
-      create index session_quarter_hours_run_start on session_quarter_hours (quarter_hour) include (stream, session, listener) where not continues;`);
+      create index session_quarter_hours_run_start on session_quarter_hours (quarter_hour) include (stream, session, listener) where not continues;
+      create index session_quarter_hours_gaps on session_quarter_hours (quarter_hour) include (stream, prev_quarter_hour) where not continues and prev_quarter_hour is not null;
+      create index bench_run_start_key_id on session_quarter_hours (quarter_hour) include (stream, key_id) where not continues;`);
     await sql.unsafe(
       'vacuum analyze sessions, session_quarter_hours, stream_minutes, short_sessions, stream_quarter_hours',
     );
@@ -118,7 +123,39 @@ try {
   const withDaypart: DbReportOptions = { ...base, daypart: daypart.daypart };
   const conn = db;
 
+  // Experiment: the cume query alone, with text keys (what the report runs) and with integer key ids.
+  const qhList = periodQuarterHours(FROM, TO, TZ, daypart.daypart);
+  const qhSet = new Set(qhList);
+  const runStarts = qhList.filter((q) => !qhSet.has(q - QUARTER_HOUR_MS)).map(isoTime);
+  const cumeSql = (key: string) => `select stream, count(*) from (
+      select t.stream, ${key} as key from session_quarter_hours t
+        where not t.continues and t.quarter_hour >= $2::timestamptz and t.quarter_hour < $3::timestamptz
+          and t.quarter_hour in (select unnest(($1::text[])::timestamptz[]))
+      union
+      select t.stream, ${key} from session_quarter_hours t
+        where t.continues and t.quarter_hour in (select unnest(($4::text[])::timestamptz[]))
+          and t.stream = any($5::text[])
+    ) k group by stream`;
+  const cume = (key: string) => () =>
+    sql.begin(async (t) => {
+      await t.unsafe(`set local work_mem = '128MB'`);
+      return t.unsafe(cumeSql(key), [
+        qhList.map(isoTime),
+        isoTime(FROM),
+        isoTime(TO),
+        runStarts,
+        ['main', 'main-mp3', 'talk', 'talk-mp3'],
+      ]);
+    });
+
+  let fast: unknown;
+  let exact: unknown;
   const cases: [string, () => Promise<unknown>, number?][] = [
+    [
+      'experiment: cume alone, text keys (as the report)',
+      cume(`coalesce(t.listener, 'session:' || t.session)`),
+    ],
+    ['experiment: cume alone, integer key ids', cume('t.key_id')],
     [
       'baseline: select count(*) from session_quarter_hours (period)',
       () =>
@@ -126,7 +163,9 @@ try {
     ],
     [
       'report, daypart, summary + quarterHours + minutes',
-      () => reportFromDb(conn, { ...withDaypart, parts: ['summary', 'quarterHours', 'minutes'] }),
+      async () => {
+        fast = await reportFromDb(conn, { ...withDaypart, parts: ['summary', 'quarterHours', 'minutes'] });
+      },
     ],
     [
       'report, no daypart, summary + quarterHours + minutes',
@@ -137,8 +176,13 @@ try {
     ['  summary (+ its QH rows), daypart', () => reportFromDb(conn, { ...withDaypart, parts: ['summary'] })],
     [
       'same report without the rollup (session rows only)',
-      () =>
-        reportFromDb(conn, { ...withDaypart, parts: ['summary', 'quarterHours', 'minutes'], rollup: false }),
+      async () => {
+        exact = await reportFromDb(conn, {
+          ...withDaypart,
+          parts: ['summary', 'quarterHours', 'minutes'],
+          rollup: false,
+        });
+      },
       1,
     ],
     [
@@ -173,6 +217,9 @@ try {
     );
   }
   console.log(`load average after: ${load()}`);
+  console.log(
+    `rollup report equals the report from session rows: ${JSON.stringify(fast) === JSON.stringify(exact)}`,
+  );
 } finally {
   await db?.close();
   if (!values.keep && !reuse) await admin.unsafe(`drop database if exists ${name} with (force)`);

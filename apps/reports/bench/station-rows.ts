@@ -129,7 +129,7 @@ export async function writeStationRows(
   const qhCopy = await CopyWriter.open(
     sql,
     o.rollup
-      ? 'copy session_quarter_hours (session, session_start, stream, quarter_hour, ms, listener, prev_quarter_hour, continues) from stdin'
+      ? 'copy session_quarter_hours (session, session_start, stream, quarter_hour, ms, listener, prev_quarter_hour, continues, key_id) from stdin'
       : 'copy session_quarter_hours (session, session_start, stream, quarter_hour, ms, listener) from stdin',
   );
   // The rollup per stream and QH (stream_quarter_hours), as the worker would maintain it.
@@ -182,6 +182,8 @@ export async function writeStationRows(
         const start = a + Math.min(30_000, durationMs);
         const listenerIndex = Math.floor(o.audience * random() ** 2);
         const listener = random() < anonymous ? null : hex(listenerIndex, 99);
+        // Experiment: an integer id per cume key (listener, else the session), as a dictionary would give.
+        const keyId = listener === null ? o.audience + n : listenerIndex;
         const ua = USER_AGENTS[Math.floor(random() * USER_AGENTS.length)]!;
         // Per-minute and per-QH placement of [a, b).
         const firstMinute = Math.floor(a / 60_000) * 60_000;
@@ -207,7 +209,7 @@ export async function writeStationRows(
           const continues = prev === q - 900_000;
           if (o.rollup) {
             await qhCopy.line(
-              `${id}\t${iso(start)}\t${spec.key}\t${iso(q)}\t${ms}\t${listener ?? '\\N'}\t${prev === undefined ? '\\N' : iso(prev)}\t${continues ? 't' : 'f'}\n`,
+              `${id}\t${iso(start)}\t${spec.key}\t${iso(q)}\t${ms}\t${listener ?? '\\N'}\t${prev === undefined ? '\\N' : iso(prev)}\t${continues ? 't' : 'f'}\t${keyId}\n`,
             );
             const i = qhIndex(q);
             if (i >= 0 && i < qhCount) {

@@ -46,6 +46,19 @@ const events: ListenEvent[] = [
     }),
   ),
   { session: 'gap', stream: 'main', output: 'hls', time: T0 + 35 * 60_000, duration: 90, bytes: 1000 },
+  // One 18-hour session through the night: with a daypart it leaves the period and comes back.
+  ...Array.from(
+    { length: 2160 },
+    (_, i): ListenEvent => ({
+      session: 'long',
+      stream: 'main-mp3',
+      output: 'shoutcast',
+      time: T0 + (i + 1) * 30_000,
+      duration: 30,
+      bytes: 480_000,
+      listener: 'night-owl',
+    }),
+  ),
 ];
 
 const at = (text: string) => {
@@ -60,6 +73,7 @@ const daypart = (name: string) => {
 };
 
 const CASES: DbReportOptions[] = [
+  { from: at('2026-10-31T12:00'), to: at('2026-11-01T12:00'), tz: TZ, daypart: DEFAULT_DAYPARTS[0]! },
   { from: at('2026-10-31T20:00'), to: at('2026-11-01T12:00'), tz: TZ },
   { from: at('2026-10-31T20:00'), to: at('2026-11-01T12:00'), tz: TZ, daypart: DEFAULT_DAYPARTS[5]! },
   { from: at('2026-11-01'), to: at('2026-11-02'), tz: TZ, daypart: daypart('Sun 00:00-04:00') },

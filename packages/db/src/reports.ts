@@ -489,17 +489,27 @@ async function rollupTotals(
         group by 1`,
       params.slice(0, 4),
     ),
-    // Rows after a gap of a whole QH or more whose previous row is in the period (rare).
+    // The rollup counts runs of consecutive quarter-hours of a session inside the period. A session
+    // with several runs (it left the period, by a daypart or a gap, and came back) is one active
+    // session: subtract every run start that has an earlier row of its session in the period. Run
+    // starts with a predecessor are rare: rows after a gap, and rows in a QH that starts a run of the
+    // period (the day's first QH of a daypart) whose session listened just before it.
     db.query<{ stream: string; n: number }>(
       `select coalesce($3::text, t.stream) as stream, count(*)::float8 as n
-        from session_quarter_hours t
-        where not t.continues and t.prev_quarter_hour is not null
-          and t.quarter_hour >= $4::timestamptz and t.quarter_hour < $5::timestamptz
-          and t.quarter_hour in (select unnest(($1::text[])::timestamptz[]))
-          and t.prev_quarter_hour in (select unnest(($1::text[])::timestamptz[]))
-          and ($2::text[] is null or t.stream = any($2::text[]))
+        from (
+          select stream, session, session_start, quarter_hour from session_quarter_hours
+            where not continues and prev_quarter_hour is not null
+              and quarter_hour >= $4::timestamptz and quarter_hour < $5::timestamptz
+              and quarter_hour in (select unnest(($1::text[])::timestamptz[])) and stream = any($2::text[])
+          union all
+          select stream, session, session_start, quarter_hour from session_quarter_hours
+            where continues and quarter_hour in (select unnest(($6::text[])::timestamptz[])) and stream = any($2::text[])
+        ) t
+        where exists (select 1 from session_quarter_hours x
+          where x.session = t.session and x.session_start = t.session_start and x.quarter_hour < t.quarter_hour
+            and x.quarter_hour >= $4::timestamptz and x.quarter_hour in (select unnest(($1::text[])::timestamptz[])))
         group by 1`,
-      [qhs, streams, r.groupAs ?? null, lo, hi],
+      [qhs, streams, r.groupAs ?? null, lo, hi, runStarts],
     ),
     // Cume: each active session's first row in the period is a row that does not continue, or one
     // in a QH that starts a run of the period.
