@@ -1,7 +1,7 @@
 import { finalizeSessionId, type ListenEvent } from '@earshot/core';
 import { generateStation, shuffled } from '@earshot/simulate';
 import { describe, expect, it } from 'vitest';
-import { EventStore, packUuid, unpackUuid } from './event-store.js';
+import { EventStore, packedEvents, packUuid, unpackUuid } from './event-store.js';
 
 const base: ListenEvent = {
   session: 's',
@@ -75,15 +75,20 @@ describe('EventStore', () => {
     expect(store.events('none')).toEqual([]);
   });
 
-  it('grows, and moves a session id to another store whole', () => {
+  it('grows, and exports a session id whole for another thread', () => {
     const a = new EventStore();
     const b = new EventStore();
-    for (let i = 0; i < 5000; i++)
-      (i % 3 === 0 ? a : b).add({ ...base, time: base.time + i * 10_000, id: `id-${i}` });
-    a.import(b.export('s'));
-    const back = a.events('s');
-    expect(back).toHaveLength(5000);
-    expect(new Set(back.map((e) => e.id)).size).toBe(5000);
+    const nth = (i: number): ListenEvent => ({
+      ...base,
+      time: base.time + i * 10_000,
+      ...(i % 2 ? { id: `id-${i}` } : {}),
+      listener: `l${i % 4}`,
+    });
+    for (let i = 0; i < 5000; i++) (i % 3 === 0 ? a : b).add(nth(i));
+    const exported = structuredClone(b.export('s'));
+    const back = [...a.events('s'), ...packedEvents(exported)].map(plain).sort((x, y) => x.time - y.time);
+    expect(back).toEqual(Array.from({ length: 5000 }, (_, i) => plain(nth(i))));
+    expect(b.export('none').n).toBe(0);
   });
 
   it('finalizes to what core finalizes from the original events', () => {

@@ -263,36 +263,6 @@ export class EventStore {
     }
     return packed;
   }
-
-  /** Adds the events of a session exported by another store. */
-  import(packed: PackedSession): void {
-    const strings = packed.strings.map((text) => this.intern(text));
-    let list = this.sessions.get(packed.session);
-    for (let k = 0; k < packed.n; k++) {
-      if (this.size === this.capacity) this.grow();
-      const i = this.size++;
-      if (!list) {
-        list = { head: i, tail: i, n: 0, stream: '', streamIndex: -1, listener: undefined, listenerIndex: 0 };
-        this.sessions.set(packed.session, list);
-      } else {
-        this.next[list.tail] = i;
-        list.tail = i;
-      }
-      list.n++;
-      this.next[i] = -1;
-      this.times[i] = packed.times[k]!;
-      this.bytes[i] = packed.bytes[k]!;
-      this.durationsMs[i] = packed.durationsMs[k]!;
-      this.outputs[i] = packed.outputs[k]!;
-      this.streams[i] = strings[packed.streams[k]!]!;
-      const listener = packed.listeners[k]!;
-      this.listeners[i] = listener === 0 ? 0 : strings[listener - 1]! + 1;
-      const kind = packed.idKinds[k]!;
-      this.idKinds[i] = kind;
-      if (kind === ID_UUID) this.idWords.set(packed.idWords.subarray(k * 4, k * 4 + 4), i * 4);
-      else if (kind === ID_OTHER) this.otherIds.set(i, packed.otherIds.get(k)!);
-    }
-  }
 }
 
 /**
@@ -326,4 +296,44 @@ class StoredEvent implements ListenEvent {
   get id(): string | undefined {
     return this.store.idOf(this.index);
   }
+}
+
+/** An event of a {@link PackedSession}; like {@link StoredEvent}, its id is built on demand. */
+class PackedEvent implements ListenEvent {
+  readonly session: string;
+  readonly stream: string;
+  readonly output: Output;
+  readonly time: number;
+  readonly duration: number;
+  readonly bytes: number;
+  readonly listener: string | undefined;
+  private readonly packed: PackedSession;
+  private readonly index: number;
+
+  constructor(p: PackedSession, k: number) {
+    const listener = p.listeners[k]!;
+    this.session = p.session;
+    this.stream = p.strings[p.streams[k]!]!;
+    this.output = p.outputs[k] === 1 ? 'hls' : 'shoutcast';
+    this.time = p.times[k]!;
+    this.duration = p.durationsMs[k]! / 1000;
+    this.bytes = p.bytes[k]!;
+    this.listener = listener === 0 ? undefined : p.strings[listener - 1];
+    this.packed = p;
+    this.index = k;
+  }
+
+  get id(): string | undefined {
+    const kind = this.packed.idKinds[this.index];
+    if (kind === ID_UUID) return unpackUuid(this.packed.idWords, this.index * 4);
+    if (kind === ID_OTHER) return this.packed.otherIds.get(this.index);
+    return undefined;
+  }
+}
+
+/** The events of a packed session (from another thread), as core's functions take them. */
+export function packedEvents(packed: PackedSession): ListenEvent[] {
+  const events: ListenEvent[] = new Array(packed.n);
+  for (let k = 0; k < packed.n; k++) events[k] = new PackedEvent(packed, k);
+  return events;
 }

@@ -3,12 +3,13 @@ import { Worker } from 'node:worker_threads';
 import {
   type FinalizedRuns,
   finalizeSessionId,
+  type ListenEvent,
   type ReportOptions,
   type ReportSettings,
   resolveSettings,
 } from '@earshot/core';
 import { DataError } from './errors.js';
-import { EventStore, type PackedSession } from './event-store.js';
+import { EventStore, type PackedSession, packedEvents } from './event-store.js';
 import { type InvalidLine, isGzipFile, LineError, openSource, type ReadStats, readEvents } from './ndjson.js';
 
 /** Files at least this big are read by several threads (when the machine has the cores). */
@@ -72,25 +73,21 @@ export function defaultThreads(path: string, size: number): number {
 
 /**
  * Finalizes every session id of a store (as core's ReportBuilder does, id by id) except those in
- * `keep`, which are handed back packed.
+ * `keep`, which stay in the store.
  */
 export function finalizeStore(
   store: EventStore,
   settings: ReportSettings,
   keep?: ReadonlySet<string>,
-): { finalized: FinalizedRuns; kept: PackedSession[] } {
+): FinalizedRuns {
   const finalized: FinalizedRuns = { counted: [], short: [] };
-  const kept: PackedSession[] = [];
   for (const id of store.sessions.keys()) {
-    if (keep?.has(id)) {
-      kept.push(store.export(id));
-      continue;
-    }
+    if (keep?.has(id)) continue;
     const done = finalizeSessionId(store.events(id), settings);
     for (const fact of done.counted) finalized.counted.push(fact);
     for (const short of done.short) finalized.short.push(short);
   }
-  return { finalized, kept };
+  return finalized;
 }
 
 function createWorker(input: WorkerInput): Worker {
@@ -173,7 +170,7 @@ async function readSingle(
       },
       ...(o.onProgress ? { onProgress: o.onProgress } : {}),
     });
-    return { finalized: finalizeStore(store, settings).finalized, stats, invalid };
+    return { finalized: finalizeStore(store, settings), stats, invalid };
   } catch (error) {
     if (error instanceof LineError)
       throw new DataError(`${o.name}:${error.line}: ${error.detail}`, error.line);
@@ -273,18 +270,23 @@ export async function readFile(o: ReadFileOptions): Promise<ReadFileResult> {
     }
     const request: FinalizeRequest = { shared: [...shared] };
     const pending = workers.map((w) => w.finalize(request));
-    const mine = finalizeStore(store, settings, shared);
-    const finalized = mine.finalized;
-    const joined = new EventStore();
-    for (const packed of mine.kept) joined.import(packed);
+    const finalized = finalizeStore(store, settings, shared);
+    // A shared id's events: this thread's (still in its store) and each other thread's, packed.
+    const sharedEvents = new Map<string, ListenEvent[]>();
+    for (const id of shared) sharedEvents.set(id, store.events(id));
     for (const done of await Promise.all(pending)) {
       for (const fact of done.finalized.counted) finalized.counted.push(fact);
       for (const short of done.finalized.short) finalized.short.push(short);
-      for (const packed of done.shared) joined.import(packed);
+      for (const packed of done.shared) {
+        const events = sharedEvents.get(packed.session)!;
+        for (const event of packedEvents(packed)) events.push(event);
+      }
     }
-    const rest = finalizeStore(joined, settings).finalized;
-    for (const fact of rest.counted) finalized.counted.push(fact);
-    for (const short of rest.short) finalized.short.push(short);
+    for (const events of sharedEvents.values()) {
+      const done = finalizeSessionId(events, settings);
+      for (const fact of done.counted) finalized.counted.push(fact);
+      for (const short of done.short) finalized.short.push(short);
+    }
     return { finalized, stats, invalid };
   } finally {
     await Promise.all(workers.map((w) => w.stop()));

@@ -37,7 +37,9 @@ try {
 }
 
 port.once('message', (request: FinalizeRequest) => {
-  const { finalized, kept } = finalizeStore(store, input.settings, new Set(request.shared));
-  post({ type: 'done', finalized, shared: kept });
+  const shared = new Set(request.shared);
+  const finalized = finalizeStore(store, input.settings, shared);
+  const packed = [...shared].filter((id) => store.sessions.has(id)).map((id) => store.export(id));
+  post({ type: 'done', finalized, shared: packed });
   port.close();
 });
