@@ -349,10 +349,20 @@ async function queryTotals(
 }
 
 /**
- * The quarter-hour rollup (a proposal for the worker; see {@link QUARTER_HOUR_ROLLUP_DDL}): when it
- * exists, the QH series, AQH, TLH, AAS, ATSL, active sessions and session starts come from one row
- * per stream and QH instead of one per session and QH, and cume from the sessions' first rows in
- * each run of the period. Same figures, bit for bit (tested against core).
+ * The quarter-hour rollup (a proposal for the worker): when it exists, the QH series, AQH, TLH, AAS,
+ * ATSL, active sessions and session starts come from one row per stream and QH instead of one per
+ * session and QH, and cume from the sessions' first rows in each run of the period. Same figures,
+ * bit for bit (tested against core; {@link rebuildQuarterHourRollup} is the reference).
+ *
+ * What the worker maintains, in the finalization transaction, for every counted session row it
+ * inserts (+1) or removes (-1), with its QHs in ascending order (those with ms > 0):
+ * - `session_quarter_hours.prev_quarter_hour` = the session's previous QH with listening (null for
+ *   its first) and `continues` = (prev_quarter_hour = quarter_hour - 15 min);
+ * - `stream_quarter_hours` at (stream, QH): `ms` +-= ms, `sessions` +-= 1, `continuing` +-= 1 when
+ *   the row continues, `qualified[k]` +-= 1 for k = 1..floor(ms / 60 000) (at most 15); and at
+ *   (stream, QH of the session's start): `starts` +-= 1. A removed session's QH ms are the sums of its
+ *   stored `minute_ms` by QH, so nothing more needs reading. Upsert in (stream, quarter_hour) order,
+ *   like stream_minutes, and delete rows whose counts all reach zero.
  */
 export const QUARTER_HOUR_ROLLUP_DDL = `
 create table if not exists stream_quarter_hours (
