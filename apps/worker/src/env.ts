@@ -11,7 +11,9 @@ export const workerEnvSchema = sharedEnvSchema.extend({
   /** BullMQ jobs in progress at once in this process (they are finalized in shared batches). */
   EARSHOT_WORKER_CONCURRENCY: z.coerce.number().int().positive().default(500),
   /** Most session ids finalized in one transaction (job batches and sweep chunks). */
-  EARSHOT_FINALIZE_BATCH: z.coerce.number().int().positive().default(500),
+  EARSHOT_FINALIZE_BATCH: z.coerce.number().int().positive().default(1000),
+  /** Finalization transactions in flight at once in this process (job batches, sweep lanes). */
+  EARSHOT_FINALIZE_TRANSACTIONS: z.coerce.number().int().positive().default(3),
   /** BullMQ queue name; tests give each run its own. */
   EARSHOT_FINALIZE_QUEUE: z.string().min(1).default(FINALIZE_QUEUE),
   /** BullMQ key prefix in Redis. */

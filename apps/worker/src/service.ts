@@ -30,6 +30,7 @@ export async function main(env: Record<string, string | undefined> = process.env
     prefix: config.EARSHOT_QUEUE_PREFIX,
     concurrency: config.EARSHOT_WORKER_CONCURRENCY,
     batchSize: config.EARSHOT_FINALIZE_BATCH,
+    transactions: config.EARSHOT_FINALIZE_TRANSACTIONS,
     sweepIntervalMs: config.EARSHOT_SWEEP_S * 1000,
     logger,
   });

@@ -57,9 +57,9 @@ export interface CreateWorkerOptions {
   prefix?: string | undefined;
   /** Jobs in progress at once (they share transactions: more jobs, bigger batches). Default 500. */
   concurrency?: number | undefined;
-  /** Most session ids per finalization transaction. Default 500. */
+  /** Most session ids per finalization transaction. Default 1000. */
   batchSize?: number | undefined;
-  /** Finalization transactions in flight at once (job batches; sweep lanes). Default 2. */
+  /** Finalization transactions in flight at once (job batches; sweep lanes). Default 3. */
   transactions?: number | undefined;
   /** How often the sweep runs, ms. Default 60 000; 0 turns the sweep off (benchmarks of the job path). */
   sweepIntervalMs?: number | undefined;
@@ -115,8 +115,8 @@ export function createWorker(options: CreateWorkerOptions): FinalizeWorker {
   const { db, settings } = options;
   const logger = options.logger ?? pino({ level: 'silent' });
   const metrics = createMetrics({ defaultMetrics: options.defaultMetrics });
-  const batchSize = options.batchSize ?? 500;
-  const transactions = options.transactions ?? 2;
+  const batchSize = options.batchSize ?? 1000;
+  const transactions = options.transactions ?? 3;
   const sweepIntervalMs = options.sweepIntervalMs ?? 60_000;
   const mode = options.redisUrl ? 'queue' : 'sweep-only';
 

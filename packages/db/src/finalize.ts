@@ -4,7 +4,6 @@ import {
   finalizeSessionId,
   type ListenEvent,
   MINUTE_MS,
-  type Output,
   type SessionSettings,
 } from '@earshot/core';
 import type { Db, DbTx, Queryable } from './client.js';
@@ -64,17 +63,8 @@ interface StateRow {
   wait_ms: number;
 }
 
-interface EventRow {
-  session: string;
-  id: string;
-  stream: string;
-  output: string;
-  time_ms: number;
-  duration_ms: number;
-  bytes: number;
-  listener: string | null;
-  ua: string | null;
-}
+/** An event row: core's ListenEvent, with SQL nulls where core has absent fields. */
+type EventRow = Omit<ListenEvent, 'listener' | 'ua'> & { listener: string | null; ua: string | null };
 
 interface SessionRowDb {
   session: string;
@@ -149,8 +139,10 @@ export const LOCK_DUE_SQL = `select ${STATE_COLUMNS} from session_state
 // rows' first_time/last_time, which hold every event of these ids) are constants, so PostgreSQL
 // prunes listen_events' day partitions. (A join to session_state for per-id bounds made the planner
 // hash-join whole partitions.)
-const EVENTS_SQL = `select e.session, e.id, e.stream, e.output, ${ms('e.time')} as time_ms, e.duration_ms,
-  e.bytes::float8 as bytes, e.listener, e.ua
+// Rows come back shaped as core's ListenEvent (time in epoch ms, duration in seconds: duration_ms / 1000
+// as a double, which durationMsOf rounds back exactly), so they go to core without a copy.
+const EVENTS_SQL = `select e.session, e.id, e.stream, e.output, ${ms('e.time')} as time,
+  e.duration_ms::float8 / 1000 as duration, e.bytes::float8 as bytes, e.listener, e.ua
   from listen_events e
   where e.session = any($1::text[]) and e.time >= $2::timestamptz and e.time <= $3::timestamptz`;
 
@@ -162,58 +154,51 @@ const OLD_SESSIONS_SQL = `select session, ${ms('start')} as start_ms, stream, ou
 const OLD_SHORTS_SQL = `select session, ${ms('start')} as start_ms, stream, duration_ms::float8 as duration_ms
   from short_sessions where session = any($1::text[])`;
 
-const DELETE_SESSIONS_SQL = `delete from sessions t using unnest($1::text[], $2::text[]::timestamptz[]) as k(session, start)
-  where t.session = k.session and t.start = k.start`;
+// Times travel as epoch-ms float8 arrays (exact: to_timestamp keeps microseconds) and become
+// timestamptz in SQL, which is cheaper on both sides than ISO text.
+const ts = (msColumn: string) => `to_timestamp(${msColumn} / 1000)`;
+
+const DELETE_SESSIONS_SQL = `delete from sessions t using unnest($1::text[], $2::float8[]) as k(session, start_ms)
+  where t.session = k.session and t.start = ${ts('k.start_ms')}`;
 const DELETE_QUARTER_HOURS_SQL = `delete from session_quarter_hours t
-  using unnest($1::text[], $2::text[]::timestamptz[]) as k(session, start)
-  where t.session = k.session and t.session_start = k.start`;
-const DELETE_SHORTS_SQL = `delete from short_sessions t using unnest($1::text[], $2::text[]::timestamptz[]) as k(session, start)
-  where t.session = k.session and t.start = k.start`;
+  using unnest($1::text[], $2::float8[]) as k(session, start_ms)
+  where t.session = k.session and t.session_start = ${ts('k.start_ms')}`;
+const DELETE_SHORTS_SQL = `delete from short_sessions t using unnest($1::text[], $2::float8[]) as k(session, start_ms)
+  where t.session = k.session and t.start = ${ts('k.start_ms')}`;
 
 const INSERT_SESSIONS_SQL = `insert into sessions (session, start, stream, output, "end", elapsed_ms, duration_ms, bytes,
     listener, ua, first_minute, minute_ms)
-  select session, start, stream, output, "end", elapsed_ms, duration_ms, bytes, listener, ua, first_minute, minute_ms::int[]
-  from unnest($1::text[], $2::text[]::timestamptz[], $3::text[], $4::text[], $5::text[]::timestamptz[], $6::bigint[], $7::bigint[],
-    $8::bigint[], $9::text[], $10::text[], $11::text[]::timestamptz[], $12::text[])
-    as r(session, start, stream, output, "end", elapsed_ms, duration_ms, bytes, listener, ua, first_minute, minute_ms)`;
+  select session, ${ts('start_ms')}, stream, output, ${ts('end_ms')}, elapsed_ms, duration_ms, bytes, listener, ua,
+    ${ts('first_minute_ms')}, minute_ms::int[]
+  from unnest($1::text[], $2::float8[], $3::text[], $4::text[], $5::float8[], $6::bigint[], $7::bigint[],
+    $8::bigint[], $9::text[], $10::text[], $11::float8[], $12::text[])
+    as r(session, start_ms, stream, output, end_ms, elapsed_ms, duration_ms, bytes, listener, ua, first_minute_ms, minute_ms)`;
 
 const INSERT_QUARTER_HOURS_SQL = `insert into session_quarter_hours (session, session_start, stream, quarter_hour, ms, listener)
-  select * from unnest($1::text[], $2::text[]::timestamptz[], $3::text[], $4::text[]::timestamptz[], $5::int[], $6::text[])`;
+  select session, ${ts('start_ms')}, stream, ${ts('quarter_hour_ms')}, ms, listener
+  from unnest($1::text[], $2::float8[], $3::text[], $4::float8[], $5::int[], $6::text[])
+    as r(session, start_ms, stream, quarter_hour_ms, ms, listener)`;
 
 const INSERT_SHORTS_SQL = `insert into short_sessions (session, start, stream, duration_ms)
-  select * from unnest($1::text[], $2::text[]::timestamptz[], $3::text[], $4::bigint[])`;
+  select session, ${ts('start_ms')}, stream, duration_ms
+  from unnest($1::text[], $2::float8[], $3::text[], $4::bigint[]) as r(session, start_ms, stream, duration_ms)`;
 
 // Deltas in (stream, minute) order, the same order in every finalizer, so two of them touching the
 // same minutes take the row locks in one order and cannot deadlock.
 const UPSERT_MINUTES_SQL = `insert into stream_minutes as m (stream, minute, ms, sessions)
-  select stream, minute, ms, sessions
-  from unnest($1::text[], $2::text[]::timestamptz[], $3::bigint[], $4::int[]) as d(stream, minute, ms, sessions)
-  order by stream, minute
+  select stream, ${ts('minute_ms')}, ms, sessions
+  from unnest($1::text[], $2::float8[], $3::bigint[], $4::int[]) as d(stream, minute_ms, ms, sessions)
+  order by stream, minute_ms
   on conflict (stream, minute) do update set ms = m.ms + excluded.ms, sessions = m.sessions + excluded.sessions`;
 
 // A minute no counted session listens in any more is removed, so the table equals a fresh computation.
-const DELETE_EMPTY_MINUTES_SQL = `delete from stream_minutes m using unnest($1::text[], $2::text[]::timestamptz[]) as d(stream, minute)
-  where m.stream = d.stream and m.minute = d.minute and m.ms = 0 and m.sessions = 0`;
+const DELETE_EMPTY_MINUTES_SQL = `delete from stream_minutes m using unnest($1::text[], $2::float8[]) as d(stream, minute_ms)
+  where m.stream = d.stream and m.minute = ${ts('d.minute_ms')} and m.ms = 0 and m.sessions = 0`;
 
 const MARK_FINALIZED_SQL = `update session_state s set finalized_seq = u.seq, finalized_at = now()
   from unnest($1::text[], $2::bigint[]) as u(session, seq)
   where s.session = u.session
   returning s.session, (extract(epoch from (clock_timestamp() - s.due_at)) * 1000)::float8 as lag_ms`;
-
-function toEvent(row: EventRow): ListenEvent {
-  const event: ListenEvent = {
-    id: row.id,
-    session: row.session,
-    stream: row.stream,
-    output: row.output as Output,
-    time: row.time_ms,
-    duration: row.duration_ms / 1000,
-    bytes: row.bytes,
-  };
-  if (row.listener !== null) event.listener = row.listener;
-  if (row.ua !== null) event.ua = row.ua;
-  return event;
-}
 
 function denseMinutes(
   minutes: Map<number, number>,
@@ -323,8 +308,8 @@ function addMinuteDeltas(
   }
 }
 
-function keyArrays(rows: readonly { session: string; start: number }[]): [string[], string[]] {
-  return [rows.map((r) => r.session), rows.map((r) => iso(r.start))];
+function keyArrays(rows: readonly { session: string; start: number }[]): [string[], number[]] {
+  return [rows.map((r) => r.session), rows.map((r) => r.start)];
 }
 
 /** What one batch wrote, for metrics. */
@@ -373,8 +358,10 @@ async function finalizeLocked(
   const eventsById = new Map<string, ListenEvent[]>();
   for (const row of eventRows) {
     const list = eventsById.get(row.session);
-    if (list) list.push(toEvent(row));
-    else eventsById.set(row.session, [toEvent(row)]);
+    // A null listener or ua reads as absent everywhere in core (`first non-empty`; ids are never null).
+    const event = row as unknown as ListenEvent;
+    if (list) list.push(event);
+    else eventsById.set(row.session, [event]);
   }
   const oldSessions = new Map<string, SessionRow>();
   for (const r of oldSessionRows) {
@@ -461,20 +448,20 @@ async function finalizeLocked(
     writes.push(
       tx.query(INSERT_SESSIONS_SQL, [
         r.map((s) => s.session),
-        r.map((s) => iso(s.start)),
+        r.map((s) => s.start),
         r.map((s) => s.stream),
         r.map((s) => s.output),
-        r.map((s) => iso(s.end)),
+        r.map((s) => s.end),
         r.map((s) => s.elapsedMs),
         r.map((s) => s.durationMs),
         r.map((s) => s.bytes),
         r.map((s) => s.listener),
         r.map((s) => s.ua),
-        r.map((s) => iso(s.firstMinute)),
+        r.map((s) => s.firstMinute),
         r.map((s) => `{${s.minuteMs.join(',')}}`),
       ]),
     );
-    const qh: [string[], string[], string[], string[], number[], (string | null)[]] = [
+    const qh: [string[], number[], string[], number[], number[], (string | null)[]] = [
       [],
       [],
       [],
@@ -483,13 +470,13 @@ async function finalizeLocked(
       [],
     ];
     for (const s of r) {
-      const start = iso(s.start);
+      const start = s.start;
       for (const [quarterHour, value] of s.quarterHours ?? []) {
         if (value <= 0) continue;
         qh[0].push(s.session);
         qh[1].push(start);
         qh[2].push(s.stream);
-        qh[3].push(iso(quarterHour));
+        qh[3].push(quarterHour);
         qh[4].push(value);
         qh[5].push(s.listener);
       }
@@ -501,7 +488,7 @@ async function finalizeLocked(
     writes.push(
       tx.query(INSERT_SHORTS_SQL, [
         r.map((s) => s.session),
-        r.map((s) => iso(s.start)),
+        r.map((s) => s.start),
         r.map((s) => s.stream),
         r.map((s) => s.durationMs),
       ]),
@@ -510,7 +497,7 @@ async function finalizeLocked(
   const changed = [...deltas.values()].filter((d) => d.ms !== 0 || d.sessions !== 0);
   if (changed.length > 0) {
     const streams = changed.map((d) => d.stream);
-    const minutes = changed.map((d) => iso(d.minute));
+    const minutes = changed.map((d) => d.minute);
     writes.push(
       tx.query(UPSERT_MINUTES_SQL, [
         streams,
