@@ -42,6 +42,8 @@ export function finalizeJobOptions(session: string, delayMs: number): JobsOption
 
 // Re-armed jobs wake a little after due_at, so the re-check does not find them a hair early.
 const REARM_SLACK_MS = 20;
+// Sweep-only mode: at most five sweeps a second, however the due times are spread.
+const SWEEP_ONLY_MIN_MS = 200;
 // Completed jobs are re-checked in groups (one query per group, not per job), soon and once more later.
 const RECHECK_AFTER_MS = [50, 5000];
 
@@ -336,10 +338,12 @@ export function createWorker(options: CreateWorkerOptions): FinalizeWorker {
       metrics.backlog.set({ kind: 'pending' }, backlog.pending);
       metrics.backlog.set({ kind: 'due' }, backlog.due);
       if (mode === 'sweep-only') {
-        // The sweep is the only scheduler: wake when the next session falls due, not a whole interval later.
+        // The sweep is the only scheduler: wake when the next session falls due, not a whole interval
+        // later (a little after, so that sessions due together go in one sweep). With nothing
+        // pending, nothing can fall due sooner than idle from now.
         const wait = await nextDueInMs(db);
-        if (wait !== undefined)
-          next = Math.min(sweepIntervalMs, Math.max(REARM_SLACK_MS, wait + REARM_SLACK_MS));
+        const until = wait === undefined ? settings.idleS * 1000 : Math.max(SWEEP_ONLY_MIN_MS, wait + REARM_SLACK_MS);
+        next = Math.min(sweepIntervalMs, until);
       }
     } catch (error) {
       logger.error({ err: errorText(error) }, 'sweep failed; trying again at the next interval');
