@@ -4,7 +4,16 @@ import { DEFAULT_DAYPARTS, inDaypart, parseDaypart, resolveDaypart } from './day
 describe('dayparts', () => {
   it('parses ranges, lists and wrap-around weekdays into a canonical spec', () => {
     const amDrive = parseDaypart('Mon-Fri 06:00-10:00');
-    expect(amDrive).toEqual({ ok: true, daypart: { name: 'Mon-Fri 06:00-10:00', spec: 'Mon-Fri 06:00-10:00', weekdays: [1, 2, 3, 4, 5], startMin: 360, endMin: 600 } });
+    expect(amDrive).toEqual({
+      ok: true,
+      daypart: {
+        name: 'Mon-Fri 06:00-10:00',
+        spec: 'Mon-Fri 06:00-10:00',
+        weekdays: [1, 2, 3, 4, 5],
+        startMin: 360,
+        endMin: 600,
+      },
+    });
     const weekend = parseDaypart('sat,Sunday 10:00-15:00');
     expect(weekend.ok && weekend.daypart.spec).toBe('Sat-Sun 10:00-15:00');
     const wrap = parseDaypart('Fri-Mon 0:00-24:00');

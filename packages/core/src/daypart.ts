@@ -60,16 +60,23 @@ function formatDays(weekdays: readonly number[]): string {
  * (day ranges may wrap past Sunday), end up to `24:00`. A window that would cross midnight is
  * refused with a reason: write it as two dayparts. Returns a reason instead of throwing.
  */
-export function parseDaypart(text: string, name?: string): { ok: true; daypart: Daypart } | { ok: false; reason: string } {
+export function parseDaypart(
+  text: string,
+  name?: string,
+): { ok: true; daypart: Daypart } | { ok: false; reason: string } {
   const match = /^\s*([A-Za-z,\- ]+?)\s+(\d{1,2}:\d{2})\s*-\s*(\d{1,2}:\d{2})\s*$/.exec(text);
   if (!match) return { ok: false, reason: `"${text}" is not a daypart like "Mon-Fri 06:00-10:00"` };
   const days = new Set<number>();
   for (const part of match[1]!.split(',')) {
-    const range = part.trim().split('-').map((p) => p.trim());
+    const range = part
+      .trim()
+      .split('-')
+      .map((p) => p.trim());
     if (range.length === 1 || range.length === 2) {
       const a = dayNumber(range[0]!);
       const b = dayNumber(range[range.length - 1]!);
-      if (a === undefined || b === undefined) return { ok: false, reason: `"${part.trim()}" is not a weekday or weekday range (Mon-Fri)` };
+      if (a === undefined || b === undefined)
+        return { ok: false, reason: `"${part.trim()}" is not a weekday or weekday range (Mon-Fri)` };
       for (let d = a; ; d = (d % 7) + 1) {
         days.add(d);
         if (d === b) break;
@@ -80,10 +87,14 @@ export function parseDaypart(text: string, name?: string): { ok: true; daypart: 
   }
   const startMin = parseClock(match[2]!);
   const endMin = parseClock(match[3]!);
-  if (startMin === undefined || startMin >= 1440) return { ok: false, reason: `start "${match[2]}" is not a time 00:00..23:59` };
+  if (startMin === undefined || startMin >= 1440)
+    return { ok: false, reason: `start "${match[2]}" is not a time 00:00..23:59` };
   if (endMin === undefined) return { ok: false, reason: `end "${match[3]}" is not a time 00:01..24:00` };
   if (endMin <= startMin) {
-    return { ok: false, reason: `end ${match[3]} must be after start ${match[2]} (split a window across midnight into two dayparts)` };
+    return {
+      ok: false,
+      reason: `end ${match[3]} must be after start ${match[2]} (split a window across midnight into two dayparts)`,
+    };
   }
   const weekdays = [...days].sort((a, b) => a - b);
   const spec = `${formatDays(weekdays)} ${formatClock(startMin)}-${formatClock(endMin)}`;
@@ -122,10 +133,17 @@ export function resolveDaypart(
   if (named) return { ok: true, daypart: named };
   const parsed = parseDaypart(text);
   if (parsed.ok) return parsed;
-  return { ok: false, reason: `${parsed.reason}; known dayparts: ${known.map((d) => `"${d.name}"`).join(', ')}` };
+  return {
+    ok: false,
+    reason: `${parsed.reason}; known dayparts: ${known.map((d) => `"${d.name}"`).join(', ')}`,
+  };
 }
 
 /** Whether a local time (a quarter-hour's or a minute's start) falls inside the daypart. */
 export function inDaypart(local: Pick<LocalTime, 'weekday' | 'minuteOfDay'>, daypart: Daypart): boolean {
-  return daypart.weekdays.includes(local.weekday) && local.minuteOfDay >= daypart.startMin && local.minuteOfDay < daypart.endMin;
+  return (
+    daypart.weekdays.includes(local.weekday) &&
+    local.minuteOfDay >= daypart.startMin &&
+    local.minuteOfDay < daypart.endMin
+  );
 }

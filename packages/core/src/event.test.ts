@@ -24,7 +24,14 @@ describe('parseEvent', () => {
   });
 
   it('names every bad field with a reason, without throwing', () => {
-    const result = parseEvent({ session: '', output: 'rtmp', time: '2026-11-01 09:15', duration: -1, bytes: 1.5, extra: 1 });
+    const result = parseEvent({
+      session: '',
+      output: 'rtmp',
+      time: '2026-11-01 09:15',
+      duration: -1,
+      bytes: 1.5,
+      extra: 1,
+    });
     expect(result.ok).toBe(false);
     if (result.ok) return;
     const fields = result.issues.map((i) => i.field).sort();
@@ -60,7 +67,12 @@ describe('parseEvent', () => {
 
 describe('parseBatch', () => {
   it('lists each bad event by index and field, and returns no events', () => {
-    const result = parseBatch([valid, { ...valid, bytes: -1 }, valid, { ...valid, output: 'x', duration: 'ten' }]);
+    const result = parseBatch([
+      valid,
+      { ...valid, bytes: -1 },
+      valid,
+      { ...valid, output: 'x', duration: 'ten' },
+    ]);
     expect(result).toEqual({
       ok: false,
       issues: [

@@ -54,7 +54,18 @@ const MAX_TIME_MS = 4_102_444_800_000;
 // ISO-8601 with an explicit zone; a zoneless time would silently be read in the host's zone.
 const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
 
-const KNOWN_FIELDS = new Set(['id', 'session', 'stream', 'output', 'time', 'duration', 'bytes', 'listener', 'ua', 'ip']);
+const KNOWN_FIELDS = new Set([
+  'id',
+  'session',
+  'stream',
+  'output',
+  'time',
+  'duration',
+  'bytes',
+  'listener',
+  'ua',
+  'ip',
+]);
 
 /**
  * Parses an ISO-8601 string (with a zone) or epoch milliseconds into integer epoch milliseconds.
@@ -67,7 +78,10 @@ export function parseTime(value: unknown): { ok: true; ms: number } | { ok: fals
     ms = value;
   } else if (typeof value === 'string') {
     if (!ISO_WITH_ZONE.test(value)) {
-      return { ok: false, reason: 'must be an ISO-8601 time with a zone (2026-11-01T09:15:00.000Z) or epoch ms' };
+      return {
+        ok: false,
+        reason: 'must be an ISO-8601 time with a zone (2026-11-01T09:15:00.000Z) or epoch ms',
+      };
     }
     ms = Date.parse(value);
     if (Number.isNaN(ms)) return { ok: false, reason: 'is not a valid date' };
@@ -104,7 +118,8 @@ function checkOptionalText(value: unknown, field: string, issues: EventIssue[]):
     issues.push({ field, reason: 'must be a string' });
     return undefined;
   }
-  if (value.length > MAX_TEXT_LENGTH) issues.push({ field, reason: `must be at most ${MAX_TEXT_LENGTH} characters` });
+  if (value.length > MAX_TEXT_LENGTH)
+    issues.push({ field, reason: `must be at most ${MAX_TEXT_LENGTH} characters` });
   else if (CONTROL.test(value)) issues.push({ field, reason: 'must not contain control characters' });
   return value === '' ? undefined : value;
 }
@@ -128,7 +143,10 @@ export function parseEvent(input: unknown): ParseEventResult {
   const stream = checkKey(raw.stream, 'stream', issues);
   const output = raw.output;
   if (output !== 'shoutcast' && output !== 'hls') {
-    issues.push({ field: 'output', reason: output === undefined ? 'is required' : 'must be "shoutcast" or "hls"' });
+    issues.push({
+      field: 'output',
+      reason: output === undefined ? 'is required' : 'must be "shoutcast" or "hls"',
+    });
   }
   let time = 0;
   if (raw.time === undefined) issues.push({ field: 'time', reason: 'is required' });
@@ -139,7 +157,10 @@ export function parseEvent(input: unknown): ParseEventResult {
   }
   const duration = raw.duration;
   if (typeof duration !== 'number' || !Number.isFinite(duration)) {
-    issues.push({ field: 'duration', reason: duration === undefined ? 'is required' : 'must be a number of seconds' });
+    issues.push({
+      field: 'duration',
+      reason: duration === undefined ? 'is required' : 'must be a number of seconds',
+    });
   } else if (duration < 0 || duration > MAX_DURATION_S) {
     issues.push({ field: 'duration', reason: `must be between 0 and ${MAX_DURATION_S} seconds` });
   }

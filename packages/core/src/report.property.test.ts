@@ -1,7 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ListenEvent } from './event.js';
-import { assembleReport, buildReport, finalizeSessionId, ReportBuilder, type SessionFacts } from './report.js';
+import {
+  assembleReport,
+  buildReport,
+  finalizeSessionId,
+  ReportBuilder,
+  type SessionFacts,
+} from './report.js';
 import { planSessionChanges, type Session, sessionRowKey, splitSessions } from './sessions.js';
 
 const BASE = Date.UTC(2026, 10, 2, 6, 50);
@@ -41,7 +47,11 @@ const eventsArb = fc
 const rearrangedArb = eventsArb.chain((events) =>
   fc
     .tuple(fc.shuffledSubarray(events, { minLength: events.length }), fc.subarray(events))
-    .chain(([all, dupes]) => fc.shuffledSubarray([...all, ...dupes.map((e) => ({ ...e }))], { minLength: all.length + dupes.length }))
+    .chain(([all, dupes]) =>
+      fc.shuffledSubarray([...all, ...dupes.map((e) => ({ ...e }))], {
+        minLength: all.length + dupes.length,
+      }),
+    )
     .map((rearranged) => ({ events, rearranged })),
 );
 
@@ -49,14 +59,21 @@ const PERIODS = [
   {},
   { from: BASE, to: BASE + 4 * 3600_000 },
   { from: BASE + 17 * 60_000, to: BASE + 2 * 3600_000 + 1 },
-  { from: BASE, to: BASE + 4 * 3600_000, tz: 'America/New_York', daypart: { name: 'x', spec: 'Mon 02:00-03:30', weekdays: [1], startMin: 120, endMin: 210 } },
+  {
+    from: BASE,
+    to: BASE + 4 * 3600_000,
+    tz: 'America/New_York',
+    daypart: { name: 'x', spec: 'Mon 02:00-03:30', weekdays: [1], startMin: 120, endMin: 210 },
+  },
 ];
 
 describe('report invariants (property tests)', () => {
   it('shuffling and duplicating events changes no figure', () => {
     fc.assert(
       fc.property(rearrangedArb, fc.constantFrom(...PERIODS), ({ events, rearranged }, period) => {
-        expect(buildReport(rearranged, { ...SETTINGS, ...period })).toEqual(buildReport(events, { ...SETTINGS, ...period }));
+        expect(buildReport(rearranged, { ...SETTINGS, ...period })).toEqual(
+          buildReport(events, { ...SETTINGS, ...period }),
+        );
       }),
       { numRuns: 300 },
     );
@@ -106,7 +123,8 @@ describe('report invariants (property tests)', () => {
     fc.assert(
       fc.property(eventsArb, (events) => {
         const report = buildReport(events, { ...SETTINGS, from: BASE - 3600_000, to: BASE + 5 * 3600_000 });
-        const minuteSeconds = report.minutes.reduce((sum, m) => sum + Math.round(m.listeners * 60_000), 0) / 1000;
+        const minuteSeconds =
+          report.minutes.reduce((sum, m) => sum + Math.round(m.listeners * 60_000), 0) / 1000;
         const qhSeconds = report.quarterHours.reduce((sum, q) => sum + q.seconds * 1000, 0) / 1000;
         const tlhSeconds = report.summary.reduce((sum, s) => sum + s.tlh * 3600_000, 0) / 1000;
         const sessionSeconds = report.sessions.reduce((sum, s) => sum + s.duration * 1000, 0) / 1000;

@@ -6,10 +6,24 @@ import { buildReport, periodQuarterHours } from './report.js';
 const at = (h: number, m: number, s = 0) => Date.UTC(2026, 10, 2, h, m, s); // Monday 2026-11-02
 
 /** A Shoutcast listener ticking every 30 s from `from` to `to` (each tick ends a 30 s delivery). */
-function shoutcast(session: string, from: number, to: number, extra: Partial<ListenEvent> = {}): ListenEvent[] {
+function shoutcast(
+  session: string,
+  from: number,
+  to: number,
+  extra: Partial<ListenEvent> = {},
+): ListenEvent[] {
   const events: ListenEvent[] = [];
   for (let t = from + 30_000; t <= to; t += 30_000) {
-    events.push({ id: `${session}-${t}`, session, stream: 'main-mp3', output: 'shoutcast', time: t, duration: 30, bytes: 240_000, ...extra });
+    events.push({
+      id: `${session}-${t}`,
+      session,
+      stream: 'main-mp3',
+      output: 'shoutcast',
+      time: t,
+      duration: 30,
+      bytes: 240_000,
+      ...extra,
+    });
   }
   return events;
 }
@@ -21,14 +35,27 @@ describe('buildReport', () => {
       { stream: 'main-mp3', start: '2026-11-02T07:00:00.000Z', qualified: 0, seconds: 240 },
       { stream: 'main-mp3', start: '2026-11-02T07:15:00.000Z', qualified: 0, seconds: 240 },
     ]);
-    expect(report.summary[0]).toMatchObject({ aqh: 0, tlh: 480 / 3600, activeSessions: 1, sessionStarts: 1, cume: 1 });
+    expect(report.summary[0]).toMatchObject({
+      aqh: 0,
+      tlh: 480 / 3600,
+      activeSessions: 1,
+      sessionStarts: 1,
+      cume: 1,
+    });
     // The same listener qualifies in both at a 180 s qualifier (Nielsen PPM 2025).
-    const ppm = buildReport(shoutcast('a', at(7, 11), at(7, 19)), { from: at(7, 0), to: at(8, 0), aqhQualifierS: 180 });
+    const ppm = buildReport(shoutcast('a', at(7, 11), at(7, 19)), {
+      from: at(7, 0),
+      to: at(8, 0),
+      aqhQualifierS: 180,
+    });
     expect(ppm.summary[0]!.aqh).toBe(2 / 4);
   });
 
   it('computes AQH, TLH, AAS, cume, ATSL, TSL and Nielsen TSL for a hand-worked hour', () => {
-    const events = [...shoutcast('A', at(7, 0), at(7, 30), { listener: 'L1' }), ...shoutcast('B', at(7, 10), at(7, 20), { listener: 'L2' })];
+    const events = [
+      ...shoutcast('A', at(7, 0), at(7, 30), { listener: 'L1' }),
+      ...shoutcast('B', at(7, 10), at(7, 20), { listener: 'L2' }),
+    ];
     const report = buildReport(events, { from: at(7, 0), to: at(8, 0) });
     expect(report.config).toEqual({
       from: '2026-11-02T07:00:00.000Z',
@@ -64,15 +91,23 @@ describe('buildReport', () => {
       ['B', '2026-11-02T07:10:30.000Z', 600, 570],
     ]);
     const minute = report.minutes.find((m) => m.minute === '2026-11-02T07:15:00.000Z');
-    expect(minute).toEqual({ stream: 'main-mp3', minute: '2026-11-02T07:15:00.000Z', listeners: 2, sessions: 2 });
+    expect(minute).toEqual({
+      stream: 'main-mp3',
+      minute: '2026-11-02T07:15:00.000Z',
+      listeners: 2,
+      sessions: 2,
+    });
     expect(report.minutes).toHaveLength(30);
   });
 
   it('leaves short sessions out of every figure', () => {
-    const report = buildReport([...shoutcast('A', at(7, 0), at(7, 30)), ...shoutcast('short', at(7, 0), at(7, 0, 30))], {
-      from: at(7, 0),
-      to: at(8, 0),
-    });
+    const report = buildReport(
+      [...shoutcast('A', at(7, 0), at(7, 30)), ...shoutcast('short', at(7, 0), at(7, 0, 30))],
+      {
+        from: at(7, 0),
+        to: at(8, 0),
+      },
+    );
     expect(report.sessions.map((s) => s.session)).toEqual(['A']);
     expect(report.summary[0]!.activeSessions).toBe(1);
     expect(report.minutes[0]!.listeners).toBe(1);
@@ -83,11 +118,23 @@ describe('buildReport', () => {
     const events = [...shoutcast('A', at(14, 30), at(15, 30)), ...shoutcast('B', at(15, 0), at(16, 30))];
     const daypart = resolveDaypart('Midday');
     if (!daypart.ok) throw new Error(daypart.reason);
-    const report = buildReport(events, { from: at(14, 0), to: at(17, 0), tz: 'America/New_York', daypart: daypart.daypart });
+    const report = buildReport(events, {
+      from: at(14, 0),
+      to: at(17, 0),
+      tz: 'America/New_York',
+      daypart: daypart.daypart,
+    });
     expect(report.config.daypart).toBe('Mon-Fri 10:00-15:00');
     // QHs of the period in the daypart: 09:00-11:59 local minus 09:xx -> 10:00..11:45 = 8.
     expect(report.summary[0]!.quarterHours).toBe(8);
-    expect(report.quarterHours.map((q) => q.start.slice(11, 16))).toEqual(['15:00', '15:15', '15:30', '15:45', '16:00', '16:15']);
+    expect(report.quarterHours.map((q) => q.start.slice(11, 16))).toEqual([
+      '15:00',
+      '15:15',
+      '15:30',
+      '15:45',
+      '16:00',
+      '16:15',
+    ]);
     expect(report.minutes[0]!.minute).toBe('2026-11-02T15:00:00.000Z');
     // A's listening before 15:00 UTC (09:xx local) is outside; both sessions are active inside.
     expect(report.summary[0]!.tlh).toBe((1800 + 5400) / 3600);
@@ -96,12 +143,18 @@ describe('buildReport', () => {
 
   it('defaults the period to whole quarter-hours around the data', () => {
     const report = buildReport(shoutcast('A', at(7, 5), at(7, 20)));
-    expect([report.config.from, report.config.to]).toEqual(['2026-11-02T07:00:00.000Z', '2026-11-02T07:30:00.000Z']);
+    expect([report.config.from, report.config.to]).toEqual([
+      '2026-11-02T07:00:00.000Z',
+      '2026-11-02T07:30:00.000Z',
+    ]);
     expect(report.summary[0]!.quarterHours).toBe(2);
   });
 
   it('filters by stream', () => {
-    const events = [...shoutcast('A', at(7, 0), at(7, 30)), ...shoutcast('B', at(7, 0), at(7, 30), { stream: 'other' })];
+    const events = [
+      ...shoutcast('A', at(7, 0), at(7, 30)),
+      ...shoutcast('B', at(7, 0), at(7, 30), { stream: 'other' }),
+    ];
     const report = buildReport(events, { streams: ['other'] });
     expect(report.summary.map((s) => s.stream)).toEqual(['other']);
     expect(report.sessions.map((s) => s.session)).toEqual(['B']);
@@ -120,12 +173,18 @@ describe('periodQuarterHours', () => {
     // The repeated 01:00-02:00 hour counts twice in a daypart that covers it.
     const overnight = resolveDaypart('Sun 01:00-02:00');
     if (!overnight.ok) throw new Error(overnight.reason);
-    expect(periodQuarterHours(Date.UTC(2026, 10, 1, 7), Date.UTC(2026, 10, 2, 8), la, overnight.daypart)).toHaveLength(8);
-    expect(periodQuarterHours(Date.UTC(2026, 2, 8, 8), Date.UTC(2026, 2, 9, 7), la, allDay.daypart)).toHaveLength(92);
+    expect(
+      periodQuarterHours(Date.UTC(2026, 10, 1, 7), Date.UTC(2026, 10, 2, 8), la, overnight.daypart),
+    ).toHaveLength(8);
+    expect(
+      periodQuarterHours(Date.UTC(2026, 2, 8, 8), Date.UTC(2026, 2, 9, 7), la, allDay.daypart),
+    ).toHaveLength(92);
     // The skipped 02:00-03:00 hour of the spring day has no quarter-hours.
     const skipped = resolveDaypart('Sun 02:00-03:00');
     if (!skipped.ok) throw new Error(skipped.reason);
-    expect(periodQuarterHours(Date.UTC(2026, 2, 8, 8), Date.UTC(2026, 2, 9, 7), la, skipped.daypart)).toHaveLength(0);
+    expect(
+      periodQuarterHours(Date.UTC(2026, 2, 8, 8), Date.UTC(2026, 2, 9, 7), la, skipped.daypart),
+    ).toHaveLength(0);
   });
 
   it('starts at the first quarter-hour inside an unaligned period', () => {

@@ -24,7 +24,10 @@ export interface ReportSettings extends SessionSettings, CountSettings {
 }
 
 /** Default report settings: idle 300 s, max session 86400 s, min session 60 s, AQH qualifier 300 s. */
-export const DEFAULT_REPORT_SETTINGS: Readonly<ReportSettings> = { ...DEFAULT_SESSION_SETTINGS, aqhQualifierS: 300 };
+export const DEFAULT_REPORT_SETTINGS: Readonly<ReportSettings> = {
+  ...DEFAULT_SESSION_SETTINGS,
+  aqhQualifierS: 300,
+};
 
 /** What a report covers and how it is computed. */
 export interface ReportOptions extends Partial<ReportSettings> {
@@ -88,7 +91,10 @@ export function finalizeRuns(runs: readonly SessionRun[], settings: CountSetting
  * Everything the worker needs for one session id: its events (any order, duplicates allowed) cut
  * into sessions, counted ones with their placed listening, short ones listed.
  */
-export function finalizeSessionId(events: Iterable<ListenEvent>, settings: SessionSettings & CountSettings): FinalizedRuns {
+export function finalizeSessionId(
+  events: Iterable<ListenEvent>,
+  settings: SessionSettings & CountSettings,
+): FinalizedRuns {
   return finalizeRuns(splitSorted(sortUnique([...events]), settings), settings);
 }
 
@@ -201,7 +207,10 @@ function dataExtent(facts: readonly SessionFacts[]): { from: number; to: number 
   }
   if (min === Number.POSITIVE_INFINITY) return undefined;
   // Whole quarter-hours around the data; an event ending exactly on a boundary belongs before it.
-  return { from: bucketStart(min, QUARTER_HOUR_MS), to: bucketStart(max - 1, QUARTER_HOUR_MS) + QUARTER_HOUR_MS };
+  return {
+    from: bucketStart(min, QUARTER_HOUR_MS),
+    to: bucketStart(max - 1, QUARTER_HOUR_MS) + QUARTER_HOUR_MS,
+  };
 }
 
 interface StreamTotals {
@@ -239,13 +248,22 @@ export function assembleReport(facts: readonly SessionFacts[], options: ReportOp
       local = localTime(qh, tz);
       qhLocal.set(qh, local);
     }
-    return inDaypart({ weekday: local.weekday, minuteOfDay: local.minuteOfDay + (minute - qh) / MINUTE_MS }, daypart);
+    return inDaypart(
+      { weekday: local.weekday, minuteOfDay: local.minuteOfDay + (minute - qh) / MINUTE_MS },
+      daypart,
+    );
   };
 
   const qualifierMs = Math.round(settings.aqhQualifierS * 1000);
   // Rows by stream, then by bucket start: numeric inner keys keep the hot loop free of string building.
-  const minuteRows = new Map<string, Map<number, { stream: string; minute: number; ms: number; sessions: number }>>();
-  const qhRows = new Map<string, Map<number, { stream: string; start: number; ms: number; qualified: number }>>();
+  const minuteRows = new Map<
+    string,
+    Map<number, { stream: string; minute: number; ms: number; sessions: number }>
+  >();
+  const qhRows = new Map<
+    string,
+    Map<number, { stream: string; start: number; ms: number; qualified: number }>
+  >();
   const inner = <V>(outer: Map<string, Map<number, V>>, stream: string): Map<number, V> => {
     let map = outer.get(stream);
     if (!map) {
@@ -328,7 +346,10 @@ export function assembleReport(facts: readonly SessionFacts[], options: ReportOp
   const byStreamThen = <T extends { stream: string }>(a: T, b: T, at: number, bt: number) =>
     a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : at - bt;
 
-  sessions.sort((a, b) => byStreamThen(a, b, a.start, b.start) || (a.session < b.session ? -1 : a.session > b.session ? 1 : 0));
+  sessions.sort(
+    (a, b) =>
+      byStreamThen(a, b, a.start, b.start) || (a.session < b.session ? -1 : a.session > b.session ? 1 : 0),
+  );
 
   return {
     config: {
@@ -345,11 +366,21 @@ export function assembleReport(facts: readonly SessionFacts[], options: ReportOp
     minutes: [...minuteRows.values()]
       .flatMap((rows) => [...rows.values()])
       .sort((a, b) => byStreamThen(a, b, a.minute, b.minute))
-      .map((r) => ({ stream: r.stream, minute: isoTime(r.minute), listeners: r.ms / MINUTE_MS, sessions: r.sessions })),
+      .map((r) => ({
+        stream: r.stream,
+        minute: isoTime(r.minute),
+        listeners: r.ms / MINUTE_MS,
+        sessions: r.sessions,
+      })),
     quarterHours: [...qhRows.values()]
       .flatMap((rows) => [...rows.values()])
       .sort((a, b) => byStreamThen(a, b, a.start, b.start))
-      .map((r) => ({ stream: r.stream, start: isoTime(r.start), qualified: r.qualified, seconds: r.ms / 1000 })),
+      .map((r) => ({
+        stream: r.stream,
+        start: isoTime(r.start),
+        qualified: r.qualified,
+        seconds: r.ms / 1000,
+      })),
     summary,
   };
 }

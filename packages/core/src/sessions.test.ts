@@ -8,13 +8,22 @@ const SETTINGS = { idleS: 300, maxSessionS: 86_400 };
 let n = 0;
 function ev(partial: Partial<ListenEvent> & { time: number }): ListenEvent {
   n++;
-  return { id: `e${String(n).padStart(6, '0')}`, session: 's1', stream: 'main-64k', output: 'hls', duration: 10, bytes: 1000, ...partial };
+  return {
+    id: `e${String(n).padStart(6, '0')}`,
+    session: 's1',
+    stream: 'main-64k',
+    output: 'hls',
+    duration: 10,
+    bytes: 1000,
+    ...partial,
+  };
 }
 
 describe('splitSessions', () => {
   it('makes the reference HLS session: start event + 60 segments of 10 s -> 600 s, elapsed 590 s, group key', () => {
     const events: ListenEvent[] = [ev({ time: T0, duration: 0, bytes: 0, stream: 'main' })];
-    for (let i = 0; i < 60; i++) events.push(ev({ time: T0 + i * 10_000, duration: 10, bytes: 307_200, stream: 'main-128k' }));
+    for (let i = 0; i < 60; i++)
+      events.push(ev({ time: T0 + i * 10_000, duration: 10, bytes: 307_200, stream: 'main-128k' }));
     const runs = splitSessions(events.reverse(), SETTINGS);
     expect(runs).toHaveLength(1);
     expect(runs[0]!.session).toEqual({
@@ -73,6 +82,20 @@ describe('splitSessions', () => {
     expect(splitSessions([y, x], SETTINGS)[0]!.session.stream).toBe('x');
   });
 
+  it('drops an id repeated at one instant even when other events of that instant sort between', () => {
+    const a = ev({ time: T0, id: 'm', duration: 10 });
+    const aZero = { ...a, duration: 0 };
+    const other = ev({ time: T0, id: 'b', duration: 0 });
+    for (const order of [
+      [a, other, aZero],
+      [aZero, other, a],
+      [other, a, aZero],
+    ]) {
+      const runs = splitSessions(order, SETTINGS);
+      expect(runs[0]!.events.map((e) => e.id).sort()).toEqual(['b', 'm']);
+    }
+  });
+
   it('drops duplicates by id', () => {
     const a = ev({ time: T0 });
     const b = ev({ time: T0 + 10_000 });
@@ -92,12 +115,14 @@ describe('isCounted', () => {
 describe('countShortSessions', () => {
   it('counts tune-outs by stream and start minute', () => {
     const base = { session: 's', end: 0, elapsed: 0, duration: 5, bytes: 0, listener: null };
-    const counts = [...countShortSessions([
-      { ...base, stream: 'a', start: T0 + 1000 },
-      { ...base, stream: 'a', start: T0 + 59_000 },
-      { ...base, stream: 'a', start: T0 + 60_000 },
-      { ...base, stream: 'b', start: T0 },
-    ]).values()];
+    const counts = [
+      ...countShortSessions([
+        { ...base, stream: 'a', start: T0 + 1000 },
+        { ...base, stream: 'a', start: T0 + 59_000 },
+        { ...base, stream: 'a', start: T0 + 60_000 },
+        { ...base, stream: 'b', start: T0 },
+      ]).values(),
+    ];
     expect(counts).toEqual([
       { stream: 'a', minute: T0, count: 2 },
       { stream: 'a', minute: T0 + 60_000, count: 1 },
@@ -108,16 +133,27 @@ describe('countShortSessions', () => {
 
 describe('planSessionChanges', () => {
   it('corrects a resumed session instead of doubling it', () => {
-    const first = splitSessions([ev({ time: T0, id: 'p1' }), ev({ time: T0 + 60_000, id: 'p2' })], SETTINGS).map((r) => r.session);
+    const first = splitSessions(
+      [ev({ time: T0, id: 'p1' }), ev({ time: T0 + 60_000, id: 'p2' })],
+      SETTINGS,
+    ).map((r) => r.session);
     const later = splitSessions(
-      [ev({ time: T0, id: 'p1' }), ev({ time: T0 + 60_000, id: 'p2' }), ev({ time: T0 + 120_000, id: 'p3' }), ev({ time: T0 + 900_000, id: 'p4' })],
+      [
+        ev({ time: T0, id: 'p1' }),
+        ev({ time: T0 + 60_000, id: 'p2' }),
+        ev({ time: T0 + 120_000, id: 'p3' }),
+        ev({ time: T0 + 900_000, id: 'p4' }),
+      ],
       SETTINGS,
     ).map((r) => r.session);
     const changes = planSessionChanges(first, later);
     expect(changes.update.map((s) => s.duration)).toEqual([30]);
     expect(changes.insert.map((s) => s.start)).toEqual([T0 + 900_000]);
     expect(changes.remove).toEqual([]);
-    const early = splitSessions([ev({ time: T0 - 1000, id: 'p0' }), ev({ time: T0, id: 'p1' })], SETTINGS).map((r) => r.session);
+    const early = splitSessions(
+      [ev({ time: T0 - 1000, id: 'p0' }), ev({ time: T0, id: 'p1' })],
+      SETTINGS,
+    ).map((r) => r.session);
     const moved = planSessionChanges(first, early);
     expect(moved.insert).toHaveLength(1);
     expect(moved.remove).toHaveLength(1);

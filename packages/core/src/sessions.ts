@@ -76,9 +76,16 @@ export function sortUnique(events: ListenEvent[]): ListenEvent[] {
   let kept = 0;
   for (let i = 0; i < events.length; i++) {
     const event = events[i]!;
-    const last = kept > 0 ? events[kept - 1]! : undefined;
-    if (last && last.time === event.time && eventKey(last) === eventKey(event)) continue;
-    events[kept++] = event;
+    // Duplicates share `time`, so only the kept events of the same instant (nearly always none or
+    // one) need a look; a zero-duration and a timed event of one key may sit apart in that run.
+    let duplicate = false;
+    for (let j = kept - 1; j >= 0 && events[j]!.time === event.time; j--) {
+      if (eventKey(events[j]!) === eventKey(event)) {
+        duplicate = true;
+        break;
+      }
+    }
+    if (!duplicate) events[kept++] = event;
   }
   events.length = kept;
   return events;
@@ -129,7 +136,9 @@ export function splitSessions(events: Iterable<ListenEvent>, settings: SessionSe
  * Short sessions (under `minSession`: tune-outs) counted by stream and by the minute of their start
  * (epoch ms), as the worker stores them.
  */
-export function countShortSessions(short: Iterable<Session>): Map<string, { stream: string; minute: number; count: number }> {
+export function countShortSessions(
+  short: Iterable<Session>,
+): Map<string, { stream: string; minute: number; count: number }> {
   const counts = new Map<string, { stream: string; minute: number; count: number }>();
   for (const session of short) {
     const minute = Math.floor(session.start / 60_000) * 60_000;
@@ -145,14 +154,19 @@ export function countShortSessions(short: Iterable<Session>): Map<string, { stre
  * Cuts one session id's events, already deduplicated and sorted by {@link compareEvents}, into
  * sessions, appending them to `into`.
  */
-export function splitSorted(sorted: ListenEvent[], settings: SessionSettings, into: SessionRun[] = []): SessionRun[] {
+export function splitSorted(
+  sorted: ListenEvent[],
+  settings: SessionSettings,
+  into: SessionRun[] = [],
+): SessionRun[] {
   const idleMs = settings.idleS * 1000;
   const maxMs = settings.maxSessionS * 1000;
   let current: ListenEvent[] = [];
   let firstTime = 0;
   let lastTime = 0;
   const close = () => {
-    if (current.length > 0) into.push({ session: toSession(current), output: current[0]!.output, events: current });
+    if (current.length > 0)
+      into.push({ session: toSession(current), output: current[0]!.output, events: current });
   };
   for (const event of sorted) {
     if (current.length > 0 && (event.time - lastTime >= idleMs || event.time - firstTime >= maxMs)) {

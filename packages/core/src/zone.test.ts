@@ -19,15 +19,28 @@ describe('time zones', () => {
     expect(zonedTimeToUtc({ year: 2026, month: 3, day: 8 }, la)).toBe(Date.UTC(2026, 2, 8, 8));
     expect(zonedTimeToUtc({ year: 2026, month: 3, day: 9 }, la)).toBe(Date.UTC(2026, 2, 9, 7));
     // 01:30 on 2026-11-01 happens twice; the first (PDT) wins.
-    expect(zonedTimeToUtc({ year: 2026, month: 11, day: 1, hour: 1, minute: 30 }, la)).toBe(Date.UTC(2026, 10, 1, 8, 30));
+    expect(zonedTimeToUtc({ year: 2026, month: 11, day: 1, hour: 1, minute: 30 }, la)).toBe(
+      Date.UTC(2026, 10, 1, 8, 30),
+    );
     // 02:30 on 2026-03-08 does not exist; it resolves after the jump (03:30 PDT).
-    expect(zonedTimeToUtc({ year: 2026, month: 3, day: 8, hour: 2, minute: 30 }, la)).toBe(Date.UTC(2026, 2, 8, 10, 30));
+    expect(zonedTimeToUtc({ year: 2026, month: 3, day: 8, hour: 2, minute: 30 }, la)).toBe(
+      Date.UTC(2026, 2, 8, 10, 30),
+    );
   });
 
   it('parses report times: zoned ISO as is, local dates in the report zone', () => {
-    expect(parseReportTime('2026-11-02T06:00:00Z', 'America/New_York')).toEqual({ ok: true, ms: Date.UTC(2026, 10, 2, 6) });
-    expect(parseReportTime('2026-11-02', 'America/New_York')).toEqual({ ok: true, ms: Date.UTC(2026, 10, 2, 5) });
-    expect(parseReportTime('2026-11-02T06:00', 'Europe/Berlin')).toEqual({ ok: true, ms: Date.UTC(2026, 10, 2, 5) });
+    expect(parseReportTime('2026-11-02T06:00:00Z', 'America/New_York')).toEqual({
+      ok: true,
+      ms: Date.UTC(2026, 10, 2, 6),
+    });
+    expect(parseReportTime('2026-11-02', 'America/New_York')).toEqual({
+      ok: true,
+      ms: Date.UTC(2026, 10, 2, 5),
+    });
+    expect(parseReportTime('2026-11-02T06:00', 'Europe/Berlin')).toEqual({
+      ok: true,
+      ms: Date.UTC(2026, 10, 2, 5),
+    });
     expect(parseReportTime('2026-02-30', 'UTC').ok).toBe(false);
     expect(parseReportTime('yesterday', 'UTC').ok).toBe(false);
   });

@@ -89,10 +89,26 @@ export function localTime(ms: number, zone: string): LocalTime {
  * after the jump; a repeated time resolves to its first occurrence.
  */
 export function zonedTimeToUtc(
-  wall: { year: number; month: number; day: number; hour?: number; minute?: number; second?: number; ms?: number },
+  wall: {
+    year: number;
+    month: number;
+    day: number;
+    hour?: number;
+    minute?: number;
+    second?: number;
+    ms?: number;
+  },
   zone: string,
 ): number {
-  const wallMs = Date.UTC(wall.year, wall.month - 1, wall.day, wall.hour ?? 0, wall.minute ?? 0, wall.second ?? 0, wall.ms ?? 0);
+  const wallMs = Date.UTC(
+    wall.year,
+    wall.month - 1,
+    wall.day,
+    wall.hour ?? 0,
+    wall.minute ?? 0,
+    wall.second ?? 0,
+    wall.ms ?? 0,
+  );
   // Try the offsets in force a day either side; the earliest candidate that reads back as the wall
   // time wins (first occurrence of a repeated hour).
   const offsets = new Set([
@@ -112,7 +128,10 @@ export function zonedTimeToUtc(
  * Parses a report boundary: ISO-8601 with a zone (`2026-11-01T06:00:00Z`) is that instant; a local
  * date or date-time without a zone (`2026-11-01`, `2026-11-01T06:00`) is read in `zone`.
  */
-export function parseReportTime(text: string, zone: string): { ok: true; ms: number } | { ok: false; reason: string } {
+export function parseReportTime(
+  text: string,
+  zone: string,
+): { ok: true; ms: number } | { ok: false; reason: string } {
   const zoned = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:?\d{2})$/;
   if (zoned.test(text)) {
     const ms = Date.parse(text);
@@ -120,12 +139,28 @@ export function parseReportTime(text: string, zone: string): { ok: true; ms: num
   }
   const local = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?)?$/.exec(text);
   if (!local) {
-    return { ok: false, reason: `"${text}" is not ISO-8601 (2026-11-01, 2026-11-01T06:00 or 2026-11-01T06:00:00Z)` };
+    return {
+      ok: false,
+      reason: `"${text}" is not ISO-8601 (2026-11-01, 2026-11-01T06:00 or 2026-11-01T06:00:00Z)`,
+    };
   }
   const [, y, mo, d, h, mi, s] = local;
-  const wall = { year: Number(y), month: Number(mo), day: Number(d), hour: Number(h ?? 0), minute: Number(mi ?? 0), second: Number(s ?? 0) };
+  const wall = {
+    year: Number(y),
+    month: Number(mo),
+    day: Number(d),
+    hour: Number(h ?? 0),
+    minute: Number(mi ?? 0),
+    second: Number(s ?? 0),
+  };
   const check = new Date(Date.UTC(wall.year, wall.month - 1, wall.day, wall.hour, wall.minute, wall.second));
-  if (check.getUTCMonth() !== wall.month - 1 || check.getUTCDate() !== wall.day || wall.hour > 23 || wall.minute > 59 || wall.second > 59) {
+  if (
+    check.getUTCMonth() !== wall.month - 1 ||
+    check.getUTCDate() !== wall.day ||
+    wall.hour > 23 ||
+    wall.minute > 59 ||
+    wall.second > 59
+  ) {
     return { ok: false, reason: `"${text}" is not a valid date` };
   }
   return { ok: true, ms: zonedTimeToUtc(wall, zone) };
