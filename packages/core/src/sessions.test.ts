@@ -85,14 +85,15 @@ describe('splitSessions', () => {
   it('drops an id repeated at one instant even when other events of that instant sort between', () => {
     const a = ev({ time: T0, id: 'm', duration: 10 });
     const aZero = { ...a, duration: 0 };
-    const other = ev({ time: T0, id: 'b', duration: 0 });
+    // Sorted: zero-duration first (m, z), then timed (c, m): the two m's are not neighbours.
+    const zero = ev({ time: T0, id: 'z', duration: 0 });
+    const timed = ev({ time: T0, id: 'c', duration: 10 });
     for (const order of [
-      [a, other, aZero],
-      [aZero, other, a],
-      [other, a, aZero],
+      [a, zero, timed, aZero],
+      [aZero, zero, timed, a],
     ]) {
       const runs = splitSessions(order, SETTINGS);
-      expect(runs[0]!.events.map((e) => e.id).sort()).toEqual(['b', 'm']);
+      expect(runs[0]!.events.map((e) => e.id).sort()).toEqual(['c', 'm', 'z']);
     }
   });
 
