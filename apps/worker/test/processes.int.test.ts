@@ -122,6 +122,12 @@ describe('worker processes', () => {
     if (!restarted)
       console.warn('PostgreSQL was not restarted (no local cluster or EARSHOT_TEST_NO_PG_RESTART)');
     const codes = await Promise.all(workers.map((w) => w.stop()));
-    expect(codes).toEqual([0, 0]);
+    // On failure, show what the workers logged at warn level and above.
+    const complaints = workers
+      .flatMap((w) => w.output().split('\n'))
+      .filter((line) => /"level":(40|50|60)/.test(line))
+      .slice(-20)
+      .join('\n');
+    expect(codes, complaints).toEqual([0, 0]);
   });
 });
