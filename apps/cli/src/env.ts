@@ -34,7 +34,10 @@ const EnvSchema = z.object({
     unsetIfEmpty,
     z
       .string()
-      .refine((v) => /^postgres(ql)?:\/\//.test(v) || v.startsWith('file:'), 'must be a postgres:// URL or file:PATH')
+      .refine(
+        (v) => /^postgres(ql)?:\/\//.test(v) || v.startsWith('file:'),
+        'must be a postgres:// URL or file:PATH',
+      )
       .optional(),
   ),
   EARSHOT_DATA_DIR: z.preprocess(unsetIfEmpty, z.string().optional()),

@@ -1,15 +1,17 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import {
+  EventStore,
   type FinalizedRuns,
   finalizeSessionId,
   type ListenEvent,
+  type PackedSession,
+  packedEvents,
   type ReportOptions,
   type ReportSettings,
   resolveSettings,
 } from '@earshot/core';
 import { DataError } from './errors.js';
-import { EventStore, type PackedSession, packedEvents } from './event-store.js';
 import { type InvalidLine, isGzipFile, LineError, openSource, type ReadStats, readEvents } from './ndjson.js';
 
 /** Files at least this big are read by several threads (when the machine has the cores). */

@@ -1,7 +1,7 @@
 // A reader thread (see read-file.ts): reads one byte range of the file into its own store, reports
 // what it saw, then finalizes the session ids no other thread saw and hands back the others packed.
 import { parentPort, workerData } from 'node:worker_threads';
-import { EventStore } from './event-store.js';
+import { EventStore } from '@earshot/core';
 import { type InvalidLine, LineError, openSource, readEvents } from './ndjson.js';
 import { type FinalizeRequest, finalizeStore, type WorkerInput, type WorkerMessage } from './read-file.js';
 

@@ -14,13 +14,27 @@ const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.
 const SETTINGS = { idleS: 300, maxSessionS: 86_400, minSessionS: 60 };
 const TZ = 'America/New_York';
 
-function run(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function run(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const childEnv: Record<string, string | undefined> = { ...process.env };
-    for (const name of ['EARSHOT_TZ', 'EARSHOT_IDLE_S', 'EARSHOT_MIN_SESSION_S', 'EARSHOT_MAX_SESSION_S', 'EARSHOT_AQH_QUALIFIER_S', 'DATABASE_URL', 'EARSHOT_DATA_DIR']) {
+    for (const name of [
+      'EARSHOT_TZ',
+      'EARSHOT_IDLE_S',
+      'EARSHOT_MIN_SESSION_S',
+      'EARSHOT_MAX_SESSION_S',
+      'EARSHOT_AQH_QUALIFIER_S',
+      'DATABASE_URL',
+      'EARSHOT_DATA_DIR',
+    ]) {
       delete childEnv[name];
     }
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: cliDir, env: { ...childEnv, ...env } });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+      cwd: cliDir,
+      env: { ...childEnv, ...env },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
@@ -39,7 +53,8 @@ function run(args: string[], env: Record<string, string>): Promise<{ code: numbe
 async function load(db: Db, events: readonly ListenEvent[]): Promise<void> {
   const ids = new Set<string>();
   for (let i = 0; i < events.length; i += 2000) {
-    for (const id of (await insertEvents(db, events.slice(i, i + 2000), { idleS: SETTINGS.idleS })).sessions) ids.add(id);
+    for (const id of (await insertEvents(db, events.slice(i, i + 2000), { idleS: SETTINGS.idleS })).sessions)
+      ids.add(id);
   }
   await finalizeSessions(db, [...ids], SETTINGS, { force: true });
 }
@@ -53,7 +68,18 @@ const body = (table: string) =>
 
 const VARIANTS: string[][] = [
   ['--format', 'json', '--tz', TZ, '--daypart', 'AM drive', '--stream', 'main', '--aqh-qualifier', '180'],
-  ['--format', 'csv', '--part', 'minutes', '--from', '2026-11-02T06:00', '--to', '2026-11-02T10:00', '--tz', TZ],
+  [
+    '--format',
+    'csv',
+    '--part',
+    'minutes',
+    '--from',
+    '2026-11-02T06:00',
+    '--to',
+    '2026-11-02T10:00',
+    '--tz',
+    TZ,
+  ],
   ['--tz', TZ, '--daypart', 'Mon-Fri 06:00-10:00'],
 ];
 // Offline outputs, computed once and compared with both databases.
@@ -66,7 +92,14 @@ describe('earshot report from the database', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'earshot-cli-db-'));
-    const events = generateStation({ seed: 'cli-db', start: '2026-11-02T10:00:00Z', hours: 6, listeners: 10, tz: TZ, userAgents: true });
+    const events = generateStation({
+      seed: 'cli-db',
+      start: '2026-11-02T10:00:00Z',
+      hours: 6,
+      listeners: 10,
+      tz: TZ,
+      userAgents: true,
+    });
     file = join(dir, 'events.ndjson');
     writeFileSync(file, toNdjson(events));
     const embedded = await createDb({ url: `file:${join(dir, 'db')}` });

@@ -17,8 +17,18 @@ export async function reportFromDatabase(
   // Sessions were cut and counted when the worker finalized them, with the deployment's settings.
   const fixed = [
     ['idle', 'idleS', env.EARSHOT_IDLE_S ?? DEFAULT_REPORT_SETTINGS.idleS, 'EARSHOT_IDLE_S'],
-    ['min-session', 'minSessionS', env.EARSHOT_MIN_SESSION_S ?? DEFAULT_REPORT_SETTINGS.minSessionS, 'EARSHOT_MIN_SESSION_S'],
-    ['max-session', 'maxSessionS', env.EARSHOT_MAX_SESSION_S ?? DEFAULT_REPORT_SETTINGS.maxSessionS, 'EARSHOT_MAX_SESSION_S'],
+    [
+      'min-session',
+      'minSessionS',
+      env.EARSHOT_MIN_SESSION_S ?? DEFAULT_REPORT_SETTINGS.minSessionS,
+      'EARSHOT_MIN_SESSION_S',
+    ],
+    [
+      'max-session',
+      'maxSessionS',
+      env.EARSHOT_MAX_SESSION_S ?? DEFAULT_REPORT_SETTINGS.maxSessionS,
+      'EARSHOT_MAX_SESSION_S',
+    ],
   ] as const;
   for (const [option, key, value, variable] of fixed) {
     const asked = request.options[key];
@@ -51,8 +61,12 @@ export async function reportFromDatabase(
     return { report, source: `database ${db.location}`, shortByStream };
   } catch (error) {
     const code = (error as { code?: string }).code;
-    if (code === '42P01') throw new DataError(`the database at ${db.location} has no Earshot tables yet (start ingest and the worker first)`);
-    if (code === 'ECONNREFUSED' || code === 'ENOTFOUND') throw new DataError(`cannot reach the database: ${(error as Error).message}`);
+    if (code === '42P01')
+      throw new DataError(
+        `the database at ${db.location} has no Earshot tables yet (start ingest and the worker first)`,
+      );
+    if (code === 'ECONNREFUSED' || code === 'ENOTFOUND')
+      throw new DataError(`cannot reach the database: ${(error as Error).message}`);
     throw error;
   } finally {
     await db.close();

@@ -6,6 +6,7 @@
 export * from './clock.js';
 export * from './daypart.js';
 export * from './event.js';
+export * from './event-store.js';
 export * from './report.js';
 export * from './sessions.js';
 export * from './zone.js';

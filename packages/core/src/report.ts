@@ -2,6 +2,7 @@ import { isoTime, MINUTE_MS, placeEvent, QUARTER_HOUR_MS, bucketStart } from './
 import type { Daypart } from './daypart.js';
 import { inDaypart } from './daypart.js';
 import { durationMsOf, type ListenEvent } from './event.js';
+import { EventStore } from './event-store.js';
 import {
   type CountSettings,
   DEFAULT_SESSION_SETTINGS,
@@ -399,25 +400,13 @@ export function toReportSession(session: Session): ReportSession {
   };
 }
 
-/** One session id's events, column by column (far fewer allocations than one object per event). */
-interface EventColumns {
-  ids: (string | undefined)[];
-  times: number[];
-  durations: number[];
-  bytes: number[];
-  streams: string[];
-  outputs: ListenEvent['output'][];
-  listeners: (string | undefined)[];
-}
-
 /**
  * Builds a report from raw listen events, incrementally: `add` events in any order (duplicates
- * allowed), then `finish`. Events are kept compactly per session id until `finish`, which cuts,
- * counts and places each id's events and frees them as it goes.
+ * allowed), then `finish`. Events are kept in an {@link EventStore} (typed-array columns, about 50
+ * bytes an event) until `finish` cuts, counts and places each session id's events.
  */
 export class ReportBuilder {
-  private readonly byId = new Map<string, EventColumns>();
-  private added = 0;
+  private readonly store = new EventStore();
   private readonly options: ReportOptions;
 
   constructor(options: ReportOptions = {}) {
@@ -426,53 +415,25 @@ export class ReportBuilder {
 
   /** Events added so far (duplicates included). */
   get size(): number {
-    return this.added;
+    return this.store.size;
+  }
+
+  /** Makes room for about `events` events at once (an estimate saves growing and copying). */
+  reserve(events: number): void {
+    this.store.reserve(events);
   }
 
   /** Adds one valid event (see `parseEvent`). Client facts (`ua`, `ip`) are not kept. */
   add(event: ListenEvent): void {
-    this.added++;
-    let columns = this.byId.get(event.session);
-    if (!columns) {
-      columns = { ids: [], times: [], durations: [], bytes: [], streams: [], outputs: [], listeners: [] };
-      this.byId.set(event.session, columns);
-    }
-    const n = columns.times.length;
-    // A session id's events nearly always repeat the stream and listener: share the first copy.
-    const lastStream = n > 0 ? columns.streams[n - 1]! : undefined;
-    const lastListener = n > 0 ? columns.listeners[n - 1] : undefined;
-    columns.ids.push(event.id);
-    columns.times.push(event.time);
-    columns.durations.push(event.duration);
-    columns.bytes.push(event.bytes);
-    columns.streams.push(lastStream === event.stream ? lastStream : event.stream);
-    columns.outputs.push(event.output);
-    columns.listeners.push(lastListener === event.listener ? lastListener : event.listener);
+    this.store.add(event);
   }
 
   /** Cuts, counts and places every session id's events. Call once. */
   finalize(): FinalizedRuns {
     const settings = resolveSettings(this.options);
     const result: FinalizedRuns = { counted: [], short: [] };
-    for (const [session, c] of this.byId) {
-      const events: ListenEvent[] = new Array(c.times.length);
-      for (let i = 0; i < events.length; i++) {
-        const event: ListenEvent = {
-          session,
-          stream: c.streams[i]!,
-          output: c.outputs[i]!,
-          time: c.times[i]!,
-          duration: c.durations[i]!,
-          bytes: c.bytes[i]!,
-        };
-        const id = c.ids[i];
-        if (id !== undefined) event.id = id;
-        const listener = c.listeners[i];
-        if (listener !== undefined) event.listener = listener;
-        events[i] = event;
-      }
-      this.byId.delete(session);
-      const done = finalizeRuns(splitSorted(sortUnique(events), settings), settings);
+    for (const session of this.store.sessions.keys()) {
+      const done = finalizeSessionId(this.store.events(session), settings);
       for (const fact of done.counted) result.counted.push(fact);
       for (const short of done.short) result.short.push(short);
     }

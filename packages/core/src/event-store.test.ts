@@ -1,7 +1,42 @@
-import { finalizeSessionId, type ListenEvent } from '@earshot/core';
-import { generateStation, shuffled } from '@earshot/simulate';
 import { describe, expect, it } from 'vitest';
+import type { ListenEvent } from './event.js';
 import { EventStore, packedEvents, packUuid, unpackUuid } from './event-store.js';
+import { finalizeSessionId } from './report.js';
+
+/** Listeners of two streams with ticks, pauses and repeats, in a scrambled order (seeded LCG). */
+function station(): ListenEvent[] {
+  let seed = 5;
+  const random = () => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+    return seed / 2_147_483_648;
+  };
+  const events: ListenEvent[] = [];
+  const start = Date.UTC(2026, 10, 3, 11);
+  for (let s = 0; s < 40; s++) {
+    let t = start + Math.floor(random() * 3600_000);
+    const ticks = 1 + Math.floor(random() * 60);
+    for (let i = 0; i < ticks; i++) {
+      t += random() < 0.05 ? 400_000 : 30_000;
+      const hex = (events.length + 1).toString(16).padStart(12, '0');
+      events.push({
+        id: random() < 0.9 ? `0190a1b2-0000-7000-8000-${hex}` : `other-${events.length}`,
+        session: `s${s}`,
+        stream: s % 3 ? 'main-mp3' : 'main-64k',
+        output: s % 3 ? 'shoutcast' : 'hls',
+        time: t,
+        duration: random() < 0.1 ? 0 : 30,
+        bytes: 240_000,
+        ...(s % 4 ? { listener: `L${s % 7}` } : {}),
+      });
+    }
+  }
+  const repeated = [...events, ...events.filter(() => random() < 0.1)];
+  for (let i = repeated.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [repeated[i], repeated[j]] = [repeated[j]!, repeated[i]!];
+  }
+  return repeated;
+}
 
 const base: ListenEvent = {
   session: 's',
@@ -85,7 +120,9 @@ describe('EventStore', () => {
       listener: `l${i % 4}`,
     });
     for (let i = 0; i < 5000; i++) (i % 3 === 0 ? a : b).add(nth(i));
-    const exported = structuredClone(b.export('s'));
+    // Threads receive a structured clone; the runtime has one (core's own types do not name it).
+    const clone = (globalThis as unknown as { structuredClone: <T>(value: T) => T }).structuredClone;
+    const exported = clone(b.export('s'));
     const back = [...a.events('s'), ...packedEvents(exported)].map(plain).sort((x, y) => x.time - y.time);
     expect(back).toEqual(Array.from({ length: 5000 }, (_, i) => plain(nth(i))));
     expect(b.export('none').n).toBe(0);
@@ -93,9 +130,9 @@ describe('EventStore', () => {
 
   it('finalizes to what core finalizes from the original events', () => {
     const settings = { idleS: 300, maxSessionS: 86_400, minSessionS: 60 };
-    const events = generateStation({ seed: 5, start: Date.UTC(2026, 10, 3, 11), hours: 2, listeners: 20 });
+    const events = station();
     const store = new EventStore();
-    for (const event of shuffled(events, 1)) store.add(event);
+    for (const event of events) store.add(event);
     const byId = new Map<string, ListenEvent[]>();
     for (const event of events) byId.set(event.session, [...(byId.get(event.session) ?? []), event]);
     expect(store.sessions.size).toBe(byId.size);

@@ -1,4 +1,4 @@
-import type { ListenEvent, Output } from '@earshot/core';
+import type { ListenEvent, Output } from './event.js';
 
 /**
  * One session id's events, column by column: how events cross to another thread (plain data for
@@ -97,7 +97,8 @@ const ID_UUID = 1;
 const ID_OTHER = 2;
 
 /**
- * Listen events held compactly until their session ids are finalized: the offline report's memory.
+ * Listen events held compactly until their session ids are finalized: the memory of
+ * {@link ReportBuilder} and of the CLI's offline report.
  * All events sit in one set of typed-array columns (about 50 bytes an event; nothing for the garbage
  * collector to trace or copy), each session id's events linked in arrival order. A lowercase UUID
  * `id` is kept as four 32-bit words and turned back into a string only if core asks for it (it
