@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import pkg from '../package.json' with { type: 'json' };
+import { runMigrate, runRetention } from './db-commands.js';
 import { loadEnv } from './env.js';
 import { DataError, UsageError } from './errors.js';
 import { runReport } from './report-command.js';
@@ -9,14 +10,16 @@ const HELP = `Usage: earshot <command> [options]
 Listener analytics for internet radio.
 
 Commands:
-  report    listener report (AQH, cume, TLH, ATSL by stream and daypart) from an NDJSON event export or the database
+  report     listener report (AQH, cume, TLH, ATSL by stream and daypart) from an NDJSON event export or the database
+  migrate    create or update Earshot's tables in the database
+  retention  drop raw listen-event day partitions older than --keep-days N
 
 Options:
   -h, --help       help (also: earshot <command> --help)
   -v, --version    version
 
 Environment: EARSHOT_TZ, EARSHOT_IDLE_S, EARSHOT_MIN_SESSION_S, EARSHOT_MAX_SESSION_S, EARSHOT_AQH_QUALIFIER_S,
-DATABASE_URL, EARSHOT_DATA_DIR (without --events).`;
+DATABASE_URL, EARSHOT_DATA_DIR (migrate, retention, and report without --events).`;
 
 /** Writes text and resolves once it is handed to the OS (so large output is not cut at exit). */
 function write(stream: NodeJS.WriteStream, text: string): Promise<void> {
@@ -41,10 +44,17 @@ async function main(argv: readonly string[]): Promise<number> {
       await write(process.stdout, `${pkg.version}\n`);
       return 0;
     }
-    if (command !== 'report') throw new UsageError(`unknown command "${command}" (see earshot --help)`);
+    const commands = ['report', 'migrate', 'retention'];
+    if (!commands.includes(command))
+      throw new UsageError(`unknown command "${command}" (see earshot --help)`);
     const env = loadEnv(process.env);
     if (!env.ok) throw new UsageError(env.message);
-    const output = await runReport(rest, env.env, { stdout: process.stdout, stderr: process.stderr });
+    const output =
+      command === 'migrate'
+        ? await runMigrate(rest, env.env)
+        : command === 'retention'
+          ? await runRetention(rest, env.env)
+          : await runReport(rest, env.env, { stdout: process.stdout, stderr: process.stderr });
     await write(process.stdout, output);
     return 0;
   } catch (error) {

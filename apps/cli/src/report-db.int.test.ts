@@ -141,3 +141,54 @@ describe('earshot report from the database', () => {
     expect(none.stderr).toMatch(/no database/);
   });
 });
+
+describe('earshot migrate and earshot retention', () => {
+  let database: TestDatabase;
+
+  beforeAll(async () => {
+    database = await createTestDatabase(ADMIN_URL, 'test_cli_retention');
+  });
+
+  afterAll(async () => {
+    await database?.drop();
+  });
+
+  it('creates the tables, then drops only the raw-event days older than --keep-days', async () => {
+    const env = { DATABASE_URL: database.url };
+    const migrated = await run(['migrate'], env);
+    expect(migrated, migrated.stderr).toMatchObject({ code: 0 });
+    expect(migrated.stdout).toContain('migrated');
+
+    const db = await createDb({ url: database.url, migrate: false });
+    try {
+      const today = Math.floor(Date.now() / 86_400_000) * 86_400_000;
+      const events: ListenEvent[] = [3, 1, 0].map((daysAgo) => ({
+        id: `e-${daysAgo}`,
+        session: `s-${daysAgo}`,
+        stream: 'main',
+        output: 'shoutcast',
+        time: today - daysAgo * 86_400_000 + 3_600_000,
+        duration: 30,
+        bytes: 1,
+      }));
+      await insertEvents(db, events, { idleS: 300 });
+      const dryRun = await run(['retention', '--keep-days', '2', '--dry-run'], env);
+      expect(dryRun.stdout).toMatch(/^would drop 1 partition\(s\)/);
+      const count = async () =>
+        (await db.query<{ n: number }>('select count(*)::int as n from listen_events'))[0]!.n;
+      expect(await count()).toBe(3);
+      const kept = await run(['retention', '--keep-days', '2'], env);
+      expect(kept, kept.stderr).toMatchObject({ code: 0 });
+      expect(kept.stdout).toMatch(/^dropped 1 partition\(s\)/);
+      expect(await db.query('select session from listen_events order by session')).toEqual([
+        { session: 's-0' },
+        { session: 's-1' },
+      ]);
+      const bad = await run(['retention', '--keep-days', '0'], env);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain('--keep-days');
+    } finally {
+      await db.close();
+    }
+  });
+});
