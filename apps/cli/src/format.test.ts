@@ -1,18 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { csvField } from './format-csv.js';
 import { formatHms, formatNumber, renderColumns } from './format-table.js';
-
-describe('csvField', () => {
-  it('quotes only what RFC 4180 needs quoted and doubles quotes', () => {
-    expect(csvField('main')).toBe('main');
-    expect(csvField(1.5)).toBe('1.5');
-    expect(csvField(null)).toBe('');
-    expect(csvField('a,b')).toBe('"a,b"');
-    expect(csvField('say "hi"')).toBe('"say ""hi"""');
-    expect(csvField('two\nlines')).toBe('"two\nlines"');
-    expect(csvField('cr\r')).toBe('"cr\r"');
-  });
-});
 
 describe('table formatting', () => {
   it('writes seconds as h:mm:ss', () => {

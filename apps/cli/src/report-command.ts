@@ -1,8 +1,7 @@
 import { stat } from 'node:fs/promises';
-import { assembleReport, type Report } from '@earshot/core';
+import { assembleReport, type Report, reportCsv } from '@earshot/core';
 import type { Env } from './env.js';
 import { DataError, UsageError } from './errors.js';
-import { formatCsv } from './format-csv.js';
 import { formatTable } from './format-table.js';
 import { createProgress, PROGRESS_MIN_BYTES } from './progress.js';
 import { defaultThreads, readFile } from './read-file.js';
@@ -104,7 +103,7 @@ function render(
     case 'json':
       return `${JSON.stringify(report, null, 2)}\n`;
     case 'csv':
-      return formatCsv(report, request.part);
+      return reportCsv(report, request.part);
     default:
       return formatTable(report, { skipped: 0, ...extras, daypart: request.daypart });
   }

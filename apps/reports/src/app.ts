@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_DAYPARTS, type Report, type ReportSummary } from '@earshot/core';
+import { DEFAULT_DAYPARTS, type Report, type ReportSummary, reportCsv } from '@earshot/core';
 import {
   type DbReportOptions,
   listStreams,
@@ -16,7 +16,6 @@ import { type Context, Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { streamSSE } from 'hono/streaming';
 import { clientFamily } from './clients.js';
-import { reportCsv } from './csv.js';
 import { LiveFeed } from './live.js';
 import { openApiDocument } from './openapi.js';
 import {

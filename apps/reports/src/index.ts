@@ -1,7 +1,6 @@
 export { type AppLogger, type CreateAppOptions, createApp, tokenMatches } from './app.js';
 export { clientFamily } from './clients.js';
-export { CSV_COLUMNS, reportCsv } from './csv.js';
-export { type ReportsEnv, loadReportsEnv, reportsEnvSchema } from './env.js';
+export { loadReportsEnv, type ReportsEnv, reportsEnvSchema } from './env.js';
 export { LiveFeed, type LiveSnapshot } from './live.js';
 export { openApiDocument } from './openapi.js';
 export {

@@ -1,6 +1,6 @@
 import {
-  DEFAULT_DAYPARTS,
   type Daypart,
+  DEFAULT_DAYPARTS,
   isValidTimeZone,
   localTime,
   parseReportTime,

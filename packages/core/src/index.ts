@@ -4,6 +4,7 @@
  * No I/O, no dependencies, no Node APIs: it runs in Node, a browser or an edge worker unchanged.
  */
 export * from './clock.js';
+export * from './csv.js';
 export * from './daypart.js';
 export * from './event.js';
 export * from './event-store.js';

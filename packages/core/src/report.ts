@@ -1,4 +1,4 @@
-import { isoTime, MINUTE_MS, placeEvent, QUARTER_HOUR_MS, bucketStart } from './clock.js';
+import { bucketStart, isoTime, MINUTE_MS, placeEvent, QUARTER_HOUR_MS } from './clock.js';
 import type { Daypart } from './daypart.js';
 import { inDaypart } from './daypart.js';
 import { durationMsOf, type ListenEvent } from './event.js';

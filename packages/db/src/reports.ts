@@ -7,9 +7,11 @@ import {
   MINUTE_MS,
   periodQuarterHours,
   QUARTER_HOUR_MS,
+  REPORT_PARTS,
   type Report,
   type ReportMinute,
   type ReportOptions,
+  type ReportPart,
   type ReportQuarterHour,
   type ReportSession,
   type ReportSummary,
@@ -28,11 +30,8 @@ import type { Db, Queryable } from './client.js';
  * The AQH qualifier is applied at query time, so any value works.
  */
 
-/** The four row lists of a report; a report may be asked for only some of them. */
-export type ReportPart = 'sessions' | 'minutes' | 'quarterHours' | 'summary';
-
-/** Every part, in report order. */
-export const REPORT_PARTS: readonly ReportPart[] = ['sessions', 'minutes', 'quarterHours', 'summary'];
+// The four row lists of a report (a report may be asked for only some of them) are core's.
+export { REPORT_PARTS, type ReportPart };
 
 export interface DbReportOptions extends ReportOptions {
   /**

@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { csvField, reportCsv } from './csv.js';
+import { buildReport } from './report.js';
+
+describe('csvField', () => {
+  it('quotes only what RFC 4180 needs quoted and doubles quotes', () => {
+    expect(csvField('main')).toBe('main');
+    expect(csvField(1.5)).toBe('1.5');
+    expect(csvField(null)).toBe('');
+    expect(csvField('a,b')).toBe('"a,b"');
+    expect(csvField('say "hi"')).toBe('"say ""hi"""');
+    expect(csvField('two\nlines')).toBe('"two\nlines"');
+    expect(csvField('cr\r')).toBe('"cr\r"');
+  });
+});
+
+describe('reportCsv', () => {
+  it('writes a part with its section 7 columns, unrounded, null listener empty', () => {
+    const t = Date.UTC(2026, 10, 2, 7, 0);
+    const events = Array.from({ length: 3 }, (_, i) => ({
+      id: `e${i}`,
+      session: 's,1',
+      stream: 'main',
+      output: 'shoutcast' as const,
+      time: t + (i + 1) * 30_000,
+      duration: 30,
+      bytes: 100,
+    }));
+    const report = buildReport(events);
+    expect(reportCsv(report, 'sessions')).toBe(
+      'session,stream,start,end,elapsed,duration,bytes,listener\n"s,1",main,2026-11-02T07:00:30.000Z,2026-11-02T07:01:30.000Z,60,90,300,\n',
+    );
+    expect(reportCsv(report, 'summary').split('\n')[0]).toBe(
+      'stream,quarterHours,aqh,aas,tlh,cume,activeSessions,sessionStarts,atsl,tsl,tslNielsen',
+    );
+    expect(reportCsv(report, 'minutes').split('\n').slice(1, 3)).toEqual([
+      'main,2026-11-02T07:00:00.000Z,1,1',
+      'main,2026-11-02T07:01:00.000Z,0.5,1',
+    ]);
+  });
+});
