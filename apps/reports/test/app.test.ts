@@ -278,9 +278,20 @@ describe('reports API', () => {
     await insertEvents(
       db,
       [
+        // HLS: the master playlist's start event names the group; the segment, its variant.
         {
+          id: 'live-2-start',
           session: 'live-2',
           stream: 'live-b',
+          output: 'hls',
+          time: Date.now() - 2000,
+          duration: 0,
+          bytes: 0,
+        },
+        {
+          id: 'live-2-seg',
+          session: 'live-2',
+          stream: 'live-b-64k',
           output: 'hls',
           time: Date.now() - 1000,
           duration: 6,
@@ -291,6 +302,7 @@ describe('reports API', () => {
     );
     let update = await next();
     for (let i = 0; i < 20 && update.streams.length < 2; i++) update = await next();
+    // Live files HLS segments under the session's group key, as reports do.
     expect(update.streams.map((s: { stream: string }) => s.stream)).toEqual(['live-a', 'live-b']);
     expect(update.streams[1].listeners).toBe(0.1);
     await reader.cancel();

@@ -685,12 +685,19 @@ export interface LiveStream {
  */
 export async function liveListeners(db: Queryable, now: number | Date = Date.now()): Promise<LiveStream[]> {
   const nowMs = typeof now === 'number' ? now : now.getTime();
+  // Each event's seconds count for its session's stream, as in reports: the stream of the session
+  // id's first event (in the last day), so HLS segments of variants count for the group key of the
+  // master playlist's start event. (A session resumed after a pause over `idle` is its own session
+  // in reports, with its own first event; live still files it under the id's first stream.)
   const rows = await db.query<{ stream: string; ms: number }>(
-    `select stream,
-      sum(greatest(0, least(t_ms, $3::float8) - greatest(t_ms - duration_ms, $3::float8 - 60000)))::float8 as ms
-      from (select stream, ${epochMs('time')} as t_ms, duration_ms from listen_events
+    `select f.stream,
+      sum(greatest(0, least(e.t_ms, $3::float8) - greatest(e.t_ms - e.duration_ms, $3::float8 - 60000)))::float8 as ms
+      from (select session, ${epochMs('time')} as t_ms, duration_ms from listen_events
         where time > $1::timestamptz and time < $2::timestamptz + interval '1 day' and duration_ms > 0) e
-      group by stream`,
+      join lateral (select stream from listen_events s
+        where s.session = e.session and s.time > $2::timestamptz - interval '1 day' and s.time <= $2::timestamptz + interval '1 day'
+        order by s.time, (s.duration_ms > 0), s.id collate "C" limit 1) f on true
+      group by f.stream`,
     [isoTime(nowMs - MINUTE_MS), isoTime(nowMs), nowMs],
   );
   return rows
