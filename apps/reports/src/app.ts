@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_DAYPARTS, type Report, type ReportSummary, reportCsv } from '@earshot/core';
+import { DEFAULT_DAYPARTS, REPORT_COLUMNS, type Report, type ReportSummary, reportCsv } from '@earshot/core';
 import {
   type DbReportOptions,
   listStreams,
@@ -76,18 +76,11 @@ function loadAssets(): Map<string, { body: string; type: string }> {
   ]);
 }
 
-const SUMMARY_FIELDS = [
-  'quarterHours',
-  'aqh',
-  'aas',
-  'tlh',
-  'cume',
-  'activeSessions',
-  'sessionStarts',
-  'atsl',
-  'tsl',
-  'tslNielsen',
-] as const;
+// The summary's figures (every column but the stream), in report order.
+const SUMMARY_FIELDS = REPORT_COLUMNS.summary.filter((c) => c !== 'stream') as readonly Exclude<
+  keyof ReportSummary,
+  'stream'
+>[];
 
 function compareSummaries(current: readonly ReportSummary[], previous: readonly ReportSummary[]) {
   const streams = [...new Set([...current.map((s) => s.stream), ...previous.map((s) => s.stream)])].sort();

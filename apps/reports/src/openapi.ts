@@ -1,3 +1,4 @@
+import { REPORT_COLUMNS } from '@earshot/core';
 import { PERIOD_PARAMETERS } from './params.js';
 
 const periodParameterDocs: Record<
@@ -91,18 +92,7 @@ const config = {
 const summary = {
   type: 'object',
   properties: Object.fromEntries(
-    [
-      'quarterHours',
-      'aqh',
-      'aas',
-      'tlh',
-      'cume',
-      'activeSessions',
-      'sessionStarts',
-      'atsl',
-      'tsl',
-      'tslNielsen',
-    ].map((k) => [k, { type: 'number' }]),
+    REPORT_COLUMNS.summary.filter((k) => k !== 'stream').map((k) => [k, { type: 'number' }]),
   ),
 };
 

@@ -2,7 +2,7 @@
 // time; the station's HTTP sink posts to the real ingest (PostgreSQL, Redis); the real worker
 // finalizes each session idle (10 s) after its last event. The stored report must show one counted session
 // per player with the time played, and minutes with both listeners.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { createDb, type Db, reportFromDb } from '@earshot/db';
@@ -14,6 +14,7 @@ import { serve } from '@hono/node-server';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStation } from '../src/station.js';
+import { play } from './ffmpeg.js';
 
 const PG_ADMIN_URL = process.env.EARSHOT_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.EARSHOT_TEST_REDIS ?? 'redis://127.0.0.1:6379/0';
@@ -42,38 +43,6 @@ afterAll(async () => {
   await db?.close();
   await database?.drop();
 });
-
-function play(url: string, inputOptions: string[], seconds: number): Promise<number> {
-  const started = performance.now();
-  const args = [
-    '-nostdin',
-    '-hide_banner',
-    '-loglevel',
-    'error',
-    ...inputOptions,
-    '-i',
-    url,
-    '-t',
-    String(seconds),
-    '-f',
-    'null',
-    '-',
-  ];
-  return new Promise((resolve, reject) => {
-    const child = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), (seconds + 30) * 1000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (code === 0) resolve((performance.now() - started) / 1000);
-      else reject(new Error(`ffmpeg ${args.join(' ')} exited with ${code}: ${stderr}`));
-    });
-  });
-}
 
 describe('station -> ingest -> worker', () => {
   it('counts one session per player, HLS under the group key and MP3 under its stream key', {

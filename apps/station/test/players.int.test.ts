@@ -1,10 +1,11 @@
 // Real players against the station: ffmpeg plays HLS and the MP3 stream at the same time, and the
 // events a callback sink collects must make one session per player with the time played.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { compareEvents, DEFAULT_SESSION_SETTINGS, type ListenEvent, splitSessions } from '@earshot/core';
 import { createCallbackSink } from '@earshot/logger';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createStation } from '../src/station.js';
+import { play } from './ffmpeg.js';
 
 const PLAY_S = 20;
 const SEGMENT_S = 6;
@@ -16,39 +17,6 @@ beforeAll(() => {
     throw new Error('these tests play the station with ffmpeg: apt-get install -y ffmpeg');
   }
 });
-
-/** Plays `url` for `seconds` of audio into the null muxer; resolves with the wall time it took. */
-function play(url: string, inputOptions: string[], seconds: number): Promise<{ wallS: number }> {
-  const started = performance.now();
-  const args = [
-    '-nostdin',
-    '-hide_banner',
-    '-loglevel',
-    'error',
-    ...inputOptions,
-    '-i',
-    url,
-    '-t',
-    String(seconds),
-    '-f',
-    'null',
-    '-',
-  ];
-  return new Promise((resolve, reject) => {
-    const child = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), (seconds + 30) * 1000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (code === 0) resolve({ wallS: (performance.now() - started) / 1000 });
-      else reject(new Error(`ffmpeg ${args.join(' ')} exited with ${code}: ${stderr}`));
-    });
-  });
-}
 
 const sum = (events: ListenEvent[], field: 'duration' | 'bytes') =>
   events.reduce((total, e) => total + e[field], 0);
