@@ -1,15 +1,6 @@
-import { parseEnv, sharedEnvSchema } from '@earshot/db';
+import { commaList, parseEnv, sharedEnvSchema } from '@earshot/db';
 import { z } from 'zod';
 
-const tokens = z
-  .string()
-  .optional()
-  .transform((v) =>
-    (v ?? '')
-      .split(',')
-      .map((s) => s.trim())
-      .filter((s) => s.length > 0),
-  );
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65_535).default(fallback);
 
 /**
@@ -17,8 +8,8 @@ const port = (fallback: number) => z.coerce.number().int().min(0).max(65_535).de
  * printed at start when unset) and each service has its own port.
  */
 export const allInOneEnvSchema = sharedEnvSchema.extend({
-  EARSHOT_INGEST_TOKENS: tokens,
-  EARSHOT_READ_TOKENS: tokens,
+  EARSHOT_INGEST_TOKENS: commaList,
+  EARSHOT_READ_TOKENS: commaList,
   EARSHOT_LISTENER_SALT: z.string().min(16, 'must be at least 16 characters').optional(),
   HOST: z.string().default('127.0.0.1'),
   EARSHOT_STATION_PORT: port(8000),

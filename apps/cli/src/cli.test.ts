@@ -1,52 +1,13 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { buildReport, DEFAULT_DAYPARTS, type ListenEvent, parseReportTime, type Report } from '@earshot/core';
 import { generateStation, shuffled, toNdjson, withDuplicates } from '@earshot/simulate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './testing.js';
 
-const cliDir = join(dirname(fileURLToPath(import.meta.url)), '..');
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the CLI from source in a child process, as a user would run the bin. */
-function run(
-  args: string[],
-  options: { env?: Record<string, string>; input?: string | Buffer } = {},
-): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const env: Record<string, string | undefined> = { ...process.env, ...options.env };
-    // Settings must come from the test, not from the machine running it.
-    for (const name of [
-      'EARSHOT_TZ',
-      'EARSHOT_IDLE_S',
-      'EARSHOT_MIN_SESSION_S',
-      'EARSHOT_MAX_SESSION_S',
-      'EARSHOT_AQH_QUALIFIER_S',
-    ]) {
-      if (!options.env || !(name in options.env)) delete env[name];
-    }
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: cliDir, env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(options.input ?? '');
-  });
-}
+const run = runCli;
 
 const TZ = 'America/New_York';
 let dir: string;

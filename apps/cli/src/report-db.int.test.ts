@@ -1,53 +1,18 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { ListenEvent } from '@earshot/core';
 import { createDb, type Db, finalizeSessions, insertEvents } from '@earshot/db';
 import { createTestDatabase, type TestDatabase } from '@earshot/db/testing';
 import { generateStation, toNdjson } from '@earshot/simulate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './testing.js';
 
-const cliDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const SETTINGS = { idleS: 300, maxSessionS: 86_400, minSessionS: 60 };
 const TZ = 'America/New_York';
 
-function run(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const childEnv: Record<string, string | undefined> = { ...process.env };
-    for (const name of [
-      'EARSHOT_TZ',
-      'EARSHOT_IDLE_S',
-      'EARSHOT_MIN_SESSION_S',
-      'EARSHOT_MAX_SESSION_S',
-      'EARSHOT_AQH_QUALIFIER_S',
-      'DATABASE_URL',
-      'EARSHOT_DATA_DIR',
-    ]) {
-      delete childEnv[name];
-    }
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
-      cwd: cliDir,
-      env: { ...childEnv, ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end();
-  });
-}
+const run = (args: string[], env: Record<string, string>) => runCli(args, { env });
 
 /** Loads events as ingest does and finalizes every session id as the worker does. */
 async function load(db: Db, events: readonly ListenEvent[]): Promise<void> {

@@ -1,20 +1,11 @@
-import { parseEnv, sharedEnvSchema } from '@earshot/db';
+import { commaList, parseEnv, sharedEnvSchema } from '@earshot/db';
 import { z } from 'zod';
 
-const csv = z
-  .string()
-  .optional()
-  .transform((v) =>
-    (v ?? '')
-      .split(',')
-      .map((s) => s.trim())
-      .filter((s) => s.length > 0),
-  );
 const int = (fallback: number, min = 1) => z.coerce.number().int().min(min).default(fallback);
 
 /** Ingest's environment (DESIGN section 8, plus ingest's own limits and tuning). */
 export const ingestEnvSchema = sharedEnvSchema.extend({
-  EARSHOT_INGEST_TOKENS: csv.refine((tokens) => tokens.length > 0, {
+  EARSHOT_INGEST_TOKENS: commaList.refine((tokens) => tokens.length > 0, {
     message: 'is required: comma-separated bearer tokens that may POST events',
   }),
   /** Secret for listener keys derived from `ip`; needed only when events carry `ip` without `listener`. */

@@ -1,14 +1,7 @@
-import { parseEnv, sharedEnvSchema } from '@earshot/db';
+import { commaList, parseEnv, sharedEnvSchema } from '@earshot/db';
 import { z } from 'zod';
 
-const tokenList = z
-  .string()
-  .transform((v) =>
-    v
-      .split(',')
-      .map((t) => t.trim())
-      .filter((t) => t.length > 0),
-  )
+const tokenList = commaList
   .refine((tokens) => tokens.length > 0, 'must hold at least one token')
   .refine((tokens) => tokens.every((t) => t.length >= 16), 'every token must be at least 16 characters');
 

@@ -110,7 +110,7 @@ export class EventStore {
   /** Events added (duplicates included). */
   size = 0;
   private capacity = 0;
-  // The columns, read directly by StoredEvent; `size` entries are in use.
+  // The columns, read directly by ColumnEvent; `size` entries are in use.
   times = new Float64Array(0);
   bytes = new Float64Array(0);
   durationsMs = new Int32Array(0);
@@ -121,7 +121,7 @@ export class EventStore {
   idKinds = new Uint8Array(0);
   idWords = new Uint32Array(0);
   next = new Int32Array(0);
-  private readonly otherIds = new Map<number, string>();
+  readonly otherIds = new Map<number, string>();
   readonly strings: string[] = [];
   private readonly stringIndexes = new Map<string, number>();
 
@@ -205,10 +205,7 @@ export class EventStore {
 
   /** The id of event `i`. */
   idOf(i: number): string | undefined {
-    const kind = this.idKinds[i];
-    if (kind === ID_UUID) return unpackUuid(this.idWords, i * 4);
-    if (kind === ID_OTHER) return this.otherIds.get(i);
-    return undefined;
+    return idAt(this, i);
   }
 
   /** A session id's events (in the order added), as core's functions take them. */
@@ -217,7 +214,7 @@ export class EventStore {
     if (!list) return [];
     const events: ListenEvent[] = new Array(list.n);
     for (let i = list.head, k = 0; i >= 0; i = this.next[i]!, k++)
-      events[k] = new StoredEvent(this, session, i);
+      events[k] = new ColumnEvent(this, session, i);
     return events;
   }
 
@@ -266,11 +263,34 @@ export class EventStore {
   }
 }
 
+/** The columns an event is read back from: an {@link EventStore}'s or a {@link PackedSession}'s. */
+type EventColumns = Pick<
+  PackedSession,
+  | 'times'
+  | 'bytes'
+  | 'durationsMs'
+  | 'outputs'
+  | 'streams'
+  | 'listeners'
+  | 'idKinds'
+  | 'idWords'
+  | 'otherIds'
+  | 'strings'
+>;
+
+/** The id of event `i` of some columns, rebuilt as a string. */
+function idAt(columns: EventColumns, i: number): string | undefined {
+  const kind = columns.idKinds[i];
+  if (kind === ID_UUID) return unpackUuid(columns.idWords, i * 4);
+  if (kind === ID_OTHER) return columns.otherIds.get(i);
+  return undefined;
+}
+
 /**
- * An event read back from the store. Its `id` is built only when asked for: core compares ids only
+ * An event read back from columns. Its `id` is built only when asked for: core compares ids only
  * between events of one session id with the same time, so most are never turned back into strings.
  */
-class StoredEvent implements ListenEvent {
+class ColumnEvent implements ListenEvent {
   readonly session: string;
   readonly stream: string;
   readonly output: Output;
@@ -278,63 +298,30 @@ class StoredEvent implements ListenEvent {
   readonly duration: number;
   readonly bytes: number;
   readonly listener: string | undefined;
-  private readonly store: EventStore;
+  private readonly columns: EventColumns;
   private readonly index: number;
 
-  constructor(store: EventStore, session: string, i: number) {
-    const listener = store.listeners[i]!;
+  constructor(columns: EventColumns, session: string, i: number) {
+    const listener = columns.listeners[i]!;
     this.session = session;
-    this.stream = store.strings[store.streams[i]!]!;
-    this.output = store.outputs[i] === 1 ? 'hls' : 'shoutcast';
-    this.time = store.times[i]!;
-    this.duration = store.durationsMs[i]! / 1000;
-    this.bytes = store.bytes[i]!;
-    this.listener = listener === 0 ? undefined : store.strings[listener - 1];
-    this.store = store;
+    this.stream = columns.strings[columns.streams[i]!]!;
+    this.output = columns.outputs[i] === 1 ? 'hls' : 'shoutcast';
+    this.time = columns.times[i]!;
+    this.duration = columns.durationsMs[i]! / 1000;
+    this.bytes = columns.bytes[i]!;
+    this.listener = listener === 0 ? undefined : columns.strings[listener - 1];
+    this.columns = columns;
     this.index = i;
   }
 
   get id(): string | undefined {
-    return this.store.idOf(this.index);
-  }
-}
-
-/** An event of a {@link PackedSession}; like {@link StoredEvent}, its id is built on demand. */
-class PackedEvent implements ListenEvent {
-  readonly session: string;
-  readonly stream: string;
-  readonly output: Output;
-  readonly time: number;
-  readonly duration: number;
-  readonly bytes: number;
-  readonly listener: string | undefined;
-  private readonly packed: PackedSession;
-  private readonly index: number;
-
-  constructor(p: PackedSession, k: number) {
-    const listener = p.listeners[k]!;
-    this.session = p.session;
-    this.stream = p.strings[p.streams[k]!]!;
-    this.output = p.outputs[k] === 1 ? 'hls' : 'shoutcast';
-    this.time = p.times[k]!;
-    this.duration = p.durationsMs[k]! / 1000;
-    this.bytes = p.bytes[k]!;
-    this.listener = listener === 0 ? undefined : p.strings[listener - 1];
-    this.packed = p;
-    this.index = k;
-  }
-
-  get id(): string | undefined {
-    const kind = this.packed.idKinds[this.index];
-    if (kind === ID_UUID) return unpackUuid(this.packed.idWords, this.index * 4);
-    if (kind === ID_OTHER) return this.packed.otherIds.get(this.index);
-    return undefined;
+    return idAt(this.columns, this.index);
   }
 }
 
 /** The events of a packed session (from another thread), as core's functions take them. */
 export function packedEvents(packed: PackedSession): ListenEvent[] {
   const events: ListenEvent[] = new Array(packed.n);
-  for (let k = 0; k < packed.n; k++) events[k] = new PackedEvent(packed, k);
+  for (let k = 0; k < packed.n; k++) events[k] = new ColumnEvent(packed, packed.session, k);
   return events;
 }

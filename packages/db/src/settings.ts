@@ -6,6 +6,17 @@ import { z } from 'zod';
  */
 const seconds = (fallback: number) => z.coerce.number().positive().default(fallback);
 
+/** A comma-separated list (`EARSHOT_INGEST_TOKENS=a,b`): trimmed, empty items dropped; unset is empty. */
+export const commaList = z
+  .string()
+  .optional()
+  .transform((v) =>
+    (v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0),
+  );
+
 export const sharedEnvSchema = z.object({
   DATABASE_URL: z
     .string()
