@@ -2,17 +2,20 @@
  * Benchmark: the 30-day report of a large station from PostgreSQL.
  *
  * Writes a month of the rows the worker would write (COPY into sessions, session_quarter_hours,
- * stream_minutes, short_sessions; 3M counted sessions from 100k listeners by default) into a fresh
+ * stream_minutes, stream_quarter_hours, short_sessions, then listener keys and months by the backfill
+ * of their migration; 3M counted sessions from 100k listeners by default) into a fresh
  * database `bench_<random>`, then times reportFromDb with a daypart and the minute series, beside a
  * bare scan of session_quarter_hours for the period measured in the same run. The database is
  * dropped after unless --keep.
  *
  *   pnpm --filter @earshot/reports bench [-- --sessions 3000000 --audience 100000 --days 30 --runs 3 --keep --db NAME]
  */
+import { readFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { isoTime, periodQuarterHours, QUARTER_HOUR_MS, resolveDaypart } from '@earshot/core';
-import { createDb, type Db, type DbReportOptions, QUARTER_HOUR_ROLLUP_DDL, reportFromDb } from '@earshot/db';
+import { resolveDaypart } from '@earshot/core';
+import { createDb, type Db, type DbReportOptions, MIGRATIONS_FOLDER, reportFromDb } from '@earshot/db';
 import postgres from 'postgres';
 import { writeStationRows } from './station-rows.js';
 
@@ -65,45 +68,50 @@ try {
   if (!reuse) {
     const t0 = performance.now();
     console.log(`generating ${values.sessions} sessions over ${DAYS} days into ${name} (load ${load()})`);
-    // The proposed rollup (see QUARTER_HOUR_ROLLUP_DDL), then bulk load without indexes and build
-    // them as the migrations define them.
-    await sql.unsafe(QUARTER_HOUR_ROLLUP_DDL);
-    // Experiment (not in the schema): an integer cume key per row, to measure a listener-key dictionary.
-    await sql.unsafe('alter table session_quarter_hours add column key_id bigint');
-    await sql.unsafe(
-      `drop index session_quarter_hours_run_start; drop index session_quarter_hours_gaps;
-        alter table stream_quarter_hours drop constraint stream_quarter_hours_pk;`,
-    );
-    await sql.unsafe(`alter table session_quarter_hours drop constraint session_quarter_hours_session_session_start_quarter_hour_pk;
-      drop index session_quarter_hours_stream_qh;
-      alter table sessions drop constraint sessions_session_start_pk; drop index sessions_stream_start;
-      alter table short_sessions drop constraint short_sessions_session_start_pk; drop index short_sessions_stream_start;
-      alter table stream_minutes drop constraint stream_minutes_stream_minute_pk;`);
+    // Bulk load without indexes, then build them again exactly as the migrations defined them.
+    const tables = [
+      'sessions',
+      'session_quarter_hours',
+      'stream_minutes',
+      'short_sessions',
+      'stream_quarter_hours',
+      'stream_listener_months',
+    ];
+    const keys = await sql<{ table: string; name: string; def: string }[]>`
+      select conrelid::regclass::text as table, conname as name, pg_get_constraintdef(oid) as def from pg_constraint
+      where contype = 'p' and conrelid::regclass::text in ${sql(tables)}`;
+    const indexes = await sql<{ name: string; def: string }[]>`
+      select indexname as name, indexdef as def from pg_indexes
+      where schemaname = current_schema() and tablename in ${sql(tables)}
+        and indexname not in (select conname from pg_constraint)`;
+    for (const k of keys) await sql.unsafe(`alter table ${k.table} drop constraint ${k.name}`);
+    for (const i of indexes) await sql.unsafe(`drop index ${i.name}`);
     const counts = await writeStationRows(sql, {
       startMs: FROM,
       days: DAYS,
       sessions: Number(values.sessions),
       audience: Number(values.audience),
       utcOffsetH: -4,
-      rollup: true,
       onProgress: (n) => process.stdout.write(`\r  ${n} sessions`),
     });
     process.stdout.write('\n');
     const t1 = performance.now();
     await sql.unsafe(`set maintenance_work_mem = '1GB'`);
-    await sql.unsafe(`alter table session_quarter_hours add constraint session_quarter_hours_session_session_start_quarter_hour_pk primary key (session, session_start, quarter_hour);
-      create index session_quarter_hours_stream_qh on session_quarter_hours (stream, quarter_hour);
-      alter table sessions add constraint sessions_session_start_pk primary key (session, start);
-      create index sessions_stream_start on sessions (stream, start);
-      alter table short_sessions add constraint short_sessions_session_start_pk primary key (session, start);
-      create index short_sessions_stream_start on short_sessions (stream, start);
-      alter table stream_minutes add constraint stream_minutes_stream_minute_pk primary key (stream, minute);
-      alter table stream_quarter_hours add constraint stream_quarter_hours_pk primary key (stream, quarter_hour);
-      create index session_quarter_hours_run_start on session_quarter_hours (quarter_hour) include (stream, session, listener) where not continues;
-      create index session_quarter_hours_gaps on session_quarter_hours (quarter_hour) include (stream, prev_quarter_hour) where not continues and prev_quarter_hour is not null;
-      create index bench_run_start_key_id on session_quarter_hours (quarter_hour) include (stream, key_id) where not continues;`);
+    for (const k of keys) await sql.unsafe(`alter table ${k.table} add constraint ${k.name} ${k.def}`);
+    for (const i of indexes) await sql.unsafe(i.def);
+    // Listener keys and months: the backfill statements of the migration that added them.
+    const t2 = performance.now();
+    const migration = await readFile(join(MIGRATIONS_FOLDER, '0002_listener_months.sql'), 'utf8');
+    await sql.unsafe(`set work_mem = '1GB'`);
+    for (const statement of migration.split('--> statement-breakpoint')) {
+      const text = statement.replace(/^--.*$/gm, '').trim();
+      if (text.startsWith('INSERT')) await sql.unsafe(text);
+    }
+    console.log(
+      `listener months from session_quarter_hours: ${((performance.now() - t2) / 1000).toFixed(0)} s`,
+    );
     await sql.unsafe(
-      'vacuum analyze sessions, session_quarter_hours, stream_minutes, short_sessions, stream_quarter_hours',
+      'vacuum analyze sessions, session_quarter_hours, stream_minutes, short_sessions, stream_quarter_hours, listener_keys, stream_listener_months',
     );
     console.log(
       `rows: ${counts.sessions} sessions, ${counts.quarterHours} session_quarter_hours, ${counts.minutes} stream_minutes, ${counts.short} short_sessions; ` +
@@ -113,7 +121,8 @@ try {
 
   const sizes = await sql.unsafe(
     `select relname, pg_size_pretty(pg_total_relation_size(oid)) as size from pg_class
-      where relname in ('sessions', 'session_quarter_hours', 'stream_minutes', 'short_sessions', 'stream_quarter_hours') order by relname`,
+      where relname in ('sessions', 'session_quarter_hours', 'stream_minutes', 'short_sessions', 'stream_quarter_hours',
+        'listener_keys', 'stream_listener_months') order by relname`,
   );
   console.log(`sizes: ${sizes.map((r) => `${r.relname} ${r.size}`).join(', ')}`);
 
@@ -122,40 +131,16 @@ try {
   const base: DbReportOptions = { from: FROM, to: TO, tz: TZ };
   const withDaypart: DbReportOptions = { ...base, daypart: daypart.daypart };
   const conn = db;
-
-  // Experiment: the cume query alone, with text keys (what the report runs) and with integer key ids.
-  const qhList = periodQuarterHours(FROM, TO, TZ, daypart.daypart);
-  const qhSet = new Set(qhList);
-  const runStarts = qhList.filter((q) => !qhSet.has(q - QUARTER_HOUR_MS)).map(isoTime);
-  const cumeSql = (key: string) => `select stream, count(*) from (
-      select t.stream, ${key} as key from session_quarter_hours t
-        where not t.continues and t.quarter_hour >= $2::timestamptz and t.quarter_hour < $3::timestamptz
-          and t.quarter_hour in (select unnest(($1::text[])::timestamptz[]))
-      union
-      select t.stream, ${key} from session_quarter_hours t
-        where t.continues and t.quarter_hour in (select unnest(($4::text[])::timestamptz[]))
-          and t.stream = any($5::text[])
-    ) k group by stream`;
-  const cume = (key: string) => () =>
-    sql.begin(async (t) => {
-      await t.unsafe(`set local work_mem = '128MB'`);
-      return t.unsafe(cumeSql(key), [
-        qhList.map(isoTime),
-        isoTime(FROM),
-        isoTime(TO),
-        runStarts,
-        ['main', 'main-mp3', 'talk', 'talk-mp3'],
-      ]);
-    });
+  const oneDay: DbReportOptions = {
+    ...withDaypart,
+    from: FROM + 86_400_000,
+    to: FROM + 2 * 86_400_000,
+    parts: ['summary', 'quarterHours', 'minutes'],
+  };
 
   let fast: unknown;
   let exact: unknown;
   const cases: [string, () => Promise<unknown>, number?][] = [
-    [
-      'experiment: cume alone, text keys (as the report)',
-      cume(`coalesce(t.listener, 'session:' || t.session)`),
-    ],
-    ['experiment: cume alone, integer key ids', cume('t.key_id')],
     [
       'baseline: select count(*) from session_quarter_hours (period)',
       () =>
@@ -174,6 +159,12 @@ try {
     ['  minutes only (daypart)', () => reportFromDb(conn, { ...withDaypart, parts: ['minutes'] })],
     ['  quarterHours only (daypart)', () => reportFromDb(conn, { ...withDaypart, parts: ['quarterHours'] })],
     ['  summary (+ its QH rows), daypart', () => reportFromDb(conn, { ...withDaypart, parts: ['summary'] })],
+    [
+      '  summary, daypart, cume from runs (session_quarter_hours)',
+      () => reportFromDb(conn, { ...withDaypart, parts: ['summary'], cume: 'runs' }),
+    ],
+    ['report of one day, daypart, summary + quarterHours + minutes', () => reportFromDb(conn, oneDay)],
+    ['  the same with cume from listener months', () => reportFromDb(conn, { ...oneDay, cume: 'months' })],
     [
       'same report without the rollup (session rows only)',
       async () => {

@@ -3,7 +3,8 @@ import type { Sql } from 'postgres';
 /**
  * Writes the rows the worker would write for a large station straight into the tables (COPY), so
  * the report can be timed on a month of data without a month of ingest: `sessions`,
- * `session_quarter_hours`, `stream_minutes`, `short_sessions`. Deterministic (seeded).
+ * `session_quarter_hours` (with `prev_quarter_hour`, `continues`), `stream_minutes`,
+ * `stream_quarter_hours`, `short_sessions`. Deterministic (seeded).
  */
 export interface StationRowsOptions {
   startMs: number;
@@ -18,8 +19,6 @@ export interface StationRowsOptions {
   shortPerSession?: number;
   /** Local-time offset of the station in hours, for the daily curve (e.g. -4 for New York in October). */
   utcOffsetH: number;
-  /** Also write the quarter-hour rollup (stream_quarter_hours, prev_quarter_hour, continues). */
-  rollup?: boolean;
   onProgress?: (done: number) => void;
 }
 
@@ -128,9 +127,7 @@ export async function writeStationRows(
   );
   const qhCopy = await CopyWriter.open(
     sql,
-    o.rollup
-      ? 'copy session_quarter_hours (session, session_start, stream, quarter_hour, ms, listener, prev_quarter_hour, continues, key_id) from stdin'
-      : 'copy session_quarter_hours (session, session_start, stream, quarter_hour, ms, listener) from stdin',
+    'copy session_quarter_hours (session, session_start, stream, quarter_hour, ms, listener, prev_quarter_hour, continues) from stdin',
   );
   // The rollup per stream and QH (stream_quarter_hours), as the worker would maintain it.
   const qhCount = o.days * 96 + 200;
@@ -182,8 +179,6 @@ export async function writeStationRows(
         const start = a + Math.min(30_000, durationMs);
         const listenerIndex = Math.floor(o.audience * random() ** 2);
         const listener = random() < anonymous ? null : hex(listenerIndex, 99);
-        // Experiment: an integer id per cume key (listener, else the session), as a dictionary would give.
-        const keyId = listener === null ? o.audience + n : listenerIndex;
         const ua = USER_AGENTS[Math.floor(random() * USER_AGENTS.length)]!;
         // Per-minute and per-QH placement of [a, b).
         const firstMinute = Math.floor(a / 60_000) * 60_000;
@@ -207,19 +202,16 @@ export async function writeStationRows(
         for (let q = Math.floor(a / 900_000) * 900_000; q < b; q += 900_000) {
           const ms = Math.min(b, q + 900_000) - Math.max(a, q);
           const continues = prev === q - 900_000;
-          if (o.rollup) {
-            await qhCopy.line(
-              `${id}\t${iso(start)}\t${spec.key}\t${iso(q)}\t${ms}\t${listener ?? '\\N'}\t${prev === undefined ? '\\N' : iso(prev)}\t${continues ? 't' : 'f'}\t${keyId}\n`,
-            );
-            const i = qhIndex(q);
-            if (i >= 0 && i < qhCount) {
-              rs.ms[i]! += ms;
-              rs.sessions[i]! += 1;
-              if (continues) rs.continuing[i]! += 1;
-              for (let k = 1; k <= 15 && ms >= k * 60_000; k++) rs.qualified[i * 15 + k - 1]! += 1;
-            }
-          } else
-            await qhCopy.line(`${id}\t${iso(start)}\t${spec.key}\t${iso(q)}\t${ms}\t${listener ?? '\\N'}\n`);
+          await qhCopy.line(
+            `${id}\t${iso(start)}\t${spec.key}\t${iso(q)}\t${ms}\t${listener ?? '\\N'}\t${prev === undefined ? '\\N' : iso(prev)}\t${continues ? 't' : 'f'}\n`,
+          );
+          const i = qhIndex(q);
+          if (i >= 0 && i < qhCount) {
+            rs.ms[i]! += ms;
+            rs.sessions[i]! += 1;
+            if (continues) rs.continuing[i]! += 1;
+            for (let k = 1; k <= 15 && ms >= k * 60_000; k++) rs.qualified[i * 15 + k - 1]! += 1;
+          }
           prev = q;
           qhRows++;
         }
@@ -245,7 +237,7 @@ export async function writeStationRows(
     }
   }
   await minuteCopy.end();
-  if (o.rollup) {
+  {
     const rollCopy = await CopyWriter.open(
       sql,
       'copy stream_quarter_hours (stream, quarter_hour, ms, sessions, continuing, starts, qualified) from stdin',

@@ -68,9 +68,23 @@ export interface Tables {
     quarterHour: number;
     ms: number;
     listener: string | null;
+    prevQuarterHour: number | null;
+    continues: boolean;
   }[];
   minutes: { stream: string; minute: number; ms: number; sessions: number }[];
   shorts: { session: string; start: number; stream: string; durationMs: number }[];
+  /** The quarter-hour rollup (stream_quarter_hours). */
+  rollup: {
+    stream: string;
+    quarterHour: number;
+    ms: number;
+    sessions: number;
+    continuing: number;
+    starts: number;
+    qualified: number[];
+  }[];
+  /** stream_listener_months, with the cume key's text instead of its number. */
+  listenerMonths: { stream: string; month: number; key: string; qhs: string }[];
 }
 
 const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -82,9 +96,12 @@ function sortTables(t: Tables): Tables {
   );
   t.minutes.sort((a, b) => byKey(a.stream, b.stream) || a.minute - b.minute);
   t.shorts.sort((a, b) => byKey(a.session, b.session) || a.start - b.start);
+  t.rollup.sort((a, b) => byKey(a.stream, b.stream) || a.quarterHour - b.quarterHour);
+  t.listenerMonths.sort((a, b) => byKey(a.stream, b.stream) || a.month - b.month || byKey(a.key, b.key));
   return t;
 }
 
+const QH_MS = 15 * 60_000;
 const ms = (c: string) => `(extract(epoch from ${c}) * 1000)::float8`;
 
 /** Every row the worker writes, in numbers, sorted. */
@@ -115,9 +132,24 @@ export async function readTables(db: Queryable): Promise<Tables> {
     quarter_hour: number;
     ms: number;
     listener: string | null;
+    prev_quarter_hour: number | null;
+    continues: boolean;
   }>(
-    `select session, ${ms('session_start')} as session_start, stream, ${ms('quarter_hour')} as quarter_hour, ms, listener
+    `select session, ${ms('session_start')} as session_start, stream, ${ms('quarter_hour')} as quarter_hour, ms, listener,
+      ${ms('prev_quarter_hour')} as prev_quarter_hour, continues
       from session_quarter_hours`,
+  );
+  const rollup = await db.query<{
+    stream: string;
+    quarter_hour: number;
+    ms: number;
+    sessions: number;
+    continuing: number;
+    starts: number;
+    qualified: number[];
+  }>(
+    `select stream, ${ms('quarter_hour')} as quarter_hour, ms::float8 as ms, sessions, continuing, starts, qualified
+      from stream_quarter_hours`,
   );
   const minutes = await db.query<Tables['minutes'][number]>(
     `select stream, ${ms('minute')} as minute, ms::float8 as ms, sessions from stream_minutes`,
@@ -125,7 +157,12 @@ export async function readTables(db: Queryable): Promise<Tables> {
   const shorts = await db.query<{ session: string; start: number; stream: string; duration_ms: number }>(
     `select session, ${ms('start')} as start, stream, duration_ms::float8 as duration_ms from short_sessions`,
   );
+  const listenerMonths = await db.query<Tables['listenerMonths'][number]>(
+    `select t.stream, ${ms('t.month')} as month, k.key, t.qhs::text as qhs
+      from stream_listener_months t join listener_keys k on k.id = t.key_id`,
+  );
   return sortTables({
+    listenerMonths,
     sessions: sessions.map((r) => ({
       session: r.session,
       start: r.start,
@@ -147,6 +184,8 @@ export async function readTables(db: Queryable): Promise<Tables> {
       quarterHour: r.quarter_hour,
       ms: r.ms,
       listener: r.listener,
+      prevQuarterHour: r.prev_quarter_hour,
+      continues: r.continues,
     })),
     minutes,
     shorts: shorts.map((r) => ({
@@ -154,6 +193,15 @@ export async function readTables(db: Queryable): Promise<Tables> {
       start: r.start,
       stream: r.stream,
       durationMs: r.duration_ms,
+    })),
+    rollup: rollup.map((r) => ({
+      stream: r.stream,
+      quarterHour: r.quarter_hour,
+      ms: r.ms,
+      sessions: r.sessions,
+      continuing: r.continuing,
+      starts: r.starts,
+      qualified: r.qualified,
     })),
   });
 }
@@ -177,7 +225,14 @@ export function expectedTables(events: readonly ListenEvent[], settings: Finaliz
       ua: run.events.find((e) => e.ua)?.ua ?? null,
     });
   }
-  const t: Tables = { sessions: [], quarterHours: [], minutes: [], shorts: [] };
+  const t: Tables = {
+    sessions: [],
+    quarterHours: [],
+    minutes: [],
+    shorts: [],
+    rollup: [],
+    listenerMonths: [],
+  };
   const minutes = new Map<string, { stream: string; minute: number; ms: number; sessions: number }>();
   for (const list of byId.values()) {
     const done = finalizeSessionId(list, settings);
@@ -202,16 +257,21 @@ export function expectedTables(events: readonly ListenEvent[], settings: Finaliz
         firstMinute: first,
         minuteMs: dense,
       });
-      for (const [quarterHour, value] of q) {
-        if (value > 0)
-          t.quarterHours.push({
-            session: s.session,
-            sessionStart: s.start,
-            stream: s.stream,
-            quarterHour,
-            ms: value,
-            listener: s.listener,
-          });
+      let prev: number | null = null;
+      for (const quarterHour of [...q.keys()].sort((a, b) => a - b)) {
+        const value = q.get(quarterHour)!;
+        if (value <= 0) continue;
+        t.quarterHours.push({
+          session: s.session,
+          sessionStart: s.start,
+          stream: s.stream,
+          quarterHour,
+          ms: value,
+          listener: s.listener,
+          prevQuarterHour: prev,
+          continues: prev === quarterHour - QH_MS,
+        });
+        prev = quarterHour;
       }
       for (const [minute, value] of m) {
         if (value <= 0) continue;
@@ -232,6 +292,55 @@ export function expectedTables(events: readonly ListenEvent[], settings: Finaliz
       });
   }
   t.minutes = [...minutes.values()];
+  // The rollup, straight from its definition: sums over the session rows by (stream, QH).
+  const rollup = new Map<string, Tables['rollup'][number]>();
+  const at = (stream: string, quarterHour: number) => {
+    const key = `${stream}\u0000${quarterHour}`;
+    let row = rollup.get(key);
+    if (!row) {
+      row = {
+        stream,
+        quarterHour,
+        ms: 0,
+        sessions: 0,
+        continuing: 0,
+        starts: 0,
+        qualified: new Array(15).fill(0),
+      };
+      rollup.set(key, row);
+    }
+    return row;
+  };
+  for (const r of t.quarterHours) {
+    const row = at(r.stream, r.quarterHour);
+    row.ms += r.ms;
+    row.sessions += 1;
+    if (r.continues) row.continuing += 1;
+    for (let k = 1; k <= 15; k++) if (r.ms >= k * 60_000) row.qualified[k - 1]! += 1;
+  }
+  for (const s of t.sessions) at(s.stream, Math.floor(s.start / QH_MS) * QH_MS).starts += 1;
+  t.rollup = [...rollup.values()];
+  // Listener months, straight from their definition: the QHs of each cume key's rows by UTC month.
+  const months = new Map<string, { stream: string; month: number; key: string; bits: string[] }>();
+  for (const r of t.quarterHours) {
+    const d = new Date(r.quarterHour);
+    const month = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+    const end = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+    const key = r.listener ?? `session:${r.session}`;
+    const id = `${r.stream}\u0000${key}\u0000${month}`;
+    let row = months.get(id);
+    if (!row) {
+      row = { stream: r.stream, month, key, bits: new Array<string>((end - month) / QH_MS).fill('0') };
+      months.set(id, row);
+    }
+    row.bits[(r.quarterHour - month) / QH_MS] = '1';
+  }
+  t.listenerMonths = [...months.values()].map((m) => ({
+    stream: m.stream,
+    month: m.month,
+    key: m.key,
+    qhs: m.bits.join(''),
+  }));
   return sortTables(t);
 }
 

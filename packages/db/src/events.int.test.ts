@@ -59,11 +59,14 @@ describe.each<Driver>(['postgres', 'pglite'])('@earshot/db on %s', (driver) => {
     );
     expect(tables.map((t) => t.name)).toEqual([
       'listen_events',
+      'listener_keys',
       'session_quarter_hours',
       'session_state',
       'sessions',
       'short_sessions',
+      'stream_listener_months',
       'stream_minutes',
+      'stream_quarter_hours',
     ]);
     const partitioned = await db.query<{ strategy: string }>(
       `select partstrat as strategy from pg_partitioned_table where partrelid = 'listen_events'::regclass`,

@@ -1,20 +1,24 @@
 import {
+  bucketStart,
   type CountSettings,
   compareEvents,
   finalizeSessionId,
   type ListenEvent,
   MINUTE_MS,
+  QUARTER_HOUR_MS,
   type SessionSettings,
 } from '@earshot/core';
 import type { Db, DbTx, Queryable } from './client.js';
+import { addMonthBits, bitText, type MonthBits, orMonthBits } from './months.js';
 
 /**
  * Finalization: a session id's stored events become its rows in `sessions`,
- * `session_quarter_hours`, `short_sessions` and its share of `stream_minutes`, in one transaction
+ * `session_quarter_hours`, `short_sessions` and its share of `stream_minutes`,
+ * `stream_quarter_hours` and `stream_listener_months`, in one transaction
  * that holds the id's `session_state` row lock (DESIGN section 3, "online = offline").
  *
  * Exactly-once effect: the rows written are a function of the id's committed events only (old rows
- * are read under the lock and replaced, `stream_minutes` gets the difference), and the transaction
+ * are read under the lock and replaced, the rollups get the difference), and the transaction
  * ends by setting `finalized_seq` to the `change_seq` it read under the same lock. Two finalizers of
  * one id serialize on the lock and the second finds nothing to do; a crash rolls everything back.
  */
@@ -174,10 +178,12 @@ const INSERT_SESSIONS_SQL = `insert into sessions (session, start, stream, outpu
     $8::bigint[], $9::text[], $10::text[], $11::float8[], $12::text[])
     as r(session, start_ms, stream, output, end_ms, elapsed_ms, duration_ms, bytes, listener, ua, first_minute_ms, minute_ms)`;
 
-const INSERT_QUARTER_HOURS_SQL = `insert into session_quarter_hours (session, session_start, stream, quarter_hour, ms, listener)
-  select session, ${ts('start_ms')}, stream, ${ts('quarter_hour_ms')}, ms, listener
-  from unnest($1::text[], $2::float8[], $3::text[], $4::float8[], $5::int[], $6::text[])
-    as r(session, start_ms, stream, quarter_hour_ms, ms, listener)`;
+const INSERT_QUARTER_HOURS_SQL = `insert into session_quarter_hours (session, session_start, stream, quarter_hour, ms, listener,
+    prev_quarter_hour, continues)
+  select session, ${ts('start_ms')}, stream, ${ts('quarter_hour_ms')}, ms, listener, ${ts('prev_ms')},
+    coalesce(prev_ms = quarter_hour_ms - ${QUARTER_HOUR_MS}, false)
+  from unnest($1::text[], $2::float8[], $3::text[], $4::float8[], $5::int[], $6::text[], $7::float8[])
+    as r(session, start_ms, stream, quarter_hour_ms, ms, listener, prev_ms)`;
 
 const INSERT_SHORTS_SQL = `insert into short_sessions (session, start, stream, duration_ms)
   select session, ${ts('start_ms')}, stream, duration_ms
@@ -194,6 +200,74 @@ const UPSERT_MINUTES_SQL = `insert into stream_minutes as m (stream, minute, ms,
 // A minute no counted session listens in any more is removed, so the table equals a fresh computation.
 const DELETE_EMPTY_MINUTES_SQL = `delete from stream_minutes m using unnest($1::text[], $2::float8[]) as d(stream, minute_ms)
   where m.stream = d.stream and m.minute = ${ts('d.minute_ms')} and m.ms = 0 and m.sessions = 0`;
+
+// The quarter-hour rollup's deltas, sorted after every stream_minutes delta (one lock order for all
+// finalizers), then rows left with no session and no start removed.
+const UPSERT_QUARTER_HOURS_SQL = `insert into stream_quarter_hours as t (stream, quarter_hour, ms, sessions, continuing, starts,
+    qualified)
+  select stream, ${ts('qh_ms')}, ms, sessions, continuing, starts, qualified::int[]
+  from unnest($1::text[], $2::float8[], $3::bigint[], $4::int[], $5::int[], $6::int[], $7::text[])
+    as d(stream, qh_ms, ms, sessions, continuing, starts, qualified)
+  order by stream, qh_ms
+  on conflict (stream, quarter_hour) do update set ms = t.ms + excluded.ms, sessions = t.sessions + excluded.sessions,
+    continuing = t.continuing + excluded.continuing, starts = t.starts + excluded.starts,
+    qualified = array[t.qualified[1] + excluded.qualified[1] ,
+    t.qualified[2] + excluded.qualified[2] ,
+    t.qualified[3] + excluded.qualified[3] ,
+    t.qualified[4] + excluded.qualified[4] ,
+    t.qualified[5] + excluded.qualified[5] ,
+    t.qualified[6] + excluded.qualified[6] ,
+    t.qualified[7] + excluded.qualified[7] ,
+    t.qualified[8] + excluded.qualified[8] ,
+    t.qualified[9] + excluded.qualified[9] ,
+    t.qualified[10] + excluded.qualified[10] ,
+    t.qualified[11] + excluded.qualified[11] ,
+    t.qualified[12] + excluded.qualified[12] ,
+    t.qualified[13] + excluded.qualified[13] ,
+    t.qualified[14] + excluded.qualified[14] ,
+    t.qualified[15] + excluded.qualified[15]]`;
+
+const DELETE_EMPTY_QUARTER_HOURS_SQL = `delete from stream_quarter_hours t using unnest($1::text[], $2::float8[]) as d(stream, qh_ms)
+  where t.stream = d.stream and t.quarter_hour = ${ts('d.qh_ms')} and t.sessions = 0 and t.starts = 0`;
+
+// Cume keys, numbered. Sorted, so that finalizers adding the same new keys wait on each other in one order.
+const INSERT_KEYS_SQL = `insert into listener_keys (key) select key from unnest($1::text[]) as k(key) order by key
+  on conflict (key) do nothing`;
+
+// A key's month gains the QHs of its new session rows (bits are only ever added here).
+const OR_LISTENER_MONTHS_SQL = `insert into stream_listener_months as t (stream, month, key_id, qhs)
+  select d.stream, ${ts('d.month_ms')}, k.id, d.qhs::varbit
+  from unnest($1::text[], $2::float8[], $3::text[], $4::text[]) as d(stream, month_ms, key, qhs)
+  join listener_keys k on k.key = d.key
+  order by d.stream, d.month_ms, k.id
+  on conflict (stream, month, key_id) do update set qhs = t.qhs | excluded.qhs`;
+
+// When a session row is removed, its key's months are rebuilt from the rows that remain (a bit may
+// have been the removed row's alone): delete, then OR back every remaining row's QHs of the month,
+// found through sessions_listener (a listener's sessions) or the session id (a key without listener).
+const DELETE_LISTENER_MONTHS_SQL = `delete from stream_listener_months t
+  using unnest($1::text[], $2::float8[], $3::text[]) as d(stream, month_ms, key), listener_keys k
+  where k.key = d.key and t.stream = d.stream and t.month = ${ts('d.month_ms')} and t.key_id = k.id`;
+
+const REBUILD_LISTENER_MONTHS_SQL = `insert into stream_listener_months as t (stream, month, key_id, qhs)
+  select d.stream, ${ts('d.month_ms')}, k.id,
+    bit_or(set_bit(repeat('0', d.n)::varbit, ((x.qh_ms - d.month_ms) / ${QUARTER_HOUR_MS})::int, 1))
+  from unnest($1::text[], $2::float8[], $3::text[], $4::float8[], $5::int[]) as d(stream, month_ms, key, end_ms, n)
+  join listener_keys k on k.key = d.key
+  cross join lateral (
+    select ${ms('q.quarter_hour')} as qh_ms from sessions s
+      join session_quarter_hours q on q.session = s.session and q.session_start = s.start
+      where s.listener = d.key and s.stream = d.stream
+        and s.start >= ${ts('(d.month_ms - $6::float8)')} and s.start < ${ts('d.end_ms')}
+        and q.quarter_hour >= ${ts('d.month_ms')} and q.quarter_hour < ${ts('d.end_ms')}
+    union all
+    select ${ms('q.quarter_hour')} from session_quarter_hours q
+      where d.key like 'session:%' and q.session = substr(d.key, 9) and q.listener is null and q.stream = d.stream
+        and q.quarter_hour >= ${ts('d.month_ms')} and q.quarter_hour < ${ts('d.end_ms')}
+  ) x
+  group by d.stream, d.month_ms, k.id, d.n
+  order by d.stream, d.month_ms, k.id
+  on conflict (stream, month, key_id) do update set qhs = t.qhs | excluded.qhs`;
 
 const MARK_FINALIZED_SQL = `update session_state s set finalized_seq = u.seq, finalized_at = now()
   from unnest($1::text[], $2::bigint[]) as u(session, seq)
@@ -308,6 +382,101 @@ function addMinuteDeltas(
   }
 }
 
+/** Whole minutes a rollup row counts for AQH qualifiers: `qualified[k - 1]` for k = 1..15. */
+export const QUALIFIER_MINUTES = 15;
+
+interface QuarterHourDelta {
+  stream: string;
+  qh: number;
+  ms: number;
+  sessions: number;
+  continuing: number;
+  starts: number;
+  qualified: number[];
+}
+
+/**
+ * A counted session row's listening by quarter-hour, ascending, only QHs with listening: core's
+ * placement for a new row, the sums of its stored `minute_ms` for a stored one (a QH holds whole
+ * minutes, and both placements are exact integer ms, so the two agree).
+ */
+function rowQuarterHours(row: SessionRow): [number, number][] {
+  if (row.quarterHours) {
+    return [...row.quarterHours].filter(([, value]) => value > 0).sort((a, b) => a[0] - b[0]);
+  }
+  const out: [number, number][] = [];
+  for (let i = 0; i < row.minuteMs.length; i++) {
+    const value = row.minuteMs[i]!;
+    if (value <= 0) continue;
+    const qh = bucketStart(row.firstMinute + i * MINUTE_MS, QUARTER_HOUR_MS);
+    const last = out[out.length - 1];
+    if (last && last[0] === qh) last[1] += value;
+    else out.push([qh, value]);
+  }
+  return out;
+}
+
+/**
+ * Adds a session row to the quarter-hour rollup's (stream, QH) deltas with `sign` +1 or -1; returns
+ * the row's quarter-hours with listening.
+ */
+function addQuarterHourDeltas(
+  deltas: Map<string, QuarterHourDelta>,
+  row: SessionRow,
+  sign: 1 | -1,
+): number[] {
+  const at = (qh: number): QuarterHourDelta => {
+    const key = `${row.stream}\u0000${qh}`;
+    let d = deltas.get(key);
+    if (!d) {
+      d = {
+        stream: row.stream,
+        qh,
+        ms: 0,
+        sessions: 0,
+        continuing: 0,
+        starts: 0,
+        qualified: new Array<number>(QUALIFIER_MINUTES).fill(0),
+      };
+      deltas.set(key, d);
+    }
+    return d;
+  };
+  let prev = Number.NaN;
+  const listened: number[] = [];
+  for (const [qh, value] of rowQuarterHours(row)) {
+    listened.push(qh);
+    const d = at(qh);
+    d.ms += sign * value;
+    d.sessions += sign;
+    if (prev === qh - QUARTER_HOUR_MS) d.continuing += sign;
+    const minutes = Math.min(QUALIFIER_MINUTES, Math.floor(value / MINUTE_MS));
+    for (let k = 0; k < minutes; k++) d.qualified[k]! += sign;
+    prev = qh;
+  }
+  at(bucketStart(row.start, QUARTER_HOUR_MS)).starts += sign;
+  return listened;
+}
+
+/** The cume key of a counted session row, as core's cume counts it. */
+const cumeKey = (row: SessionRow) => row.listener ?? `session:${row.session}`;
+
+interface KeyMonth extends MonthBits {
+  stream: string;
+  key: string;
+}
+
+/** ORs a new session row's QHs into the (stream, key, month) bits to add. */
+function addListenerMonths(into: Map<string, KeyMonth>, row: SessionRow, qhs: readonly number[]): void {
+  const key = cumeKey(row);
+  for (const m of addMonthBits(new Map(), qhs).values()) {
+    const id = `${row.stream}\u0000${key}\u0000${m.month}`;
+    const entry = into.get(id);
+    if (entry) orMonthBits(entry, m);
+    else into.set(id, { ...m, stream: row.stream, key });
+  }
+}
+
 function keyArrays(rows: readonly { session: string; start: number }[]): [string[], number[]] {
   return [rows.map((r) => r.session), rows.map((r) => r.start)];
 }
@@ -395,6 +564,10 @@ async function finalizeLocked(
   const removeShorts: ShortRow[] = [];
   const insertShorts: ShortRow[] = [];
   const deltas = new Map<string, { stream: string; minute: number; ms: number; sessions: number }>();
+  const qhDeltas = new Map<string, QuarterHourDelta>();
+  // (stream, key, month) of listener months: bits to add, and months to rebuild after a removal.
+  const addMonths = new Map<string, KeyMonth>();
+  const rebuildMonths = new Map<string, KeyMonth>();
   const perId = new Map<string, { counted: number; short: number; written: number }>();
 
   for (const id of ids) {
@@ -409,9 +582,11 @@ async function finalizeLocked(
       if (old) {
         removeSessions.push(old);
         addMinuteDeltas(deltas, old, -1);
+        addListenerMonths(rebuildMonths, old, addQuarterHourDeltas(qhDeltas, old, -1));
       }
       insertSessions.push(row);
       addMinuteDeltas(deltas, row, 1);
+      addListenerMonths(addMonths, row, addQuarterHourDeltas(qhDeltas, row, 1));
       stats.written++;
     }
     for (const row of short) {
@@ -428,6 +603,7 @@ async function finalizeLocked(
   for (const old of oldSessions.values()) {
     removeSessions.push(old);
     addMinuteDeltas(deltas, old, -1);
+    addListenerMonths(rebuildMonths, old, addQuarterHourDeltas(qhDeltas, old, -1));
     perId.get(old.session)!.written++;
   }
   for (const old of oldShorts.values()) {
@@ -461,7 +637,8 @@ async function finalizeLocked(
         r.map((s) => `{${s.minuteMs.join(',')}}`),
       ]),
     );
-    const qh: [string[], number[], string[], number[], number[], (string | null)[]] = [
+    const qh: [string[], number[], string[], number[], number[], (string | null)[], (number | null)[]] = [
+      [],
       [],
       [],
       [],
@@ -470,15 +647,16 @@ async function finalizeLocked(
       [],
     ];
     for (const s of r) {
-      const start = s.start;
-      for (const [quarterHour, value] of s.quarterHours ?? []) {
-        if (value <= 0) continue;
+      let prev: number | null = null;
+      for (const [quarterHour, value] of rowQuarterHours(s)) {
         qh[0].push(s.session);
-        qh[1].push(start);
+        qh[1].push(s.start);
         qh[2].push(s.stream);
         qh[3].push(quarterHour);
         qh[4].push(value);
         qh[5].push(s.listener);
+        qh[6].push(prev);
+        prev = quarterHour;
       }
     }
     if (qh[0].length > 0) writes.push(tx.query(INSERT_QUARTER_HOURS_SQL, qh));
@@ -508,6 +686,64 @@ async function finalizeLocked(
     );
     // Only a removed row can take a minute down to nothing.
     if (removeSessions.length > 0) writes.push(tx.query(DELETE_EMPTY_MINUTES_SQL, [streams, minutes]));
+  }
+  const qhChanged = [...qhDeltas.values()].filter(
+    (d) =>
+      d.ms !== 0 ||
+      d.sessions !== 0 ||
+      d.continuing !== 0 ||
+      d.starts !== 0 ||
+      d.qualified.some((q) => q !== 0),
+  );
+  if (qhChanged.length > 0) {
+    const streams = qhChanged.map((d) => d.stream);
+    const qhs = qhChanged.map((d) => d.qh);
+    writes.push(
+      tx.query(UPSERT_QUARTER_HOURS_SQL, [
+        streams,
+        qhs,
+        qhChanged.map((d) => d.ms),
+        qhChanged.map((d) => d.sessions),
+        qhChanged.map((d) => d.continuing),
+        qhChanged.map((d) => d.starts),
+        qhChanged.map((d) => `{${d.qualified.join(',')}}`),
+      ]),
+    );
+    if (removeSessions.length > 0) writes.push(tx.query(DELETE_EMPTY_QUARTER_HOURS_SQL, [streams, qhs]));
+  }
+  // Listener months: keys first, then bits added where nothing was removed, then rebuilt months
+  // (after every row of this batch is written, so a rebuild sees them).
+  const added = [...addMonths.entries()].filter(([id]) => !rebuildMonths.has(id)).map(([, m]) => m);
+  const rebuilt = [...rebuildMonths.values()];
+  if (added.length > 0 || rebuilt.length > 0) {
+    const keys = [...new Set([...added, ...rebuilt].map((m) => m.key))];
+    writes.push(tx.query(INSERT_KEYS_SQL, [keys]));
+  }
+  if (added.length > 0) {
+    writes.push(
+      tx.query(OR_LISTENER_MONTHS_SQL, [
+        added.map((m) => m.stream),
+        added.map((m) => m.month),
+        added.map((m) => m.key),
+        added.map((m) => bitText(m.bits)),
+      ]),
+    );
+  }
+  if (rebuilt.length > 0) {
+    const stream = rebuilt.map((m) => m.stream);
+    const month = rebuilt.map((m) => m.month);
+    const key = rebuilt.map((m) => m.key);
+    writes.push(
+      tx.query(DELETE_LISTENER_MONTHS_SQL, [stream, month, key]),
+      tx.query(REBUILD_LISTENER_MONTHS_SQL, [
+        stream,
+        month,
+        key,
+        rebuilt.map((m) => m.end),
+        rebuilt.map((m) => m.bits.length),
+        settings.maxSessionS * 1000,
+      ]),
+    );
   }
   const marking = tx.query<{ session: string; lag_ms: number }>(MARK_FINALIZED_SQL, [
     ids,

@@ -18,6 +18,8 @@ import {
   resolveSettings,
 } from '@earshot/core';
 import type { Db, Queryable } from './client.js';
+import { QUALIFIER_MINUTES } from './finalize.js';
+import { addMonthBits, bitText } from './months.js';
 
 /**
  * Reports from the database (DESIGN sections 4 and 7): the same `Report` that core's `buildReport`
@@ -43,10 +45,16 @@ export interface DbReportOptions extends ReportOptions {
   /** Which lists to compute; the others come back empty. Default all. */
   parts?: readonly ReportPart[] | undefined;
   /**
-   * Use the quarter-hour rollup (`stream_quarter_hours`, see {@link QUARTER_HOUR_ROLLUP_DDL}):
-   * `auto` (default) when it exists, `false` never. The figures are the same either way.
+   * Read the quarter-hour rollup (`stream_quarter_hours`, see {@link rebuildQuarterHourRollup}); default
+   * true. `false` computes the same figures from the per-session rows alone (slower; for checks).
    */
-  rollup?: 'auto' | boolean | undefined;
+  rollup?: boolean | undefined;
+  /**
+   * Which stored rows cume is counted from: `runs` (each session's first quarter-hour in the
+   * period, cheap for short periods), `months` (`stream_listener_months`, one row per listener and
+   * month, cheap for long ones) or `auto` (default: months beyond a week). Same figures either way.
+   */
+  cume?: 'auto' | 'runs' | 'months' | undefined;
 }
 
 /** Epoch ms of a timestamptz column, exactly (timestamps are stored with millisecond precision). */
@@ -174,6 +182,7 @@ interface Resolved {
   qhList: number[];
   qualifierMs: number;
   settings: ReturnType<typeof resolveSettings>;
+  cume: 'auto' | 'runs' | 'months';
 }
 
 async function resolveOptions(db: Queryable, options: DbReportOptions): Promise<Resolved> {
@@ -197,6 +206,7 @@ async function resolveOptions(db: Queryable, options: DbReportOptions): Promise<
     qhList: periodQuarterHours(from, to, tz, daypart),
     qualifierMs: Math.round(settings.aqhQualifierS * 1000),
     settings,
+    cume: options.cume ?? 'auto',
   };
 }
 
@@ -348,67 +358,34 @@ async function queryTotals(
 }
 
 /**
- * The quarter-hour rollup (a proposal for the worker): when it exists, the QH series, AQH, TLH, AAS,
- * ATSL, active sessions and session starts come from one row per stream and QH instead of one per
- * session and QH, and cume from the sessions' first rows in each run of the period. Same figures,
- * bit for bit (tested against core; {@link rebuildQuarterHourRollup} is the reference).
+ * The quarter-hour rollup (`stream_quarter_hours`, with `session_quarter_hours.prev_quarter_hour`
+ * and `continues`): the QH series, AQH, TLH, AAS, ATSL, active sessions and session starts come
+ * from one row per stream and QH instead of one per session and QH, and cume from the sessions'
+ * first rows in each run of the period. Same figures, bit for bit (tested against core).
  *
- * What the worker maintains, in the finalization transaction, for every counted session row it
- * inserts (+1) or removes (-1), with its QHs in ascending order (those with ms > 0):
- * - `session_quarter_hours.prev_quarter_hour` = the session's previous QH with listening (null for
- *   its first) and `continues` = (prev_quarter_hour = quarter_hour - 15 min);
- * - `stream_quarter_hours` at (stream, QH): `ms` +-= ms, `sessions` +-= 1, `continuing` +-= 1 when
- *   the row continues, `qualified[k]` +-= 1 for k = 1..floor(ms / 60 000) (at most 15); and at
- *   (stream, QH of the session's start): `starts` +-= 1. A removed session's QH ms are the sums of its
- *   stored `minute_ms` by QH, so nothing more needs reading. Upsert in (stream, quarter_hour) order,
- *   like stream_minutes, and delete rows whose counts all reach zero.
- */
-export const QUARTER_HOUR_ROLLUP_DDL = `
-create table if not exists stream_quarter_hours (
-  stream text not null,
-  quarter_hour timestamp (3) with time zone not null,
-  -- listening ms of counted sessions in the QH, and how many of them listened in it
-  ms bigint not null,
-  sessions integer not null,
-  -- of those, sessions that also listened in the QH before (their previous row is adjacent)
-  continuing integer not null,
-  -- counted sessions whose start lies in the QH (listening or not)
-  starts integer not null,
-  -- qualified[k] = sessions with at least k minutes in the QH, k = 1..15 (AQH for whole-minute qualifiers)
-  qualified integer[] not null,
-  constraint stream_quarter_hours_pk primary key (stream, quarter_hour)
-);
-alter table session_quarter_hours add column if not exists prev_quarter_hour timestamp (3) with time zone;
-alter table session_quarter_hours add column if not exists continues boolean not null default false;
-create index if not exists session_quarter_hours_run_start on session_quarter_hours (quarter_hour)
-  include (stream, session, listener) where not continues;
-create index if not exists session_quarter_hours_gaps on session_quarter_hours (quarter_hour)
-  include (stream, prev_quarter_hour) where not continues and prev_quarter_hour is not null;`;
-
-/**
- * Rebuilds the rollup from `sessions` and `session_quarter_hours` (a backfill; the worker keeps it
- * current with deltas, as it does `stream_minutes`). Creates it first when missing.
+ * The worker keeps it current in each finalization transaction (see finalize.ts): for every counted
+ * session row it inserts (+1) or removes (-1), `ms`, `sessions`, `continuing` and `qualified[k]`
+ * at each (stream, QH) with listening, and `starts` at the QH of its start. This rebuilds all of it
+ * from `sessions` and `session_quarter_hours` (a repair, and the reference the tests compare the
+ * worker's deltas with); the migration that added the rollup ran the same backfill.
  */
 export async function rebuildQuarterHourRollup(db: Queryable): Promise<void> {
-  for (const statement of QUARTER_HOUR_ROLLUP_DDL.split(';')
-    .map((x) => x.trim())
-    .filter((x) => x !== '')) {
-    await db.query(statement);
-  }
   await db.query(`update session_quarter_hours t set prev_quarter_hour = p.prev,
       continues = coalesce(p.prev = t.quarter_hour - interval '15 minutes', false)
     from (select session, session_start, quarter_hour,
         lag(quarter_hour) over (partition by session, session_start order by quarter_hour) as prev
       from session_quarter_hours) p
-    where p.session = t.session and p.session_start = t.session_start and p.quarter_hour = t.quarter_hour`);
+    where p.session = t.session and p.session_start = t.session_start and p.quarter_hour = t.quarter_hour
+      and (t.prev_quarter_hour is distinct from p.prev
+        or t.continues <> coalesce(p.prev = t.quarter_hour - interval '15 minutes', false))`);
   await db.query('delete from stream_quarter_hours');
   const qualified = Array.from(
-    { length: 15 },
+    { length: QUALIFIER_MINUTES },
     (_, k) => `count(*) filter (where ms >= ${(k + 1) * MINUTE_MS})`,
   ).join(', ');
   await db.query(`insert into stream_quarter_hours (stream, quarter_hour, ms, sessions, continuing, starts, qualified)
     select coalesce(a.stream, b.stream), coalesce(a.qh, b.qh), coalesce(a.ms, 0), coalesce(a.n, 0), coalesce(a.c, 0),
-      coalesce(b.starts, 0), coalesce(a.q, array_fill(0, array[15]))
+      coalesce(b.starts, 0), coalesce(a.q, array_fill(0, array[${QUALIFIER_MINUTES}]))
     from (select stream, quarter_hour as qh, sum(ms) as ms, count(*) as n, count(*) filter (where continues) as c,
         array[${qualified}]::int[] as q
       from session_quarter_hours group by 1, 2) a
@@ -416,26 +393,12 @@ export async function rebuildQuarterHourRollup(db: Queryable): Promise<void> {
       from sessions group by 1, 2) b on a.stream = b.stream and a.qh = b.qh`);
 }
 
-const rollupChecks = new WeakMap<object, { at: number; has: Promise<boolean> }>();
-
-/** Whether the rollup exists (checked at most once a minute per database handle). */
-function hasRollup(db: Queryable): Promise<boolean> {
-  const cached = rollupChecks.get(db);
-  if (cached && Date.now() - cached.at < 60_000) return cached.has;
-  const has = db
-    .query<{ has: boolean }>(
-      `select to_regclass('stream_quarter_hours') is not null and exists (select 1 from information_schema.columns
-        where table_name = 'session_quarter_hours' and column_name = 'continues' and table_schema = current_schema()) as has`,
-    )
-    .then((rows) => rows[0]?.has === true);
-  rollupChecks.set(db, { at: Date.now(), has });
-  return has;
-}
-
 /** The rollup's whole-minute qualifier column for a qualifier, or undefined when it has none. */
 function rollupQualifier(qualifierMs: number): number | undefined {
   if (qualifierMs === 0) return 0;
-  return qualifierMs % MINUTE_MS === 0 && qualifierMs >= MINUTE_MS && qualifierMs <= 15 * MINUTE_MS
+  return qualifierMs % MINUTE_MS === 0 &&
+    qualifierMs >= MINUTE_MS &&
+    qualifierMs <= QUALIFIER_MINUTES * MINUTE_MS
     ? qualifierMs / MINUTE_MS
     : undefined;
 }
@@ -498,7 +461,7 @@ async function rollupTotals(
   const lo = qhs[0];
   const hi = isoTime(r.qhList[r.qhList.length - 1]! + QUARTER_HOUR_MS);
   const params = [qhs, streams, r.groupAs ?? null, follows];
-  const [sums, gaps, cume] = await Promise.all([
+  const [sums, gaps, cumeByStream] = await Promise.all([
     // Active sessions = rows in the period - rows whose session's previous row is in the period too.
     db.query<{ stream: string; ms: number; rows: number; continuing: number; starts: number }>(
       `select coalesce($3::text, t.stream) as stream, sum(t.ms)::float8 as ms, sum(t.sessions)::float8 as rows,
@@ -542,9 +505,40 @@ async function rollupTotals(
         inSet,
       ],
     ),
-    // Cume: each active session's first row in the period is a row that does not continue, or one
-    // in a QH that starts a run of the period.
-    withWorkMem(db, (q) =>
+    cumeOf(db, r, streams, runStarts, lo!, hi),
+  ]);
+  const gapByStream = new Map(gaps.map((g) => [g.stream, g.n]));
+  return {
+    totals: sums.map((s) => ({
+      stream: s.stream,
+      ms: s.ms,
+      active: s.rows - (s.continuing ?? 0) - (gapByStream.get(s.stream) ?? 0),
+      cume: cumeByStream.get(s.stream) ?? 0,
+    })),
+    starts: new Map(sums.map((s) => [s.stream, s.starts])),
+  };
+}
+
+/** Periods of more than a week count cume from the listener months (see {@link DbReportOptions.cume}). */
+const CUME_MONTHS_FROM_QHS = 7 * 96;
+
+/**
+ * Cume by stream (or one figure for `groupAs`): distinct cume keys with listening in the period.
+ * Both sources give the same numbers; which is cheaper depends on the period's length.
+ */
+async function cumeOf(
+  db: Queryable,
+  r: Resolved,
+  streams: readonly string[],
+  runStarts: readonly string[],
+  lo: string,
+  hi: string,
+): Promise<Map<string, number>> {
+  const source = r.cume === 'auto' ? (r.qhList.length > CUME_MONTHS_FROM_QHS ? 'months' : 'runs') : r.cume;
+  if (source === 'runs') {
+    // Each active session's first row in the period is a row that does not continue, or one in a QH
+    // that starts a run of the period.
+    const rows = await withWorkMem(db, (q) =>
       q.query<{ stream: string; cume: number }>(
         `select stream, count(*)::float8 as cume from (
           select coalesce($3::text, t.stream) as stream, coalesce(t.listener, 'session:' || t.session) as key
@@ -558,21 +552,33 @@ async function rollupTotals(
             where t.continues and t.quarter_hour in (select unnest(($4::text[])::timestamptz[]))
               and ($2::text[] is null or t.stream = any($2::text[]))
         ) k group by stream`,
-        [qhs, streams, r.groupAs ?? null, runStarts, lo, hi],
+        [r.qhList.map(isoTime), streams, r.groupAs ?? null, runStarts, lo, hi],
       ),
-    ),
-  ]);
-  const gapByStream = new Map(gaps.map((g) => [g.stream, g.n]));
-  const cumeByStream = new Map(cume.map((c) => [c.stream, c.cume]));
-  return {
-    totals: sums.map((s) => ({
-      stream: s.stream,
-      ms: s.ms,
-      active: s.rows - (s.continuing ?? 0) - (gapByStream.get(s.stream) ?? 0),
-      cume: cumeByStream.get(s.stream) ?? 0,
-    })),
-    starts: new Map(sums.map((s) => [s.stream, s.starts])),
-  };
+    );
+    return new Map(rows.map((c) => [c.stream, c.cume]));
+  }
+  // Listener months: keys whose month bits meet the period's. A key has one row per stream and
+  // month, so a one-month count per stream needs no DISTINCT; otherwise key numbers are grouped.
+  const masks = [...addMonthBits(new Map(), r.qhList).values()];
+  const months = masks.map((m) => isoTime(m.month));
+  const bits = masks.map((m) => bitText(m.bits));
+  const count = (stream: readonly string[]) =>
+    withWorkMem(db, (q) =>
+      q.query<{ cume: number }>(
+        stream.length === 1 && masks.length === 1
+          ? `select count(*)::float8 as cume from stream_listener_months t
+              where t.stream = ($1::text[])[1] and t.month = ($2::text[])[1]::timestamptz
+                and bit_count(t.qhs & ($3::varbit[])[1]) > 0`
+          : `select count(*)::float8 as cume from (select t.key_id from stream_listener_months t
+              join unnest(($2::text[])::timestamptz[], $3::varbit[]) as p(month, mask) on t.month = p.month
+              where t.stream = any($1::text[]) and bit_count(t.qhs & p.mask) > 0 group by t.key_id) k`,
+        [stream, months, bits],
+      ),
+    ).then((rows) => rows[0]?.cume ?? 0);
+  if (r.groupAs !== undefined) return new Map([[r.groupAs, await count(streams)]]);
+  // One query per stream: they run side by side on the pool's connections.
+  const counts = await Promise.all(streams.map((stream) => count([stream])));
+  return new Map(streams.map((stream, i) => [stream, counts[i]!]));
 }
 
 /** Headline figures exactly as core computes them from integer-ms totals. */
@@ -612,7 +618,7 @@ export async function reportFromDb(db: Queryable, options: DbReportOptions = {})
   const r = await resolveOptions(db, options);
   const parts = new Set(options.parts ?? REPORT_PARTS);
   const wantQh = parts.has('quarterHours') || parts.has('summary');
-  const useRollup = options.rollup === false ? false : options.rollup === true ? true : await hasRollup(db);
+  const useRollup = options.rollup !== false;
   const k = rollupQualifier(r.qualifierMs);
   const [sessions, minutes, qhRows, totals] = await Promise.all([
     parts.has('sessions') ? querySessions(db, r) : Promise.resolve([]),

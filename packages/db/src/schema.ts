@@ -1,5 +1,16 @@
 import { sql } from 'drizzle-orm';
-import { bigint, index, integer, pgSequence, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  boolean,
+  index,
+  customType,
+  integer,
+  pgSequence,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+} from 'drizzle-orm/pg-core';
 
 // Times are timestamptz with millisecond precision (all Earshot math is integer ms); durations are
 // stored as integer milliseconds (`*_ms`) so sums are exact.
@@ -71,7 +82,12 @@ export const sessions = pgTable(
     minuteMs: integer('minute_ms').array().notNull(),
     finalizedAt: ts('finalized_at').notNull().default(sql`now()`),
   },
-  (t) => [primaryKey({ columns: [t.session, t.start] }), index('sessions_stream_start').on(t.stream, t.start)],
+  (t) => [
+    primaryKey({ columns: [t.session, t.start] }),
+    index('sessions_stream_start').on(t.stream, t.start),
+    // A listener's sessions on a stream: what the worker reads to rebuild a stream_listener_months row.
+    index('sessions_listener').on(t.listener, t.stream, t.start).where(sql`listener is not null`),
+  ],
 );
 
 /** Listening ms of each counted session in each UTC quarter-hour it touches (AQH, cume, AS by daypart). */
@@ -84,11 +100,46 @@ export const sessionQuarterHours = pgTable(
     quarterHour: ts('quarter_hour').notNull(),
     ms: integer('ms').notNull(),
     listener: text('listener'),
+    /** The session's previous quarter-hour with listening; null on its first. */
+    prevQuarterHour: ts('prev_quarter_hour'),
+    /** Whether the session also listened in the quarter-hour just before (prev = this - 15 min). */
+    continues: boolean('continues').notNull().default(false),
   },
   (t) => [
     primaryKey({ columns: [t.session, t.sessionStart, t.quarterHour] }),
     index('session_quarter_hours_stream_qh').on(t.stream, t.quarterHour),
+    // Both partial indexes carry INCLUDE columns in the migration (0001), which drizzle-kit cannot
+    // declare: cume reads the first row of each run of a session, active sessions the rows after a gap.
+    index('session_quarter_hours_run_start').on(t.quarterHour).where(sql`not continues`),
+    index('session_quarter_hours_gaps')
+      .on(t.quarterHour)
+      .where(sql`not continues and prev_quarter_hour is not null`),
   ],
+);
+
+/**
+ * The quarter-hour rollup: per stream and UTC quarter-hour, sums over the counted sessions'
+ * `session_quarter_hours` rows, maintained by the worker with deltas in the finalization
+ * transaction (like `stream_minutes`). Reports read AQH, TLH, AAS, active sessions and starts from
+ * here: one row per stream and QH instead of one per session and QH.
+ */
+export const streamQuarterHours = pgTable(
+  'stream_quarter_hours',
+  {
+    stream: text('stream').notNull(),
+    quarterHour: ts('quarter_hour').notNull(),
+    /** Listening ms of counted sessions in the QH. */
+    ms: bigint('ms', { mode: 'number' }).notNull(),
+    /** Counted sessions with listening in the QH. */
+    sessions: integer('sessions').notNull(),
+    /** Of those, sessions that also listened in the QH before. */
+    continuing: integer('continuing').notNull(),
+    /** Counted sessions that start in the QH (listening in it or not). */
+    starts: integer('starts').notNull(),
+    /** `qualified[k]`: sessions with at least k whole minutes (k x 60 000 ms) in the QH, k = 1..15. */
+    qualified: integer('qualified').array().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.stream, t.quarterHour] })],
 );
 
 /** Per stream and minute: listening ms and distinct counted sessions (maintained by the worker with deltas). */
@@ -112,5 +163,38 @@ export const shortSessions = pgTable(
     stream: text('stream').notNull(),
     durationMs: bigint('duration_ms', { mode: 'number' }).notNull(),
   },
-  (t) => [primaryKey({ columns: [t.session, t.start] }), index('short_sessions_stream_start').on(t.stream, t.start)],
+  (t) => [
+    primaryKey({ columns: [t.session, t.start] }),
+    index('short_sessions_stream_start').on(t.stream, t.start),
+  ],
+);
+
+/** PostgreSQL `bit varying`, as a string of 0s and 1s. */
+const varbit = customType<{ data: string; driverData: string }>({ dataType: () => 'bit varying' });
+
+/**
+ * Cume keys (a session's listener, else `session:` + its id, as core counts them), numbered so
+ * that cume counts small integers instead of hashing text.
+ */
+export const listenerKeys = pgTable('listener_keys', {
+  key: text('key').primaryKey(),
+  id: integer('id').generatedAlwaysAsIdentity().notNull().unique('listener_keys_id_unique'),
+});
+
+/**
+ * Per stream, UTC month and cume key: the quarter-hours of the month in which the key's counted
+ * sessions on the stream listened, as a bit string (bit i = the QH that starts i x 15 min after the
+ * month's start; one bit per QH of the month). Cume over any period and daypart is the number of
+ * keys whose bits meet the period's: one row per listener and month instead of one per session and
+ * quarter-hour. Maintained by the worker in the finalization transaction.
+ */
+export const streamListenerMonths = pgTable(
+  'stream_listener_months',
+  {
+    stream: text('stream').notNull(),
+    month: ts('month').notNull(),
+    keyId: integer('key_id').notNull(),
+    qhs: varbit('qhs').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.stream, t.month, t.keyId] })],
 );
