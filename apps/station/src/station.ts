@@ -139,6 +139,9 @@ export function createStationApp(options: StationOptions & { audio: StationAudio
   return app;
 }
 
+/** Idle keep-alive, well above the segment interval (nginx keeps 75 s). */
+const KEEP_ALIVE_MS = 65_000;
+
 /**
  * Starts the station: loads the audio, listens, and returns its URL and `close`. Embeddable: give
  * it the sink (and logger) of the process it runs in.
@@ -147,6 +150,13 @@ export async function createStation(options: StationOptions): Promise<Station> {
   const audio = await loadAudio(options.audioDir);
   const app = createStationApp({ ...options, audio });
   const server = createAdaptorServer({ fetch: app.fetch });
+  // HLS players reuse one connection for a segment every target duration (6 s). Node's default
+  // keep-alive of 5 s closes it just before each reuse: every segment request races a reset, and
+  // a player that loses the race may skip the segment (a 6 s hole in what it plays).
+  if ('keepAliveTimeout' in server) {
+    server.keepAliveTimeout = KEEP_ALIVE_MS;
+    server.headersTimeout = KEEP_ALIVE_MS + 1000;
+  }
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
