@@ -12,8 +12,8 @@ const listenEvent = {
   properties: {
     id: {
       type: 'string',
-      maxLength: 1024,
-      description: 'Unique per event (UUIDv7 from the logger). Ingest is idempotent on it.',
+      maxLength: 128,
+      description: 'Unique per event (UUIDv7 from the logger). Ingest is idempotent on (id, time): a retried event repeats both.',
     },
     session: { type: 'string', minLength: 1, maxLength: 128, description: 'Session id.' },
     stream: {
@@ -32,7 +32,7 @@ const listenEvent = {
     },
     duration: { type: 'number', minimum: 0, maximum: 86_400, description: 'Seconds of audio delivered.' },
     bytes: { type: 'integer', minimum: 0, description: 'Bytes delivered.' },
-    listener: { type: 'string', maxLength: 1024, description: 'Privacy-safe listener key, used for cume.' },
+    listener: { type: 'string', maxLength: 128, description: 'Privacy-safe listener key, used for cume.' },
     ua: { type: 'string', maxLength: 1024, description: 'Client user agent.' },
     ip: {
       type: 'string',

@@ -44,9 +44,17 @@ describe('parseEvent', () => {
     expect(parseTime(1_793_000_000).ok).toBe(false);
     expect(parseTime(1_793_000_000_000.5).ok).toBe(false);
     expect(parseTime('2026-11-01T09:15:00+01:00')).toEqual({ ok: true, ms: Date.UTC(2026, 10, 1, 8, 15) });
+    // Date.parse alone would roll these over into March and into the next day.
+    expect(parseTime('2026-02-30T07:00:00Z').ok).toBe(false);
+    expect(parseTime('2026-11-01T24:00:00Z').ok).toBe(false);
+    expect(parseTime('2028-02-29T07:00:00Z').ok).toBe(true);
     expect(parseEvent({ ...valid, duration: 86_401 }).ok).toBe(false);
     expect(parseEvent({ ...valid, session: 'x'.repeat(129) }).ok).toBe(false);
     expect(parseEvent({ ...valid, session: 'x'.repeat(128) }).ok).toBe(true);
+    // id and listener are index keys: 128 characters at most (a PostgreSQL btree entry holds 2704 bytes).
+    expect(parseEvent({ ...valid, id: '界'.repeat(129) }).ok).toBe(false);
+    expect(parseEvent({ ...valid, listener: 'x'.repeat(129) }).ok).toBe(false);
+    expect(parseEvent({ ...valid, id: '界'.repeat(128), listener: '界'.repeat(128) }).ok).toBe(true);
   });
 
   it('refuses control characters, which no key or user agent has and PostgreSQL text cannot hold', () => {

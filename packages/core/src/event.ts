@@ -10,7 +10,10 @@ export const OUTPUTS: readonly Output[] = ['shoutcast', 'hls'];
  * The event covers the interval `(time - duration, time]`; its seconds are spread evenly over it.
  */
 export interface ListenEvent {
-  /** Unique per event (UUIDv7 from the logger). Events with the same id are one event. */
+  /**
+   * Unique per event (UUIDv7 from the logger). Events with the same id and `time` are one event (a
+   * retried batch repeats both); ingest stores events under (id, time), the key of a day-partitioned table.
+   */
   id?: string;
   /** Session id, 1..128 characters. */
   session: string;
@@ -44,7 +47,12 @@ export type ParseEventResult = { ok: true; event: ListenEvent } | { ok: false; i
 export const MAX_KEY_LENGTH = 128;
 /** Longest accepted `duration`, in seconds (one day). */
 export const MAX_DURATION_S = 86_400;
-/** Longest accepted `id`, `listener`, `ua` and `ip`, in characters. */
+/**
+ * Longest accepted `id` and `listener`, in characters. Both are index keys in PostgreSQL (whose
+ * btree entries hold at most 2704 bytes), and a UUIDv7 or a hex listener hash is far shorter.
+ */
+export const MAX_ID_LENGTH = 128;
+/** Longest accepted `ua` and `ip`, in characters. */
 export const MAX_TEXT_LENGTH = 1024;
 
 // Epoch ms accepted for `time`: 2000-01-01 .. 2100-01-01. Outside that is a unit mistake
@@ -68,6 +76,20 @@ const KNOWN_FIELDS = new Set([
 ]);
 
 /**
+ * Whether the date and time fields that start an ISO-8601 text (`YYYY-MM-DD[THH:MM[:SS]]`) name a
+ * real calendar instant. `Date.parse` does not check them: it reads 2026-02-30 as 2026-03-02.
+ */
+export function isCalendarTime(text: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?)?/.exec(text);
+  if (!m) return false;
+  const [year, month, day, hour, minute, second] = m.slice(1).map((x) => Number(x ?? 0)) as number[];
+  const daysInMonth = new Date(Date.UTC(year!, month!, 0)).getUTCDate();
+  return (
+    month! >= 1 && month! <= 12 && day! >= 1 && day! <= daysInMonth && hour! <= 23 && minute! <= 59 && second! <= 59
+  );
+}
+
+/**
  * Parses an ISO-8601 string (with a zone) or epoch milliseconds into integer epoch milliseconds.
  * Returns a reason instead of throwing for bad input.
  */
@@ -84,7 +106,7 @@ export function parseTime(value: unknown): { ok: true; ms: number } | { ok: fals
       };
     }
     ms = Date.parse(value);
-    if (Number.isNaN(ms)) return { ok: false, reason: 'is not a valid date' };
+    if (Number.isNaN(ms) || !isCalendarTime(value)) return { ok: false, reason: 'is not a valid date' };
   } else {
     return { ok: false, reason: 'must be an ISO-8601 string or epoch milliseconds' };
   }
@@ -112,14 +134,18 @@ function checkKey(value: unknown, field: string, issues: EventIssue[]): string {
   return value;
 }
 
-function checkOptionalText(value: unknown, field: string, issues: EventIssue[]): string | undefined {
+function checkOptionalText(
+  value: unknown,
+  field: string,
+  issues: EventIssue[],
+  maxLength = MAX_TEXT_LENGTH,
+): string | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string') {
     issues.push({ field, reason: 'must be a string' });
     return undefined;
   }
-  if (value.length > MAX_TEXT_LENGTH)
-    issues.push({ field, reason: `must be at most ${MAX_TEXT_LENGTH} characters` });
+  if (value.length > maxLength) issues.push({ field, reason: `must be at most ${maxLength} characters` });
   else if (CONTROL.test(value)) issues.push({ field, reason: 'must not contain control characters' });
   return value === '' ? undefined : value;
 }
@@ -138,7 +164,7 @@ export function parseEvent(input: unknown): ParseEventResult {
   for (const key of Object.keys(raw)) {
     if (!KNOWN_FIELDS.has(key)) issues.push({ field: key, reason: 'is not a listen-event field' });
   }
-  const id = checkOptionalText(raw.id, 'id', issues);
+  const id = checkOptionalText(raw.id, 'id', issues, MAX_ID_LENGTH);
   const session = checkKey(raw.session, 'session', issues);
   const stream = checkKey(raw.stream, 'stream', issues);
   const output = raw.output;
@@ -168,7 +194,7 @@ export function parseEvent(input: unknown): ParseEventResult {
   if (typeof bytes !== 'number' || !Number.isSafeInteger(bytes) || bytes < 0) {
     issues.push({ field: 'bytes', reason: bytes === undefined ? 'is required' : 'must be an integer >= 0' });
   }
-  const listener = checkOptionalText(raw.listener, 'listener', issues);
+  const listener = checkOptionalText(raw.listener, 'listener', issues, MAX_ID_LENGTH);
   const ua = checkOptionalText(raw.ua, 'ua', issues);
   const ip = checkOptionalText(raw.ip, 'ip', issues);
   if (issues.length > 0) return { ok: false, issues };

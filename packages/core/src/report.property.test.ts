@@ -24,13 +24,14 @@ const eventsArb = fc
       durationMs: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 120_000 }), fc.constant(30_000)),
       bytes: fc.integer({ min: 0, max: 1_000_000 }),
       listener: fc.option(fc.constantFrom('L1', 'L2', 'L3'), { nil: undefined }),
+      // Events without an id are deduplicated by their content.
+      withId: fc.boolean(),
     }),
     { minLength: 1, maxLength: 120 },
   )
   .map((rows) =>
     rows.map((r, i): ListenEvent => {
       const event: ListenEvent = {
-        id: `id-${String(i).padStart(4, '0')}`,
         session: r.session,
         stream: r.stream,
         output: r.output,
@@ -38,6 +39,7 @@ const eventsArb = fc
         duration: r.durationMs / 1000,
         bytes: r.bytes,
       };
+      if (r.withId) event.id = `id-${String(i).padStart(4, '0')}`;
       if (r.listener) event.listener = r.listener;
       return event;
     }),
@@ -109,7 +111,7 @@ describe('report invariants (property tests)', () => {
         const changes = planSessionChanges(before, after);
         const table = new Map<string, Session>(before.map((s) => [sessionRowKey(s), s]));
         for (const s of changes.remove) table.delete(sessionRowKey(s));
-        for (const s of [...changes.update, ...changes.insert]) table.set(sessionRowKey(s), s);
+        for (const s of [...changes.update.map((u) => u.row), ...changes.insert]) table.set(sessionRowKey(s), s);
         const sortKey = (s: Session) => sessionRowKey(s);
         expect([...table.values()].sort((a, b) => (sortKey(a) < sortKey(b) ? -1 : 1))).toEqual(
           after.sort((a, b) => (sortKey(a) < sortKey(b) ? -1 : 1)),

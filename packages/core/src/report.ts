@@ -214,6 +214,22 @@ function dataExtent(facts: readonly SessionFacts[]): { from: number; to: number 
   };
 }
 
+/**
+ * The report period `[from, to)` in epoch ms: the bounds given, the data's extent (whole
+ * quarter-hours around it) for a bound not given. A missing bound never lands on the wrong side of
+ * the given one: a `from` after the data, or a `to` before it, makes an empty period at that bound.
+ * No bound and no data: the empty period at 0.
+ */
+export function resolvePeriod(
+  given: { from?: number | undefined; to?: number | undefined },
+  extent: { from: number; to: number } | undefined,
+): { from: number; to: number } {
+  if (given.from !== undefined && given.to !== undefined) return { from: given.from, to: given.to };
+  if (given.from !== undefined) return { from: given.from, to: Math.max(given.from, extent?.to ?? given.from) };
+  if (given.to !== undefined) return { from: Math.min(given.to, extent?.from ?? given.to), to: given.to };
+  return extent ?? { from: 0, to: 0 };
+}
+
 interface StreamTotals {
   ms: number;
   active: number;
@@ -233,8 +249,7 @@ export function assembleReport(facts: readonly SessionFacts[], options: ReportOp
   const streams = options.streams && options.streams.length > 0 ? new Set(options.streams) : undefined;
   const selected = streams ? facts.filter((f) => streams.has(f.session.stream)) : facts;
   const extent = options.from === undefined || options.to === undefined ? dataExtent(selected) : undefined;
-  const from = options.from ?? extent?.from ?? 0;
-  const to = options.to ?? extent?.to ?? from;
+  const { from, to } = resolvePeriod(options, extent);
 
   const qhList = periodQuarterHours(from, to, tz, daypart);
   const qhSet = new Set(qhList);

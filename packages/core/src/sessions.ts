@@ -55,7 +55,9 @@ export interface SessionRun {
 
 /**
  * The order of events inside a session id (DESIGN section 3): by `time`, then zero-duration events
- * first (an HLS start event precedes the segment that ends at the same instant), then by id.
+ * first (an HLS start event precedes the segment that ends at the same instant), then by id
+ * ({@link eventKey}), then by content (so that of two events sharing an id and time the same one
+ * is kept, whatever order they came in).
  */
 export function compareEvents(a: ListenEvent, b: ListenEvent): number {
   if (a.time !== b.time) return a.time - b.time;
@@ -64,7 +66,13 @@ export function compareEvents(a: ListenEvent, b: ListenEvent): number {
   if (az !== bz) return az - bz;
   const ak = eventKey(a);
   const bk = eventKey(b);
-  return ak < bk ? -1 : ak > bk ? 1 : 0;
+  if (ak !== bk) return ak < bk ? -1 : 1;
+  if (a.id === undefined) return 0; // the key of an event without id is its content
+  // One id and time with different content: a client bug, but the one kept (the first after sorting)
+  // must not depend on arrival order, so order such twins by their content.
+  const ac = eventKey({ ...a, id: undefined });
+  const bc = eventKey({ ...b, id: undefined });
+  return ac < bc ? -1 : ac > bc ? 1 : 0;
 }
 
 /**
@@ -205,33 +213,80 @@ export function sameSession(a: Session, b: Session): boolean {
   );
 }
 
-/** Rows to write so that stored sessions become the newly computed ones. */
-export interface SessionChanges {
-  insert: Session[];
-  update: Session[];
-  remove: Session[];
-  unchanged: Session[];
+/**
+ * Rows to write so that stored rows become the newly computed ones. `update` pairs a stored row
+ * (`old`) with the row that replaces it under the same key (same session id and start).
+ */
+export interface RowChanges<T> {
+  insert: T[];
+  update: { old: T; row: T }[];
+  remove: T[];
+  unchanged: T[];
 }
+
+/** {@link RowChanges} of session rows. */
+export type SessionChanges = RowChanges<Session>;
 
 /**
  * The incremental form of finalization: given what was stored before for a session id (or any set
  * of ids) and what its events now give, which rows to insert, update (same id and start, other
  * figures) and remove. A re-finalization after a resume, a late event or a retried batch thus
- * corrects rows and never doubles them. Rows are keyed by {@link sessionRowKey}.
+ * corrects rows and never doubles them. Rows are keyed by {@link sessionRowKey}; `same` says whether
+ * a stored row needs no rewrite. The worker plans its `sessions` and `short_sessions` rows with it.
  */
-export function planSessionChanges(previous: readonly Session[], next: readonly Session[]): SessionChanges {
+export function planRowChanges<T extends Pick<Session, 'session' | 'start'>>(
+  previous: readonly T[],
+  next: readonly T[],
+  same: (a: T, b: T) => boolean,
+): RowChanges<T> {
   const before = new Map(previous.map((s) => [sessionRowKey(s), s]));
-  const changes: SessionChanges = { insert: [], update: [], remove: [], unchanged: [] };
-  for (const session of next) {
-    const key = sessionRowKey(session);
+  const changes: RowChanges<T> = { insert: [], update: [], remove: [], unchanged: [] };
+  for (const row of next) {
+    const key = sessionRowKey(row);
     const old = before.get(key);
-    if (!old) changes.insert.push(session);
+    if (!old) changes.insert.push(row);
     else {
       before.delete(key);
-      if (sameSession(old, session)) changes.unchanged.push(session);
-      else changes.update.push(session);
+      if (same(old, row)) changes.unchanged.push(row);
+      else changes.update.push({ old, row });
     }
   }
   changes.remove.push(...before.values());
   return changes;
+}
+
+/** {@link planRowChanges} for core's own {@link Session} rows, compared by {@link sameSession}. */
+export function planSessionChanges(previous: readonly Session[], next: readonly Session[]): SessionChanges {
+  return planRowChanges(previous, next, sameSession);
+}
+
+/**
+ * Where a re-finalization of one session id starts, epoch ms: the sessions stored for the id that
+ * start before it stay as they are, and everything from it on is recomputed from the id's events
+ * with `time >=` it (and replaces the stored rows that start at or after it). `-Infinity`: recompute
+ * everything.
+ *
+ * Cutting is memoryless at a session start: the sessions from one start on depend only on the
+ * events from it on. So for the earliest `time` among the events that arrived since the stored
+ * rows were computed (`changedFrom`), the point is the start of the last stored session (counted
+ * or short) that starts at or before it, or `changedFrom` itself when the new events cannot join
+ * that session (they come `idle` or more after its end, or `maxSession` or more after its start).
+ * Older events are then never needed, so a re-finalization neither re-reads a long history nor
+ * loses sessions whose events retention has dropped.
+ *
+ * `stored` must be what {@link splitSessions} made of the id's earlier events; `end` may be unknown
+ * (`undefined`), which only moves the point back to that session's start.
+ */
+export function resumePoint(
+  stored: readonly { start: number; end?: number | undefined }[],
+  changedFrom: number,
+  settings: SessionSettings,
+): number {
+  let last: { start: number; end?: number | undefined } | undefined;
+  for (const s of stored) if (s.start <= changedFrom && (!last || s.start > last.start)) last = s;
+  if (!last) return Number.NEGATIVE_INFINITY;
+  const apart =
+    changedFrom - last.start >= settings.maxSessionS * 1000 ||
+    (last.end !== undefined && changedFrom - last.end >= settings.idleS * 1000);
+  return apart ? changedFrom : last.start;
 }

@@ -42,6 +42,7 @@ describe('time zones', () => {
       ms: Date.UTC(2026, 10, 2, 5),
     });
     expect(parseReportTime('2026-02-30', 'UTC').ok).toBe(false);
+    expect(parseReportTime('2026-02-30T00:00Z', 'UTC').ok).toBe(false);
     expect(parseReportTime('yesterday', 'UTC').ok).toBe(false);
   });
 

@@ -1,3 +1,4 @@
+import { isCalendarTime } from './event.js';
 /**
  * Local wall-clock facts of an instant in an IANA time zone, from the runtime's `Intl` (no time-zone
  * database of our own).
@@ -135,7 +136,9 @@ export function parseReportTime(
   const zoned = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:?\d{2})$/;
   if (zoned.test(text)) {
     const ms = Date.parse(text);
-    return Number.isNaN(ms) ? { ok: false, reason: `"${text}" is not a valid time` } : { ok: true, ms };
+    return Number.isNaN(ms) || !isCalendarTime(text)
+      ? { ok: false, reason: `"${text}" is not a valid time` }
+      : { ok: true, ms };
   }
   const local = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?)?$/.exec(text);
   if (!local) {
