@@ -1,5 +1,12 @@
 import type { ListenEvent } from '@earshot/core';
-import { type Db, finalizeSession, finalizeSessions, insertEvents, sweepOnce } from '@earshot/db';
+import {
+  type Db,
+  dropEventPartitionsBefore,
+  finalizeSession,
+  finalizeSessions,
+  insertEvents,
+  sweepOnce,
+} from '@earshot/db';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { batches, generateEvents, shuffle, withRepeats } from './generate.js';
 import { createTestDatabase, expectedTables, readTables, unfinalizedCount } from './support.js';
@@ -57,6 +64,35 @@ describe('finalizeSession on PostgreSQL', () => {
     await finalizeSessions(db, ids, settings, { force: true });
     expect(await readTables(db)).toEqual(expectedTables(events, settings));
     expect(await unfinalizedCount(db)).toBe(0);
+  });
+
+  it('keeps the sessions whose events retention dropped when their id comes back later', async () => {
+    const day1 = Date.parse('2026-10-01T08:00:00Z');
+    const later = Date.parse('2026-11-10T08:00:00Z');
+    const ticks = (session: string, from: number, n: number): ListenEvent[] =>
+      Array.from({ length: n }, (_, i) => ({
+        id: `${session}-${from + i * 500}`,
+        session,
+        stream: 'rock',
+        output: 'shoutcast' as const,
+        time: from + (i + 1) * 500,
+        duration: 0.5,
+        bytes: 4000,
+        listener: 'L1',
+      }));
+    const old = [...ticks('S', day1, 10), ...ticks('S', day1 + 20_000, 2), ...ticks('T', day1, 5)];
+    await ingest(old);
+    await finalizeSessions(db, ['S', 'T'], settings, { force: true });
+    expect(await readTables(db)).toEqual(expectedTables(old, settings));
+    expect(await dropEventPartitionsBefore(db, new Date('2026-10-20T00:00:00Z'))).toEqual([
+      'listen_events_20261001',
+    ]);
+    // S listens again weeks later: only its new session is computed; the old ones stay as they were.
+    const back = ticks('S', later, 6);
+    await ingest(back);
+    const outcome = await finalizeSession(db, 'S', settings, { force: true });
+    expect(outcome).toMatchObject({ status: 'finalized', counted: 2, short: 1, written: 1 });
+    expect(await readTables(db)).toEqual(expectedTables([...old, ...back], settings));
   });
 
   it('leaves a session alone until it is due, then the sweep finalizes it', async () => {

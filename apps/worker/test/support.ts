@@ -72,7 +72,7 @@ export interface Tables {
     continues: boolean;
   }[];
   minutes: { stream: string; minute: number; ms: number; sessions: number }[];
-  shorts: { session: string; start: number; stream: string; durationMs: number }[];
+  shorts: { session: string; start: number; end: number; stream: string; durationMs: number }[];
   /** The quarter-hour rollup (stream_quarter_hours). */
   rollup: {
     stream: string;
@@ -154,8 +154,9 @@ export async function readTables(db: Queryable): Promise<Tables> {
   const minutes = await db.query<Tables['minutes'][number]>(
     `select stream, ${ms('minute')} as minute, ms::float8 as ms, sessions from stream_minutes`,
   );
-  const shorts = await db.query<{ session: string; start: number; stream: string; duration_ms: number }>(
-    `select session, ${ms('start')} as start, stream, duration_ms::float8 as duration_ms from short_sessions`,
+  const shorts = await db.query<{ session: string; start: number; end: number; stream: string; duration_ms: number }>(
+    `select session, ${ms('start')} as start, ${ms('"end"')} as end, stream, duration_ms::float8 as duration_ms
+      from short_sessions`,
   );
   const listenerMonths = await db.query<Tables['listenerMonths'][number]>(
     `select t.stream, ${ms('t.month')} as month, k.key, t.qhs::text as qhs
@@ -191,6 +192,7 @@ export async function readTables(db: Queryable): Promise<Tables> {
     shorts: shorts.map((r) => ({
       session: r.session,
       start: r.start,
+      end: r.end,
       stream: r.stream,
       durationMs: r.duration_ms,
     })),
@@ -287,6 +289,7 @@ export function expectedTables(events: readonly ListenEvent[], settings: Finaliz
       t.shorts.push({
         session: s.session,
         start: s.start,
+        end: s.end,
         stream: s.stream,
         durationMs: Math.round(s.duration * 1000),
       });

@@ -8,7 +8,7 @@ import {
   ReportBuilder,
   type SessionFacts,
 } from './report.js';
-import { planSessionChanges, type Session, sessionRowKey, splitSessions } from './sessions.js';
+import { planSessionChanges, resumePoint, type Session, sessionRowKey, splitSessions } from './sessions.js';
 
 const BASE = Date.UTC(2026, 10, 2, 6, 50);
 const SETTINGS = { idleS: 300, maxSessionS: 3600, minSessionS: 60, aqhQualifierS: 300 };
@@ -100,6 +100,40 @@ describe('report invariants (property tests)', () => {
         expect(online).toEqual(buildReport(events, SETTINGS));
       }),
       { numRuns: 200 },
+    );
+  });
+
+  it('re-finalizing from resumePoint after each batch keeps exactly the sessions of a full recompute', () => {
+    fc.assert(
+      fc.property(rearrangedArb, fc.integer({ min: 1, max: 20 }), ({ events, rearranged }, batchSize) => {
+        // Like the worker: after each batch, each touched id keeps its stored sessions that start
+        // before the resume point and recomputes the rest from the events at or after it.
+        const stored = new Map<string, ListenEvent[]>();
+        const rows = new Map<string, Session[]>();
+        for (let i = 0; i < rearranged.length; i += batchSize) {
+          const changedFrom = new Map<string, number>();
+          for (const event of rearranged.slice(i, i + batchSize)) {
+            stored.set(event.session, [...(stored.get(event.session) ?? []), event]);
+            changedFrom.set(event.session, Math.min(changedFrom.get(event.session) ?? Infinity, event.time));
+          }
+          for (const [id, earliest] of changedFrom) {
+            const before = rows.get(id) ?? [];
+            const from = resumePoint(before, earliest, SETTINGS);
+            const recomputed = splitSessions(
+              stored.get(id)!.filter((e) => e.time >= from),
+              SETTINGS,
+            ).map((r) => r.session);
+            rows.set(id, [...before.filter((s) => s.start < from), ...recomputed]);
+          }
+        }
+        const byKey = (a: Session, b: Session) => (sessionRowKey(a) < sessionRowKey(b) ? -1 : 1);
+        expect([...rows.values()].flat().sort(byKey)).toEqual(
+          splitSessions(events, SETTINGS)
+            .map((r) => r.session)
+            .sort(byKey),
+        );
+      }),
+      { numRuns: 300 },
     );
   });
 

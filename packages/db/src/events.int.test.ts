@@ -28,11 +28,13 @@ interface StateRow {
   change_seq: string;
   finalized_seq: string;
   due_in_s: number;
+  changed_from_ms: string;
 }
 
 const stateOf = async (db: Db) =>
   db.query<StateRow>(`select session, (extract(epoch from first_time) * 1000)::bigint::text as first_ms,
     (extract(epoch from last_time) * 1000)::bigint::text as last_ms, change_seq, finalized_seq,
+    (extract(epoch from changed_from) * 1000)::bigint::text as changed_from_ms,
     round(extract(epoch from due_at - last_received_at))::int as due_in_s from session_state order by session`);
 
 const countEvents = async (db: Db) =>
@@ -107,7 +109,7 @@ describe.each<Driver>(['postgres', 'pglite'])('@earshot/db on %s', (driver) => {
     expect(await countEvents(db)).toBe(20);
   });
 
-  it('bumps session_state only for sessions with new events: least/greatest times, new change_seq, due = now + idle', async () => {
+  it('bumps session_state only for sessions with new events: least/greatest times, new change_seq, due never earlier', async () => {
     const events = makeEvents(6); // s0: 0, 3; s1: 1, 4; s2: 2, 5
     await insertEvents(db, events, { idleS: 300 });
     const before = new Map((await stateOf(db)).map((r) => [r.session, r]));
@@ -118,7 +120,7 @@ describe.each<Driver>(['postgres', 'pglite'])('@earshot/db on %s', (driver) => {
     });
 
     const earlier = { ...events[0]!, id: 'late', time: T0 - 60_000 };
-    const r = await insertEvents(db, [events[1]!, events[2]!, earlier], { idleS: 120 });
+    const r = await insertEvents(db, [events[1]!, events[2]!, earlier], { idleS: 600 });
     expect(r.sessions).toEqual(['s0']);
     const after = new Map((await stateOf(db)).map((row) => [row.session, row]));
     expect(after.get('s1')).toEqual(before.get('s1'));
@@ -127,7 +129,9 @@ describe.each<Driver>(['postgres', 'pglite'])('@earshot/db on %s', (driver) => {
     expect(s0).toMatchObject({
       first_ms: String(T0 - 60_000),
       last_ms: String(T0 + 3 * 30_000),
-      due_in_s: 120,
+      due_in_s: 600,
+      // Not finalized since its first batch: the earliest event time of both batches.
+      changed_from_ms: String(T0 - 60_000),
     });
     expect(BigInt(s0.change_seq)).toBeGreaterThan(BigInt(before.get('s0')!.change_seq));
     expect(s0.finalized_seq).toBe('0');
@@ -149,6 +153,10 @@ describe.each<Driver>(['postgres', 'pglite'])('@earshot/db on %s', (driver) => {
     );
     expect(more.sessions).toEqual(['s0', 's1', 's2']);
     expect(more.toSchedule).toEqual(['s1']);
+    // changed_from: the finalized s1 starts again from the new batch, the pending s0 keeps its earliest.
+    const state = new Map((await stateOf(db)).map((r) => [r.session, r]));
+    expect(state.get('s1')?.changed_from_ms).toBe(String(T0 + 600_001));
+    expect(state.get('s0')?.changed_from_ms).toBe(String(T0));
   });
 
   it('creates one partition per UTC day on demand and drops old ones for retention', async () => {

@@ -86,15 +86,21 @@ function upsertSql(source: string, keys: string, receivedAt: string, idle: strin
   select session, change_seq, finalized_seq from session_state
   where session = any(array(select distinct session from ins))
 ), st as (
-  insert into session_state as ss (session, first_time, last_time, last_received_at, due_at, change_seq)
-  select session, min(time), max(time), now(), now() + ${idle}::float8 * interval '1 second', nextval('session_change_seq')
+  insert into session_state as ss (session, first_time, last_time, last_received_at, due_at, change_seq, changed_from)
+  select session, min(time), max(time), now(), now() + ${idle}::float8 * interval '1 second', nextval('session_change_seq'), min(time)
   from ins group by session order by session
   on conflict (session) do update set
     first_time = least(ss.first_time, excluded.first_time),
     last_time = greatest(ss.last_time, excluded.last_time),
     last_received_at = excluded.last_received_at,
-    due_at = excluded.due_at,
-    change_seq = excluded.change_seq
+    -- The values of the proposed row were computed before this row's lock was granted: a batch that
+    -- waited behind a later one must not move due_at back, and the sequence is drawn again here,
+    -- under the lock, so change_seq is above the finalized_seq of any finalization that went first.
+    due_at = greatest(ss.due_at, excluded.due_at),
+    change_seq = nextval('session_change_seq'),
+    -- Earliest event time since the last finalization (see core's resumePoint); null = unknown.
+    changed_from = case when ss.finalized_seq >= ss.change_seq then excluded.changed_from
+      else least(coalesce(ss.changed_from, ss.first_time), excluded.changed_from) end
   returning session, (xmax = 0) as created
 )
 select 'd' as k, k.id, k.ms::text as t, null::boolean as created, null::boolean as idle

@@ -5,7 +5,9 @@ import {
   finalizeSessionId,
   type ListenEvent,
   MINUTE_MS,
+  planRowChanges,
   QUARTER_HOUR_MS,
+  resumePoint,
   type SessionSettings,
 } from '@earshot/core';
 import type { Db, DbTx, Queryable } from './client.js';
@@ -21,6 +23,11 @@ import { addMonthBits, bitText, type MonthBits, orMonthBits } from './months.js'
  * are read under the lock and replaced, the rollups get the difference), and the transaction
  * ends by setting `finalized_seq` to the `change_seq` it read under the same lock. Two finalizers of
  * one id serialize on the lock and the second finds nothing to do; a crash rolls everything back.
+ *
+ * A re-finalization recomputes only from core's `resumePoint`: the id's stored sessions that start
+ * before the earliest new event's session stay as they are. The result is the same as recomputing
+ * the whole id (cutting is memoryless at a session start), and sessions whose events retention has
+ * dropped are never touched.
  */
 
 /** Settings that cut and count sessions (seconds): idle, maximum and minimum session. */
@@ -62,6 +69,8 @@ interface StateRow {
   session: string;
   first_ms: number;
   last_ms: number;
+  /** Earliest event time since the last finalization; null: unknown (recompute everything). */
+  changed_from_ms: number | null;
   change_seq: string;
   finalized_seq: string;
   wait_ms: number;
@@ -88,6 +97,7 @@ interface SessionRowDb {
 interface ShortRowDb {
   session: string;
   start_ms: number;
+  end_ms: number | null;
   stream: string;
   duration_ms: number;
 }
@@ -113,6 +123,8 @@ interface SessionRow {
 interface ShortRow {
   session: string;
   start: number;
+  /** `time` of the last event; null for rows stored before it was recorded (migration 0003). */
+  end: number | null;
   stream: string;
   durationMs: number;
 }
@@ -121,6 +133,7 @@ const ms = (column: string) => `(extract(epoch from ${column}) * 1000)::float8`;
 const iso = (epochMs: number) => new Date(epochMs).toISOString();
 
 const STATE_COLUMNS = `session, ${ms('first_time')} as first_ms, ${ms('last_time')} as last_ms,
+  ${ms('changed_from')} as changed_from_ms,
   change_seq::text as change_seq, finalized_seq::text as finalized_seq,
   (extract(epoch from (due_at - now())) * 1000)::float8 as wait_ms`;
 
@@ -155,7 +168,8 @@ const OLD_SESSIONS_SQL = `select session, ${ms('start')} as start_ms, stream, ou
   ${ms('first_minute')} as first_minute_ms, minute_ms
   from sessions where session = any($1::text[])`;
 
-const OLD_SHORTS_SQL = `select session, ${ms('start')} as start_ms, stream, duration_ms::float8 as duration_ms
+const OLD_SHORTS_SQL = `select session, ${ms('start')} as start_ms, ${ms('"end"')} as end_ms, stream,
+  duration_ms::float8 as duration_ms
   from short_sessions where session = any($1::text[])`;
 
 // Times travel as epoch-ms float8 arrays (exact: to_timestamp keeps microseconds) and become
@@ -185,9 +199,10 @@ const INSERT_QUARTER_HOURS_SQL = `insert into session_quarter_hours (session, se
   from unnest($1::text[], $2::float8[], $3::text[], $4::float8[], $5::int[], $6::text[], $7::float8[])
     as r(session, start_ms, stream, quarter_hour_ms, ms, listener, prev_ms)`;
 
-const INSERT_SHORTS_SQL = `insert into short_sessions (session, start, stream, duration_ms)
-  select session, ${ts('start_ms')}, stream, duration_ms
-  from unnest($1::text[], $2::float8[], $3::text[], $4::bigint[]) as r(session, start_ms, stream, duration_ms)`;
+const INSERT_SHORTS_SQL = `insert into short_sessions (session, start, "end", stream, duration_ms)
+  select session, ${ts('start_ms')}, ${ts('end_ms')}, stream, duration_ms
+  from unnest($1::text[], $2::float8[], $3::float8[], $4::text[], $5::bigint[])
+    as r(session, start_ms, end_ms, stream, duration_ms)`;
 
 // Deltas in (stream, minute) order, the same order in every finalizer, so two of them touching the
 // same minutes take the row locks in one order and cannot deadlock.
@@ -245,6 +260,11 @@ const OR_LISTENER_MONTHS_SQL = `insert into stream_listener_months as t (stream,
 // When a session row is removed, its key's months are rebuilt from the rows that remain (a bit may
 // have been the removed row's alone): delete, then OR back every remaining row's QHs of the month,
 // found through sessions_listener (a listener's sessions) or the session id (a key without listener).
+// Two finalizers rebuilding one key's month would each rebuild from a snapshot without the other's
+// removal, and the OR on conflict would keep a bit that neither should: the keys are locked first
+// (sorted, like every other lock here), so the second rebuild starts after the first commits.
+const LOCK_KEYS_SQL = `select id from listener_keys where key = any($1::text[]) order by key for update`;
+
 const DELETE_LISTENER_MONTHS_SQL = `delete from stream_listener_months t
   using unnest($1::text[], $2::float8[], $3::text[]) as d(stream, month_ms, key), listener_keys k
   where k.key = d.key and t.stream = d.stream and t.month = ${ts('d.month_ms')} and t.key_id = k.id`;
@@ -336,13 +356,12 @@ export function computeSessionRows(
   const short = done.short.map((s) => ({
     session: s.session,
     start: s.start,
+    end: s.end,
     stream: s.stream,
     durationMs: Math.round(s.duration * 1000),
   }));
   return { counted, short };
 }
-
-const rowKey = (session: string, start: number) => `${session}\u0000${start}`;
 
 function sameSessionRow(a: SessionRow, b: SessionRow): boolean {
   if (
@@ -532,9 +551,9 @@ async function finalizeLocked(
     if (list) list.push(event);
     else eventsById.set(row.session, [event]);
   }
-  const oldSessions = new Map<string, SessionRow>();
+  const oldSessions = new Map<string, SessionRow[]>();
   for (const r of oldSessionRows) {
-    oldSessions.set(rowKey(r.session, r.start_ms), {
+    const row: SessionRow = {
       session: r.session,
       start: r.start_ms,
       stream: r.stream,
@@ -547,16 +566,23 @@ async function finalizeLocked(
       ua: r.ua,
       firstMinute: r.first_minute_ms,
       minuteMs: r.minute_ms,
-    });
+    };
+    const list = oldSessions.get(r.session);
+    if (list) list.push(row);
+    else oldSessions.set(r.session, [row]);
   }
-  const oldShorts = new Map<string, ShortRow>();
+  const oldShorts = new Map<string, ShortRow[]>();
   for (const r of oldShortRows) {
-    oldShorts.set(rowKey(r.session, r.start_ms), {
+    const row: ShortRow = {
       session: r.session,
       start: r.start_ms,
+      end: r.end_ms,
       stream: r.stream,
       durationMs: r.duration_ms,
-    });
+    };
+    const list = oldShorts.get(r.session);
+    if (list) list.push(row);
+    else oldShorts.set(r.session, [row]);
   }
 
   const removeSessions: SessionRow[] = [];
@@ -569,46 +595,68 @@ async function finalizeLocked(
   const addMonths = new Map<string, KeyMonth>();
   const rebuildMonths = new Map<string, KeyMonth>();
   const perId = new Map<string, { counted: number; short: number; written: number }>();
-
-  for (const id of ids) {
-    const { counted, short } = computeSessionRows(eventsById.get(id) ?? [], settings);
-    const stats = { counted: counted.length, short: short.length, written: 0 };
-    perId.set(id, stats);
-    for (const row of counted) {
-      const key = rowKey(row.session, row.start);
-      const old = oldSessions.get(key);
-      oldSessions.delete(key);
-      if (old && sameSessionRow(old, row)) continue;
-      if (old) {
-        removeSessions.push(old);
-        addMinuteDeltas(deltas, old, -1);
-        addListenerMonths(rebuildMonths, old, addQuarterHourDeltas(qhDeltas, old, -1));
-      }
-      insertSessions.push(row);
-      addMinuteDeltas(deltas, row, 1);
-      addListenerMonths(addMonths, row, addQuarterHourDeltas(qhDeltas, row, 1));
-      stats.written++;
-    }
-    for (const row of short) {
-      const key = rowKey(row.session, row.start);
-      const old = oldShorts.get(key);
-      oldShorts.delete(key);
-      if (old && old.stream === row.stream && old.durationMs === row.durationMs) continue;
-      if (old) removeShorts.push(old);
-      insertShorts.push(row);
-      stats.written++;
-    }
-  }
-  // Stored rows the events no longer give (a late event merged two sessions, or moved a start).
-  for (const old of oldSessions.values()) {
+  const removeSession = (old: SessionRow) => {
     removeSessions.push(old);
     addMinuteDeltas(deltas, old, -1);
     addListenerMonths(rebuildMonths, old, addQuarterHourDeltas(qhDeltas, old, -1));
-    perId.get(old.session)!.written++;
-  }
-  for (const old of oldShorts.values()) {
-    removeShorts.push(old);
-    perId.get(old.session)!.written++;
+  };
+  const insertSession = (row: SessionRow) => {
+    insertSessions.push(row);
+    addMinuteDeltas(deltas, row, 1);
+    addListenerMonths(addMonths, row, addQuarterHourDeltas(qhDeltas, row, 1));
+  };
+
+  for (const state of work) {
+    const id = state.session;
+    const storedSessions = oldSessions.get(id) ?? [];
+    const storedShorts = oldShorts.get(id) ?? [];
+    // Rows that start before the resume point stay; the events from it on give the rest.
+    const from =
+      state.changed_from_ms === null
+        ? Number.NEGATIVE_INFINITY
+        : resumePoint(
+            [
+              ...storedSessions,
+              ...storedShorts.map((r) => ({ start: r.start, end: r.end ?? undefined })),
+            ],
+            state.changed_from_ms,
+            settings,
+          );
+    const events = (eventsById.get(id) ?? []).filter((e) => e.time >= from);
+    const { counted, short } = computeSessionRows(events, settings);
+    const keptCounted = storedSessions.filter((r) => r.start < from).length;
+    const keptShort = storedShorts.filter((r) => r.start < from).length;
+    const stats = { counted: keptCounted + counted.length, short: keptShort + short.length, written: 0 };
+    perId.set(id, stats);
+    const sessionsPlan = planRowChanges(
+      storedSessions.filter((r) => r.start >= from),
+      counted,
+      sameSessionRow,
+    );
+    for (const { old, row } of sessionsPlan.update) {
+      removeSession(old);
+      insertSession(row);
+    }
+    for (const row of sessionsPlan.insert) insertSession(row);
+    for (const old of sessionsPlan.remove) removeSession(old);
+    const shortsPlan = planRowChanges(
+      storedShorts.filter((r) => r.start >= from),
+      short,
+      (a, b) => a.stream === b.stream && a.durationMs === b.durationMs && a.end === b.end,
+    );
+    for (const { old, row } of shortsPlan.update) {
+      removeShorts.push(old);
+      insertShorts.push(row);
+    }
+    insertShorts.push(...shortsPlan.insert);
+    removeShorts.push(...shortsPlan.remove);
+    stats.written =
+      sessionsPlan.update.length +
+      sessionsPlan.insert.length +
+      sessionsPlan.remove.length +
+      shortsPlan.update.length +
+      shortsPlan.insert.length +
+      shortsPlan.remove.length;
   }
 
   // The writes, pipelined in this order: deletes before the inserts of the same keys, the
@@ -667,6 +715,7 @@ async function finalizeLocked(
       tx.query(INSERT_SHORTS_SQL, [
         r.map((s) => s.session),
         r.map((s) => s.start),
+        r.map((s) => s.end),
         r.map((s) => s.stream),
         r.map((s) => s.durationMs),
       ]),
@@ -734,6 +783,7 @@ async function finalizeLocked(
     const month = rebuilt.map((m) => m.month);
     const key = rebuilt.map((m) => m.key);
     writes.push(
+      tx.query(LOCK_KEYS_SQL, [[...new Set(key)]]),
       tx.query(DELETE_LISTENER_MONTHS_SQL, [stream, month, key]),
       tx.query(REBUILD_LISTENER_MONTHS_SQL, [
         stream,

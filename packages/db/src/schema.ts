@@ -36,7 +36,13 @@ export const listenEvents = pgTable(
     ua: text('ua'),
     receivedAt: ts('received_at').notNull().default(sql`now()`),
   },
-  (t) => [primaryKey({ columns: [t.id, t.time] }), index('listen_events_session_time').on(t.session, t.time)],
+  (t) => [
+    primaryKey({ columns: [t.id, t.time] }),
+    index('listen_events_session_time').on(t.session, t.time),
+    // Live listeners read the last minute of every session: a BRIN index finds the recent pages of
+    // an append-mostly table for a few bytes per 128 pages, where a btree would cost every insert.
+    index('listen_events_time_brin').using('brin', t.time),
+  ],
 );
 
 /** Source of `session_state.change_seq`: every bump takes `nextval`, so a higher value is a later change. */
@@ -59,6 +65,11 @@ export const sessionState = pgTable(
     changeSeq: bigint('change_seq', { mode: 'number' }).notNull(),
     finalizedSeq: bigint('finalized_seq', { mode: 'number' }).notNull().default(0),
     finalizedAt: ts('finalized_at'),
+    /**
+     * The earliest event `time` among the events stored since the last finalization (null: unknown,
+     * recompute the whole id). A re-finalization starts from core's `resumePoint` for it.
+     */
+    changedFrom: ts('changed_from'),
   },
   (t) => [index('session_state_pending').on(t.dueAt).where(sql`finalized_seq < change_seq`)],
 );
@@ -85,6 +96,8 @@ export const sessions = pgTable(
   (t) => [
     primaryKey({ columns: [t.session, t.start] }),
     index('sessions_stream_start').on(t.stream, t.start),
+    // Breakdowns over all streams (histogram, by output, by client) select by start alone.
+    index('sessions_start').on(t.start),
     // A listener's sessions on a stream: what the worker reads to rebuild a stream_listener_months row.
     index('sessions_listener').on(t.listener, t.stream, t.start).where(sql`listener is not null`),
   ],
@@ -162,6 +175,8 @@ export const shortSessions = pgTable(
     start: ts('start').notNull(),
     stream: text('stream').notNull(),
     durationMs: bigint('duration_ms', { mode: 'number' }).notNull(),
+    /** `time` of the session's last event (null for rows stored before migration 0003). */
+    end: ts('end'),
   },
   (t) => [
     primaryKey({ columns: [t.session, t.start] }),
