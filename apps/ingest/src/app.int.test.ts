@@ -12,11 +12,12 @@ const logger = pino({ level: 'silent' });
 const SALT = 'a-test-salt-that-is-long-enough';
 
 let db: Db;
+let url: string;
 let dispose: () => Promise<void>;
 let ingest: IngestApp;
 
 beforeAll(async () => {
-  ({ db, dispose } = await openPostgres());
+  ({ db, url, dispose } = await openPostgres());
   ingest = createApp({
     db,
     tokens: ['other-token', TOKEN],
@@ -119,7 +120,45 @@ describe('POST /v1/events', () => {
       headers: { authorization: `Basic ${TOKEN}` },
     });
     expect(basic.status).toBe(401);
+    expect(await byPrefix('auth')).toBe(0);
     expect((await post(ingest.app, makeEvents(1, 'auth'), { token: 'other-token' })).status).toBe(200);
+  });
+
+  it('refuses events outside the time window, batches over too many days, and invalid UTF-8', async () => {
+    const now = T0 + 3 * 86_400_000;
+    const windowed = createApp({
+      db,
+      tokens: [TOKEN],
+      idleS: 300,
+      logger,
+      maxEventAgeS: 2 * 86_400,
+      maxEventAheadS: 60,
+      maxBatchDays: 2,
+      now: () => now,
+    });
+    const res = await post(
+      windowed.app,
+      makeEvents(4, 'win', (i) => ({ time: [now - 3 * 86_400_000, now + 61_000, now, now - 86_400_000][i] })),
+    );
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { issues: unknown[] }).issues).toEqual([
+      { index: 0, field: 'time', reason: 'is more than 172800 s in the past (EARSHOT_MAX_EVENT_AGE_S)' },
+      { index: 1, field: 'time', reason: "is more than 60 s in the future (check the sender's clock)" },
+    ]);
+    // Each new UTC day is a partition: a batch may not touch more than maxBatchDays of them.
+    const days = await post(
+      windowed.app,
+      makeEvents(3, 'win', (i) => ({ time: now - i * 80_000_000 })),
+    );
+    expect(((await days.json()) as { issues: unknown[] }).issues).toEqual([
+      { index: 2, field: 'time', reason: 'the batch spans more than 2 UTC days' },
+    ]);
+    const latin1 = Buffer.from(JSON.stringify(makeEvents(1, 'win', () => ({ ua: 'caf\u00e9' }))), 'latin1');
+    const bad = await post(windowed.app, latin1);
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: string }).error).toBe('body is not valid UTF-8');
+    expect(await byPrefix('win')).toBe(0);
+    await windowed.drain();
   });
 
   it('answers 413 for a body or a batch over the limits', async () => {
@@ -162,6 +201,7 @@ describe('POST /v1/events', () => {
       error: 'Content-Encoding br is not supported; send gzip or no encoding',
       issues: [],
     });
+    expect(await byPrefix('ct')).toBe(0);
   });
 
   it('turns ip into a salted listener key and never stores the ip', async () => {
@@ -192,11 +232,13 @@ describe('POST /v1/events', () => {
     const unsalted = createApp({ db, tokens: [TOKEN], idleS: 300, logger });
     const res = await post(
       unsalted.app,
-      makeEvents(2, 'nosalt', (i) => (i === 1 ? { ip: '203.0.113.9' } : {})),
+      makeEvents(3, 'nosalt', (i) => (i === 1 ? { ip: '203.0.113.9' } : i === 2 ? { bytes: -1 } : {})),
     );
     expect(res.status).toBe(400);
+    // Every problem of a mixed batch is listed, the ip too.
     expect(((await res.json()) as { issues: { index: number; field: string }[] }).issues).toMatchObject([
       { index: 1, field: 'ip' },
+      { index: 2, field: 'bytes' },
     ]);
     expect(await byPrefix('nosalt')).toBe(0);
     // With a listener the ip is simply dropped.
@@ -266,6 +308,38 @@ describe('POST /v1/events', () => {
     expect((await broken.app.request('/readyz')).status).toBe(503);
     await broken.drain();
     await down.close();
+  });
+
+  it('answers 503 when the database does not answer in time, and a retry later stores the batch once', async () => {
+    const slow = createApp({ db, tokens: [TOKEN], idleS: 300, logger, group: { timeoutMs: 300 } });
+    // Another connection holds session_state: the group's insert waits, like a database that hangs.
+    const blocker = await createDb({ url, migrate: false, maxConnections: 1 });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const locked = new Promise<void>((ready) => {
+      void blocker.transaction(async (tx) => {
+        await tx.query('lock table session_state in exclusive mode');
+        ready();
+        await held;
+      });
+    });
+    await locked;
+    const events = makeEvents(5, 'hang');
+    const res = await post(slow.app, events);
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('2');
+    expect(((await res.json()) as { error: string }).error).toMatch(/did not commit in time/);
+    // The database comes back: the held write commits, and the client's retry adds nothing.
+    release();
+    await slow.drain();
+    expect(await byPrefix('hang')).toBe(5);
+    expect(await (await post(ingest.app, events)).json()).toEqual({
+      accepted: 0,
+      duplicates: 5,
+    });
+    await blocker.close();
   });
 
   it('finishes in-flight batches on drain and refuses new ones with 503', async () => {

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { type BatchIssue, type ListenEvent, parseBatch } from '@earshot/core';
+import { type BatchIssue, type ListenEvent, parseEvent } from '@earshot/core';
 import type { Db } from '@earshot/db';
 import { type Context, Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
@@ -24,13 +24,26 @@ export interface IngestDeps {
   maxBodyBytes?: number;
   /** Most events per request (413 beyond). Default 10000. */
   maxBatch?: number;
-  group?: { windowMs?: number; maxEvents?: number; concurrency?: number };
+  /** Group commit: window, size, transactions in flight, and how long a request may wait for its commit (503 beyond). */
+  group?: { windowMs?: number; maxEvents?: number; concurrency?: number; timeoutMs?: number };
   /** BullMQ producer for finalize jobs; without it the worker's sweep schedules. */
   scheduler?: Scheduler | undefined;
   metrics?: IngestMetrics;
   logger?: Logger;
   /** Seconds a client should wait after a 503. Default 2. */
   retryAfterS?: number;
+  /**
+   * Oldest event accepted, seconds before now (400 beyond; EARSHOT_MAX_EVENT_AGE_S). Keeps replays
+   * of events retention has already dropped out, and bounds the day partitions a batch can create.
+   * 0: no limit. Default 0 here; the service's environment defaults to 7 days.
+   */
+  maxEventAgeS?: number;
+  /** Latest event accepted, seconds after now (clock skew; 400 beyond). Default 300. */
+  maxEventAheadS?: number;
+  /** Most distinct UTC days (day partitions) one batch may touch (400 beyond). Default 31. */
+  maxBatchDays?: number;
+  /** The clock, epoch ms (tests). Default Date.now. */
+  now?: () => number;
 }
 
 /** The ingest service for one process: the Hono app plus the parts main() and the tests drive. */
@@ -82,30 +95,78 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 
 /**
  * Turns `ip` into `listener` (unless the event has one) and drops it: no raw IP goes further than
- * this function. Returns the issues for ips that cannot be used.
+ * this function. Adds an issue for an ip that cannot be used.
  */
-function applyListeners(events: ListenEvent[], salt: string | undefined): BatchIssue[] {
+function applyListener(event: ListenEvent, index: number, salt: string | undefined, issues: BatchIssue[]): void {
+  if (event.ip === undefined) return;
+  const ip = event.ip;
+  delete event.ip;
+  if (event.listener !== undefined) return;
+  if (salt === undefined) {
+    issues.push({
+      index,
+      field: 'ip',
+      reason:
+        'cannot be turned into a listener key: EARSHOT_LISTENER_SALT is not set on ingest (send listener, or omit ip)',
+    });
+    return;
+  }
+  const key = listenerKey(ip, event.ua, salt);
+  if (key === undefined) issues.push({ index, field: 'ip', reason: 'must be an IPv4 or IPv6 address' });
+  else event.listener = key;
+}
+
+interface TimeLimits {
+  maxAgeMs: number;
+  maxAheadMs: number;
+  maxDays: number;
+  now: () => number;
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Validates a batch whole: core's checks of each event, then ingest's own (the ip, the time window,
+ * the number of days). Every issue of every event is listed, with its index.
+ */
+function checkBatch(
+  items: readonly unknown[],
+  salt: string | undefined,
+  limits: TimeLimits,
+): { events: ListenEvent[]; issues: BatchIssue[] } {
+  const events: ListenEvent[] = [];
   const issues: BatchIssue[] = [];
-  for (let index = 0; index < events.length; index++) {
-    const event = events[index]!;
-    if (event.ip === undefined) continue;
-    const ip = event.ip;
-    delete event.ip;
-    if (event.listener !== undefined) continue;
-    if (salt === undefined) {
-      issues.push({
-        index,
-        field: 'ip',
-        reason:
-          'cannot be turned into a listener key: EARSHOT_LISTENER_SALT is not set on ingest (send listener, or omit ip)',
-      });
+  const now = limits.now();
+  const days = new Set<number>();
+  for (let index = 0; index < items.length; index++) {
+    const result = parseEvent(items[index]);
+    if (!result.ok) {
+      for (const issue of result.issues) issues.push({ index, ...issue });
       continue;
     }
-    const key = listenerKey(ip, event.ua, salt);
-    if (key === undefined) issues.push({ index, field: 'ip', reason: 'must be an IPv4 or IPv6 address' });
-    else event.listener = key;
+    const event = result.event;
+    applyListener(event, index, salt, issues);
+    if (limits.maxAgeMs > 0 && event.time < now - limits.maxAgeMs) {
+      issues.push({
+        index,
+        field: 'time',
+        reason: `is more than ${limits.maxAgeMs / 1000} s in the past (EARSHOT_MAX_EVENT_AGE_S)`,
+      });
+    } else if (event.time > now + limits.maxAheadMs) {
+      issues.push({
+        index,
+        field: 'time',
+        reason: `is more than ${limits.maxAheadMs / 1000} s in the future (check the sender's clock)`,
+      });
+    } else {
+      const day = Math.floor(event.time / DAY_MS);
+      if (!days.has(day) && days.size >= limits.maxDays) {
+        issues.push({ index, field: 'time', reason: `the batch spans more than ${limits.maxDays} UTC days` });
+      } else days.add(day);
+    }
+    events.push(event);
   }
-  return issues;
+  return { events, issues };
 }
 
 /** Builds the ingest HTTP service (DESIGN sections 5, 6): POST /v1/events, health, readiness, metrics, OpenAPI. */
@@ -115,6 +176,12 @@ export function createApp(deps: IngestDeps): IngestApp {
   const maxBodyBytes = deps.maxBodyBytes ?? 5 * 1024 * 1024;
   const maxBatch = deps.maxBatch ?? 10_000;
   const retryAfter = String(deps.retryAfterS ?? 2);
+  const limits: TimeLimits = {
+    maxAgeMs: (deps.maxEventAgeS ?? 0) * 1000,
+    maxAheadMs: (deps.maxEventAheadS ?? 300) * 1000,
+    maxDays: deps.maxBatchDays ?? 31,
+    now: deps.now ?? Date.now,
+  };
   const checkToken = tokenChecker(deps.tokens);
   const committer = new GroupCommitter({
     db: deps.db,
@@ -122,6 +189,7 @@ export function createApp(deps: IngestDeps): IngestApp {
     windowMs: deps.group?.windowMs ?? 3,
     maxEvents: deps.group?.maxEvents ?? 2_000,
     concurrency: deps.group?.concurrency ?? 4,
+    timeoutMs: deps.group?.timeoutMs ?? 10_000,
     scheduler: deps.scheduler,
     metrics,
     logger,
@@ -203,10 +271,8 @@ export function createApp(deps: IngestDeps): IngestApp {
       fail(err.status, { error: err.message, issues: err.issues }, headers);
     }
 
-    const parsed = parseBatch(items);
-    let issues: BatchIssue[] = parsed.ok ? [] : parsed.issues;
-    if (parsed.ok) issues = applyListeners(parsed.events, deps.listenerSalt);
-    if (!parsed.ok || issues.length > 0) {
+    const { events, issues } = checkBatch(items, deps.listenerSalt, limits);
+    if (issues.length > 0) {
       metrics.eventsRejected.inc({ reason: 'invalid' }, items.length);
       fail(400, {
         error: `invalid batch: ${new Set(issues.map((i) => i.index)).size} of ${items.length} events are bad; nothing was written`,
@@ -215,7 +281,6 @@ export function createApp(deps: IngestDeps): IngestApp {
       });
     }
 
-    const events = parsed.events;
     try {
       const outcome = await committer.submit(events);
       metrics.batchEvents.observe(events.length);
@@ -227,7 +292,11 @@ export function createApp(deps: IngestDeps): IngestApp {
       metrics.eventsRejected.inc({ reason: 'unavailable' }, events.length);
       fail(
         503,
-        { error: 'the event store is unavailable; nothing was written, retry later' },
+        {
+          error: err.maybeWritten
+            ? 'the event store did not commit in time; retry later (a retry stores nothing twice)'
+            : 'the event store is unavailable; nothing was written, retry later',
+        },
         { 'retry-after': retryAfter },
       );
     }

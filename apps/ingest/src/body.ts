@@ -125,8 +125,16 @@ export async function readBody(
  * line; a line that is not JSON is reported with its event index). Refuses more than `maxBatch`
  * items with 413.
  */
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
 export function parseItems(body: Buffer, format: BodyFormat, maxBatch: number): unknown[] {
-  const text = body.toString('utf8');
+  let text: string;
+  try {
+    // Fatal: invalid UTF-8 is refused rather than stored as U+FFFD (a different id or session).
+    text = utf8.decode(body);
+  } catch {
+    throw new BodyError(400, 'body is not valid UTF-8');
+  }
   let items: unknown[];
   if (format === 'json') {
     let value: unknown;

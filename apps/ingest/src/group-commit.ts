@@ -16,9 +16,13 @@ export interface CommitOutcome {
   schedule: 'queued' | 'deferred' | 'off' | 'none';
 }
 
-/** The group transaction failed: nothing of the request was acknowledged (answer 503). */
+/**
+ * The request was not committed (answer 503): its group transaction failed (nothing written), or
+ * it timed out (`maybeWritten`: the transaction may still commit; a retry is deduplicated).
+ */
 export class StoreUnavailableError extends Error {
   override name = 'StoreUnavailableError';
+  maybeWritten = false;
 }
 
 export interface GroupCommitOptions {
@@ -33,6 +37,13 @@ export interface GroupCommitOptions {
   scheduler?: Scheduler | undefined;
   metrics: IngestMetrics;
   logger: Logger;
+  /**
+   * A request not committed this long after it was queued is answered as unavailable (503), ms. A
+   * database that stops answering (rather than refusing) would otherwise hold every client. The
+   * write may still commit later: nothing acknowledged is lost, and the client's retry then counts
+   * as duplicates. Default 10 000.
+   */
+  timeoutMs?: number;
 }
 
 interface Pending {
@@ -68,7 +79,29 @@ export class GroupCommitter {
   submit(events: readonly ListenEvent[]): Promise<CommitOutcome> {
     if (this.closing) return Promise.reject(new StoreUnavailableError('shutting down'));
     return new Promise<CommitOutcome>((resolve, reject) => {
-      this.pending.push({ events, resolve, reject });
+      const timeoutMs = this.options.timeoutMs ?? 10_000;
+      const entry: Pending = {
+        events,
+        resolve: (outcome) => {
+          clearTimeout(timer);
+          resolve(outcome);
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      };
+      const timer = setTimeout(() => {
+        const at = this.pending.indexOf(entry);
+        if (at >= 0) {
+          this.pending.splice(at, 1);
+          this.pendingEvents -= events.length;
+        }
+        const error = new StoreUnavailableError(`not committed within ${timeoutMs} ms`);
+        error.maybeWritten = at < 0;
+        reject(error);
+      }, timeoutMs);
+      this.pending.push(entry);
       this.pendingEvents += events.length;
       if (this.options.windowMs <= 0 || this.pendingEvents >= this.options.maxEvents) this.windowOver = true;
       else if (this.timer === undefined) {

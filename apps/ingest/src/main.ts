@@ -18,6 +18,12 @@ async function main(): Promise<void> {
     signals++;
     if (signals > 1) process.exit(1); // a second signal: do not wait
     logger.info({ signal }, 'signal received');
+    // A database that stops answering must not keep the process forever: nothing unacknowledged
+    // is lost by exiting (clients retry what got no 2xx).
+    setTimeout(() => {
+      logger.error('shutdown did not finish in 30 s (database not answering?); exiting');
+      process.exit(1);
+    }, 30_000).unref();
     running.close().then(
       () => process.exit(0),
       () => process.exit(1),

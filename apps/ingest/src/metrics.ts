@@ -41,7 +41,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Inges
     }),
     eventsRejected: new Counter({
       name: 'earshot_ingest_events_rejected_total',
-      help: 'Events in refused batches, by reason (invalid, too_many, unavailable).',
+      help: 'Events in refused batches, by reason (invalid, too_large, unavailable: not committed, answered 503).',
       labelNames: ['reason'],
       registers,
     }),

@@ -70,7 +70,9 @@ export async function post(
   let payload: string | Uint8Array<ArrayBuffer> =
     typeof body === 'string'
       ? body
-      : options.ndjson
+      : body instanceof Uint8Array
+        ? (new Uint8Array(body) as Uint8Array<ArrayBuffer>)
+        : options.ndjson
         ? (body as unknown[]).map((e) => JSON.stringify(e)).join('\n')
         : JSON.stringify(body);
   const headers: Record<string, string> = {
