@@ -1,4 +1,4 @@
-import { commaList, parseEnv, sharedEnvSchema } from '@earshot/db';
+import { commaList, parseEnv, resolveDataDir, sharedEnvSchema } from '@earshot/db';
 import { z } from 'zod';
 
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65_535).default(fallback);
@@ -23,5 +23,7 @@ export type AllInOneEnv = z.infer<typeof allInOneEnvSchema>;
 
 /** Parses the environment once; throws one error naming every bad variable. */
 export function loadEnv(env: Record<string, string | undefined> = process.env): AllInOneEnv {
-  return parseEnv(allInOneEnvSchema, env);
+  const parsed = parseEnv(allInOneEnvSchema, env);
+  // A relative EARSHOT_DATA_DIR (the default too) is taken from where pnpm was run (INIT_CWD).
+  return { ...parsed, EARSHOT_DATA_DIR: resolveDataDir(parsed.EARSHOT_DATA_DIR, env) };
 }

@@ -5,7 +5,8 @@ import { DataError, UsageError } from './errors.js';
 export const MIGRATE_HELP = `Usage: earshot migrate
 
 Creates or updates Earshot's tables (the same migrations ingest, the worker and reports apply at
-start) in DATABASE_URL, else in the embedded PGlite in EARSHOT_DATA_DIR (default ./.earshot).`;
+start) in DATABASE_URL, else in the embedded PGlite in EARSHOT_DATA_DIR (default ./.earshot of the
+directory pnpm was run in).`;
 
 export const RETENTION_HELP = `Usage: earshot retention --keep-days N [--dry-run]
 
@@ -19,11 +20,11 @@ Options:
   --dry-run       list what would be dropped, drop nothing`;
 
 async function openDb(env: Env, migrate: boolean) {
-  const { createDb } = await import('@earshot/db');
+  const { createDb, resolveDataDir } = await import('@earshot/db');
   try {
     return await createDb({
       url: env.DATABASE_URL,
-      dataDir: env.EARSHOT_DATA_DIR ?? './.earshot',
+      dataDir: resolveDataDir(env.EARSHOT_DATA_DIR, env),
       migrate,
       maxConnections: 2,
     });

@@ -41,6 +41,9 @@ const EnvSchema = z.object({
       .optional(),
   ),
   EARSHOT_DATA_DIR: z.preprocess(unsetIfEmpty, z.string().optional()),
+  // Set by pnpm (and npm) to the directory it was run in: a relative EARSHOT_DATA_DIR, and the
+  // default ./.earshot, are taken from there (@earshot/db's resolveDataDir), as in every app.
+  INIT_CWD: z.preprocess(unsetIfEmpty, z.string().optional()),
 });
 
 export type Env = z.infer<typeof EnvSchema>;

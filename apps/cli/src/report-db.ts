@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { DEFAULT_REPORT_SETTINGS, type Report } from '@earshot/core';
-import { createDb, reportFromDb, shortSessionCounts } from '@earshot/db';
+import { createDb, reportFromDb, resolveDataDir, shortSessionCounts } from '@earshot/db';
 import type { Env } from './env.js';
 import { DataError, UsageError } from './errors.js';
 import type { ReportRequest } from './report-args.js';
@@ -39,7 +39,7 @@ export async function reportFromDatabase(
     }
   }
   const url = env.DATABASE_URL;
-  const dataDir = env.EARSHOT_DATA_DIR ?? './.earshot';
+  const dataDir = resolveDataDir(env.EARSHOT_DATA_DIR, env);
   if (url === undefined && !existsSync(dataDir)) {
     throw new UsageError(
       `no database: set DATABASE_URL, or EARSHOT_DATA_DIR to an embedded database (none at ${dataDir}), or give --events FILE.ndjson`,

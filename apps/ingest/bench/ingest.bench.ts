@@ -204,6 +204,7 @@ async function main() {
       HOST: '127.0.0.1',
       LOG_LEVEL: 'info', // startup lines only; requests log at debug
       REDIS_URL: '',
+      EARSHOT_MAX_EVENT_AGE_S: '0', // the generated events are at a fixed date
     });
     children.push(ingest.child);
     const batchRun = await cannon(ingest.port, 16, () => JSON.stringify(nextBatch(BATCH)));

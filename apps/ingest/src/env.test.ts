@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadEnv } from './env.js';
 
@@ -25,15 +26,22 @@ describe('loadEnv', () => {
   });
 
   it('has the documented defaults', () => {
-    const env = loadEnv({ EARSHOT_INGEST_TOKENS: 'a, b' });
+    const env = loadEnv({ EARSHOT_INGEST_TOKENS: 'a, b', INIT_CWD: '/srv/station' });
     expect(env).toMatchObject({
       EARSHOT_INGEST_TOKENS: ['a', 'b'],
       PORT: 8081,
       EARSHOT_MAX_BODY_BYTES: 5 * 1024 * 1024,
       EARSHOT_MAX_BATCH: 10_000,
       EARSHOT_IDLE_S: 300,
-      EARSHOT_DATA_DIR: './.earshot',
+      // Relative to where pnpm was run (INIT_CWD), as every app and the CLI resolve it.
+      EARSHOT_DATA_DIR: resolve('/srv/station', '.earshot'),
       EARSHOT_GROUP_WINDOW_MS: 3,
+      EARSHOT_MAX_EVENT_AGE_S: 7 * 86_400,
+      EARSHOT_MAX_EVENT_AHEAD_S: 300,
+      EARSHOT_MAX_BATCH_DAYS: 31,
+      EARSHOT_COMMIT_TIMEOUT_MS: 10_000,
+      EARSHOT_FINALIZE_QUEUE: 'earshot-finalize',
+      EARSHOT_QUEUE_PREFIX: 'bull',
     });
     expect(env.DATABASE_URL).toBeUndefined();
     expect(env.REDIS_URL).toBeUndefined();

@@ -1,4 +1,4 @@
-import { commaList, parseEnv, sharedEnvSchema } from '@earshot/db';
+import { commaList, parseEnv, resolveDataDir, sharedEnvSchema } from '@earshot/db';
 import { z } from 'zod';
 
 const int = (fallback: number, min = 1) => z.coerce.number().int().min(min).default(fallback);
@@ -24,6 +24,12 @@ export const ingestEnvSchema = sharedEnvSchema.extend({
   EARSHOT_GROUP_CONCURRENCY: int(4),
   /** PostgreSQL pool size. */
   EARSHOT_DB_POOL: int(8),
+  /** Latest event time accepted, seconds after now (the senders' clock skew). */
+  EARSHOT_MAX_EVENT_AHEAD_S: int(300, 0),
+  /** Most distinct UTC days (listen_events partitions) one request may touch. */
+  EARSHOT_MAX_BATCH_DAYS: int(31),
+  /** Longest a request waits for its group to commit, ms; then 503 with Retry-After. */
+  EARSHOT_COMMIT_TIMEOUT_MS: int(10_000),
   /** Longest a response waits for Redis to take the finalize jobs, ms; then `Earshot-Schedule: deferred`. */
   EARSHOT_SCHEDULE_TIMEOUT_MS: int(500),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -33,5 +39,7 @@ export type IngestEnv = z.infer<typeof ingestEnvSchema>;
 
 /** Parses ingest's environment once; throws one error naming every missing or bad variable. */
 export function loadEnv(env: Record<string, string | undefined> = process.env): IngestEnv {
-  return parseEnv(ingestEnvSchema, env);
+  const parsed = parseEnv(ingestEnvSchema, env);
+  // A relative EARSHOT_DATA_DIR (the default too) is taken from where pnpm was run (INIT_CWD).
+  return { ...parsed, EARSHOT_DATA_DIR: resolveDataDir(parsed.EARSHOT_DATA_DIR, env) };
 }

@@ -1,4 +1,4 @@
-import { FINALIZE_JOB, FINALIZE_QUEUE, finalizeJobId } from '@earshot/db';
+import { FINALIZE_JOB, FINALIZE_QUEUE, finalizeJobOptions, QUEUE_PREFIX } from '@earshot/db';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -18,7 +18,9 @@ export interface SchedulerOptions {
   timeoutMs: number;
   logger: Logger;
   /** Queue name; default the shared FINALIZE_QUEUE (tests use their own). */
-  queueName?: string;
+  queueName?: string | undefined;
+  /** BullMQ key prefix; default the shared QUEUE_PREFIX. */
+  prefix?: string | undefined;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -50,7 +52,10 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     log.warn({ err: err instanceof Error ? err.message : String(err) }, msg);
   };
   redis.on('error', (err) => warn(err, 'redis connection error'));
-  const queue = new Queue(options.queueName ?? FINALIZE_QUEUE, { connection: redis });
+  const queue = new Queue(options.queueName ?? FINALIZE_QUEUE, {
+    connection: redis,
+    prefix: options.prefix ?? QUEUE_PREFIX,
+  });
   queue.on('error', (err) => warn(err, 'finalize queue error'));
   const delay = Math.round(options.idleS * 1000);
   let closed: Promise<void> | undefined;
@@ -68,7 +73,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
             sessions.map((session) => ({
               name: FINALIZE_JOB,
               data: { session },
-              opts: { jobId: finalizeJobId(session), delay, removeOnComplete: true, removeOnFail: 1000 },
+              opts: finalizeJobOptions(session, delay),
             })),
           ),
           options.timeoutMs,

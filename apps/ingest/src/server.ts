@@ -41,6 +41,8 @@ export async function startIngest(env: IngestEnv, logger: Logger): Promise<Runni
         redisUrl: env.REDIS_URL,
         idleS: env.EARSHOT_IDLE_S,
         timeoutMs: env.EARSHOT_SCHEDULE_TIMEOUT_MS,
+        queueName: env.EARSHOT_FINALIZE_QUEUE,
+        prefix: env.EARSHOT_QUEUE_PREFIX,
         logger,
       })
     : undefined;
@@ -54,10 +56,14 @@ export async function startIngest(env: IngestEnv, logger: Logger): Promise<Runni
     listenerSalt: env.EARSHOT_LISTENER_SALT,
     maxBodyBytes: env.EARSHOT_MAX_BODY_BYTES,
     maxBatch: env.EARSHOT_MAX_BATCH,
+    maxEventAgeS: env.EARSHOT_MAX_EVENT_AGE_S,
+    maxEventAheadS: env.EARSHOT_MAX_EVENT_AHEAD_S,
+    maxBatchDays: env.EARSHOT_MAX_BATCH_DAYS,
     group: {
       windowMs: env.EARSHOT_GROUP_WINDOW_MS,
       maxEvents: env.EARSHOT_GROUP_MAX_EVENTS,
       concurrency: env.EARSHOT_GROUP_CONCURRENCY,
+      timeoutMs: env.EARSHOT_COMMIT_TIMEOUT_MS,
     },
     scheduler,
     metrics: createMetrics(),

@@ -20,6 +20,8 @@ function startIngest(databaseUrl: string): Promise<{ child: ChildProcess; port: 
       HOST: '127.0.0.1',
       LOG_LEVEL: 'info',
       REDIS_URL: '',
+      // The test's events are at a fixed date: no age limit.
+      EARSHOT_MAX_EVENT_AGE_S: '0',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,4 +1,4 @@
-import { commaList, parseEnv, sharedEnvSchema } from '@earshot/db';
+import { commaList, parseEnv, resolveDataDir, sharedEnvSchema } from '@earshot/db';
 import { z } from 'zod';
 
 const tokenList = commaList
@@ -27,5 +27,7 @@ export type ReportsEnv = z.infer<typeof reportsEnvSchema>;
 
 /** Parses the reports app's environment; throws one error naming every bad variable. */
 export function loadReportsEnv(env: Record<string, string | undefined> = process.env): ReportsEnv {
-  return parseEnv(reportsEnvSchema, env);
+  const parsed = parseEnv(reportsEnvSchema, env);
+  // A relative EARSHOT_DATA_DIR (the default too) is taken from where pnpm was run (INIT_CWD).
+  return { ...parsed, EARSHOT_DATA_DIR: resolveDataDir(parsed.EARSHOT_DATA_DIR, env) };
 }

@@ -1,4 +1,4 @@
-import { FINALIZE_QUEUE, parseEnv, sharedEnvSchema } from '@earshot/db';
+import { parseEnv, resolveDataDir, sharedEnvSchema } from '@earshot/db';
 import { z } from 'zod';
 
 /**
@@ -14,10 +14,6 @@ export const workerEnvSchema = sharedEnvSchema.extend({
   EARSHOT_FINALIZE_BATCH: z.coerce.number().int().positive().default(1000),
   /** Finalization transactions in flight at once in this process (job batches, sweep lanes). */
   EARSHOT_FINALIZE_TRANSACTIONS: z.coerce.number().int().positive().default(3),
-  /** BullMQ queue name; tests give each run its own. */
-  EARSHOT_FINALIZE_QUEUE: z.string().min(1).default(FINALIZE_QUEUE),
-  /** BullMQ key prefix in Redis. */
-  EARSHOT_QUEUE_PREFIX: z.string().min(1).default('bull'),
   /** postgres.js connections of this process. */
   EARSHOT_DB_POOL: z.coerce.number().int().positive().default(10),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -27,5 +23,7 @@ export type WorkerEnv = z.infer<typeof workerEnvSchema>;
 
 /** Parses the worker's environment; throws one error naming every bad variable. */
 export function loadWorkerEnv(env: Record<string, string | undefined> = process.env): WorkerEnv {
-  return parseEnv(workerEnvSchema, env);
+  const parsed = parseEnv(workerEnvSchema, env);
+  // A relative EARSHOT_DATA_DIR (the default too) is taken from where pnpm was run (INIT_CWD).
+  return { ...parsed, EARSHOT_DATA_DIR: resolveDataDir(parsed.EARSHOT_DATA_DIR, env) };
 }

@@ -10,8 +10,6 @@ export { main } from './service.js';
 export {
   type CreateWorkerOptions,
   createWorker,
-  FINALIZE_ATTEMPTS,
   type FinalizeWorker,
-  finalizeJobOptions,
   type WorkerHealth,
 } from './worker.js';

@@ -1,44 +1,27 @@
 import {
   countUnfinalized,
   type Db,
+  FINALIZE_ATTEMPTS,
   FINALIZE_JOB,
   FINALIZE_QUEUE,
   type FinalizeJobData,
   type FinalizeOutcome,
   type FinalizeSettings,
   finalizeJobId,
+  finalizeJobOptions,
   finalizeSessions,
   nextDueInMs,
   parseFinalizeJobData,
   pendingSessions,
+  QUEUE_PREFIX,
   type SweepResult,
   sweepOnce,
 } from '@earshot/db';
-import { DelayedError, type Job, type JobsOptions, Queue, UnrecoverableError, Worker } from 'bullmq';
+import { DelayedError, type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { type Logger, pino } from 'pino';
 import { FinalizeBatcher } from './batcher.js';
 import { createMetrics, type WorkerMetrics } from './metrics.js';
-
-/** Attempts of a finalize job before it fails for good (the sweep still finds the session later). */
-export const FINALIZE_ATTEMPTS = 10;
-
-/**
- * Options for a finalize job, for every producer (ingest, and this worker when it re-adds one):
- * a fixed job id per session id, retries with exponential backoff, and removal once finished, so
- * that the next `add` for the same session id creates a job again instead of being a no-op against
- * a kept completed or failed job.
- */
-export function finalizeJobOptions(session: string, delayMs: number): JobsOptions {
-  return {
-    jobId: finalizeJobId(session),
-    delay: Math.max(0, Math.ceil(delayMs)),
-    attempts: FINALIZE_ATTEMPTS,
-    backoff: { type: 'exponential', delay: 1000 },
-    removeOnComplete: true,
-    removeOnFail: true,
-  };
-}
 
 // Re-armed jobs wake a little after due_at, so the re-check does not find them a hair early.
 const REARM_SLACK_MS = 20;
@@ -165,7 +148,7 @@ export function createWorker(options: CreateWorkerOptions): FinalizeWorker {
       return redis;
     };
     const queueName = options.queueName ?? FINALIZE_QUEUE;
-    const prefix = options.prefix ?? 'bull';
+    const prefix = options.prefix ?? QUEUE_PREFIX;
     queue = new Queue<FinalizeJobData>(queueName, { connection: connect('queue'), prefix });
     queue.on('error', redisError('queue'));
     worker = new Worker<FinalizeJobData>(queueName, (job, token) => processJob(job, token), {

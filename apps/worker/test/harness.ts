@@ -7,7 +7,7 @@ import { createApp, createScheduler } from '@earshot/ingest';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { finalizeJobOptions } from '../src/worker.js';
+import { finalizeJobOptions } from '@earshot/db';
 import { batches, shuffle, withRepeats } from './generate.js';
 import { sleep } from './support.js';
 

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import path from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 import { type SQL, sql as sqlTag } from 'drizzle-orm';
 import { PgDialect, type PgDatabase, type PgQueryResultHKT } from 'drizzle-orm/pg-core';
@@ -72,7 +73,10 @@ export interface CreateDbOptions {
    * Unset: PGlite on disk in `dataDir`.
    */
   url?: string | undefined;
-  /** Where embedded PGlite keeps its files when `url` is unset. Default `./.earshot`. */
+  /**
+   * Where embedded PGlite keeps its files when `url` is unset. Default `./.earshot` of the working
+   * directory; apps pass `resolveDataDir(EARSHOT_DATA_DIR, env)`. The directory is locked while open.
+   */
   dataDir?: string | undefined;
   logger?: DbLogger | undefined;
   /** Apply pending migrations before returning. Default true. */
@@ -81,6 +85,23 @@ export interface CreateDbOptions {
   maxConnections?: number | undefined;
   /** postgres.js connect timeout, seconds. Default 10. */
   connectTimeoutS?: number | undefined;
+}
+
+/** `EARSHOT_DATA_DIR`'s default (DESIGN section 8), relative to where pnpm was run. */
+export const DEFAULT_DATA_DIR = './.earshot';
+
+/**
+ * The absolute directory of the embedded database for an `EARSHOT_DATA_DIR` value (unset or empty:
+ * `./.earshot`). A relative one is taken from `env.INIT_CWD`, the directory pnpm (or npm) was run
+ * in, else from `cwd`: `pnpm start` runs the all-in-one in apps/all-in-one through `pnpm --filter`,
+ * and `pnpm earshot report` runs at the repo root, yet both must open the same `<repo>/.earshot`.
+ */
+export function resolveDataDir(
+  value: string | undefined,
+  env: { readonly INIT_CWD?: string | undefined },
+  cwd: string = process.cwd(),
+): string {
+  return path.resolve(env.INIT_CWD || cwd, value || DEFAULT_DATA_DIR);
 }
 
 const dialect = new PgDialect();
@@ -178,7 +199,8 @@ async function openPglite(dataDir: string | undefined, options: CreateDbOptions)
 /**
  * Opens the Earshot database: PostgreSQL through postgres.js for a `postgres://` URL, otherwise
  * embedded PGlite (`file:PATH`, `memory:`, or `dataDir` when no URL is given). Applies pending
- * migrations unless `migrate: false`.
+ * migrations unless `migrate: false`. Embedded PGlite on disk holds `<dir>/earshot.lock` until
+ * `close()` (or the process exits): a second open of the directory, from any process, throws.
  */
 export async function createDb(options: CreateDbOptions = {}): Promise<Db> {
   const url = options.url;
@@ -186,7 +208,8 @@ export async function createDb(options: CreateDbOptions = {}): Promise<Db> {
   if (url !== undefined && /^postgres(ql)?:\/\//.test(url)) db = createPostgresDb(url, options);
   else if (url === 'memory:' || url === 'memory://') db = await openPglite(undefined, options);
   else if (url?.startsWith('file:')) db = await openPglite(url.slice('file:'.length), options);
-  else if (url === undefined || url === '') db = await openPglite(options.dataDir ?? './.earshot', options);
+  else if (url === undefined || url === '')
+    db = await openPglite(options.dataDir ?? DEFAULT_DATA_DIR, options);
   else
     throw new Error(`unsupported database url (want postgres://, file:PATH or memory:): ${redactUrl(url)}`);
   if (options.migrate !== false) {

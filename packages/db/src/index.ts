@@ -1,6 +1,8 @@
 export {
   createDb,
+  DEFAULT_DATA_DIR,
   redactUrl,
+  resolveDataDir,
   sql,
   type CreateDbOptions,
   type Db,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { FINALIZE_QUEUE, QUEUE_PREFIX } from './queue.js';
 
 /**
  * Environment settings shared by every Earshot app (DESIGN section 8). Apps build their `env.ts`
@@ -36,6 +37,16 @@ export const sharedEnvSchema = z.object({
   EARSHOT_AQH_QUALIFIER_S: z.coerce.number().nonnegative().default(300),
   EARSHOT_SWEEP_S: seconds(60),
   EARSHOT_TZ: z.string().default('UTC'),
+  /** BullMQ queue of finalize jobs: ingest adds to it, the worker consumes it (tests give each run its own). */
+  EARSHOT_FINALIZE_QUEUE: z.string().min(1).default(FINALIZE_QUEUE),
+  /** BullMQ key prefix in Redis. */
+  EARSHOT_QUEUE_PREFIX: z.string().min(1).default(QUEUE_PREFIX),
+  /**
+   * Oldest event ingest accepts, seconds before now (0: any age). Retention must keep at least this
+   * much more than a day of raw events (earshot retention checks), so that no event can arrive for a
+   * session whose events were dropped. Default 7 days.
+   */
+  EARSHOT_MAX_EVENT_AGE_S: z.coerce.number().int().nonnegative().default(7 * 86_400),
 });
 
 export type SharedEnv = z.infer<typeof sharedEnvSchema>;
