@@ -137,12 +137,18 @@ describe('earshot migrate and earshot retention', () => {
         bytes: 1,
       }));
       await insertEvents(db, events, { idleS: 300 });
-      const dryRun = await run(['retention', '--keep-days', '2', '--dry-run'], env);
+      // With ingest's defaults (events up to 7 days old, sessions up to a day), 2 days is too few.
+      const tooFew = await run(['retention', '--keep-days', '2'], env);
+      expect(tooFew.code).toBe(2);
+      expect(tooFew.stderr).toContain('--keep-days: must be at least 9');
+      const short = { ...env, EARSHOT_MAX_EVENT_AGE_S: '3600', EARSHOT_MAX_SESSION_S: '3600' };
+      expect((await run(['retention', '--keep-days', '2', '--dry-run'], short)).code).toBe(0);
+      const dryRun = await run(['retention', '--keep-days', '2', '--dry-run'], short);
       expect(dryRun.stdout).toMatch(/^would drop 1 partition\(s\)/);
       const count = async () =>
         (await db.query<{ n: number }>('select count(*)::int as n from listen_events'))[0]!.n;
       expect(await count()).toBe(3);
-      const kept = await run(['retention', '--keep-days', '2'], env);
+      const kept = await run(['retention', '--keep-days', '2'], short);
       expect(kept, kept.stderr).toMatchObject({ code: 0 });
       expect(kept.stdout).toMatch(/^dropped 1 partition\(s\)/);
       expect(await db.query('select session from listen_events order by session')).toEqual([
