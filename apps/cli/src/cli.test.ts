@@ -143,6 +143,26 @@ describe('earshot report --format json', () => {
     expect(JSON.parse(override.stdout).config).toMatchObject({ tz: 'UTC', idle: 100 });
   });
 
+  it('accepts an AQH qualifier of 0 (any listening qualifies), as the reports API does', async () => {
+    const result = await run(['report', '--events', plain, '--format', 'json', '--aqh-qualifier', '0']);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout) as Report;
+    expect(report.config.aqhQualifier).toBe(0);
+    expect(report).toEqual(buildReport(events, { aqhQualifierS: 0 }));
+    // Every QH with listening has a qualified session at 0 s.
+    expect(report.quarterHours.every((q) => q.qualified > 0)).toBe(true);
+  });
+
+  it('lets --aqh-qualifier override a bad EARSHOT_AQH_QUALIFIER_S', async () => {
+    const result = await run(['report', '--events', plain, '--format', 'json', '--aqh-qualifier', '180'], {
+      env: { EARSHOT_AQH_QUALIFIER_S: '1000' },
+    });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect((JSON.parse(result.stdout) as Report).config.aqhQualifier).toBe(180);
+  });
+
   it('gives the same report read by several threads, each a byte range of the file', async () => {
     const one = await run(['report', '--events', plain, '--format', 'json', '--threads', '1']);
     for (const threads of ['2', '3']) {
@@ -393,6 +413,14 @@ describe('earshot report --format table', () => {
     expect(result.stdout).toContain('No counted listening in this period.');
     const named = await run(['report', '--events', plain, '--tz', TZ, '--daypart', 'am drive']);
     expect(named.stdout).toContain('Daypart   AM drive (Mon-Fri 06:00-10:00)');
+    // The session list does not apply the daypart, and the table says so.
+    const report = buildReport(events, {
+      tz: TZ,
+      daypart: DEFAULT_DAYPARTS.find((d) => d.name === 'AM drive')!,
+    });
+    expect(named.stdout).toContain(
+      `Sessions  ${report.sessions.length} counted, starting in the period, in or out of the daypart`,
+    );
   });
 });
 
@@ -441,6 +469,18 @@ describe('earshot command line errors', () => {
       ['--aqh-qualifier', '901'],
       {},
       /^earshot report: --aqh-qualifier: a quarter-hour has 900 seconds/,
+    ],
+    [
+      'a negative --aqh-qualifier',
+      ['--aqh-qualifier', '-1'],
+      {},
+      /^earshot report: --aqh-qualifier: must be 0 seconds or more/,
+    ],
+    [
+      'an EARSHOT_AQH_QUALIFIER_S over a quarter-hour (naming the variable, not the option)',
+      [],
+      { EARSHOT_AQH_QUALIFIER_S: '1000' },
+      /^earshot report: bad environment: EARSHOT_AQH_QUALIFIER_S="1000" must be at most 900 \(a quarter-hour has 900 seconds\)$/m,
     ],
     [
       'a bad --format',
@@ -510,5 +550,8 @@ describe('earshot command line errors', () => {
     expect(reportHelp.code).toBe(0);
     expect(reportHelp.stdout).toContain('Usage: earshot report [--events FILE.ndjson]');
     expect(reportHelp.stdout).toContain('--aqh-qualifier S');
+    expect(reportHelp.stdout).toMatch(
+      /session list .* holds the counted sessions that start in\s+\[--from, --to\), whatever --daypart/,
+    );
   });
 });

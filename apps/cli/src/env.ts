@@ -28,7 +28,7 @@ const EnvSchema = z.object({
   EARSHOT_IDLE_S: seconds('positive'),
   EARSHOT_MIN_SESSION_S: seconds('nonnegative'),
   EARSHOT_MAX_SESSION_S: seconds('positive'),
-  EARSHOT_AQH_QUALIFIER_S: seconds('positive'),
+  EARSHOT_AQH_QUALIFIER_S: seconds('nonnegative'),
   // Retention keeps at least what ingest can still receive (see earshot retention).
   EARSHOT_MAX_EVENT_AGE_S: seconds('nonnegative'),
   // Database mode (no --events): PostgreSQL, else the embedded PGlite in EARSHOT_DATA_DIR.

@@ -212,8 +212,10 @@ export function formatTable(report: Report, extras: TableExtras): string {
   for (const s of report.sessions) counted.set(s.stream, (counted.get(s.stream) ?? 0) + 1);
   const shortTotal = [...extras.shortByStream.values()].reduce((a, b) => a + b, 0);
   out.push('');
+  // The session list ignores the daypart (DESIGN section 7): say so where a daypart could mislead.
+  const when = extras.daypart ? ', in or out of the daypart' : '';
   out.push(
-    `Sessions  ${formatNumber(report.sessions.length)} counted, starting in the period${byStreamText(counted)}`,
+    `Sessions  ${formatNumber(report.sessions.length)} counted, starting in the period${when}${byStreamText(counted)}`,
   );
   out.push(
     `          ${formatNumber(shortTotal)} tune-outs under ${c.minSession} s, not counted${byStreamText(extras.shortByStream)}`,

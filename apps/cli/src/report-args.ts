@@ -37,6 +37,10 @@ line; FILE may end in .gz; - reads stdin), or without --events from the database
 database, --idle, --min-session and --max-session must be the worker's (sessions are cut when
 finalized); --aqh-qualifier may be anything.
 
+The session list (--format json, --part sessions) holds the counted sessions that start in
+[--from, --to), whatever --daypart; minutes, quarter-hours and the summary count only the listening
+inside the daypart's quarter-hours.
+
 Options:
   --events FILE         NDJSON event file (.gz read as gzip, - for stdin); omit it to read the database
   --from TIME           period start, inclusive (ISO-8601; without a zone, read in --tz)
@@ -47,7 +51,8 @@ Options:
   --stream KEY          only sessions of this stream (repeatable)
   --idle S              idle gap that ends a session, seconds (env EARSHOT_IDLE_S, default 300)
   --min-session S       shortest session that counts, seconds (env EARSHOT_MIN_SESSION_S, default 60)
-  --aqh-qualifier S     seconds in a quarter-hour to count in it (env EARSHOT_AQH_QUALIFIER_S, default 300)
+  --aqh-qualifier S     seconds in a quarter-hour to count in it, 0..900, 0 = any listening
+                        (env EARSHOT_AQH_QUALIFIER_S, default 300)
   --max-session S       longest session, seconds (env EARSHOT_MAX_SESSION_S, default 86400)
   --format FORMAT       table (default), json (the DESIGN section 7 shape) or csv
   --part PART           with --format csv: summary (default), sessions, minutes or quarterHours
@@ -151,9 +156,20 @@ export function parseReportArgs(args: readonly string[], env: Env): ReportReques
   const empty = streams.find((s) => s === '');
   if (empty !== undefined) throw new UsageError('--stream: needs a stream key');
 
-  const aqhQualifierS = seconds('aqh-qualifier', v['aqh-qualifier'], env.EARSHOT_AQH_QUALIFIER_S, 'positive');
+  // 0 is a real setting (any listening in a QH qualifies), as the reports API accepts it.
+  const aqhQualifierS = seconds(
+    'aqh-qualifier',
+    v['aqh-qualifier'],
+    env.EARSHOT_AQH_QUALIFIER_S,
+    'nonnegative',
+  );
   if (aqhQualifierS !== undefined && aqhQualifierS > 900) {
-    throw new UsageError(`--aqh-qualifier: a quarter-hour has 900 seconds, got ${aqhQualifierS}`);
+    // Blame where the value came from: the option beats the environment.
+    throw new UsageError(
+      v['aqh-qualifier'] === undefined
+        ? `bad environment: EARSHOT_AQH_QUALIFIER_S="${aqhQualifierS}" must be at most 900 (a quarter-hour has 900 seconds)`
+        : `--aqh-qualifier: a quarter-hour has 900 seconds, got ${aqhQualifierS}`,
+    );
   }
   const format = oneOf('format', v.format, FORMATS, 'table');
   if (v.part !== undefined && format !== 'csv') throw new UsageError('--part: only applies to --format csv');

@@ -7,8 +7,20 @@ const $ = (id) => document.getElementById(id);
 const TOKEN_KEY = 'earshot.readToken';
 const COLORS = ['#2364aa', '#e4572e', '#17bebb', '#ffc914', '#76b041', '#8f3985', '#3d405b', '#ff7f11'];
 
-/** What the page shows, exposed for tests and the curious. */
-const state = { report: null, dayparts: null, breakdowns: null, live: null, charts: {}, query: '' };
+/**
+ * What the page shows, exposed for tests and the curious. `generation` counts the refreshes drawn
+ * (also on <body data-generation>), so a reader can wait for a fresh one.
+ */
+const state = {
+  report: null,
+  dayparts: null,
+  breakdowns: null,
+  live: null,
+  charts: {},
+  query: '',
+  tz: 'UTC',
+  generation: 0,
+};
 window.__earshot = state;
 
 function takeToken() {
@@ -38,9 +50,14 @@ async function api(path, params) {
     showTokenForm('That token was refused.');
     throw new Error('unauthorized');
   }
-  const body = await res.json();
+  const body = await res.json().catch(() => null);
   if (!res.ok)
-    throw new Error(body.parameter ? `${body.parameter}: ${body.reason}` : body.error || res.statusText);
+    throw new Error(
+      body?.parameter
+        ? `${body.parameter}: ${body.reason}`
+        : body?.error || `${res.status} ${res.statusText}`,
+    );
+  if (body === null) throw new Error(`${path}: not JSON`);
   return body;
 }
 
@@ -105,6 +122,38 @@ function chart(key, el, opts, data) {
   state.charts[key] = new uPlot({ width, height: 240, ...opts }, data, el);
 }
 
+/** uPlot draws time axes and legends in the browser's zone unless told: the report's zone instead. */
+const inZone = (tz) => (ts) => uPlot.tzDate(new Date(ts * 1e3), tz);
+
+const zoneFormats = new Map();
+/** `14:05:09` in the zone (24-hour). */
+function clockIn(ms, tz) {
+  let f = zoneFormats.get(tz);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-GB', {
+      timeZone: tz,
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hourCycle: 'h23',
+    });
+    zoneFormats.set(tz, f);
+  }
+  return f.format(ms);
+}
+
+/** `2026-11-01` in the zone. */
+function dateIn(ms, tz) {
+  const parts = new Intl.DateTimeFormat('en-CA', {
+    timeZone: tz,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  }).formatToParts(ms);
+  const get = (type) => parts.find((p) => p.type === type)?.value;
+  return `${get('year')}-${get('month')}-${get('day')}`;
+}
+
 /** Aligns per-stream rows onto one time axis (missing = 0), for uPlot. */
 function align(rows, timeKey, pick) {
   const streams = [...new Set(rows.map((r) => r.stream))].sort();
@@ -129,8 +178,10 @@ function seriesOf(streams, paths) {
 
 function renderReport(report) {
   const c = report.config;
+  const tzDate = inZone(c.tz);
+  const local = (iso) => `${dateIn(Date.parse(iso), c.tz)} ${clockIn(Date.parse(iso), c.tz).slice(0, 5)}`;
   $('config').textContent =
-    `${c.from} to ${c.to} (${c.tz})${c.daypart ? `, daypart ${c.daypart}` : ''}; idle ${c.idle} s, min session ${c.minSession} s, ` +
+    `${local(c.from)} to ${local(c.to)} ${c.tz} (${c.from} to ${c.to})${c.daypart ? `, daypart ${c.daypart}` : ''}; idle ${c.idle} s, min session ${c.minSession} s, ` +
     `AQH qualifier ${c.aqhQualifier} s, max session ${c.maxSession} s`;
   renderTable(
     $('summary'),
@@ -148,14 +199,18 @@ function renderReport(report) {
   chart(
     'minutes',
     $('minutes-chart'),
-    { series: seriesOf(minutes.streams), axes: [{}, { label: 'listeners' }] },
+    { tzDate, series: seriesOf(minutes.streams), axes: [{}, { label: 'listeners' }] },
     minutes.data,
   );
   const qhs = align(report.quarterHours, 'start', (q) => q.qualified);
   chart(
     'quarterHours',
     $('qh-chart'),
-    { series: seriesOf(qhs.streams, uPlot.paths.stepped({ align: 1 })), axes: [{}, { label: 'sessions' }] },
+    {
+      tzDate,
+      series: seriesOf(qhs.streams, uPlot.paths.stepped({ align: 1 })),
+      axes: [{}, { label: 'sessions' }],
+    },
     qhs.data,
   );
 }
@@ -184,7 +239,6 @@ function renderBreakdowns(body) {
     [
       { key: 'label', label: 'Length', text: true },
       { key: 'sessions', label: 'Sessions', digits: 0 },
-      { key: 'short', label: 'of which tune-outs', digits: 0 },
     ],
     bins.map((b) => ({ ...b, rowKey: b.label })),
   );
@@ -213,7 +267,8 @@ function renderBreakdowns(body) {
 
 function renderLive(snapshot) {
   state.live = snapshot;
-  $('live-at').textContent = `at ${new Date(snapshot.at).toLocaleTimeString()}`;
+  // In the report's zone, like every other time on the page.
+  $('live-at').textContent = `at ${clockIn(Date.parse(snapshot.at), state.tz)} ${state.tz}`;
   const tbody = $('live').tBodies[0];
   tbody.replaceChildren();
   for (const s of [...snapshot.streams, { stream: 'total', listeners: snapshot.total }]) {
@@ -230,13 +285,23 @@ function renderLive(snapshot) {
   }
 }
 
+let following = false;
+
 /** Server-Sent Events over fetch, so the token goes in a header (EventSource cannot send one). */
 async function followLive() {
+  if (following) return;
+  following = true;
   for (;;) {
     try {
       const res = await fetch('/v1/live/stream', {
         headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' },
       });
+      if (res.status === 401) {
+        following = false;
+        localStorage.removeItem(TOKEN_KEY);
+        showTokenForm('That token was refused.');
+        return;
+      }
       if (!res.ok || !res.body) throw new Error(`live: ${res.status}`);
       const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
       let buffer = '';
@@ -264,12 +329,34 @@ async function followLive() {
   }
 }
 
-const nextDay = (date) => new Date(Date.parse(`${date}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+const addDays = (date, days) =>
+  new Date(Date.parse(`${date}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
+
+/** The last minute with listening (epoch ms, from /v1/streams), or null when there is none. */
+let lastDataMs = null;
+
+/**
+ * The API's own default period is all the data there is; the page always asks for an explicit one:
+ * empty pickers become the seven local days that end with the last day with listening.
+ */
+function settlePeriod() {
+  let tz = $('tz').value || state.tz;
+  try {
+    dateIn(0, tz);
+  } catch {
+    tz = state.tz; // a zone being typed: the API names it in its 400
+  }
+  if (!$('to').value)
+    $('to').value = $('from').value ? addDays($('from').value, 6) : dateIn(lastDataMs ?? Date.now(), tz);
+  if (!$('from').value) $('from').value = addDays($('to').value, -6);
+}
 
 function currentParams(extra = {}) {
   const p = new URLSearchParams();
-  if ($('from').value) p.set('from', $('from').value);
-  if ($('to').value) p.set('to', nextDay($('to').value));
+  settlePeriod();
+  p.set('from', $('from').value);
+  // The picker's "to" day is included: the period ends at the next local midnight.
+  p.set('to', addDays($('to').value, 1));
   if ($('tz').value) p.set('tz', $('tz').value);
   const scope = $('scope').value;
   if (scope.startsWith('station:')) p.set('station', scope.slice(8));
@@ -278,19 +365,26 @@ function currentParams(extra = {}) {
   return p;
 }
 
+let refreshes = 0;
+
 async function refresh() {
+  const generation = ++refreshes;
+  document.body.dataset.ready = 'false';
   status('loading...');
-  const withDaypart = currentParams($('daypart').value ? { daypart: $('daypart').value } : {});
-  state.query = withDaypart.toString();
-  const reportParams = new URLSearchParams(withDaypart);
-  reportParams.set('parts', 'summary,minutes,quarterHours');
   try {
+    const withDaypart = currentParams($('daypart').value ? { daypart: $('daypart').value } : {});
+    state.query = withDaypart.toString();
+    const reportParams = new URLSearchParams(withDaypart);
+    reportParams.set('parts', 'summary,minutes,quarterHours');
     const [report, dayparts, breakdowns] = await Promise.all([
       api('/v1/report', reportParams),
       api('/v1/dayparts', currentParams()),
       api('/v1/breakdowns', withDaypart),
     ]);
+    // A later refresh started while this one ran: its answers are the ones to show.
+    if (generation !== refreshes) return;
     state.report = report;
+    state.tz = report.config.tz;
     state.dayparts = dayparts;
     state.breakdowns = breakdowns;
     renderReport(report);
@@ -300,34 +394,49 @@ async function refresh() {
     csv.set('format', 'csv');
     csv.set('part', $('csv-part').value);
     $('csv-link').href = `/v1/report?${csv}`;
-    status(`updated ${new Date().toLocaleTimeString()}`);
+    if (state.live) renderLive(state.live);
+    status(`updated ${clockIn(Date.now(), state.tz)} ${state.tz}`);
+    state.generation = generation;
+    document.body.dataset.generation = String(generation);
     document.body.dataset.ready = 'true';
   } catch (error) {
+    if (generation !== refreshes) return;
     status(error.message, true);
+    document.body.dataset.failed = String(generation);
   }
 }
 
 async function downloadCsv(event) {
   event.preventDefault();
-  const csv = currentParams($('daypart').value ? { daypart: $('daypart').value } : {});
+  // The report on the page, not pickers changed since without pressing Show.
+  const csv = new URLSearchParams(state.query);
   csv.set('format', 'csv');
   csv.set('part', $('csv-part').value);
   const res = await fetch(`/v1/report?${csv}`, { headers: { authorization: `Bearer ${token}` } });
-  if (!res.ok) return status(`CSV: ${res.status}`, true);
+  if (!res.ok) {
+    const body = await res.json().catch(() => null);
+    return status(`CSV: ${body?.parameter ? `${body.parameter}: ${body.reason}` : res.status}`, true);
+  }
   const name = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1] ?? 'earshot.csv';
   const url = URL.createObjectURL(await res.blob());
   const a = document.createElement('a');
   a.href = url;
   a.download = name;
   a.click();
-  URL.revokeObjectURL(url);
+  // Revoked later: some browsers start reading the blob only after click() returns.
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
+
+let started = false;
 
 async function start() {
   $('token-form').hidden = true;
   $('main').hidden = false;
   const meta = await api('/v1/streams');
+  state.tz = meta.settings.tz;
   $('tz').value = meta.settings.tz;
+  const last = meta.streams.map((s) => Date.parse(s.lastMinute));
+  lastDataMs = last.length > 0 ? Math.max(...last) : null;
   for (const z of [
     'UTC',
     meta.settings.tz,
@@ -339,6 +448,7 @@ async function start() {
     if (![...$('zones').options].some((o) => o.value === z)) $('zones').append(new Option(z, z));
   }
   const scope = $('scope');
+  const keepScope = scope.value;
   scope.replaceChildren(new Option('All streams', ''));
   for (const s of meta.stations) scope.append(new Option(`Station ${s.name}`, `station:${s.key}`));
   for (const s of meta.streams) scope.append(new Option(s.stream, `stream:${s.stream}`));
@@ -352,11 +462,14 @@ async function start() {
     if ([...select.options].some((o) => o.value === keep)) select.value = keep;
     if (station) $('tz').value = station.tz;
   };
-  scope.addEventListener('change', fillDayparts);
+  if ([...scope.options].some((o) => o.value === keepScope)) scope.value = keepScope;
+  scope.onchange = fillDayparts;
   fillDayparts();
   const url = new URL(location.href);
-  for (const key of ['from', 'to', 'tz', 'daypart'])
-    if (url.searchParams.get(key)) $(key).value = url.searchParams.get(key);
+  if (!started)
+    for (const key of ['from', 'to', 'tz', 'daypart'])
+      if (url.searchParams.get(key)) $(key).value = url.searchParams.get(key);
+  started = true;
   await refresh();
   followLive();
 }

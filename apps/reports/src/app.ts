@@ -13,17 +13,23 @@ import {
   sessionsBy,
 } from '@earshot/db';
 import { type Context, Hono } from 'hono';
+import { accepts } from 'hono/accepts';
 import { HTTPException } from 'hono/http-exception';
 import { streamSSE } from 'hono/streaming';
 import { clientFamily } from './clients.js';
+import { reportFileName } from './file-name.js';
+import { labelHistogram } from './histogram.js';
 import { LiveFeed } from './live.js';
 import { openApiDocument } from './openapi.js';
 import {
   badParameter,
+  checkPeriodLength,
+  type PeriodQuery,
   parseChoice,
   parseParts,
   parsePeriodQuery,
   type ReportDefaults,
+  rejectParameters,
   shiftLocalDays,
 } from './params.js';
 import type { Station } from './stations.js';
@@ -46,7 +52,12 @@ export interface CreateAppOptions {
   logger?: AppLogger;
   /** Live feed refresh (cache and SSE period), ms. Default 5000. */
   liveRefreshMs?: number;
+  /** The live feed's clock (epoch ms), for tests. Default `Date.now`. */
+  liveClock?: () => number;
 }
+
+/** A period query whose period is settled: `from` and `to` are always set. */
+type SettledPeriod = PeriodQuery & { options: PeriodQuery['options'] & { from: number; to: number } };
 
 const digest = (text: string) => createHash('sha256').update(text).digest();
 
@@ -128,6 +139,7 @@ export function createApp(options: CreateAppOptions): { app: Hono; live: LiveFee
   if (tokenDigests.length === 0) throw new Error('createApp: at least one read token is required');
   const live = new LiveFeed(db, {
     refreshMs: options.liveRefreshMs ?? 5000,
+    ...(options.liveClock ? { now: options.liveClock } : {}),
     onError: (error) => options.logger?.error({ err: error }, 'live listeners query failed'),
   });
   const assets = loadAssets();
@@ -171,24 +183,44 @@ export function createApp(options: CreateAppOptions): { app: Hono; live: LiveFee
     await next();
   });
 
-  const period = (c: Context, extra: readonly string[] = []) =>
-    parsePeriodQuery(c.req.queries(), defaults, stations, extra);
+  // Parses the period parameters and settles the period: without from or to it is the data's extent
+  // (core's default, so the report still equals the offline one), resolved here once so that the
+  // length cap applies to it too and every query of the request sees the same period.
+  const period = async (c: Context, extra: readonly string[] = []): Promise<SettledPeriod> => {
+    const parsed = parsePeriodQuery(c.req.queries(), defaults, stations, extra);
+    const opts = parsed.options;
+    if (opts.from !== undefined && opts.to !== undefined) return parsed as SettledPeriod;
+    const probe = await reportFromDb(db, { ...opts, daypart: null, parts: [] });
+    const settled = { from: Date.parse(probe.config.from), to: Date.parse(probe.config.to) };
+    checkPeriodLength(settled, opts);
+    return { ...parsed, options: { ...opts, ...settled } };
+  };
   const stationInfo = (s: Station | undefined) =>
     s ? { station: { key: s.key, name: s.name, streams: s.streams } } : {};
   const configHeader = (report: Report) => ({ 'earshot-config': JSON.stringify(report.config) });
 
   app.get('/v1/report', async (c) => {
     const q = c.req.queries();
-    const { options: opts, station } = period(c, ['format', 'part', 'parts']);
-    const accept = c.req.header('accept') ?? '';
     const format =
-      parseChoice(q, 'format', ['json', 'csv'] as const) ?? (/\btext\/csv\b/.test(accept) ? 'csv' : 'json');
+      parseChoice(q, 'format', ['json', 'csv'] as const) ??
+      (accepts(c, {
+        header: 'Accept',
+        supports: ['application/json', 'text/csv'],
+        default: 'application/json',
+      }) === 'text/csv'
+        ? 'csv'
+        : 'json');
     if (format === 'csv') {
+      if (q.parts) throw badParameter('parts', 'parts is for JSON; a CSV holds one part: use part=...');
       const part =
         parseChoice<ReportPart>(q, 'part', ['summary', 'sessions', 'minutes', 'quarterHours']) ?? 'summary';
-      const parts: ReportPart[] = part === 'summary' ? ['summary', 'quarterHours'] : [part];
-      const report = await reportFromDb(db, { ...opts, parts });
-      const name = `earshot-${station?.key ?? 'report'}-${part}-${report.config.from.slice(0, 10)}.csv`;
+      const { options: opts, station } = await period(c, ['format', 'part']);
+      const report = await reportFromDb(db, { ...opts, parts: [part] });
+      const name = reportFileName(report, part, {
+        station: station?.key,
+        streams: opts.streams,
+        daypartName: opts.daypart?.name,
+      });
       return c.body(reportCsv(report, part), 200, {
         'content-type': 'text/csv; charset=utf-8',
         'content-disposition': `attachment; filename="${name}"`,
@@ -197,29 +229,24 @@ export function createApp(options: CreateAppOptions): { app: Hono; live: LiveFee
     }
     if (q.part) throw badParameter('part', 'part is for CSV; use parts=... for JSON');
     const parts = parseParts(q);
+    const { options: opts, station } = await period(c, ['format', 'parts']);
     const report = await reportFromDb(db, { ...opts, ...(parts ? { parts } : {}) });
     return c.json({ ...report, ...stationInfo(station) }, 200, configHeader(report));
   });
 
   app.get('/v1/dayparts', async (c) => {
-    const { options: opts, station, dayparts } = period(c);
     if (c.req.query('daypart') !== undefined)
       throw badParameter('daypart', 'this endpoint reports every daypart');
-    const all = await reportFromDb(db, { ...opts, daypart: null, parts: ['summary'] });
-    // Every daypart over the same period (the resolved one when from/to were not given).
-    const fixed: DbReportOptions = {
-      ...opts,
-      from: Date.parse(all.config.from),
-      to: Date.parse(all.config.to),
-      parts: ['summary'],
-    };
-    const rows = await Promise.all(
-      dayparts.map(async (d) => ({
+    const { options: opts, station, dayparts } = await period(c);
+    const each: DbReportOptions = { ...opts, parts: ['summary'] };
+    const [all, ...rows] = await Promise.all([
+      reportFromDb(db, { ...each, daypart: null }),
+      ...dayparts.map(async (d) => ({
         name: d.name,
         spec: d.spec,
-        summary: (await reportFromDb(db, { ...fixed, daypart: d })).summary,
+        summary: (await reportFromDb(db, { ...each, daypart: d })).summary,
       })),
-    );
+    ]);
     return c.json({
       config: all.config,
       ...stationInfo(station),
@@ -228,14 +255,13 @@ export function createApp(options: CreateAppOptions): { app: Hono; live: LiveFee
   });
 
   app.get('/v1/breakdowns', async (c) => {
-    const { options: opts, station } = period(c);
-    const head = await reportFromDb(db, { ...opts, parts: ['summary'] });
-    const from = Date.parse(head.config.from);
-    const to = Date.parse(head.config.to);
+    const { options: opts, station } = await period(c);
+    const { from, to } = opts;
     const sel = { from, to, tz: opts.tz, daypart: opts.daypart, streams: opts.streams };
     const previousFrom = shiftLocalDays(from, opts.tz, -7);
     const previousTo = shiftLocalDays(to, opts.tz, -7);
-    const [previous, histogram, byOutput, byUa] = await Promise.all([
+    const [head, previous, histogram, byOutput, byUa] = await Promise.all([
+      reportFromDb(db, { ...opts, parts: ['summary'] }),
       reportFromDb(db, { ...opts, from: previousFrom, to: previousTo, parts: ['summary'] }),
       sessionLengthHistogram(db, sel),
       sessionsBy(db, 'output', sel),
@@ -244,15 +270,8 @@ export function createApp(options: CreateAppOptions): { app: Hono; live: LiveFee
     return c.json({
       config: head.config,
       ...stationInfo(station),
-      basis:
-        "histogram, byOutput and byClient: counted sessions that start in the period's quarter-hours (daypart applied), with their whole listening time; the first bin adds the short sessions (tune-outs)",
-      histogram: histogram.map((b) => ({
-        label: b.label,
-        fromS: b.fromS,
-        toS: b.toS,
-        sessions: b.sessions + b.short,
-        short: b.short,
-      })),
+      basis: `histogram, byOutput and byClient: counted sessions that start in the period's quarter-hours (daypart applied), with their whole listening time; the histogram's first bin holds the short sessions (tune-outs: under minSession, ${defaults.minSessionS} s), which are not counted anywhere else`,
+      histogram: labelHistogram(histogram, defaults.minSessionS),
       comparison: {
         current: { from: head.config.from, to: head.config.to },
         previous: { from: previous.config.from, to: previous.config.to },
@@ -268,6 +287,7 @@ export function createApp(options: CreateAppOptions): { app: Hono; live: LiveFee
   });
 
   app.get('/v1/streams', async (c) => {
+    rejectParameters(c.req.queries());
     const streams = await listStreams(db);
     return c.json({
       streams: streams.map((s) => ({
@@ -293,6 +313,8 @@ export function createApp(options: CreateAppOptions): { app: Hono; live: LiveFee
     });
   });
 
+  /** Ends each open SSE response (unsubscribes it and lets the handler return). */
+  const openStreams = new Set<() => void>();
   const liveConfig = {
     idle: defaults.idleS,
     minSession: defaults.minSessionS,
@@ -302,10 +324,29 @@ export function createApp(options: CreateAppOptions): { app: Hono; live: LiveFee
     daypart: null,
   };
 
-  app.get('/v1/live', async (c) => c.json({ ...(await live.get()), config: liveConfig }));
+  app.get('/v1/live', async (c) => {
+    rejectParameters(c.req.queries());
+    return c.json({ ...(await live.get()), config: liveConfig });
+  });
 
-  app.get('/v1/live/stream', (c) =>
-    streamSSE(c, async (stream) => {
+  app.get('/v1/live/stream', (c) => {
+    rejectParameters(c.req.queries());
+    return streamSSE(c, async (stream) => {
+      // Abort handling comes first: a client may leave while the first snapshot is being queried,
+      // and hono calls only the abort listeners registered by then.
+      let unsubscribe: (() => void) | undefined;
+      let ended = false;
+      let end = () => {};
+      const left = new Promise<void>((resolve) => {
+        end = () => {
+          ended = true;
+          unsubscribe?.();
+          openStreams.delete(end);
+          resolve();
+        };
+        stream.onAbort(end);
+      });
+      openStreams.add(end);
       let id = 0;
       const send = (s: unknown) =>
         stream.writeSSE({
@@ -313,18 +354,35 @@ export function createApp(options: CreateAppOptions): { app: Hono; live: LiveFee
           id: String(++id),
           data: JSON.stringify({ ...(s as object), config: liveConfig }),
         });
-      await send(await live.get());
-      await new Promise<void>((resolve) => {
-        const unsubscribe = live.subscribe((s) => {
-          send(s).catch(() => {});
-        });
-        stream.onAbort(() => {
-          unsubscribe();
-          resolve();
-        });
+      try {
+        await send(await live.get());
+      } catch (error) {
+        // The timer below retries the query; the client keeps its connection.
+        options.logger?.warn({ err: error }, 'first live snapshot failed');
+      }
+      if (ended || stream.aborted) return end();
+      // A client that reads slower than the feed gets the latest snapshot, not a growing backlog.
+      let writing = false;
+      unsubscribe = live.subscribe((s) => {
+        if (writing) return;
+        writing = true;
+        send(s)
+          .catch(() => {})
+          .finally(() => {
+            writing = false;
+          });
       });
-    }),
-  );
+      await left;
+    });
+  });
 
-  return { app, live, close: () => live.close() };
+  return {
+    app,
+    live,
+    close: () => {
+      // End the SSE responses too, so that a server's close() is not held open by them.
+      for (const end of [...openStreams]) end();
+      live.close();
+    },
+  };
 }

@@ -1,10 +1,13 @@
 export { type AppLogger, type CreateAppOptions, createApp, tokenMatches } from './app.js';
 export { clientFamily } from './clients.js';
 export { loadReportsEnv, type ReportsEnv, reportsEnvSchema } from './env.js';
+export { reportFileName } from './file-name.js';
+export { type HistogramBin, labelHistogram } from './histogram.js';
 export { LiveFeed, type LiveSnapshot } from './live.js';
 export { openApiDocument } from './openapi.js';
 export {
   badParameter,
+  checkPeriodLength,
   MAX_PERIOD_DAYS,
   parsePeriodQuery,
   type ReportDefaults,

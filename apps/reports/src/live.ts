@@ -92,6 +92,11 @@ export class LiveFeed {
     };
   }
 
+  /** How many subscribers there are (SSE clients), for health and tests. */
+  get subscriberCount(): number {
+    return this.listeners.size;
+  }
+
   /** Stops the timer (idempotent). */
   close(): void {
     this.listeners.clear();

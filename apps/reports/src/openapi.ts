@@ -7,12 +7,12 @@ const periodParameterDocs: Record<
 > = {
   from: {
     description:
-      'Period start (inclusive): ISO-8601 with a zone, or a local date/date-time read in `tz`. Default: the start of the first quarter-hour with data.',
+      'Period start (inclusive): ISO-8601 with a zone, or a local date/date-time read in `tz`. Default: the start of the first quarter-hour with data (of the selected streams), as the offline report does; when that makes the period longer than 400 days the answer is a 400 naming `from` (give the period).',
     schema: { type: 'string', examples: ['2026-11-01', '2026-11-01T06:00', '2026-11-01T11:00:00Z'] },
   },
   to: {
     description:
-      'Period end (exclusive), same forms as `from`. Default: the end of the last quarter-hour with data. At most 400 days after `from`.',
+      'Period end (exclusive), same forms as `from`. Default: the end of the last quarter-hour with data (a 400 naming `to` when that is over 400 days after `from`). At most 400 days after `from`.',
     schema: { type: 'string' },
   },
   tz: {
@@ -124,24 +124,27 @@ export const openApiDocument = {
             name: 'format',
             in: 'query',
             schema: { enum: ['json', 'csv'] },
-            description: 'Default json, or csv when Accept asks for text/csv.',
+            description:
+              'Default json, or csv when Accept prefers text/csv to application/json (q-values honoured: `text/csv;q=0` refuses it).',
           },
           {
             name: 'part',
             in: 'query',
             schema: { enum: ['summary', 'sessions', 'minutes', 'quarterHours'] },
-            description: 'CSV: which part (default summary).',
+            description: 'CSV: which part (default summary). A 400 with JSON.',
           },
           {
             name: 'parts',
             in: 'query',
             schema: { type: 'string' },
-            description: 'JSON: comma-separated parts to compute (default all); the others come back empty.',
+            description:
+              'JSON: comma-separated parts to compute (default all); the others come back empty. A 400 with CSV (use `part`).',
           },
         ],
         responses: {
           200: {
-            description: 'The report. Header `Earshot-Config` repeats `config` (also on CSV).',
+            description:
+              'The report. Header `Earshot-Config` repeats `config` (also on CSV). A CSV comes as an attachment whose file name carries the config: `earshot-PART[-STATION|STREAMS]-FROM_TO-ZONE[-DAYPART]-aqhNs.csv`, FROM and TO in local time of the zone (TO exclusive).',
             content: {
               'application/json': {
                 schema: {
@@ -183,7 +186,7 @@ export const openApiDocument = {
         responses: {
           200: {
             description:
-              '`{ config, histogram, comparison, byOutput, byClient }` (breakdowns by output/client and the histogram count sessions that start in the period).',
+              '`{ config, basis, station?, histogram: [{ label, fromS, toS, sessions, short }], comparison: { current, previous, streams: [{ stream, current, previous, delta }] }, byOutput, byClient }`. The histogram and the breakdowns by output and client count sessions that start in the period; the first bin, `short (< minSession s)`, holds the short sessions (tune-outs), the others the counted sessions by listening time.',
           },
           400: error,
           401: unauthorized,
@@ -193,9 +196,12 @@ export const openApiDocument = {
     '/v1/live': {
       get: {
         summary:
-          'Listeners now per stream: listening seconds in the last minute / 60, from raw events (refreshed every 5 s)',
+          'Listeners now per session stream: listening seconds in the last minute / 60, from raw events (refreshed every 5 s)',
+        description:
+          "Each event's seconds count for its session's stream (the stream of the session id's first event: for HLS the group key). Takes no parameters.",
         responses: {
-          200: { description: '`{ at, windowS, streams: [{ stream, listeners }], total }`' },
+          200: { description: '`{ at, windowS, streams: [{ stream, listeners }], total, config }`' },
+          400: error,
           401: unauthorized,
         },
       },
@@ -203,13 +209,22 @@ export const openApiDocument = {
     '/v1/live/stream': {
       get: {
         summary: 'The same as /v1/live, as Server-Sent Events (`event: live`) every 5 s',
-        responses: { 200: { description: 'text/event-stream' }, 401: unauthorized },
+        description: 'Takes no parameters.',
+        responses: { 200: { description: 'text/event-stream' }, 400: error, 401: unauthorized },
       },
     },
     '/v1/streams': {
       get: {
         summary: 'Streams with listening, configured stations, dayparts and settings (for pickers)',
-        responses: { 200: { description: '`{ streams, stations, dayparts, settings }`' }, 401: unauthorized },
+        description: 'Takes no parameters.',
+        responses: {
+          200: {
+            description:
+              '`{ streams: [{ stream, firstMinute, lastMinute }], stations: [{ key, name, tz, streams, dayparts }], dayparts: [{ name, spec }], settings: { tz, idle, minSession, maxSession, aqhQualifier } }`',
+          },
+          400: error,
+          401: unauthorized,
+        },
       },
     },
     '/healthz': {

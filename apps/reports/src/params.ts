@@ -127,8 +127,7 @@ export function parsePeriodQuery(
   const to = time('to');
   if (from !== undefined && to !== undefined) {
     if (to <= from) throw badParameter('to', 'must be after from');
-    if (to - from > MAX_PERIOD_DAYS * 86_400_000)
-      throw badParameter('to', `the period may be at most ${MAX_PERIOD_DAYS} days`);
+    checkPeriodLength({ from, to }, { from, to });
   }
 
   const streams = q.stream ?? [];
@@ -168,6 +167,40 @@ export function parsePeriodQuery(
     options.groupAs = station.key;
   } else if (streams.length > 0) options.streams = [...new Set(streams)];
   return { options, station, dayparts };
+}
+
+/**
+ * Refuses a period longer than {@link MAX_PERIOD_DAYS}. `given` says which bounds the query gave:
+ * a bound it left out came from the data's extent, so the 400 names the missing bound and says what
+ * the data spans, instead of blaming a parameter the client never sent.
+ */
+export function checkPeriodLength(
+  period: { from: number; to: number },
+  given: { from?: number | undefined; to?: number | undefined },
+): void {
+  const lengthMs = period.to - period.from;
+  if (lengthMs <= MAX_PERIOD_DAYS * 86_400_000) return;
+  if (given.from !== undefined && given.to !== undefined)
+    throw badParameter('to', `the period may be at most ${MAX_PERIOD_DAYS} days`);
+  const days = Math.ceil(lengthMs / 86_400_000);
+  const span = `${new Date(period.from).toISOString()} to ${new Date(period.to).toISOString()}`;
+  if (given.from === undefined && given.to === undefined) {
+    throw badParameter(
+      'from',
+      `without from and to the period is the data's, ${span} (${days} days), longer than the ${MAX_PERIOD_DAYS} days a report may cover: give from and to`,
+    );
+  }
+  const missing = given.from === undefined ? 'from' : 'to';
+  throw badParameter(
+    missing,
+    `without ${missing} the period runs to the data's ${missing === 'from' ? 'start' : 'end'}: ${span} (${days} days), longer than the ${MAX_PERIOD_DAYS} days a report may cover: give ${missing}`,
+  );
+}
+
+/** For endpoints without parameters: any query parameter is a 400 naming it, as elsewhere. */
+export function rejectParameters(q: Queries): void {
+  const name = Object.keys(q)[0];
+  if (name !== undefined) throw badParameter(name, 'is not a parameter here (this endpoint takes none)');
 }
 
 /** Parses a comma-separated list of report parts (`parts=summary,minutes`). */

@@ -1,10 +1,10 @@
 import { buildReport, type ListenEvent, parseReportTime } from '@earshot/core';
-import { type Db, insertEvents } from '@earshot/db';
+import { type Db, insertEvents, type Queryable } from '@earshot/db';
 import { generateStation } from '@earshot/simulate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.js';
 import { parseStations } from '../src/stations.js';
-import { loadAndFinalize, openTestDb } from './helpers.js';
+import { loadAndFinalize, openTestDb, SETTINGS } from './helpers.js';
 
 const TOKEN = 'read-token-0123456789abcdef';
 const TZ = 'America/New_York';
@@ -136,6 +136,11 @@ describe('reports API', () => {
       ['/v1/report?tz=UTC&tz=UTC', 'tz'],
       ['/v1/dayparts?daypart=AM%20drive', 'daypart'],
       ['/v1/breakdowns?from=2026-13-01', 'from'],
+      ['/v1/report?format=csv&parts=summary', 'parts'],
+      ['/v1/report?format=json&part=summary', 'part'],
+      ['/v1/live?stream=main', 'stream'],
+      ['/v1/live/stream?since=0', 'since'],
+      ['/v1/streams?tz=UTC', 'tz'],
     ];
     for (const [path, parameter] of cases) {
       const res = await get(path);
@@ -144,6 +149,10 @@ describe('reports API', () => {
       expect(body, path).toMatchObject({ error: 'bad parameter', parameter });
       expect(typeof body.reason).toBe('string');
     }
+    // CSV chosen by Accept cannot take parts either.
+    const csvParts = await get('/v1/report?parts=summary', { accept: 'text/csv' });
+    expect(csvParts.status).toBe(400);
+    expect(await csvParts.json()).toMatchObject({ parameter: 'parts' });
     // The worker's own values are accepted.
     expect((await get('/v1/report?idle=300&minSession=60&maxSession=86400&parts=summary')).status).toBe(200);
   });
@@ -186,6 +195,53 @@ describe('reports API', () => {
     expect(sessions.trimEnd().split('\n')).toHaveLength(offline.sessions.length + 1);
   });
 
+  it('picks CSV by Accept only when it is preferred, honouring q-values', async () => {
+    const kind = async (accept: string) => {
+      const res = await get('/v1/report?tz=UTC', { accept });
+      expect(res.status, accept).toBe(200);
+      return res.headers.get('content-type')?.split(';')[0];
+    };
+    expect(await kind('text/csv')).toBe('text/csv');
+    expect(await kind('text/csv;q=0')).toBe('application/json');
+    expect(await kind('application/json, text/csv;q=0')).toBe('application/json');
+    expect(await kind('text/csv;q=0, */*')).toBe('application/json');
+    expect(await kind('application/json;q=0.5, text/csv')).toBe('text/csv');
+    expect(await kind('text/csv;q=0.4, application/json;q=0.9')).toBe('application/json');
+    expect(await kind('*/*')).toBe('application/json');
+    expect(await kind('text/html')).toBe('application/json');
+  });
+
+  it('names a CSV download after the config that shaped it, and keeps the Earshot-Config header', async () => {
+    const name = async (path: string) => {
+      const res = await get(path);
+      expect(res.status, path).toBe(200);
+      expect(res.headers.get('earshot-config'), path).toBeTruthy();
+      return /^attachment; filename="([^"]+)"$/.exec(res.headers.get('content-disposition') ?? '')?.[1];
+    };
+    expect(
+      await name(`/v1/report?from=2026-11-02&to=2026-11-03&tz=${TZ}&daypart=AM%20drive&format=csv`),
+    ).toBe('earshot-summary-2026-11-02_2026-11-03-America_New_York-AM_drive-aqh300s.csv');
+    expect(
+      await name(
+        '/v1/report?from=2026-11-02T06:00&to=2026-11-02T12:00&station=wxyz&aqhQualifier=180&format=csv&part=minutes',
+      ),
+    ).toBe('earshot-minutes-wxyz-2026-11-02T0600_2026-11-02T1200-America_New_York-aqh180s.csv');
+    expect(
+      await name(
+        '/v1/report?from=2026-11-02&to=2026-11-03&stream=main&daypart=Mon-Fri%2007:00-09:00&format=csv&part=sessions',
+      ),
+    ).toBe('earshot-sessions-main-2026-11-02_2026-11-03-UTC-Mon-Fri_07_00-09_00-aqh300s.csv');
+    // Without from/to: the data's period, in local time (here whole quarter-hours around the data).
+    const offline = buildReport(events, { tz: TZ });
+    const local = (iso: string) => {
+      const t = new Date(Date.parse(iso) - 5 * 3_600_000).toISOString(); // EST on these days
+      return `${t.slice(0, 10)}T${t.slice(11, 13)}${t.slice(14, 16)}`;
+    };
+    expect(await name(`/v1/report?tz=${TZ}&format=csv&part=quarterHours`)).toBe(
+      `earshot-quarterHours-${local(offline.config.from)}_${local(offline.config.to)}-America_New_York-aqh300s.csv`,
+    );
+  });
+
   it('reports every daypart, and breakdowns whose counts add up', async () => {
     const dayparts = await (await get(`/v1/dayparts?tz=${TZ}`)).json();
     expect(dayparts.dayparts.map((d: { name: string }) => d.name)).toEqual([
@@ -213,7 +269,7 @@ describe('reports API', () => {
     );
     expect(histogramCounted).toBe(starts);
     expect(b.histogram.map((h: { label: string }) => h.label)).toEqual([
-      'under 1 min',
+      'short (< 60 s)',
       '1-10 min',
       '10-30 min',
       '30-90 min',
@@ -221,6 +277,9 @@ describe('reports API', () => {
       'over 4 h',
     ]);
     expect(b.histogram[0].short).toBeGreaterThan(0);
+    // The first bin holds the tune-outs and nothing else; the others, counted sessions only.
+    expect(b.histogram[0].sessions).toBe(b.histogram[0].short);
+    expect(b.histogram.slice(1).every((h: { short: number }) => h.short === 0)).toBe(true);
     expect(b.byOutput.map((o: { output: string }) => o.output).sort()).toEqual(['hls', 'shoutcast']);
     expect(b.byOutput.reduce((n: number, o: { sessions: number }) => n + o.sessions, 0)).toBe(starts);
     expect(b.byClient.reduce((n: number, o: { sessions: number }) => n + o.sessions, 0)).toBe(starts);
@@ -305,6 +364,155 @@ describe('reports API', () => {
     // Live files HLS segments under the session's group key, as reports do.
     expect(update.streams.map((s: { stream: string }) => s.stream)).toEqual(['live-a', 'live-b']);
     expect(update.streams[1].listeners).toBe(0.1);
+    expect(app.live.subscriberCount).toBe(1);
     await reader.cancel();
+    // The client left: its subscription ends with it, and the feed stops polling.
+    await expect.poll(() => app.live.subscriberCount).toBe(0);
+  });
+});
+
+describe('live listeners over SSE', () => {
+  const headers = { authorization: `Bearer ${TOKEN}`, accept: 'text/event-stream' };
+
+  it('unsubscribes a client that leaves while its first snapshot is being queried', async () => {
+    let entered!: () => void;
+    const querying = new Promise<void>((resolve) => {
+      entered = resolve;
+    });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    // A database whose live query takes until the test lets it go.
+    const slow = {
+      drizzle: undefined as never,
+      query: (async () => {
+        entered();
+        await held;
+        return [];
+      }) as Queryable['query'],
+    };
+    const reports = createApp({ db: slow, tokens: [TOKEN], defaults, liveRefreshMs: 20 });
+    try {
+      const res = await reports.app.request('/v1/live/stream', { headers });
+      expect(res.status).toBe(200);
+      await querying;
+      await res.body!.cancel();
+      release();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(reports.live.subscriberCount).toBe(0);
+    } finally {
+      reports.close();
+    }
+  });
+
+  it('ends open streams when the app closes', async () => {
+    const empty = { drizzle: undefined as never, query: (async () => []) as Queryable['query'] };
+    const reports = createApp({ db: empty, tokens: [TOKEN], defaults, liveRefreshMs: 20 });
+    const res = await reports.app.request('/v1/live/stream', { headers });
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    expect((await reader.read()).value).toContain('event: live');
+    await expect.poll(() => reports.live.subscriberCount).toBe(1);
+    reports.close();
+    expect(reports.live.subscriberCount).toBe(0);
+    for (;;) if ((await reader.read()).done) break;
+  });
+});
+
+describe('a deployment with minSession 120 s and more than 400 days of data', () => {
+  const minSessionS = 120;
+  const settings = { ...SETTINGS, minSessionS };
+  const long = { ...defaults, minSessionS };
+  // Two sessions of an archive stream, 520 days apart: the data's extent is longer than a report may be.
+  const archive: ListenEvent[] = [
+    {
+      session: 'old',
+      stream: 'archive',
+      output: 'shoutcast',
+      time: Date.parse('2025-06-01T12:05:00Z'),
+      duration: 300,
+      bytes: 1,
+    },
+    {
+      session: 'new',
+      stream: 'archive',
+      output: 'shoutcast',
+      time: Date.parse('2026-11-02T12:05:00Z'),
+      duration: 300,
+      bytes: 1,
+    },
+  ];
+  let db: Db;
+  let dispose: () => Promise<void>;
+  let app: ReturnType<typeof createApp>;
+  const get = (path: string) => app.app.request(path, { headers: { authorization: `Bearer ${TOKEN}` } });
+
+  beforeAll(async () => {
+    ({ db, dispose } = await openTestDb('pglite'));
+    await loadAndFinalize(db, [...events, ...archive], settings);
+    app = createApp({ db, tokens: [TOKEN], defaults: long, stations });
+  }, 120_000);
+
+  afterAll(async () => {
+    app?.close();
+    await dispose?.();
+  });
+
+  it('refuses a default period longer than 400 days, naming the bound that was left out', async () => {
+    const refused: [string, string][] = [
+      ['/v1/report', 'from'],
+      ['/v1/report?to=2026-11-03', 'from'],
+      ['/v1/report?from=2025-06-01', 'to'],
+      ['/v1/dayparts', 'from'],
+      ['/v1/breakdowns?stream=archive', 'from'],
+      ['/v1/report?format=csv', 'from'],
+    ];
+    for (const [path, parameter] of refused) {
+      const res = await get(path);
+      expect(res.status, path).toBe(400);
+      const body = await res.json();
+      expect(body, path).toMatchObject({ error: 'bad parameter', parameter });
+      expect(body.reason, path).toMatch(/400 days/);
+    }
+    // Within the cap the default is still the data's own period, equal to the offline report.
+    const main = await get('/v1/report?stream=main&stream=main-mp3');
+    expect(main.status).toBe(200);
+    expect(await main.json()).toEqual(buildReport(events, { minSessionS, streams: ['main', 'main-mp3'] }));
+    const fromOnly = await (await get('/v1/report?from=2026-11-01&parts=summary')).json();
+    expect(fromOnly.config.to).toBe(buildReport([...events, ...archive], { minSessionS }).config.to);
+  });
+
+  it('labels the histogram by minSession: the tune-outs first, then counted sessions from minSession up', async () => {
+    const period = 'from=2026-11-02&to=2026-11-03&stream=main&stream=main-mp3';
+    const b = await (await get(`/v1/breakdowns?${period}`)).json();
+    expect(b.histogram.map((h: { label: string }) => h.label)).toEqual([
+      'short (< 120 s)',
+      '2-10 min',
+      '10-30 min',
+      '30-90 min',
+      '90 min-4 h',
+      'over 4 h',
+    ]);
+    expect(b.histogram[0]).toMatchObject({ fromS: 0, toS: 120 });
+    expect(b.histogram[1]).toMatchObject({ fromS: 120, toS: 600 });
+    expect(b.histogram[0].short).toBeGreaterThan(0);
+    expect(b.histogram[0].sessions).toBe(b.histogram[0].short);
+    const offline = buildReport(events, {
+      minSessionS,
+      from: Date.parse('2026-11-02T00:00:00Z'),
+      to: Date.parse('2026-11-03T00:00:00Z'),
+    });
+    // Every counted session that starts in the period is in a counted bin, by its listening time.
+    const counted = b.histogram.slice(1);
+    expect(counted.reduce((n: number, h: { sessions: number }) => n + h.sessions, 0)).toBe(
+      offline.summary.reduce((n, s) => n + s.sessionStarts, 0),
+    );
+    for (const h of counted) {
+      const inBin = offline.sessions.filter(
+        (s) => s.duration >= h.fromS && (h.toS === null || s.duration < h.toS),
+      ).length;
+      expect(h.sessions, h.label).toBe(inBin);
+    }
+    expect(b.basis).toMatch(/120 s/);
   });
 });

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { localTime } from '@earshot/core';
 import type { Db } from '@earshot/db';
 import { generateStation } from '@earshot/simulate';
 import { serve } from '@hono/node-server';
@@ -23,6 +24,30 @@ const ARGS = [
 const ARTIFACTS = fileURLToPath(new URL('../../../artifacts/', import.meta.url));
 const TOKEN = 'dashboard-test-token-0123456789';
 const TZ = 'America/New_York';
+// The browser's own zone, never the report's: every time on the page must be drawn in TZ anyway.
+const BROWSER_TZ = 'Asia/Tokyo';
+
+const pad = (n: number) => String(n).padStart(2, '0');
+/** uPlot's default legend stamp (`{YYYY}-{MM}-{DD} {h}:{mm}{aa}`) of epoch ms in TZ. */
+function legendStamp(ms: number): string {
+  const t = localTime(ms, TZ);
+  const hour = Math.floor(t.minuteOfDay / 60);
+  return `${t.year}-${pad(t.month)}-${pad(t.day)} ${hour % 12 || 12}:${pad(t.minuteOfDay % 60)}${hour >= 12 ? 'pm' : 'am'}`;
+}
+/** `HH:MM:SS` of epoch ms in a zone. */
+const clock = (ms: number, tz: string) =>
+  new Intl.DateTimeFormat('en-GB', {
+    timeZone: tz,
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    hourCycle: 'h23',
+  }).format(ms);
+/** Local date `YYYY-MM-DD` of epoch ms in TZ, `days` days later. */
+function localDate(ms: number, days = 0): string {
+  const t = localTime(ms, TZ);
+  return new Date(Date.UTC(t.year, t.month - 1, t.day + days)).toISOString().slice(0, 10);
+}
 
 type Cell = { row: string; field: string; value: string; text: string };
 
@@ -33,6 +58,9 @@ describe('dashboard in headless Chromium', () => {
   let server: ReturnType<typeof serve>;
   let reports: ReturnType<typeof createApp>;
   let base: string;
+  // The live feed's clock stands still, so the page and GET /v1/live show the same snapshot.
+  let liveAt: number;
+  let lastMinuteMs: number;
 
   beforeAll(async () => {
     ({ db, dispose } = await openTestDb('postgres'));
@@ -48,6 +76,7 @@ describe('dashboard in headless Chromium', () => {
       userAgents: true,
     });
     await loadAndFinalize(db, events);
+    liveAt = Date.now();
     const stations = parseStations({
       stations: [{ key: 'demo', name: 'Demo FM', tz: TZ, streams: ['main', 'main-mp3'] }],
     });
@@ -57,6 +86,7 @@ describe('dashboard in headless Chromium', () => {
       stations,
       defaults: { idleS: 300, minSessionS: 60, maxSessionS: 86_400, aqhQualifierS: 300, tz: TZ },
       liveRefreshMs: 1000,
+      liveClock: () => liveAt,
     });
     server = serve({ fetch: reports.app.fetch, port: 0, hostname: '127.0.0.1' });
     await new Promise((resolve) => server.once('listening', resolve));
@@ -78,14 +108,26 @@ describe('dashboard in headless Chromium', () => {
   };
 
   it('shows the same figures as the API and saves a screenshot', async () => {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, timezoneId: BROWSER_TZ });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
+    const generation = () => page.evaluate(() => Number(document.body.dataset.generation ?? 0));
+    /** Submits the pickers and waits for the refresh this submit started, not an earlier one. */
+    const show = async () => {
+      const before = await generation();
+      await page.click('#pickers button[type="submit"]');
+      await page.waitForSelector(`body[data-generation="${before + 1}"][data-ready="true"]`, {
+        timeout: 30_000,
+      });
+    };
     await page.goto(`${base}/?token=${TOKEN}`);
-    await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000 });
+    await page.waitForSelector('body[data-generation="1"][data-ready="true"]', { timeout: 30_000 });
     await page.waitForSelector('#live tbody tr', { timeout: 30_000 });
     // The token left the address bar for localStorage.
     expect(new URL(page.url()).searchParams.get('token')).toBeNull();
+    lastMinuteMs = Math.max(
+      ...(await api('/v1/streams')).streams.map((s: { lastMinute: string }) => Date.parse(s.lastMinute)),
+    );
 
     const cells = (table: string) =>
       page.$$eval(`${table} td[data-field]`, (tds) =>
@@ -99,6 +141,14 @@ describe('dashboard in headless Chromium', () => {
     const query: string = await page.evaluate(
       () => (window as unknown as { __earshot: { query: string } }).__earshot.query,
     );
+
+    // With empty pickers the page still asks for an explicit period: the seven local days that end
+    // with the last day with listening.
+    const asked = new URLSearchParams(query);
+    expect(asked.get('from')).toBe(localDate(lastMinuteMs, -6));
+    expect(asked.get('to')).toBe(localDate(lastMinuteMs, 1));
+    expect(await page.inputValue('#from')).toBe(localDate(lastMinuteMs, -6));
+    expect(await page.inputValue('#to')).toBe(localDate(lastMinuteMs));
 
     // Summary table = /v1/report's summary, number for number.
     const report = await api(`/v1/report?${query}&parts=summary,minutes,quarterHours`);
@@ -156,19 +206,47 @@ describe('dashboard in headless Chromium', () => {
     expect(charts.bars).toEqual(breakdowns.histogram.map((b: { sessions: number }) => b.sessions));
     expect(charts.points).toBe(new Set(report.minutes.map((m: { minute: string }) => m.minute)).size);
 
-    // Listening now: the live table shows a snapshot of /v1/live (the same cache).
+    // The time charts are drawn in the report's zone, not the browser's: uPlot's legend stamp of the
+    // first minute is its local time in TZ.
+    const firstMinute: { ts: number; stamp: string } = await page.evaluate(() => {
+      const u = (
+        window as unknown as {
+          __earshot: {
+            charts: Record<string, { data: number[][]; series: { value: (...a: unknown[]) => string }[] }>;
+          };
+        }
+      ).__earshot.charts.minutes!;
+      return { ts: u.data[0]![0]!, stamp: u.series[0]!.value(u, u.data[0]![0], 0, 0) };
+    });
+    expect(firstMinute.ts * 1000).toBe(Date.parse(report.minutes[0].minute));
+    expect(firstMinute.stamp).toBe(legendStamp(firstMinute.ts * 1000));
+
+    // Listening now: the live table shows /v1/live's snapshot, stream for stream, at its time in TZ.
+    const liveApi = await api('/v1/live');
+    expect(liveApi.total).toBeGreaterThan(0);
+    await page.waitForFunction(
+      (at) => (window as unknown as { __earshot: { live?: { at: string } } }).__earshot.live?.at === at,
+      liveApi.at,
+    );
     const live = await cells('#live');
-    const total = live.find((c) => c.row === 'total');
-    expect(Number(total?.value)).toBeGreaterThan(0);
+    expect(live.map((c) => [c.row, Number(c.value)])).toEqual([
+      ...liveApi.streams.map((s: { stream: string; listeners: number }) => [s.stream, s.listeners]),
+      ['total', liveApi.total],
+    ]);
+    const liveText = await page.textContent('#live-at');
+    expect(liveText).toBe(`at ${clock(Date.parse(liveApi.at), TZ)} ${TZ}`);
+    expect(clock(Date.parse(liveApi.at), TZ)).not.toBe(clock(Date.parse(liveApi.at), BROWSER_TZ));
+
+    // The CSV download's file name carries the config (period in local dates, zone, qualifier).
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#csv-link')]);
+    expect(download.suggestedFilename()).toBe(
+      `earshot-summary-${localDate(lastMinuteMs, -6)}_${localDate(lastMinuteMs, 1)}-America_New_York-aqh300s.csv`,
+    );
 
     // A station and a daypart through the pickers.
     await page.selectOption('#scope', 'station:demo');
     await page.selectOption('#daypart', 'Mon-Sun 6a-12m');
-    await page.evaluate(() => {
-      document.body.dataset.ready = 'false';
-    });
-    await page.click('#pickers button[type="submit"]');
-    await page.waitForSelector('body[data-ready="true"]');
+    await show();
     const stationQuery: string = await page.evaluate(
       () => (window as unknown as { __earshot: { query: string } }).__earshot.query,
     );
@@ -183,8 +261,10 @@ describe('dashboard in headless Chromium', () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.selectOption('#scope', '');
     await page.selectOption('#daypart', '');
-    await page.click('#pickers button[type="submit"]');
-    await page.waitForSelector('body[data-ready="true"]');
+    await show();
+    expect(
+      await page.evaluate(() => (window as unknown as { __earshot: { query: string } }).__earshot.query),
+    ).toBe(query);
     await page.waitForTimeout(300);
     await page.screenshot({ path: `${ARTIFACTS}dashboard.png`, fullPage: true });
     await page.close();

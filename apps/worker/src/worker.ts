@@ -7,7 +7,6 @@ import {
   type FinalizeJobData,
   type FinalizeOutcome,
   type FinalizeSettings,
-  finalizeJobId,
   finalizeJobOptions,
   finalizeSessions,
   nextDueInMs,

@@ -4,7 +4,10 @@ import type { ListenEvent } from '@earshot/core';
  * A small seeded generator of listen events for the worker's tests, in compressed time: with
  * `idleS` of 1 s, ticks are a fraction of a second, so a test exercises every session rule (idle
  * gaps, the maximum-session cut, short sessions, HLS start events tied with segments, id-less
- * events, awkward session ids, two UTC days) in a few seconds of wall time.
+ * events, awkward session ids, two UTC days) in a few seconds of wall time. Shoutcast visits may
+ * open with a burst (several ticks of audio delivered at once, as a server fills a new player's
+ * buffer); HLS visits may open with prefetched segments (fetched back to back, their intervals
+ * overlapping).
  */
 export interface GenerateOptions {
   seed: number;
@@ -74,11 +77,16 @@ export function generateEvents(options: GenerateOptions): ListenEvent[] {
         events.push(e);
       };
       if (spec.output === 'hls') push({ stream: spec.key, time: t, duration: 0, bytes: 0 });
+      const burst = spec.output === 'shoutcast' && rand() < 0.4;
+      const prefetch = spec.output === 'hls' && rand() < 0.4 ? int(2, 3) : 0;
       for (let i = 0; i < count; i++) {
-        // Mostly back-to-back ticks; sometimes a pause shorter than idle inside the visit.
-        if (i > 0) t += rand() < 0.1 ? tickMs + Math.floor(rand() * (idleMs - tickMs - 1)) : tickMs;
+        // Mostly back-to-back ticks; sometimes a pause shorter than idle inside the visit; the
+        // prefetched segments come a fifth of a tick apart.
+        if (i > 0 && i < prefetch) t += Math.max(1, Math.floor(tickMs / 5));
+        else if (i > 0) t += rand() < 0.1 ? tickMs + Math.floor(rand() * (idleMs - tickMs - 1)) : tickMs;
         const cut = rand() < 0.1;
-        const durationMs = cut ? int(1, tickMs) : tickMs;
+        // A burst: the first event carries several ticks of audio, delivered in a fraction of one.
+        const durationMs = i === 0 && burst ? int(2, 4) * tickMs : cut ? int(1, tickMs) : tickMs;
         const stream = spec.output === 'hls' ? pick(spec.variants!) : spec.key;
         push({
           stream,

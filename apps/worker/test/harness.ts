@@ -183,6 +183,8 @@ export interface DeliverOptions {
   onBatch?: (index: number, total: number) => Promise<void> | void;
   /** Pause every 4 batches, ms. Default 100. */
   pauseMs?: number;
+  /** `time`: batches in time order (a logger's); `shuffled`: every event in random order. Default `time`. */
+  order?: 'time' | 'shuffled';
 }
 
 /**
@@ -197,7 +199,8 @@ export async function deliver(
 ): Promise<void> {
   const { seed } = options;
   const lateShare = options.lateShare ?? 0.1;
-  const ordered = [...events].sort((a, b) => a.time - b.time);
+  const ordered =
+    options.order === 'shuffled' ? shuffle(events, seed + 1) : [...events].sort((a, b) => a.time - b.time);
   const all = batches(withRepeats(ordered, options.repeatShare ?? 0.05, seed), 150, seed);
   const late: ListenEvent[][] = [];
   for (let i = 0; i < all.length; i++) {

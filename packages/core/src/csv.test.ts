@@ -12,6 +12,22 @@ describe('csvField', () => {
     expect(csvField('two\nlines')).toBe('"two\nlines"');
     expect(csvField('cr\r')).toBe('"cr\r"');
   });
+
+  it('prefixes a quote to text a spreadsheet would run as a formula, never to numbers', () => {
+    expect(csvField('=HYPERLINK("http://x","y")')).toBe(`"'=HYPERLINK(""http://x"",""y"")"`);
+    expect(csvField('+1')).toBe("'+1");
+    expect(csvField('-2+3')).toBe("'-2+3");
+    expect(csvField('@SUM(A1)')).toBe("'@SUM(A1)");
+    expect(csvField('\t=1')).toBe("'\t=1");
+    expect(csvField('\r=1')).toBe(`"'\r=1"`);
+    expect(csvField('=1,2')).toBe(`"'=1,2"`);
+    // Only a leading character matters, and numbers (negative ones too) stay numbers.
+    expect(csvField('a=b')).toBe('a=b');
+    expect(csvField("'quoted")).toBe("'quoted");
+    expect(csvField(-1.5)).toBe('-1.5');
+    expect(csvField(-0)).toBe('0');
+    expect(csvField(0)).toBe('0');
+  });
 });
 
 describe('reportCsv', () => {
@@ -37,5 +53,24 @@ describe('reportCsv', () => {
       'main,2026-11-02T07:00:00.000Z,1,1',
       'main,2026-11-02T07:01:00.000Z,0.5,1',
     ]);
+  });
+
+  it('neutralizes client-supplied session, stream and listener keys that look like formulas', () => {
+    const t = Date.UTC(2026, 10, 2, 7, 0);
+    const events = Array.from({ length: 3 }, (_, i) => ({
+      id: `e${i}`,
+      session: '=cmd|"/c calc"!A1',
+      stream: '+main',
+      output: 'shoutcast' as const,
+      time: t + (i + 1) * 30_000,
+      duration: 30,
+      bytes: 100,
+      listener: '@evil',
+    }));
+    const report = buildReport(events);
+    expect(reportCsv(report, 'sessions').split('\n')[1]).toBe(
+      `"'=cmd|""/c calc""!A1",'+main,2026-11-02T07:00:30.000Z,2026-11-02T07:01:30.000Z,60,90,300,'@evil`,
+    );
+    expect(reportCsv(report, 'minutes').split('\n')[1]).toBe("'+main,2026-11-02T07:00:00.000Z,1,1");
   });
 });

@@ -26,14 +26,30 @@ export const REPORT_COLUMNS: Readonly<Record<ReportPart, readonly string[]>> = {
   ],
 };
 
-/** One CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break; quotes doubled; null empty. */
+// Spreadsheets run a cell that starts with = + - @ as a formula; a leading tab or CR can hide one
+// from an importer that trims whitespace first.
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/**
+ * One CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break; quotes doubled;
+ * `null` and `undefined` empty.
+ *
+ * A string that starts with `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'`, so a
+ * spreadsheet shows it as text instead of running it as a formula (CSV injection; the OWASP
+ * recommendation). Session ids, stream keys and listener keys come from clients, so any of them
+ * may try. Numbers are never changed: `-1.5` stays a number.
+ */
 export function csvField(value: unknown): string {
   if (value === null || value === undefined) return '';
-  const text = String(value);
+  let text = String(value);
+  if (typeof value === 'string' && FORMULA_START.test(text)) text = `'${text}`;
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
-/** One part of a report as CSV with a header row; numbers unrounded, `null` as an empty field. */
+/**
+ * One part of a report as CSV with a header row and `\n` line ends; numbers unrounded, `null` as an
+ * empty field, text fields guarded against formula injection (see {@link csvField}).
+ */
 export function reportCsv(report: Report, part: ReportPart): string {
   const columns = REPORT_COLUMNS[part];
   const lines = [columns.join(',')];

@@ -5,10 +5,13 @@ import type { ListenEvent, Output } from './event.js';
  * structured clone). See {@link EventStore.export}.
  */
 export interface PackedSession {
+  /** The session id all these events share. */
   session: string;
-  /** Events. */
+  /** Number of events; each column below holds one entry per event (`idWords` four). */
   n: number;
+  /** `time` of each event, epoch ms. */
   times: Float64Array;
+  /** `bytes` of each event. */
   bytes: Float64Array;
   /** `round(duration * 1000)`: core's math uses durations in integer milliseconds only. */
   durationsMs: Int32Array;
@@ -20,8 +23,11 @@ export interface PackedSession {
   listeners: Uint32Array;
   /** 0 = no id, 1 = a UUID in `idWords`, 2 = another id in `otherIds`. */
   idKinds: Uint8Array;
+  /** Four 32-bit words per event: its UUID `id` packed by {@link packUuid} (kind 1 only). */
   idWords: Uint32Array;
+  /** Event index -> `id`, for ids that are not lowercase UUIDs (kind 2). */
   otherIds: Map<number, string>;
+  /** The stream keys and listener keys the events name, each once. */
   strings: string[];
 }
 
@@ -105,23 +111,38 @@ const ID_OTHER = 2;
  * compares ids only between events of one session id with the same time).
  */
 export class EventStore {
-  /** Session ids and where their events are. */
+  /**
+   * The session ids added, in first-seen order (the keys); the values say where their events sit
+   * and are internal. Read the events with {@link EventStore.events} or {@link EventStore.export}.
+   */
   readonly sessions = new Map<string, SessionList>();
   /** Events added (duplicates included). */
   size = 0;
   private capacity = 0;
-  // The columns, read directly by ColumnEvent; `size` entries are in use.
+  // The columns; `size` entries are in use. Public because ColumnEvent reads them through the
+  // structural EventColumns type, which private fields cannot satisfy; not an API (their layout may
+  // change in any release).
+  /** @internal `time` of each event, epoch ms. */
   times = new Float64Array(0);
+  /** @internal `bytes` of each event. */
   bytes = new Float64Array(0);
+  /** @internal `round(duration * 1000)` of each event, integer ms. */
   durationsMs = new Int32Array(0);
+  /** @internal 0 = shoutcast, 1 = hls. */
   outputs = new Uint8Array(0);
+  /** @internal Index into `strings` of each event's stream key. */
   streams = new Uint32Array(0);
-  /** Index into `strings` + 1; 0 = no listener. */
+  /** @internal Index into `strings` + 1 of each event's listener key; 0 = no listener. */
   listeners = new Uint32Array(0);
+  /** @internal 0 = no id, 1 = a UUID in `idWords`, 2 = another id in `otherIds`. */
   idKinds = new Uint8Array(0);
+  /** @internal Four words per event: its packed UUID id (kind 1). */
   idWords = new Uint32Array(0);
+  /** @internal Index of the session id's next event, -1 at its last: the per-id linked lists. */
   next = new Int32Array(0);
+  /** @internal Event index -> id, for ids that are not lowercase UUIDs (kind 2). */
   readonly otherIds = new Map<number, string>();
+  /** @internal Stream and listener keys, each once (interned). */
   readonly strings: string[] = [];
   private readonly stringIndexes = new Map<string, number>();
 
@@ -203,7 +224,7 @@ export class EventStore {
     }
   }
 
-  /** The id of event `i`. */
+  /** The `id` of the `i`-th event added (from 0), rebuilt as a string; undefined when it had none. */
   idOf(i: number): string | undefined {
     return idAt(this, i);
   }

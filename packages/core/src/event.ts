@@ -19,6 +19,10 @@ export interface ListenEvent {
   session: string;
   /** Stream key; for an HLS master-playlist event, the stream group key. 1..128 characters. */
   stream: string;
+  /**
+   * Which output delivered it: `shoutcast` (a tick or the close of a continuous HTTP stream) or
+   * `hls` (a master-playlist start event, or one segment).
+   */
   output: Output;
   /** When the delivery this event reports ended, epoch milliseconds (integer). */
   time: number;
@@ -26,17 +30,19 @@ export interface ListenEvent {
   duration: number;
   /** Bytes delivered, an integer >= 0. */
   bytes: number;
-  /** Privacy-safe listener key (salted hash of IP + user agent), used for cume. */
+  /** Privacy-safe listener key (salted hash of IP + user agent), used for cume. 1..128 characters. */
   listener?: string;
-  /** Client user agent. */
+  /** Client user agent, up to 1024 characters. */
   ua?: string;
-  /** Client IP. Never stored: ingest turns it into `listener` and drops it. */
+  /** Client IP, up to 1024 characters. Never stored: ingest turns it into `listener` and drops it. */
   ip?: string;
 }
 
 /** What is wrong with one field of one event. */
 export interface EventIssue {
+  /** The field at fault (`time`, `bytes`, an unknown field's name), or `''` for the event as a whole. */
   field: string;
+  /** What is wrong, worded to follow the field's name: `is required`, `must be an integer >= 0`. */
   reason: string;
 }
 
@@ -216,6 +222,7 @@ export function parseEvent(input: unknown): ParseEventResult {
 
 /** One bad event of a batch: its index in the batch and what is wrong with it. */
 export interface BatchIssue extends EventIssue {
+  /** Position of the event in the batch, from 0. */
   index: number;
 }
 

@@ -32,13 +32,16 @@ export const DEFAULT_REPORT_SETTINGS: Readonly<ReportSettings> = {
 
 /** What a report covers and how it is computed. */
 export interface ReportOptions extends Partial<ReportSettings> {
-  /** Period start, epoch ms (inclusive). Default: the start of the first quarter-hour with data. */
+  /** Period start, epoch ms, inclusive. Default: the first quarter-hour with data ({@link resolvePeriod}). */
   from?: number;
-  /** Period end, epoch ms (exclusive). Default: the end of the last quarter-hour with data. */
+  /** Period end, epoch ms (exclusive). Default: the end of the last quarter-hour with data (likewise). */
   to?: number;
   /** IANA time zone of the report. Default `UTC`. */
   tz?: string;
-  /** Only quarter-hours (and minutes) whose local start falls in this daypart. */
+  /**
+   * Only quarter-hours and minutes whose local start falls in this daypart count in `minutes`,
+   * `quarterHours` and `summary`; the `sessions` list ignores it (see {@link Report.sessions}).
+   */
   daypart?: Daypart | null;
   /** Only sessions of these streams (by session `stream`). Default: all. */
   streams?: readonly string[];
@@ -49,25 +52,32 @@ export interface ReportOptions extends Partial<ReportSettings> {
  * by quarter-hour start (epoch ms). Reports are assembled from these; the worker stores them.
  */
 export interface SessionFacts {
+  /** The session (DESIGN section 3); it counts: `duration >= minSession`. */
   session: Session;
+  /**
+   * Listening placed in each UTC minute (DESIGN section 4: each event's seconds spread evenly over
+   * `(time - duration, time]`): minute start, epoch ms -> integer milliseconds.
+   */
   minutes: Map<number, number>;
+  /** Listening placed in each quarter-hour, likewise: QH start (UTC = local QHs), epoch ms -> integer ms. */
   quarterHours: Map<number, number>;
 }
 
-/** A session that does not count (listening under `minSession`): a tune-out. */
-export interface ShortSession {
-  session: Session;
-}
-
-/** The counted sessions of some runs with their placed listening, and the short ones. */
+/** The sessions cut from some runs: the counted ones with their placed listening, and the short ones. */
 export interface FinalizedRuns {
+  /** Sessions of at least `minSession` seconds of listening, with their placed listening. */
   counted: SessionFacts[];
+  /**
+   * Sessions under `minSession` (tune-outs): in no metric, only counted by stream and minute
+   * (see `countShortSessions`).
+   */
   short: Session[];
 }
 
 /**
- * Finalizes session runs: keeps those that count (`duration >= minSessionS`) with their listening
- * placed by minute and by quarter-hour, and lists the short ones.
+ * Finalizes session runs: keeps those that count (`duration >= minSessionS`, 60 s by default as
+ * Triton and the IAB use) with their listening placed by minute and by quarter-hour (integer ms),
+ * and lists the short ones.
  */
 export function finalizeRuns(runs: readonly SessionRun[], settings: CountSettings): FinalizedRuns {
   const result: FinalizedRuns = { counted: [], short: [] };
@@ -99,82 +109,150 @@ export function finalizeSessionId(
   return finalizeRuns(splitSorted(sortUnique([...events]), settings), settings);
 }
 
-/** The settings a report was made with (DESIGN section 7): times ISO-8601 UTC, durations seconds. */
+/**
+ * The settings a report was made with (DESIGN section 7), so that every figure can be read with the
+ * rules that shaped it: times ISO-8601 UTC with milliseconds, durations in seconds.
+ */
 export interface ReportConfig {
+  /** Period start, inclusive, ISO-8601 UTC: as asked, else the start of the first quarter-hour with data. */
   from: string;
+  /** Period end, exclusive, ISO-8601 UTC: as asked, else the end of the last quarter-hour with data. */
   to: string;
+  /** IANA time zone the period's local days and dayparts are read in (`UTC` by default). */
   tz: string;
   /** Daypart spec (`Mon-Fri 06:00-10:00`) or null for the whole period. */
   daypart: string | null;
+  /** Gap between consecutive events that ends a session, seconds (DESIGN section 3). Default 300. */
   idle: number;
+  /** Listening a session needs to count, seconds (DESIGN section 3). Default 60 (Triton, IAB). */
   minSession: number;
+  /**
+   * Seconds a session needs in a quarter-hour to count in that QH's audience (DESIGN section 4).
+   * Default 300 (Triton, legacy Nielsen); 180 is Nielsen PPM's rule since 2025; 0 counts any listening.
+   */
   aqhQualifier: number;
+  /**
+   * Time after a session's first event from which an event starts a new session, seconds (DESIGN
+   * section 3). Default 86400 (24 h).
+   */
   maxSession: number;
 }
 
-/** A counted session as reports show it. */
+/** A counted session as reports show it (DESIGN section 3): times ISO-8601 UTC, durations seconds. */
 export interface ReportSession {
+  /** Session id; several sessions share one when a listener comes back after `idle`. */
   session: string;
+  /** `stream` of its first event: the HLS stream-group key or the Shoutcast stream key. */
   stream: string;
+  /** `time` of its first event, ISO-8601 UTC with milliseconds. */
   start: string;
+  /** `time` of its last event, ISO-8601 UTC with milliseconds. */
   end: string;
+  /** `end - start`, seconds. */
   elapsed: number;
+  /** Listening time: the sum of its events' `duration` (delivered audio; pauses do not count), seconds. */
   duration: number;
+  /** Sum of its events' `bytes`, bytes. */
   bytes: number;
+  /** First non-empty `listener` key of its events, or null when none carried one. */
   listener: string | null;
 }
 
-/** One minute of one stream: average concurrent listeners (seconds / 60) and distinct sessions. */
+/** One minute of one stream (DESIGN section 4, minute series), over counted sessions. */
 export interface ReportMinute {
+  /** Session `stream`. */
   stream: string;
+  /** Minute start, ISO-8601 UTC with milliseconds. */
   minute: string;
+  /** Average concurrent listeners: listening seconds placed in the minute / 60 (sessions, fractional). */
   listeners: number;
+  /** Distinct sessions with listening seconds in the minute. */
   sessions: number;
 }
 
-/** One quarter-hour of one stream: sessions at or over the AQH qualifier, and listening seconds. */
+/** One quarter-hour of one stream (DESIGN section 4), over counted sessions. */
 export interface ReportQuarterHour {
+  /** Session `stream`. */
   stream: string;
+  /** Quarter-hour start (`:00 :15 :30 :45`), ISO-8601 UTC with milliseconds. */
   start: string;
+  /**
+   * Sessions with at least `aqhQualifier` seconds in this QH, each judged in this QH on its own: the
+   * QH's contribution to AQH (Triton, Nielsen).
+   */
   qualified: number;
+  /** Listening seconds placed in the QH. */
   seconds: number;
 }
 
-/** Headline figures of one stream over the period's quarter-hours (daypart applied). */
+/**
+ * Headline figures of one stream over the period's quarter-hours, daypart applied (DESIGN section 4).
+ * "Listening seconds" are those of counted sessions placed inside those quarter-hours.
+ */
 export interface ReportSummary {
+  /** Session `stream`. */
   stream: string;
-  /** Quarter-hours in the period (empty ones included; DST days have 92 or 100). */
+  /**
+   * Quarter-hours of the period: those starting in `[from, to)` and, with a daypart, whose local
+   * start falls in it; empty ones included. A local day has 96, its DST days 92 or 100 (Nielsen).
+   */
   quarterHours: number;
-  /** Average quarter-hour audience: sum of qualified sessions per QH / quarterHours (Triton, Nielsen). */
+  /**
+   * Average quarter-hour audience, sessions: for each QH of the period, the sessions with at least
+   * `aqhQualifier` seconds in it; summed, / `quarterHours` (empty QHs included). Triton Webcast
+   * Metrics and Nielsen (qualifier 300 s; Nielsen PPM 180 s since 2025).
+   */
   aqh: number;
-  /** Average active sessions: listening seconds / (quarterHours x 900). */
+  /** Average active sessions (AAS), sessions: listening seconds / (`quarterHours` x 900 s). Triton. */
   aas: number;
-  /** Total listening hours: listening seconds / 3600. */
+  /** Total listening hours (TLH), hours: listening seconds / 3600. Triton. */
   tlh: number;
-  /** Distinct listeners (by `listener`, else the session) among active sessions. */
+  /**
+   * Cume, listeners: distinct `listener` keys among the active sessions, a session without one
+   * counted by its session id. Nielsen, Triton.
+   */
   cume: number;
-  /** Sessions with listening seconds in the period. */
+  /** Active sessions (AS), sessions: sessions with listening seconds in the period. Triton. */
   activeSessions: number;
-  /** Sessions whose start lies in one of the period's quarter-hours. */
+  /** Session starts (SS), sessions: sessions whose `start` lies in one of the period's QHs. Triton. */
   sessionStarts: number;
-  /** Average time spent listening per session: listening seconds / activeSessions, seconds. */
+  /**
+   * Average time spent listening (ATSL) per session, seconds: listening seconds / `activeSessions`.
+   * Triton Webcast Metrics.
+   */
   atsl: number;
-  /** Time spent listening per listener: TLH / cume, hours. */
+  /**
+   * Time spent listening (TSL) per listener, hours: `tlh` / `cume`. The measured counterpart of
+   * Nielsen's TSL (`tslNielsen`), from every second of listening rather than qualified QHs.
+   */
   tsl: number;
-  /** Nielsen TSL: AQH x quarterHours x 0.25 / cume, hours. */
+  /**
+   * Nielsen TSL, hours: `aqh` x `quarterHours` x 0.25 / `cume` (Nielsen's formula: the average
+   * audience's quarter-hours, in hours, per cume listener).
+   */
   tslNielsen: number;
 }
 
 /** The one report shape (DESIGN section 7): the API returns it, the dashboard draws it, the CLI prints it. */
 export interface Report {
+  /** The period and settings that shaped every figure below. */
   config: ReportConfig;
+  /**
+   * Counted sessions whose `start` is in `[from, to)`, by stream, start, session, whatever the
+   * daypart: a session that starts outside the daypart is listed too (only its listening inside the
+   * daypart counts in `minutes`, `quarterHours` and `summary`), and one that started before `from`
+   * is not (though its listening in the period counts).
+   */
   sessions: ReportSession[];
+  /** Every minute in `[from, to)` (and in the daypart) with listening, by stream, minute. */
   minutes: ReportMinute[];
+  /** Every quarter-hour of the period (daypart applied) with listening, by stream, start. */
   quarterHours: ReportQuarterHour[];
+  /** One row per stream with listening in the period's quarter-hours (daypart applied), by stream. */
   summary: ReportSummary[];
 }
 
-/** Fills in defaults. */
+/** The settings given, each missing one set to its default ({@link DEFAULT_REPORT_SETTINGS}), in seconds. */
 export function resolveSettings(options: Partial<ReportSettings>): ReportSettings {
   return {
     idleS: options.idleS ?? DEFAULT_REPORT_SETTINGS.idleS,
@@ -417,8 +495,10 @@ export function toReportSession(session: Session): ReportSession {
 
 /**
  * Builds a report from raw listen events, incrementally: `add` events in any order (duplicates
- * allowed), then `finish`. Events are kept in an {@link EventStore} (typed-array columns, about 50
- * bytes an event) until `finish` cuts, counts and places each session id's events.
+ * allowed), then `finish`. Every event is kept in an {@link EventStore} (typed-array columns, about
+ * 50 bytes an event; `ua` and `ip` dropped; streams and listener keys interned) for as long as the
+ * builder lives: `finish` cuts, counts and places each session id's events but frees nothing, so
+ * memory grows with the events added, not with the sessions open.
  */
 export class ReportBuilder {
   private readonly store = new EventStore();
@@ -443,7 +523,10 @@ export class ReportBuilder {
     this.store.add(event);
   }
 
-  /** Cuts, counts and places every session id's events. Call once. */
+  /**
+   * Cuts, counts and places every session id's events (the same result each call: the events stay
+   * in the store).
+   */
   finalize(): FinalizedRuns {
     const settings = resolveSettings(this.options);
     const result: FinalizedRuns = { counted: [], short: [] };

@@ -39,7 +39,7 @@ export interface Session {
   elapsed: number;
   /** Listening time: the sum of the events' `duration` (delivered audio; pauses do not count), seconds. */
   duration: number;
-  /** Sum of the events' `bytes`. */
+  /** Sum of the events' `bytes`, bytes. */
   bytes: number;
   /** The first non-empty `listener` of the events, or null. */
   listener: string | null;
@@ -47,9 +47,11 @@ export interface Session {
 
 /** A session together with the (deduplicated, ordered) events it is made of. */
 export interface SessionRun {
+  /** The session's figures (DESIGN section 3), counted or not. */
   session: Session;
   /** `output` of the first event. */
   output: Output;
+  /** Its events, deduplicated, in {@link compareEvents} order. */
   events: ListenEvent[];
 }
 
@@ -77,7 +79,8 @@ export function compareEvents(a: ListenEvent, b: ListenEvent): number {
 
 /**
  * Sorts one session id's events by {@link compareEvents} and drops duplicates: events with the same
- * {@link eventKey} and `time` (the identity ingest stores them under) are one event.
+ * {@link eventKey} and `time` (the identity ingest stores them under) are one event. Works in place:
+ * returns `events` itself, shortened.
  */
 export function sortUnique(events: ListenEvent[]): ListenEvent[] {
   events.sort(compareEvents);
@@ -141,8 +144,9 @@ export function splitSessions(events: Iterable<ListenEvent>, settings: SessionSe
 }
 
 /**
- * Short sessions (under `minSession`: tune-outs) counted by stream and by the minute of their start
- * (epoch ms), as the worker stores them.
+ * Short sessions (under `minSession`: tune-outs, DESIGN section 3) counted by stream and by the UTC
+ * minute of their start, as the worker stores them. Keyed by stream and minute start (epoch ms)
+ * joined with U+0000; each row holds the stream, the minute start (epoch ms) and the count.
  */
 export function countShortSessions(
   short: Iterable<Session>,
@@ -194,12 +198,15 @@ export function isCounted(session: Pick<Session, 'duration'>, settings: CountSet
   return Math.round(session.duration * 1000) >= Math.round(settings.minSessionS * 1000);
 }
 
-/** Identity of a session row: its session id and start (epoch ms). */
+/**
+ * Identity of a session row: its session id and start (epoch ms), joined with U+0000 (which no
+ * valid session id holds).
+ */
 export function sessionRowKey(session: Pick<Session, 'session' | 'start'>): string {
   return `${session.session}\u0000${session.start}`;
 }
 
-/** Whether two sessions are field-for-field equal. */
+/** Whether two sessions are field-for-field equal (every {@link Session} field, by `===`). */
 export function sameSession(a: Session, b: Session): boolean {
   return (
     a.session === b.session &&
@@ -214,17 +221,21 @@ export function sameSession(a: Session, b: Session): boolean {
 }
 
 /**
- * Rows to write so that stored rows become the newly computed ones. `update` pairs a stored row
- * (`old`) with the row that replaces it under the same key (same session id and start).
+ * Rows to write so that stored rows become the newly computed ones (see {@link planRowChanges}),
+ * rows keyed by {@link sessionRowKey} (session id and start).
  */
 export interface RowChanges<T> {
+  /** Computed rows with no stored row under their key: to insert. */
   insert: T[];
+  /** A stored row (`old`) and the computed row (`row`) with other figures that replaces it under its key. */
   update: { old: T; row: T }[];
+  /** Stored rows whose key no computed row has any more: to delete. */
   remove: T[];
+  /** Computed rows equal to the stored row under their key: nothing to write. */
   unchanged: T[];
 }
 
-/** {@link RowChanges} of session rows. */
+/** {@link RowChanges} of core's own {@link Session} rows (see {@link planSessionChanges}). */
 export type SessionChanges = RowChanges<Session>;
 
 /**

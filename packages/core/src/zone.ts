@@ -4,10 +4,11 @@ import { isCalendarTime } from './event.js';
  * database of our own).
  */
 export interface LocalTime {
+  /** Local calendar year. */
   year: number;
-  /** 1..12 */
+  /** Local month, 1..12. */
   month: number;
-  /** 1..31 */
+  /** Local day of the month, 1..31. */
   day: number;
   /** ISO weekday: 1 = Monday .. 7 = Sunday. */
   weekday: number;
