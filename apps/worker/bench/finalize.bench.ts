@@ -181,7 +181,10 @@ async function main(): Promise<void> {
     );
 
     log('BullMQ path...');
-    await db.query('truncate sessions, session_quarter_hours, stream_minutes, short_sessions');
+    // Everything the sweep wrote, so the job pass writes the same rows from scratch (not upserts).
+    await db.query(
+      'truncate sessions, session_quarter_hours, stream_minutes, short_sessions, stream_quarter_hours, stream_listener_months, listener_keys',
+    );
     await db.query('update session_state set finalized_seq = 0, finalized_at = null');
     const queueName = `bench-${randomUUID()}`;
     const queue = new Queue(queueName, { connection: redis });
@@ -360,8 +363,16 @@ async function main(): Promise<void> {
         note: 'fetch, lock, complete, re-check',
       },
     ]);
+    const jobsPerEvent = (jobs.delayed + jobs.waiting) / redisEvents.length;
+    const perEvent = calls / redisEvents.length + jobsPerEvent * (workerCalls / ids.length);
     console.log(
-      '(INFO commandstats is server-wide: anything else using this Redis during the run is counted too.)',
+      `Redis commands per ingested event, ingest and worker together: ${perEvent.toFixed(2)} ` +
+        `(${(calls / redisEvents.length).toFixed(2)} to schedule + ${jobsPerEvent.toFixed(3)} jobs per event x ${(workerCalls / ids.length).toFixed(1)} to run each; ` +
+        `a job per event would cost ${(naiveCalls / sample.length).toFixed(1)} to schedule alone, ${(naiveCalls / sample.length / (perEvent || 1)).toFixed(1)}x as much)`,
+    );
+    console.log(
+      '(INFO commandstats is server-wide: anything else using this Redis during the run is counted too. A session\n' +
+        ' that keeps listening past idle is re-armed once per idle: with 30 s ticks and idle 300 s, one more job run per 10 events.)',
     );
   } finally {
     await redis.quit().catch(() => {});

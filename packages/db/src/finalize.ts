@@ -11,7 +11,7 @@ import {
   type SessionSettings,
 } from '@earshot/core';
 import type { Db, DbTx, Queryable } from './client.js';
-import { addMonthBits, bitText, type MonthBits, orMonthBits } from './months.js';
+import { utcMonth } from './months.js';
 
 /**
  * Finalization: a session id's stored events become its rows in `sessions`,
@@ -249,11 +249,14 @@ const DELETE_EMPTY_QUARTER_HOURS_SQL = `delete from stream_quarter_hours t using
 const INSERT_KEYS_SQL = `insert into listener_keys (key) select key from unnest($1::text[]) as k(key) order by key
   on conflict (key) do nothing`;
 
-// A key's month gains the QHs of its new session rows (bits are only ever added here).
+// A key's month gains the QHs of its new session rows (bits are only ever added here). One row per
+// bit to set (a session sets a few of a month's ~2,900): the strings are built in PostgreSQL, not
+// sent as 2,900-character text per key and month.
 const OR_LISTENER_MONTHS_SQL = `insert into stream_listener_months as t (stream, month, key_id, qhs)
-  select d.stream, ${ts('d.month_ms')}, k.id, d.qhs::varbit
-  from unnest($1::text[], $2::float8[], $3::text[], $4::text[]) as d(stream, month_ms, key, qhs)
+  select d.stream, ${ts('d.month_ms')}, k.id, bit_or(set_bit(repeat('0', d.n)::varbit, d.i, 1))
+  from unnest($1::text[], $2::float8[], $3::text[], $4::int[], $5::int[]) as d(stream, month_ms, key, n, i)
   join listener_keys k on k.key = d.key
+  group by d.stream, d.month_ms, k.id, d.n
   order by d.stream, d.month_ms, k.id
   on conflict (stream, month, key_id) do update set qhs = t.qhs | excluded.qhs`;
 
@@ -480,19 +483,28 @@ function addQuarterHourDeltas(
 /** The cume key of a counted session row, as core's cume counts it. */
 const cumeKey = (row: SessionRow) => row.listener ?? `session:${row.session}`;
 
-interface KeyMonth extends MonthBits {
+/** A cume key's quarter-hours in one UTC month of a stream: bit indexes of `stream_listener_months.qhs`. */
+interface KeyMonth {
   stream: string;
   key: string;
+  /** Epoch ms of the month's start and of the next month's. */
+  month: number;
+  end: number;
+  indexes: Set<number>;
 }
 
-/** ORs a new session row's QHs into the (stream, key, month) bits to add. */
+/** Adds a session row's quarter-hours to the (stream, key, month) bits to set. */
 function addListenerMonths(into: Map<string, KeyMonth>, row: SessionRow, qhs: readonly number[]): void {
   const key = cumeKey(row);
-  for (const m of addMonthBits(new Map(), qhs).values()) {
-    const id = `${row.stream}\u0000${key}\u0000${m.month}`;
-    const entry = into.get(id);
-    if (entry) orMonthBits(entry, m);
-    else into.set(id, { ...m, stream: row.stream, key });
+  for (const qh of qhs) {
+    const { month, end } = utcMonth(qh);
+    const id = `${row.stream}\u0000${key}\u0000${month}`;
+    let entry = into.get(id);
+    if (!entry) {
+      entry = { stream: row.stream, key, month, end, indexes: new Set() };
+      into.set(id, entry);
+    }
+    entry.indexes.add((qh - month) / QUARTER_HOUR_MS);
   }
 }
 
@@ -769,14 +781,18 @@ async function finalizeLocked(
     writes.push(tx.query(INSERT_KEYS_SQL, [keys]));
   }
   if (added.length > 0) {
-    writes.push(
-      tx.query(OR_LISTENER_MONTHS_SQL, [
-        added.map((m) => m.stream),
-        added.map((m) => m.month),
-        added.map((m) => m.key),
-        added.map((m) => bitText(m.bits)),
-      ]),
-    );
+    const bits: [string[], number[], string[], number[], number[]] = [[], [], [], [], []];
+    for (const m of added) {
+      const n = (m.end - m.month) / QUARTER_HOUR_MS;
+      for (const i of m.indexes) {
+        bits[0].push(m.stream);
+        bits[1].push(m.month);
+        bits[2].push(m.key);
+        bits[3].push(n);
+        bits[4].push(i);
+      }
+    }
+    writes.push(tx.query(OR_LISTENER_MONTHS_SQL, bits));
   }
   if (rebuilt.length > 0) {
     const stream = rebuilt.map((m) => m.stream);
@@ -790,7 +806,7 @@ async function finalizeLocked(
         month,
         key,
         rebuilt.map((m) => m.end),
-        rebuilt.map((m) => m.bits.length),
+        rebuilt.map((m) => (m.end - m.month) / QUARTER_HOUR_MS),
         settings.maxSessionS * 1000,
       ]),
     );

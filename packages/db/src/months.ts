@@ -43,7 +43,7 @@ export function orMonthBits(into: MonthBits, from: MonthBits): void {
 
 /** A month's bits as PostgreSQL `bit varying` text ('0101...'). */
 export function bitText(bits: Uint8Array): string {
-  let out = '';
-  for (let i = 0; i < bits.length; i++) out += bits[i] ? '1' : '0';
-  return out;
+  const chars = new Uint8Array(bits.length);
+  for (let i = 0; i < bits.length; i++) chars[i] = bits[i] ? 49 : 48; // '1' : '0'
+  return Buffer.from(chars.buffer, chars.byteOffset, chars.length).toString('latin1');
 }
