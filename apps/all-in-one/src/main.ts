@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
+import { HLS_CLOCK, tickWithinIdle } from '@earshot/station';
 import { pino } from 'pino';
 import { loadEnv } from './env.js';
 import { loadOrCreateSalt, startAllInOne } from './start.js';
@@ -37,6 +38,16 @@ const readTokens = made('read', env.EARSHOT_READ_TOKENS);
 const dataDir = resolve(env.EARSHOT_DATA_DIR);
 const salt = await loadOrCreateSalt(dataDir, env.EARSHOT_LISTENER_SALT);
 
+// The station's MP3 events come a tick apart; a tick at or above idle would split every MP3 listen
+// into tick-long sessions, none of which counts. So the tick is at most half of idle.
+const tick = tickWithinIdle(env.EARSHOT_STATION_TICK_S, env.EARSHOT_IDLE_S);
+const segmentS = HLS_CLOCK.segmentMs / 1000;
+if (env.EARSHOT_IDLE_S < 2 * segmentS) {
+  console.error(
+    `earshot: warning: EARSHOT_IDLE_S=${env.EARSHOT_IDLE_S} is under twice the HLS segment duration (${segmentS} s): a player's segment requests may come idle apart and split its listen into short sessions`,
+  );
+}
+
 const where = env.DATABASE_URL
   ? env.DATABASE_URL.replace(/\/\/[^@/]*@/, '//***@')
   : `embedded PGlite in ${dataDir}`;
@@ -61,7 +72,8 @@ const running = await startAllInOne({
   aqhQualifierS: env.EARSHOT_AQH_QUALIFIER_S,
   sweepS: env.EARSHOT_SWEEP_S,
   tz: env.EARSHOT_TZ,
-  stationTickS: env.EARSHOT_STATION_TICK_S,
+  stationTickS: tick.tickS,
+  maxEventAgeS: env.EARSHOT_MAX_EVENT_AGE_S,
   logger,
 }).catch((error: unknown) => fail(error instanceof Error ? error.message : String(error)));
 
@@ -80,6 +92,11 @@ Earshot is running.
 ${ingestTokens.made || readTokens.made ? '  (tokens made for this run; set EARSHOT_INGEST_TOKENS / EARSHOT_READ_TOKENS to keep your own)\n' : ''}
   A session is finalized ${env.EARSHOT_IDLE_S} s after its player stops (EARSHOT_IDLE_S), found by the sweep
   within ${env.EARSHOT_SWEEP_S} s more (EARSHOT_SWEEP_S); listeners show live at once. Ctrl-C stops.
+  The MP3 stream reports every ${tick.tickS} s (EARSHOT_STATION_TICK_S${
+    tick.lowered
+      ? `=${env.EARSHOT_STATION_TICK_S} lowered to half of EARSHOT_IDLE_S, so that its listens are not split into short sessions`
+      : ', at most half of EARSHOT_IDLE_S'
+  }).
 `);
 
 let stopping = false;

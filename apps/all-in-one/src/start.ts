@@ -33,6 +33,8 @@ export interface AllInOneOptions {
   tz: string;
   /** Seconds between Shoutcast listen events of the demo station. */
   stationTickS?: number;
+  /** Oldest event ingest accepts, seconds (EARSHOT_MAX_EVENT_AGE_S; 0: any). Default 0. */
+  maxEventAgeS?: number;
   logger: Logger;
 }
 
@@ -134,6 +136,7 @@ export async function startAllInOne(options: AllInOneOptions): Promise<RunningAl
     tokens: options.ingestTokens,
     idleS: options.idleS,
     listenerSalt: options.listenerSalt,
+    maxEventAgeS: options.maxEventAgeS ?? 0,
     scheduler,
     logger: logger.child({ part: 'ingest' }),
   });

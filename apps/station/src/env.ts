@@ -7,10 +7,19 @@ const schema = z
     EARSHOT_INGEST_URL: z.url().optional(),
     EARSHOT_INGEST_TOKEN: z.string().min(1).optional(),
     EARSHOT_STATION_TICK_S: z.coerce.number().positive().max(3600).default(30),
+    // The number of proxies of your own in front of the station: `true` is one, `false` none.
     EARSHOT_TRUST_PROXY: z
-      .enum(['true', 'false', '1', '0'])
+      .string()
       .default('false')
-      .transform((value) => value === 'true' || value === '1'),
+      .transform((value) => value.trim().toLowerCase())
+      .pipe(
+        z
+          .union([
+            z.enum(['true', 'false']),
+            z.string().regex(/^\d{1,2}$/, 'must be true, false or a number of proxies'),
+          ])
+          .transform((value) => (value === 'true' ? 1 : value === 'false' ? 0 : Number(value))),
+      ),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((env, ctx) => {

@@ -11,3 +11,4 @@ export {
   type Station,
   type StationOptions,
 } from './station.js';
+export { tickWithinIdle } from './tick.js';

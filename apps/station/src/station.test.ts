@@ -96,10 +96,79 @@ describe('HLS', () => {
     ]);
   });
 
+  it('redirects a player that opens a variant playlist directly, so its reloads and segments share one session', async () => {
+    const { app, events, clock } = setup();
+    const headers = { 'user-agent': 'Lavf/61.7.100' };
+    const first = await app.request('/hls/64k/live.m3u8', { headers });
+    expect(first.status).toBe(302);
+    expect(first.headers.get('cache-control')).toBe('no-store');
+    expect(first.headers.get('access-control-allow-origin')).toBe('*');
+    const location = first.headers.get('location') as string;
+    expect(location).toMatch(/^\.\/live\.m3u8\?session_id=[^&]+&ua=Lavf%2F61\.7\.100$/);
+    const url = new URL(location, 'http://station.test/hls/64k/live.m3u8');
+    const session = url.searchParams.get('session_id') as string;
+
+    // ffmpeg and hls.js reload the playlist they were redirected to, once per target duration.
+    let playlist = '';
+    for (let reload = 0; reload < 5; reload++) {
+      const res = await app.request(`${url.pathname}${url.search}`, { headers });
+      expect(res.status).toBe(200);
+      playlist = await res.text();
+      expect(playlist).toContain(`.ts?session_id=${session}&ua=Lavf%2F61.7.100\n`);
+      clock.now += 6000;
+    }
+    const segments = playlist.split('\n').filter((line) => line.startsWith('seg-'));
+    for (const uri of segments.slice(-2)) {
+      const res = await app.request(new URL(uri, url).pathname + new URL(uri, url).search, { headers });
+      expect(res.status).toBe(200);
+      await res.arrayBuffer();
+    }
+    expect(events).toHaveLength(2);
+    expect(new Set(events.map((e) => e.session))).toEqual(new Set([session]));
+  });
+
   it('refuses segments that are not live yet and unknown variants', async () => {
     const { app } = setup();
     expect((await app.request('/hls/32k/seg-299310000.ts')).status).toBe(404);
     expect((await app.request('/hls/128k/live.m3u8')).status).toBe(404);
+  });
+});
+
+describe('client IPs', () => {
+  async function ipOf(
+    trustProxy: boolean | number | undefined,
+    forwardedFor: string,
+  ): Promise<string | undefined> {
+    const events: ListenEvent[] = [];
+    const station = await createStation({
+      port: 0,
+      sink: createCallbackSink((e) => void events.push(e)),
+      trustProxy,
+    });
+    try {
+      const res = await fetch(`${station.url}/hls/live.m3u8`, {
+        headers: { 'x-forwarded-for': forwardedFor },
+      });
+      await res.text();
+    } finally {
+      await station.close();
+    }
+    expect(events).toHaveLength(1);
+    return events[0]?.ip;
+  }
+
+  it('are the socket peer, X-Forwarded-For ignored, by default', async () => {
+    expect(await ipOf(undefined, '198.51.100.7')).toBe('127.0.0.1');
+  });
+
+  it("behind a trusted proxy are the entry the proxy appended, not the socket's or the client's", async () => {
+    expect(await ipOf(true, '6.6.6.6, 198.51.100.7')).toBe('198.51.100.7');
+    expect(await ipOf(2, '6.6.6.6, 198.51.100.7, 10.0.0.9')).toBe('198.51.100.7');
+  });
+
+  it('behind a trusted proxy drop a forwarded value that is not an address, and strip a port', async () => {
+    expect(await ipOf(true, 'unknown')).toBeUndefined();
+    expect(await ipOf(true, '198.51.100.7:5678')).toBe('198.51.100.7');
   });
 });
 

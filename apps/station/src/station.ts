@@ -25,8 +25,12 @@ export interface StationOptions {
   tickS?: number;
   /** Seconds of audio a new MP3 listener gets at once. Default 2. */
   burstS?: number;
-  /** Take client IPs from `X-Forwarded-For` (only behind your own proxy). Default false. */
-  trustProxy?: boolean;
+  /**
+   * Proxies of your own in front of the station (`true` = 1): the client IP is then the entry they
+   * appended to `X-Forwarded-For` (the `n`-th from the right), not the socket's peer, which is the
+   * proxy. Default false: the socket's peer; the header is ignored.
+   */
+  trustProxy?: boolean | number;
   /** A pino logger (or anything with its shape). */
   logger?: LoggerLike;
   /** Clock, epoch ms: the live position of every stream follows it. Default `Date.now`. */
@@ -50,6 +54,7 @@ export function createStationApp(options: StationOptions & { audio: StationAudio
   const web = createFetchAdapter(listen, { trustProxy: options.trustProxy });
   const master = masterPlaylist(audio.variants);
   const byName = new Map(audio.variants.map((variant) => [variant.name, variant]));
+  // The socket's peer; behind a trusted proxy the adapter takes X-Forwarded-For over it.
   const clientIp = (c: Parameters<typeof getConnInfo>[0]): string | undefined => {
     try {
       return getConnInfo(c).remote.address;

@@ -104,7 +104,12 @@ describe('station -> ingest -> worker', () => {
       const stored = await db.query<{ events: number }>('select count(*)::int as events from listen_events');
       expect(stored[0]?.events).toBe(stats.sent);
       // On a failure below, the HLS events say whether a segment was missing or cut short.
-      const hlsEvents = await db.query<{ stream: string; duration: number; at_s: number; received_s: number }>(
+      const hlsEvents = await db.query<{
+        stream: string;
+        duration: number;
+        at_s: number;
+        received_s: number;
+      }>(
         `select stream, duration_ms::float8 / 1000 as duration,
            round(extract(epoch from time - min(time) over ())::numeric, 1)::float8 as at_s,
            round(extract(epoch from received_at - min(time) over ())::numeric, 1)::float8 as received_s
@@ -112,6 +117,16 @@ describe('station -> ingest -> worker', () => {
          order by time`,
       );
       expect(report.sessions.map((s) => s.stream).sort()).toEqual(['live', 'live-mp3']);
+      // Nothing of either player fell into a session too short to count (a tune-out): a session id
+      // changing on a playlist reload, or events idle apart, would leave rows here.
+      const shorts = await db.query<{ session: string; stream: string; duration_ms: number }>(
+        'select session, stream, duration_ms::float8 as duration_ms from short_sessions order by start',
+      );
+      expect(shorts, JSON.stringify(hlsEvents)).toEqual([]);
+      const ids = await db.query<{ sessions: number }>(
+        'select count(distinct session)::int as sessions from listen_events',
+      );
+      expect(ids[0]?.sessions).toBe(2);
       const hls = report.sessions.find((s) => s.stream === 'live');
       const mp3 = report.sessions.find((s) => s.stream === 'live-mp3');
       // HLS runs ahead of playback by the segment the player holds; MP3 by the socket's last bytes.

@@ -74,4 +74,24 @@ describe('ffmpeg playing the station', () => {
     expect(mp3S).toBeLessThanOrEqual(PLAY_S + 2);
     expect(sum(ticks, 'bytes')).toBe(Math.round(mp3S * 8000));
   });
+
+  it('keeps one session for a player that opens a variant playlist directly (redirected to carry it)', async () => {
+    const events: ListenEvent[] = [];
+    const station = await createStation({ port: 0, sink: createCallbackSink((e) => void events.push(e)) });
+    try {
+      await play(`${station.url}/hls/64k/live.m3u8`, ['-re', '-live_start_index', '-1'], PLAY_S);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    } finally {
+      await station.close();
+    }
+    // No master playlist: segments only, every one with the session id the redirect handed out,
+    // across the playlist reloads of the whole play.
+    expect(events.length).toBeGreaterThanOrEqual(PLAY_S / SEGMENT_S);
+    expect(new Set(events.map((e) => e.session)).size).toBe(1);
+    expect(new Set(events.map((e) => e.stream))).toEqual(new Set(['live-64k']));
+    const runs = splitSessions(events, DEFAULT_SESSION_SETTINGS);
+    expect(runs).toHaveLength(1);
+    expect(runs[0]?.session.duration).toBeGreaterThanOrEqual(PLAY_S - 0.5);
+    expect(runs[0]?.session.duration).toBeLessThanOrEqual(PLAY_S + SEGMENT_S + 0.5);
+  });
 });

@@ -4,17 +4,32 @@
  * and a cancelled body (the client went away) ends the segment or connection.
  */
 import type { HlsSegmentOptions, SegmentTracker, ServedPlaylist } from './hls.js';
-import { isValidSessionId } from './ids.js';
+import { resolveClientIp } from './ip.js';
 import type { ListenLogger } from './listen-logger.js';
 import type { ShoutcastOptions, ShoutcastTracker } from './shoutcast.js';
 import type { RequestFacts } from './types.js';
 
 export interface FetchAdapterOptions {
-  /** Take the client IP from the first `X-Forwarded-For` entry when a call gives no `ip`. */
-  trustProxy?: boolean;
+  /**
+   * Proxies in front of this server whose `X-Forwarded-For` to believe: `true` (or `1`) for one,
+   * `n` for a chain of `n`; the client IP is then the `n`-th entry from the right (see
+   * `resolveClientIp`), and the `ip` a call gives (the socket's peer: the proxy) is only the
+   * fallback for a request without the header. Only behind your own proxies: a client can send any
+   * header. Default false: the `ip` each call gives, the header ignored.
+   */
+  trustProxy?: boolean | number;
+  /**
+   * Answer a variant playlist request that carries no session (a player that opened it directly)
+   * with a 302 to the same URL with `session_id` and `ua` added, so that its reloads keep one
+   * session. Default true.
+   */
+  redirectDirectVariants?: boolean;
 }
 
-/** The client IP, which the Fetch API does not expose: Hono has it from `getConnInfo(c).remote.address`. */
+/**
+ * The socket's peer address, which the Fetch API does not expose: Hono has it from
+ * `getConnInfo(c).remote.address`.
+ */
 interface WithIp {
   ip?: string | null;
 }
@@ -31,7 +46,10 @@ export interface FetchAdapter {
     request: Request,
     options: { group: string; playlist: string; headers?: HeadersInit } & WithIp,
   ): { response: Response; served: ServedPlaylist };
-  /** A variant (media) playlist response. */
+  /**
+   * A variant (media) playlist response; a request without a session gets a 302 to the same URL
+   * with `session_id` and `ua` (see {@link FetchAdapterOptions.redirectDirectVariants}).
+   */
   variantPlaylist(
     request: Request,
     options: { playlist: string; headers?: HeadersInit } & WithIp,
@@ -51,14 +69,15 @@ const PLAYLIST_HEADERS = { 'content-type': 'application/vnd.apple.mpegurl', 'cac
 
 /** Reads the facts the logger needs from a Fetch API request. */
 export function requestFacts(request: Request, options: FetchAdapterOptions & WithIp = {}): RequestFacts {
-  const forwarded = options.trustProxy
-    ? request.headers.get('x-forwarded-for')?.split(',')[0]?.trim()
-    : undefined;
   return {
     sessionHeader: request.headers.get('x-playback-session-id'),
     query: new URL(request.url).searchParams,
     ua: request.headers.get('user-agent'),
-    ip: options.ip ?? forwarded ?? undefined,
+    // Headers.get joins repeated X-Forwarded-For headers with ", ", in order.
+    ip: resolveClientIp(
+      { remoteAddress: options.ip, forwardedFor: request.headers.get('x-forwarded-for') },
+      options.trustProxy,
+    ),
   };
 }
 
@@ -120,13 +139,14 @@ function rewrap(response: Response, body: ReadableStream<Uint8Array>): Response 
 export function createFetchAdapter(listen: ListenLogger, options: FetchAdapterOptions = {}): FetchAdapter {
   const factsOf = (request: Request, ip: string | null | undefined): RequestFacts =>
     requestFacts(request, { trustProxy: options.trustProxy, ip });
+  const redirectVariants = options.redirectDirectVariants ?? true;
   return {
     trackShoutcast(request, response, { ip, ...shoutcastOptions }) {
       const facts = factsOf(request, ip);
-      const sessionId = (facts.query as URLSearchParams).get('session_id');
       const tracker = listen.shoutcast({
         ...shoutcastOptions,
-        session: isValidSessionId(sessionId) ? sessionId : undefined,
+        // The tracker replaces an invalid id with a new one.
+        session: (facts.query as URLSearchParams).get('session_id') ?? undefined,
         ua: facts.ua,
         ip: facts.ip,
       });
@@ -148,7 +168,20 @@ export function createFetchAdapter(listen: ListenLogger, options: FetchAdapterOp
       return { response, served };
     },
     variantPlaylist(request, { playlist, headers, ip }) {
-      const served = listen.hlsVariant({ ...factsOf(request, ip), playlist });
+      const served = listen.hlsVariant({
+        ...factsOf(request, ip),
+        playlist,
+        url: redirectVariants ? request.url : undefined,
+      });
+      if (served.redirect !== undefined) {
+        // Never cached: a shared cache would hand one listener's session to everyone. Built with
+        // the constructor, not Response.redirect(), whose headers middleware (CORS) cannot touch.
+        const response = new Response(null, {
+          status: 302,
+          headers: { ...toRecord(headers), location: served.redirect, 'cache-control': 'no-store' },
+        });
+        return { response, served };
+      }
       const response = new Response(served.playlist, {
         headers: { ...PLAYLIST_HEADERS, ...toRecord(headers) },
       });

@@ -87,6 +87,45 @@ describe('HLS variant playlist', () => {
   });
 });
 
+describe('HLS variant playlist opened directly', () => {
+  it('answers with a redirect to its own URL carrying the new session, and the reloads keep it', () => {
+    const { events, listen } = setup();
+    const first = listen.hlsVariant({ playlist: VARIANT, url: '/hls/64k/live.m3u8?x=1', ua: 'ffmpeg/5' });
+    expect(first).toMatchObject({ session: 'id-1', source: 'new' });
+    expect(first.redirect).toBe('./live.m3u8?x=1&session_id=id-1&ua=ffmpeg%2F5');
+    // The player follows the redirect, then reloads the playlist it ended up at every few seconds.
+    const at = new URL(first.redirect as string, 'http://radio.test/hls/64k/live.m3u8?x=1');
+    expect(at.pathname).toBe('/hls/64k/live.m3u8');
+    const sessions = new Set<string>();
+    for (let reload = 0; reload < 5; reload++) {
+      const served = listen.hlsVariant({ playlist: VARIANT, url: at.href, query: at.search, ua: 'ffmpeg/5' });
+      expect(served.redirect).toBeUndefined();
+      expect(served.playlist).toContain('seg-7.ts?session_id=id-1&ua=ffmpeg%2F5');
+      sessions.add(served.session);
+    }
+    expect([...sessions]).toEqual(['id-1']);
+    expect(events).toEqual([]);
+  });
+
+  it('does not redirect a request that has a session, nor one served without its URL', () => {
+    const { listen } = setup();
+    const url = '/64k.m3u8';
+    expect(listen.hlsVariant({ playlist: VARIANT, url, sessionHeader: 'APPLE-1' }).redirect).toBeUndefined();
+    expect(listen.hlsVariant({ playlist: VARIANT, url, query: 'session_id=S' }).redirect).toBeUndefined();
+    expect(listen.hlsVariant({ playlist: VARIANT }).redirect).toBeUndefined();
+    // An invalid session id is replaced, in the redirect too.
+    expect(listen.hlsVariant({ playlist: VARIANT, url: '/a/b.m3u8?session_id=a%09b' }).redirect).toBe(
+      './b.m3u8?session_id=id-2',
+    );
+  });
+
+  it('carries a cleaned user agent', () => {
+    const { listen } = setup();
+    const served = listen.hlsVariant({ playlist: VARIANT, url: '/v.m3u8', ua: 'VLC\t3' });
+    expect(served.redirect).toBe('./v.m3u8?session_id=id-1&ua=VLC%203');
+  });
+});
+
 describe('HLS segment', () => {
   it('emits one event with the whole duration when the response finishes', () => {
     const { events, listen } = setup();

@@ -1,5 +1,6 @@
+import { cleanClientText } from './event.js';
 import { resolveSessionId, type SessionSource, toSearchParams } from './ids.js';
-import { rewritePlaylistUris } from './playlist.js';
+import { rewritePlaylistUris, withQueryParams } from './playlist.js';
 import type { TrackerContext } from './shoutcast.js';
 import type { RequestFacts } from './types.js';
 
@@ -10,6 +11,13 @@ export interface ServedPlaylist {
   source: SessionSource;
   /** The playlist with every playlist or segment URI carrying `session_id` and `ua`. */
   playlist: string;
+  /**
+   * Variant playlists requested with a `url` and without any session id only: where to redirect
+   * the player (302) instead of sending `playlist`, a relative reference to the same URL with
+   * `session_id` and `ua` added. A player reloads a live playlist every target duration; without
+   * the redirect each reload would start a new session.
+   */
+  redirect?: string;
 }
 
 export interface HlsMasterOptions extends RequestFacts {
@@ -22,6 +30,12 @@ export interface HlsMasterOptions extends RequestFacts {
 export interface HlsVariantOptions extends RequestFacts {
   /** The variant (media) playlist text as the server would send it. */
   playlist: string;
+  /**
+   * The request's URL (absolute, or the path and query). Given, a request that carries no session
+   * (neither `X-Playback-Session-Id` nor `session_id`: a player that opened the variant playlist
+   * directly) is answered with {@link ServedPlaylist.redirect}. The adapters pass it.
+   */
+  url?: string;
 }
 
 export interface HlsSegmentOptions extends RequestFacts {
@@ -54,9 +68,20 @@ export interface SegmentTracker {
   readonly bytes: number;
 }
 
-/** The user agent to carry: the one a playlist URL already carries, else the request's own. */
+/** The user agent to carry: the one a playlist URL already carries, else the request's own; cleaned. */
 function carriedUa(facts: RequestFacts): string | undefined {
-  return toSearchParams(facts.query)?.get('ua') || facts.ua || undefined;
+  return cleanClientText(toSearchParams(facts.query)?.get('ua')) ?? cleanClientText(facts.ua);
+}
+
+/**
+ * The request URL again, with `params` added, as a reference relative to the request itself
+ * (`./live.m3u8?...`): it survives a proxy that serves the station under another path prefix or
+ * scheme, which an absolute URL built from the request would not.
+ */
+function selfReference(url: string, params: Record<string, string | undefined>): string {
+  const parsed = new URL(url, 'http://localhost');
+  const name = parsed.pathname.slice(parsed.pathname.lastIndexOf('/') + 1);
+  return withQueryParams(`./${name}${parsed.search}`, params);
 }
 
 /**
@@ -82,12 +107,16 @@ export function serveMasterPlaylist(context: TrackerContext, options: HlsMasterO
 
 /**
  * Serves a variant (media) playlist: carries `session_id` and `ua` from the playlist's URL into
- * every segment URI. Emits nothing; a client that opens the variant directly gets a new session.
+ * every segment URI. Emits nothing. A client that opens the variant directly gets a new session,
+ * and with `url` given, a `redirect` that makes its later reloads carry that session.
  */
 export function serveVariantPlaylist(context: TrackerContext, options: HlsVariantOptions): ServedPlaylist {
   const { session, source } = resolveSessionId(options, context.newId);
   const ua = carriedUa(options);
-  return { session, source, playlist: rewritePlaylistUris(options.playlist, { session_id: session, ua }) };
+  const params = { session_id: session, ua };
+  const served: ServedPlaylist = { session, source, playlist: rewritePlaylistUris(options.playlist, params) };
+  if (source === 'new' && options.url !== undefined) served.redirect = selfReference(options.url, params);
+  return served;
 }
 
 /**

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import type { ListenEvent } from '@earshot/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createHttpSink, eventsUrl } from './http-sink.js';
+import { createHttpSink, eventsUrl, retryDelayMs } from './http-sink.js';
 
 interface Received {
   at: number;
@@ -80,6 +80,44 @@ describe('eventsUrl', () => {
   });
 });
 
+describe('retryDelayMs', () => {
+  const options = { baseMs: 250, maxMs: 30_000, maxRetryAfterMs: 60_000 };
+  const at = (attempt: number, random: number, retryAfterMs?: number) =>
+    retryDelayMs(attempt, { ...options, random: () => random, retryAfterMs });
+
+  it('doubles its ceiling per attempt up to maxMs, and stays under the ceiling', () => {
+    expect([1, 2, 3, 4, 5, 6, 7, 8, 9].map((attempt) => at(attempt, 0.999_999))).toEqual([
+      249, 499, 999, 1999, 3999, 7999, 15_999, 29_999, 29_999,
+    ]);
+    // The cap holds however long an outage lasts (2^1024 is Infinity).
+    for (const attempt of [10, 50, 1025, 100_000]) expect(at(attempt, 0.999_999)).toBeLessThan(30_000);
+    expect(at(3, 1)).toBeLessThan(1000);
+  });
+
+  it('spreads the delay uniformly over [0, ceiling): full jitter', () => {
+    expect([0, 0.25, 0.5, 0.75].map((random) => at(4, random))).toEqual([0, 500, 1000, 1500]);
+    let seed = 1;
+    const lcg = () => {
+      seed = (seed * 48_271) % 2_147_483_647;
+      return seed / 2_147_483_647;
+    };
+    const delays = Array.from({ length: 2000 }, () => retryDelayMs(20, { ...options, random: lcg }));
+    const mean = delays.reduce((sum, d) => sum + d, 0) / delays.length;
+    expect(Math.min(...delays)).toBeLessThan(1000);
+    expect(Math.max(...delays)).toBeGreaterThan(29_000);
+    expect(Math.max(...delays)).toBeLessThan(30_000);
+    expect(mean).toBeGreaterThan(13_500);
+    expect(mean).toBeLessThan(16_500);
+  });
+
+  it("waits at least the server's Retry-After, capped at maxRetryAfterMs", () => {
+    expect(at(1, 0, 5000)).toBe(5000);
+    expect(at(9, 0.999_999, 5000)).toBe(29_999);
+    expect(at(1, 0, 3_600_000)).toBe(60_000);
+    expect(at(1, 0, -1)).toBe(0);
+  });
+});
+
 describe('createHttpSink', () => {
   it('batches by size at once and by time for the rest, gzipped, with the Bearer token', async () => {
     const ingest = await stubIngest();
@@ -133,6 +171,107 @@ describe('createHttpSink', () => {
     expect(gaps[2]).toBeGreaterThanOrEqual(155);
     expect(new Set(ingest.received.map((r) => JSON.stringify(r.events))).size).toBe(1);
     expect(sink.stats()).toEqual({ sent: 2, dropped: 0, retried: 3, failed: 0, buffered: 0 });
+    await sink.close();
+  });
+
+  it('caps the backoff at retryMaxMs', async () => {
+    const ingest = await stubIngest((req, res, i) => (i < 5 ? status(503)(res) : ok(req, res)));
+    const sink = createHttpSink({
+      url: ingest.url,
+      batchSize: 1,
+      retryBaseMs: 40,
+      retryMaxMs: 100,
+      random: () => 0.999,
+      logger: quiet,
+    });
+    sink.push(event());
+    await sink.flush({ timeoutMs: 5000 });
+    expect(ingest.received).toHaveLength(6);
+    const gaps = ingest.received.slice(1).map((r, i) => r.at - (ingest.received[i] as Received).at);
+    // Uncapped, the ceilings would be 40, 80, 160, 320, 640 ms.
+    expect(gaps[0]).toBeGreaterThanOrEqual(35);
+    for (const gap of gaps.slice(2)) expect(gap).toBeGreaterThanOrEqual(95);
+    expect(gaps[3]).toBeLessThan(300);
+    expect(gaps[4]).toBeLessThan(400);
+    await sink.close();
+  });
+
+  it('spreads retries with jitter: random() near 0 retries almost at once', async () => {
+    const ingest = await stubIngest((req, res, i) => (i < 3 ? status(503)(res) : ok(req, res)));
+    const sink = createHttpSink({
+      url: ingest.url,
+      batchSize: 1,
+      retryBaseMs: 400,
+      random: () => 0,
+      logger: quiet,
+    });
+    sink.push(event());
+    const started = Date.now();
+    await sink.flush({ timeoutMs: 5000 });
+    expect(ingest.received).toHaveLength(4);
+    // With random() ~ 1 these three waits would take 400 + 800 + 1600 ms.
+    expect(Date.now() - started).toBeLessThan(1000);
+    await sink.close();
+  });
+
+  it('keeps retrying by default through an outage longer than ten attempts, losing nothing', async () => {
+    const ingest = await stubIngest((req, res, i) => (i < 12 ? status(503)(res) : ok(req, res)));
+    const sink = createHttpSink({
+      url: ingest.url,
+      batchSize: 2,
+      retryBaseMs: 1,
+      retryMaxMs: 5,
+      logger: quiet,
+    });
+    sink.push(event());
+    sink.push(event());
+    await sink.flush({ timeoutMs: 5000 });
+    expect(ingest.received).toHaveLength(13);
+    expect(sink.stats()).toEqual({ sent: 2, dropped: 0, retried: 12, failed: 0, buffered: 0 });
+    await sink.close();
+  });
+
+  it("caps a server's Retry-After at maxRetryAfterMs", async () => {
+    const ingest = await stubIngest((_req, res, i) =>
+      i === 0 ? status(503, { 'retry-after': '3600' })(res) : ok(_req, res),
+    );
+    const sink = createHttpSink({
+      url: ingest.url,
+      batchSize: 1,
+      retryBaseMs: 1,
+      maxRetryAfterMs: 200,
+      logger: quiet,
+    });
+    sink.push(event());
+    await sink.flush({ timeoutMs: 5000 });
+    expect(ingest.received).toHaveLength(2);
+    const gap = (ingest.received[1]?.at ?? 0) - (ingest.received[0]?.at ?? 0);
+    expect(gap).toBeGreaterThanOrEqual(190);
+    expect(gap).toBeLessThan(1500);
+    expect(sink.stats()).toMatchObject({ sent: 1, failed: 0 });
+    await sink.close();
+  });
+
+  it('keeps an event ingest would refuse out of the batch, so the others are delivered', async () => {
+    const ingest = await stubIngest();
+    const logged: unknown[] = [];
+    const sink = createHttpSink({
+      url: ingest.url,
+      batchSize: 3,
+      logger: { warn: () => {}, error: (object) => logged.push(object) },
+    });
+    sink.push(event());
+    sink.push({ ...event(), ua: 'bad\tagent' });
+    sink.push({ ...event(), session: '' });
+    sink.push(event());
+    sink.push(event());
+    await sink.flush({ timeoutMs: 5000 });
+    expect(ingest.received.map((r) => r.events.length)).toEqual([3]);
+    expect(sink.stats()).toEqual({ sent: 3, dropped: 0, retried: 0, failed: 2, buffered: 0 });
+    expect(logged).toEqual([
+      expect.objectContaining({ issues: [{ field: 'ua', reason: 'must not contain control characters' }] }),
+      expect.objectContaining({ issues: [{ field: 'session', reason: 'must be 1..128 characters' }] }),
+    ]);
     await sink.close();
   });
 

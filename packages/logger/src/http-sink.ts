@@ -1,4 +1,4 @@
-import type { ListenEvent } from '@earshot/core';
+import { type ListenEvent, parseEvent } from '@earshot/core';
 import type { EventSink, LoggerLike, SinkStats } from './types.js';
 
 export interface HttpSinkOptions {
@@ -18,9 +18,16 @@ export interface HttpSinkOptions {
   requestTimeoutMs?: number;
   /** First retry delay, ms; it doubles per attempt, with full jitter. Default 250. */
   retryBaseMs?: number;
-  /** Longest retry delay, ms. Default 30 000. */
+  /** Longest retry delay, ms (the cap of the doubling). Default 30 000. */
   retryMaxMs?: number;
-  /** Attempts per batch, the first included, before its events count as failed. Default 10. */
+  /** Longest wait a server's `Retry-After` can impose, ms. Default 60 000. */
+  maxRetryAfterMs?: number;
+  /**
+   * Attempts per batch, the first included, before its events count as failed. Default unlimited:
+   * a batch is retried until it is delivered or `close()` reaches its deadline, while new events
+   * wait in the buffer (and are dropped, counted, once it is full), so an ingest outage loses
+   * nothing that fits in `maxBuffer`.
+   */
   maxAttempts?: number;
   /** How long `close()` may take by default, ms. Default 5000. */
   closeTimeoutMs?: number;
@@ -46,10 +53,34 @@ export function eventsUrl(url: string): string {
 }
 
 /**
+ * How long to wait before retry `attempt` (1 = the first retry), ms: exponential backoff with full
+ * jitter, a uniform pick in `[0, min(maxMs, baseMs * 2^(attempt - 1)))`, but never less than the
+ * server's `Retry-After`, itself capped at `maxRetryAfterMs`.
+ */
+export function retryDelayMs(
+  attempt: number,
+  options: {
+    baseMs: number;
+    maxMs: number;
+    random: () => number;
+    retryAfterMs?: number;
+    maxRetryAfterMs: number;
+  },
+): number {
+  const ceiling = Math.min(options.maxMs, options.baseMs * 2 ** Math.max(0, attempt - 1));
+  const jittered = Math.floor(Math.min(0.999_999, Math.max(0, options.random())) * ceiling);
+  const retryAfter = Math.min(options.maxRetryAfterMs, Math.max(0, options.retryAfterMs ?? 0));
+  return Math.max(retryAfter, jittered);
+}
+
+/**
  * A sink that POSTs batches of events to Earshot ingest (`POST /v1/events`, a JSON array, gzip,
  * Bearer token). Batches by size and time; retries 5xx, 429 and network errors with exponential
- * backoff and full jitter (honouring `Retry-After`), never other 4xx; holds at most `maxBuffer`
- * events and counts what it drops. `push` never blocks or throws; one request is in flight at a time.
+ * backoff and full jitter (honouring `Retry-After`, up to `maxRetryAfterMs`), by default without
+ * limit, never other 4xx; holds at most `maxBuffer` events and counts what it drops. An event
+ * ingest would refuse (`parseEvent` of `@earshot/core`) is not buffered but counted as failed: ingest
+ * refuses a batch whole, and one bad event must not take the others with it. `push` never blocks
+ * or throws; one request is in flight at a time.
  */
 export function createHttpSink(options: HttpSinkOptions): HttpSink {
   const url = eventsUrl(options.url);
@@ -60,7 +91,8 @@ export function createHttpSink(options: HttpSinkOptions): HttpSink {
   const requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
   const retryBaseMs = options.retryBaseMs ?? 250;
   const retryMaxMs = options.retryMaxMs ?? 30_000;
-  const maxAttempts = Math.max(1, options.maxAttempts ?? 10);
+  const maxRetryAfterMs = options.maxRetryAfterMs ?? 60_000;
+  const maxAttempts = Math.max(1, options.maxAttempts ?? Number.POSITIVE_INFINITY);
   const closeTimeoutMs = options.closeTimeoutMs ?? 5000;
   const doFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
   const random = options.random ?? Math.random;
@@ -194,8 +226,13 @@ export function createHttpSink(options: HttpSinkOptions): HttpSink {
         );
         return;
       }
-      const ceiling = Math.min(retryMaxMs, retryBaseMs * 2 ** (attempt - 1));
-      const delayMs = Math.max(retryAfterMs, Math.floor(random() * ceiling));
+      const delayMs = retryDelayMs(attempt, {
+        baseMs: retryBaseMs,
+        maxMs: retryMaxMs,
+        random,
+        retryAfterMs,
+        maxRetryAfterMs,
+      });
       counters.retried++;
       logger?.warn({ ...reason, attempt, delayMs, events: batch.length }, 'earshot sink: retrying a batch');
       await sleep(delayMs, stop.signal);
@@ -225,6 +262,20 @@ export function createHttpSink(options: HttpSinkOptions): HttpSink {
     url,
     push(event: ListenEvent) {
       try {
+        if (!closed) {
+          const checked = parseEvent(event);
+          if (!checked.ok) {
+            counters.failed++;
+            logger?.error(
+              {
+                issues: checked.issues,
+                stream: typeof event?.stream === 'string' ? event.stream : undefined,
+              },
+              'earshot sink: an event ingest would refuse; dropped, not sent',
+            );
+            return;
+          }
+        }
         if (closed || queue.length + inFlight >= maxBuffer) {
           counters.dropped++;
           if (!full && !closed) {

@@ -29,6 +29,14 @@ describe('resolveSessionId', () => {
     );
   });
 
+  it('never takes an id with control characters, from the header or the query', () => {
+    expect(resolveSessionId({ sessionHeader: 'a\tb', query: 'session_id=c%09d' }, make).source).toBe('new');
+    expect(resolveSessionId({ sessionHeader: 'a\u0000b', query: 'session_id=c%7Fd' }, make).source).toBe(
+      'new',
+    );
+    expect(resolveSessionId({ query: `session_id=${'x'.repeat(128)}` }, make).source).toBe('query');
+  });
+
   it('skips an invalid header and falls back to the query', () => {
     expect(resolveSessionId({ sessionHeader: 'has space', query: 'session_id=q' }, make).session).toBe('q');
   });

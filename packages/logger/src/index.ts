@@ -5,7 +5,7 @@
  * adapt it to `node:http` and to Fetch API servers (Hono, Bun, Deno, workers).
  */
 export { type CallbackSinkOptions, createCallbackSink } from './callback-sink.js';
-export { buildEvent, type Delivery } from './event.js';
+export { buildEvent, cleanClientText, type Delivery } from './event.js';
 export type {
   HlsMasterOptions,
   HlsSegmentOptions,
@@ -15,6 +15,7 @@ export type {
 } from './hls.js';
 export { createHttpSink, eventsUrl, type HttpSink, type HttpSinkOptions } from './http-sink.js';
 export { isValidSessionId, newId, resolveSessionId, type SessionSource } from './ids.js';
+export { isIpv4, isIpv6, normalizeIp, proxyHops, resolveClientIp } from './ip.js';
 export { createListenLogger, type ListenLogger, type ListenLoggerOptions } from './listen-logger.js';
 export { isMasterPlaylist, rewritePlaylistUris, type UriParams, withQueryParams } from './playlist.js';
 export type { ShoutcastOptions, ShoutcastTracker } from './shoutcast.js';

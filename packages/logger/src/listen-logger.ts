@@ -46,7 +46,10 @@ export interface ListenLogger {
   shoutcast(options: ShoutcastOptions): ShoutcastTracker;
   /** A master playlist request: emits the session's start event, returns the rewritten playlist. */
   hlsMaster(options: HlsMasterOptions): ServedPlaylist;
-  /** A variant playlist request: returns the rewritten playlist, emits nothing. */
+  /**
+   * A variant playlist request: returns the rewritten playlist, emits nothing. Given the request's
+   * `url`, a request without a session also gets `redirect` (answer it with a 302 there).
+   */
   hlsVariant(options: HlsVariantOptions): ServedPlaylist;
   /** A segment request: emits one event when the response ends. */
   hlsSegment(options: HlsSegmentOptions): SegmentTracker;

@@ -4,24 +4,27 @@ import type { ListenEvent } from '@earshot/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createCallbackSink } from './callback-sink.js';
 import { createListenLogger } from './listen-logger.js';
-import { createNodeAdapter } from './node.js';
+import { createNodeAdapter, type NodeAdapterOptions } from './node.js';
 import type { ShoutcastTracker } from './shoutcast.js';
 
 const SEGMENT_BYTES = 100_000;
 const MASTER = '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=140000\n128k.m3u8\n';
+const VARIANT = '#EXTM3U\n#EXT-X-TARGETDURATION:6\n#EXT-X-MEDIA-SEQUENCE:7\n#EXTINF:6.0,\nseg.ts\n';
 
 let server: Server | undefined;
 afterEach(async () => {
-  server?.closeAllConnections();
-  await new Promise((resolve) => server?.close(resolve));
+  const running = server;
   server = undefined;
+  if (!running) return;
+  running.closeAllConnections();
+  await new Promise((resolve) => running.close(resolve));
 });
 
 /** A node:http station: a paced stream, a stream that floods its socket, a slow segment, a master playlist. */
-async function startStation() {
+async function startStation(options: NodeAdapterOptions = {}) {
   const events: ListenEvent[] = [];
   const listen = createListenLogger({ sink: createCallbackSink((e) => void events.push(e)) });
-  const http = createNodeAdapter(listen);
+  const http = createNodeAdapter(listen, options);
   const trackers: ShoutcastTracker[] = [];
   const queued = { flood: 0 };
   server = createServer((req, res) => {
@@ -55,6 +58,11 @@ async function startStation() {
       res.on('close', () => clearInterval(timer));
     } else if (path === '/live.m3u8') {
       http.sendMasterPlaylist(req, res, { group: 'live', playlist: MASTER });
+    } else if (path === '/hls/128k.m3u8') {
+      http.sendVariantPlaylist(req, res, {
+        playlist: VARIANT,
+        headers: { 'access-control-allow-origin': '*' },
+      });
     } else res.writeHead(404).end();
   });
   await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
@@ -157,6 +165,72 @@ describe('node:http adapter', () => {
     expect(station.events).toEqual([
       expect.objectContaining({ session: 'APPLE-9', stream: 'live', duration: 0, bytes: 0 }),
     ]);
+  });
+});
+
+describe('node:http adapter, a variant playlist opened directly', () => {
+  it('redirects to a URL with session_id and ua, so every reload carries one session', async () => {
+    const station = await startStation();
+    const manual = await fetch(`${station.base}/hls/128k.m3u8?token=t`, {
+      redirect: 'manual',
+      headers: { 'user-agent': 'Lavf/61' },
+    });
+    expect(manual.status).toBe(302);
+    expect(manual.headers.get('cache-control')).toBe('no-store');
+    expect(manual.headers.get('access-control-allow-origin')).toBe('*');
+    expect(manual.headers.get('location')).toMatch(/^\.\/128k\.m3u8\?token=t&session_id=[^&]+&ua=Lavf%2F61$/);
+
+    // A player follows the redirect once, then reloads the playlist it ended up at.
+    const first = await fetch(`${station.base}/hls/128k.m3u8`, { headers: { 'user-agent': 'Lavf/61' } });
+    expect(first.redirected).toBe(true);
+    const sessions = new Set<string>();
+    for (let reload = 0; reload < 4; reload++) {
+      const res = await fetch(first.url, { headers: { 'user-agent': 'Lavf/61' } });
+      expect([res.status, res.redirected]).toEqual([200, false]);
+      const segment = (await res.text()).split('\n').find((line) => line.startsWith('seg.ts?'));
+      sessions.add(new URL(segment as string, first.url).searchParams.get('session_id') as string);
+    }
+    expect(sessions.size).toBe(1);
+    const [session] = sessions;
+    expect(new URL(first.url).searchParams.get('session_id')).toBe(session);
+  });
+
+  it('can be turned off', async () => {
+    const station = await startStation({ redirectDirectVariants: false });
+    const res = await fetch(`${station.base}/hls/128k.m3u8`, { redirect: 'manual' });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('seg.ts?session_id=');
+  });
+});
+
+describe('node:http adapter behind a proxy', () => {
+  async function ipOf(options: NodeAdapterOptions, forwardedFor?: string): Promise<string | undefined> {
+    const station = await startStation(options);
+    const res = await open(
+      `${station.base}/live.m3u8`,
+      forwardedFor ? { 'x-forwarded-for': forwardedFor } : {},
+    );
+    res.resume();
+    await waitUntil(() => station.events.length === 1);
+    server?.closeAllConnections();
+    await new Promise((resolve) => server?.close(resolve));
+    server = undefined;
+    return station.events[0]?.ip;
+  }
+
+  it('ignores X-Forwarded-For unless told to trust a proxy', async () => {
+    expect(await ipOf({}, '198.51.100.7')).toBe('127.0.0.1');
+  });
+
+  it('takes the entry the trusted proxy appended (the rightmost), not the one the client wrote', async () => {
+    expect(await ipOf({ trustProxy: true }, '6.6.6.6, 198.51.100.7')).toBe('198.51.100.7');
+    expect(await ipOf({ trustProxy: 2 }, '6.6.6.6, 198.51.100.7, 10.0.0.9')).toBe('198.51.100.7');
+  });
+
+  it('strips a port and drops a value that is not an address', async () => {
+    expect(await ipOf({ trustProxy: true }, '198.51.100.7:5678')).toBe('198.51.100.7');
+    expect(await ipOf({ trustProxy: true }, 'unknown')).toBeUndefined();
+    expect(await ipOf({ trustProxy: true })).toBe('127.0.0.1');
   });
 });
 

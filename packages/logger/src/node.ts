@@ -5,14 +5,25 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HlsSegmentOptions, SegmentTracker, ServedPlaylist } from './hls.js';
-import { isValidSessionId } from './ids.js';
+import { resolveClientIp } from './ip.js';
 import type { ListenLogger } from './listen-logger.js';
 import type { ShoutcastOptions, ShoutcastTracker } from './shoutcast.js';
 import type { RequestFacts } from './types.js';
 
 export interface NodeAdapterOptions {
-  /** Take the client IP from the first `X-Forwarded-For` entry (behind your own proxy only). */
-  trustProxy?: boolean;
+  /**
+   * Proxies in front of this server whose `X-Forwarded-For` to believe: `true` (or `1`) for one,
+   * `n` for a chain of `n`; the client IP is then the `n`-th entry from the right (see
+   * `resolveClientIp`). Only behind your own proxies: a client can send any header. Default false:
+   * the socket's peer address.
+   */
+  trustProxy?: boolean | number;
+  /**
+   * Answer a variant playlist request that carries no session (a player that opened it directly)
+   * with a 302 to the same URL with `session_id` and `ua` added, so that its reloads keep one
+   * session. Default true.
+   */
+  redirectDirectVariants?: boolean;
 }
 
 type ResponseHeaders = Record<string, string | number | readonly string[]>;
@@ -30,7 +41,10 @@ export interface NodeAdapter {
     res: ServerResponse,
     options: { group: string; playlist: string; headers?: ResponseHeaders },
   ): ServedPlaylist;
-  /** Rewrites and sends a variant (media) playlist. */
+  /**
+   * Rewrites and sends a variant (media) playlist; a request without a session gets a 302 to the
+   * same URL with `session_id` and `ua` (see {@link NodeAdapterOptions.redirectDirectVariants}).
+   */
   sendVariantPlaylist(
     req: IncomingMessage,
     res: ServerResponse,
@@ -65,18 +79,12 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-function clientIp(req: IncomingMessage, trustProxy: boolean): string | undefined {
-  if (trustProxy) {
-    const forwarded = header(req, 'x-forwarded-for')?.split(',')[0]?.trim();
-    if (forwarded) return unmapIpv4(forwarded);
-  }
-  const address = req.socket.remoteAddress;
-  return address ? unmapIpv4(address) : undefined;
-}
-
-// `::ffff:203.0.113.5` and `203.0.113.5` are one client: keep listener keys stable across stacks.
-function unmapIpv4(address: string): string {
-  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+function clientIp(req: IncomingMessage, trustProxy: boolean | number): string | undefined {
+  // Node joins repeated X-Forwarded-For headers with ", ", in order.
+  return resolveClientIp(
+    { remoteAddress: req.socket.remoteAddress, forwardedFor: header(req, 'x-forwarded-for') },
+    trustProxy,
+  );
 }
 
 type WriteCallback = (error?: Error | null) => void;
@@ -128,13 +136,14 @@ function byteLength(chunk: unknown, encoding: BufferEncoding | undefined): numbe
 
 /** Adapts a listen logger to `node:http` requests and responses. */
 export function createNodeAdapter(listen: ListenLogger, options: NodeAdapterOptions = {}): NodeAdapter {
+  const redirectVariants = options.redirectDirectVariants ?? true;
   return {
     trackShoutcast(req, res, shoutcastOptions) {
       const facts = requestFacts(req, options);
-      const query = facts.query as URLSearchParams;
       const tracker = listen.shoutcast({
         ...shoutcastOptions,
-        session: sessionParam(query),
+        // The tracker replaces an invalid id with a new one.
+        session: (facts.query as URLSearchParams).get('session_id') ?? undefined,
         ua: facts.ua,
         ip: facts.ip,
       });
@@ -149,7 +158,17 @@ export function createNodeAdapter(listen: ListenLogger, options: NodeAdapterOpti
       return served;
     },
     sendVariantPlaylist(req, res, { playlist, headers }) {
-      const served = listen.hlsVariant({ ...requestFacts(req, options), playlist });
+      const served = listen.hlsVariant({
+        ...requestFacts(req, options),
+        playlist,
+        url: redirectVariants ? (req.url ?? '/') : undefined,
+      });
+      if (served.redirect !== undefined) {
+        // Never cached: a shared cache would hand one listener's session to everyone.
+        res.writeHead(302, { ...headers, location: served.redirect, 'cache-control': 'no-store' });
+        res.end();
+        return served;
+      }
       res.writeHead(200, { ...PLAYLIST_HEADERS, ...headers });
       res.end(served.playlist);
       return served;
@@ -196,9 +215,4 @@ function declaredLength(res: ServerResponse): () => number | undefined {
     const length = fromWriteHead ?? Number(res.getHeader('content-length'));
     return Number.isFinite(length) && length >= 0 ? length : undefined;
   };
-}
-
-function sessionParam(query: URLSearchParams): string | undefined {
-  const value = query.get('session_id');
-  return isValidSessionId(value) ? value : undefined;
 }

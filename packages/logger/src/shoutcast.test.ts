@@ -99,6 +99,18 @@ describe('Shoutcast tracker', () => {
     expect(events[0]).toMatchObject({ bytes: 1500, duration: 0.026 });
   });
 
+  it('replaces a session id ingest would refuse (control characters, too long, empty) with a new one', () => {
+    const { events, listen } = setup();
+    for (const session of ['tab\there', 'x'.repeat(129), '', 'new\nline']) {
+      const tracker = listen.shoutcast({ stream: 'live-mp3', session, bitrateKbps: 64 });
+      expect(tracker.session).toMatch(/^id-\d+$/);
+      tracker.accepted(8000);
+      tracker.close();
+    }
+    expect(new Set(events.map((e) => e.session)).size).toBe(4);
+    for (const e of events) expect(e.session).toMatch(/^id-\d+$/);
+  });
+
   it('refuses to start without a way to turn bytes into seconds', () => {
     const { listen } = setup();
     expect(() => listen.shoutcast({ stream: 's' })).toThrow(/bitrateKbps/);

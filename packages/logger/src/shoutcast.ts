@@ -1,10 +1,14 @@
 import type { Delivery } from './event.js';
+import { isValidSessionId } from './ids.js';
 
 /** Options of one Shoutcast/ICY listener connection. */
 export interface ShoutcastOptions {
   /** The stream key, e.g. `live-mp3`. */
   stream: string;
-  /** The session id; the adapters pass the `session_id` query parameter. Default: a new UUIDv7. */
+  /**
+   * The session id; the adapters pass the `session_id` query parameter. One that is not a valid
+   * session id (1..128 visible ASCII characters) is replaced, as is a missing one, by a new UUIDv7.
+   */
   session?: string;
   /** Audio bitrate in kbit/s, to turn bytes into seconds (CBR). Give this or `secondsOf`. */
   bitrateKbps?: number;
@@ -69,7 +73,8 @@ export function trackShoutcast(context: TrackerContext, options: ShoutcastOption
   const secondsOf = secondsFunction(options);
   const tickMs = options.tickMs ?? 30_000;
   if (!(tickMs > 0)) throw new TypeError('tickMs must be > 0');
-  const session = options.session ?? context.newId();
+  // Usually the client's `session_id`: an id ingest would refuse must not reach an event.
+  const session = isValidSessionId(options.session) ? options.session : context.newId();
   let totalBytes = 0;
   let emittedBytes = 0;
   let emittedSeconds = 0;

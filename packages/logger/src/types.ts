@@ -21,7 +21,10 @@ export interface SinkStats {
   dropped: number;
   /** Retry attempts (requests sent again after a 5xx, a 429 or a network error). */
   retried: number;
-  /** Events given up on after sending: rejected with a 4xx other than 429, or out of retries. */
+  /**
+   * Events given up on: refused before sending (the HTTP sink checks each with ingest's
+   * `parseEvent`), rejected with a 4xx other than 429, or out of retries.
+   */
   failed: number;
   /** Events waiting in the buffer or in flight right now. */
   buffered: number;
