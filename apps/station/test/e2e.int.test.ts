@@ -20,9 +20,11 @@ const PG_ADMIN_URL = process.env.EARSHOT_TEST_PG ?? 'postgres://postgres@127.0.0
 const REDIS_URL = process.env.EARSHOT_TEST_REDIS ?? 'redis://127.0.0.1:6379/0';
 const TOKEN = 'station-e2e-token-0123456789';
 const PLAY_S = 70;
-// Idle must be longer than the gaps inside a session: 6 s between HLS segments, `tickS` between
-// MP3 events. 10 s keeps the sessions whole and the wait for finalization short.
-const SETTINGS = { idleS: 10, maxSessionS: 86_400, minSessionS: 60 };
+// Idle must be longer than the gaps inside a session: `tickS` between MP3 events, and between HLS
+// segments 6 s, but up to two segments (12 s) when ffmpeg fetches one ahead and then waits (seen
+// in CI: two segments at 54.6 s, the next at 66.1 s, which an idle of 10 s cut into a short
+// session). 20 s keeps the sessions whole and the wait for finalization short.
+const SETTINGS = { idleS: 20, maxSessionS: 86_400, minSessionS: 60 };
 const TICK_S = 5;
 const silent = pino({ level: 'silent' });
 

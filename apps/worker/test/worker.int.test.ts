@@ -119,40 +119,62 @@ describe('the finalization worker', () => {
     expect(await metricValue(worker, 'earshot_worker_jobs_total', { result: 'failed' })).toBe(1);
   });
 
-  it('backs off and retries a job whose finalization failed (a database hiccup)', async () => {
-    const t = await createTestDatabase();
-    cleanup.push(() => t.drop());
-    const space = queueSpace(REDIS_TEST_URL);
-    let failures = 2;
-    // The first two finalization transactions fail as a lost connection would.
-    const flaky: Db = Object.create(t.db, {
-      transaction: {
-        value: <T>(fn: Parameters<Db['transaction']>[0]) => {
-          if (failures-- > 0)
-            return Promise.reject(Object.assign(new Error('connection lost'), { code: 'ECONNRESET' }));
-          return t.db.transaction(fn as never) as Promise<T>;
+  it.each([
+    ['ingest (attempts and backoff in the job options: BullMQ retries)', 'ingest'],
+    ['a producer that sets no attempts (the worker backs off itself)', 'bare'],
+  ] as const)(
+    'retries a job whose finalization failed (a database hiccup), added by %s',
+    async (_, producer) => {
+      const t = await createTestDatabase();
+      cleanup.push(() => t.drop());
+      const space = queueSpace(REDIS_TEST_URL);
+      let failures = 2;
+      // The first two finalization transactions fail as a lost connection would.
+      const flaky: Db = Object.create(t.db, {
+        transaction: {
+          value: <T>(fn: Parameters<Db['transaction']>[0]) => {
+            if (failures-- > 0)
+              return Promise.reject(Object.assign(new Error('connection lost'), { code: 'ECONNRESET' }));
+            return t.db.transaction(fn as never) as Promise<T>;
+          },
         },
-      },
-    });
-    const worker = createWorker({
-      db: flaky,
-      settings,
-      redisUrl: space.redisUrl,
-      queueName: space.queueName,
-      sweepIntervalMs: 0,
-      ownsDb: false,
-      defaultMetrics: false,
-    });
-    cleanup.push(() => worker.close());
-    const ingest = realIngest(t.db, space, settings);
-    cleanup.push(() => ingest.close());
-    const events = generateEvents({ seed: 13, ids: 1, idleS: settings.idleS, maxVisits: 1 });
-    await ingest.send(events);
-    await worker.start();
-    expect(await waitFor(async () => (await unfinalizedCount(t.db)) === 0, 15_000)).toBe(true);
-    expect(await metricValue(worker, 'earshot_worker_jobs_total', { result: 'retried' })).toBe(2);
-    expect(await readTables(t.db)).toEqual(expectedTables(events, settings));
-  });
+      });
+      const worker = createWorker({
+        db: flaky,
+        settings,
+        redisUrl: space.redisUrl,
+        queueName: space.queueName,
+        sweepIntervalMs: 0,
+        ownsDb: false,
+        defaultMetrics: false,
+      });
+      cleanup.push(() => worker.close());
+      const events = generateEvents({ seed: 13, ids: 1, idleS: settings.idleS, maxVisits: 1 });
+      if (producer === 'ingest') {
+        const ingest = realIngest(t.db, space, settings);
+        cleanup.push(() => ingest.close());
+        await ingest.send(events);
+      } else {
+        const stored = realIngest(t.db, undefined, settings);
+        cleanup.push(() => stored.close());
+        await stored.send(events);
+        const connection = new Redis(space.redisUrl, { maxRetriesPerRequest: null });
+        const queue = new Queue(space.queueName, { connection });
+        cleanup.push(async () => {
+          await queue.close();
+          await connection.quit();
+        });
+        await queue.add(FINALIZE_JOB, { session: events[0]!.session }, { delay: settings.idleS * 1000 });
+      }
+      await worker.start();
+      expect(await waitFor(async () => (await unfinalizedCount(t.db)) === 0, 15_000)).toBe(true);
+      // Two failed attempts, then the finalization: by BullMQ's retries, or by the worker's own.
+      const failed = await metricValue(worker, 'earshot_worker_jobs_total', { result: 'failed' });
+      const retried = await metricValue(worker, 'earshot_worker_jobs_total', { result: 'retried' });
+      expect(producer === 'ingest' ? [failed, retried] : [retried, failed]).toEqual([2, 0]);
+      expect(await readTables(t.db)).toEqual(expectedTables(events, settings));
+    },
+  );
 
   it('keeps finalizing through the sweep while Redis is unreachable, and still shuts down', async () => {
     const t = await createTestDatabase();

@@ -104,9 +104,9 @@ describe('the lock on an embedded database directory', () => {
     const dir = freshDir();
     writeLock(dir, { pid: process.pid, processStartMs: processStartMs() - 60_000 });
     const release = lockDataDir(dir);
-    expect(JSON.parse(readFileSync(join(dir, PGLITE_LOCK_FILE), 'utf8')).processStartMs).toBe(
-      processStartMs(),
-    );
+    // This process's start, as the lock records it (computed from uptime: within a few ms).
+    const recorded = JSON.parse(readFileSync(join(dir, PGLITE_LOCK_FILE), 'utf8')).processStartMs;
+    expect(Math.abs(recorded - processStartMs())).toBeLessThan(50);
     release();
   });
 
