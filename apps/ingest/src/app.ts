@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { type BatchIssue, type ListenEvent, parseEvent } from '@earshot/core';
-import type { Db } from '@earshot/db';
+import { type Db, utcDayOf } from '@earshot/db';
 import { type Context, Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import pino, { type Logger } from 'pino';
@@ -123,7 +123,6 @@ interface TimeLimits {
   now: () => number;
 }
 
-const DAY_MS = 86_400_000;
 
 /**
  * Validates a batch whole: core's checks of each event, then ingest's own (the ip, the time window,
@@ -159,7 +158,7 @@ function checkBatch(
         reason: `is more than ${limits.maxAheadMs / 1000} s in the future (check the sender's clock)`,
       });
     } else {
-      const day = Math.floor(event.time / DAY_MS);
+      const day = utcDayOf(event.time);
       if (!days.has(day) && days.size >= limits.maxDays) {
         issues.push({ index, field: 'time', reason: `the batch spans more than ${limits.maxDays} UTC days` });
       } else days.add(day);

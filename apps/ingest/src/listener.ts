@@ -1,31 +1,8 @@
 import { createHmac } from 'node:crypto';
-import { isIPv4, isIPv6 } from 'node:net';
+import { ipv6Groups, isIpv4 } from '@earshot/core';
 
 /** Hex characters kept of the HMAC: 128 bits, plenty to keep listeners apart, short in storage. */
 const LISTENER_HEX = 32;
-
-// Eight 16-bit groups of an address that isIPv6 accepted.
-function expandIPv6(ip: string): number[] | undefined {
-  let text = ip;
-  const tail: number[] = [];
-  if (text.includes('.')) {
-    const at = text.lastIndexOf(':');
-    const v4 = text.slice(at + 1);
-    if (!isIPv4(v4)) return undefined;
-    const [a, b, c, d] = v4.split('.').map(Number) as [number, number, number, number];
-    tail.push((a << 8) | b, (c << 8) | d);
-    text = text.slice(0, at);
-    if (text.endsWith(':')) text += ':'; // "::1.2.3.4", "1::1.2.3.4"
-  }
-  const halves = text.split('::');
-  if (halves.length > 2) return undefined;
-  const parse = (s: string) => (s === '' ? [] : s.split(':').map((h) => Number.parseInt(h, 16)));
-  const head = parse(halves[0]!);
-  const rest = halves.length === 2 ? parse(halves[1]!) : [];
-  const zeros = 8 - tail.length - head.length - rest.length;
-  if (zeros < 0 || (halves.length === 1 && zeros !== 0)) return undefined;
-  return [...head, ...new Array<number>(zeros).fill(0), ...rest, ...tail];
-}
 
 /**
  * The part of a client IP that identifies a listener: an IPv4 address whole; an IPv6 address cut to
@@ -37,9 +14,8 @@ export function listenerNetwork(ip: string): string | undefined {
     .trim()
     .replace(/%.*$/, '')
     .replace(/^\[(.*)\]$/, '$1');
-  if (isIPv4(bare)) return bare;
-  if (!isIPv6(bare)) return undefined;
-  const groups = expandIPv6(bare);
+  if (isIpv4(bare)) return bare;
+  const groups = ipv6Groups(bare);
   if (!groups) return undefined;
   if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
     return `${groups[6]! >> 8}.${groups[6]! & 0xff}.${groups[7]! >> 8}.${groups[7]! & 0xff}`;

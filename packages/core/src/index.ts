@@ -8,6 +8,7 @@ export * from './csv.js';
 export * from './daypart.js';
 export * from './event.js';
 export * from './event-store.js';
+export * from './ip.js';
 export * from './report.js';
 export * from './sessions.js';
 export * from './zone.js';

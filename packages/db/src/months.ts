@@ -36,11 +36,6 @@ export function addMonthBits(into: Map<number, MonthBits>, qhs: Iterable<number>
   return into;
 }
 
-/** ORs `from` into `into` (same month). */
-export function orMonthBits(into: MonthBits, from: MonthBits): void {
-  for (let i = 0; i < from.bits.length; i++) if (from.bits[i]) into.bits[i] = 1;
-}
-
 /** A month's bits as PostgreSQL `bit varying` text ('0101...'). */
 export function bitText(bits: Uint8Array): string {
   const chars = new Uint8Array(bits.length);
