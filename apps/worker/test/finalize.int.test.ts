@@ -107,4 +107,55 @@ describe('finalizeSession on PostgreSQL', () => {
     expect(swept.finalized).toBe(5);
     expect(await unfinalizedCount(db)).toBe(0);
   });
+
+  it('re-arms a session still receiving events from its last receipt, writing session_state once per cycle', async () => {
+    const state = async () =>
+      (
+        await db.query<{ change_seq: string; due_ms: number; ctid: string }>(
+          `select change_seq::text, (extract(epoch from due_at) * 1000)::float8 as due_ms, ctid::text
+            from session_state where session = 'live'`,
+        )
+      )[0]!;
+    const event = (i: number): ListenEvent => ({
+      id: `live-${i}`,
+      session: 'live',
+      stream: 'rock',
+      output: 'shoutcast',
+      time: Date.UTC(2026, 10, 2, 8, 0, i * 10),
+      duration: 10,
+      bytes: 1000,
+    });
+    const put = (i: number) => insertEvents(db, [event(i)], { idleS: settings.idleS });
+    expect((await put(0)).toSchedule).toEqual(['live']);
+    const opened = await state();
+    // While the id waits for its finalization, later batches only lock its row: no new version.
+    for (let i = 1; i <= 3; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      expect((await put(i)).toSchedule).toEqual([]);
+    }
+    expect(await state()).toEqual(opened);
+    // Due by the first receipt, but the last came < idle ago: not finalized, due again 1 s after it.
+    const lastReceived = Number(
+      (
+        await db.query<{ ms: number }>(
+          `select (extract(epoch from max(received_at)) * 1000)::float8 as ms from listen_events where session = 'live'`,
+        )
+      )[0]!.ms,
+    );
+    const early = await finalizeSession(db, 'live', settings);
+    expect(early.status).toBe('not-due');
+    expect((await state()).due_ms).toBe(lastReceived + 1000);
+    expect((await sweepOnce(db, settings)).finalized).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, lastReceived + 1100 - Date.now())));
+    expect((await sweepOnce(db, settings)).finalized).toBe(1);
+    expect(await readTables(db)).toEqual(expectedTables([0, 1, 2, 3].map(event), settings));
+    // A late event (before the resume point) of a waiting id still marks it changed.
+    await put(4);
+    const waiting = await state();
+    expect(
+      (await insertEvents(db, [{ ...event(0), id: 'live-early', time: event(0).time - 5000 }], settings))
+        .toSchedule,
+    ).toEqual([]);
+    expect(BigInt((await state()).change_seq)).toBeGreaterThan(BigInt(waiting.change_seq));
+  });
 });

@@ -25,15 +25,15 @@ export interface InsertEventsResult {
   duplicates: number;
   /** For each input event: true when this call stored it (the first of repeats within the batch wins). */
   isNew: boolean[];
-  /** Session ids touched by new events (their session_state was bumped), sorted. */
+  /** Session ids touched by new events, sorted. */
   sessions: string[];
   /** Of those, the session ids that had no session_state row before. */
   createdSessions: string[];
   /**
    * Of `sessions`, those that had nothing left to finalize before this batch (new, or
    * `finalized_seq >= change_seq`): no finalize job can be pending for them, so these are the ones
-   * to schedule. For the others a job is already waiting (the worker re-arms it to the new `due_at`),
-   * or was lost, which the sweep covers.
+   * to schedule. For the others a job is already waiting (when it runs, the finalizer finds the
+   * later receipts and re-arms it to idle after the last one), or was lost, which the sweep covers.
    */
   toSchedule: string[];
 }
@@ -67,11 +67,11 @@ function rowKey(id: string, timeMs: number | string): string {
   return `${timeMs}|${id}`;
 }
 
-// The statement shared by both methods: insert from `source`, then bump session_state for the
-// sessions of the rows that were new. Rows go in (id, time) order and sessions in session order, so
+// The statement shared by both methods: insert from `source`, then mark the sessions of the rows
+// that were new as changed in session_state (or only lock them: see the WHERE). Rows go in (id, time) order and sessions in session order, so
 // concurrent batches take their locks in the same order and cannot deadlock. It returns the rows of
 // `keys` (id, ms, time) that were NOT inserted (duplicates: usually none, so the answer stays small)
-// and one row per touched session.
+// and one row per session_state row written.
 function upsertSql(source: string, keys: string, receivedAt: string, idle: string): string {
   return `with ins as (
   insert into listen_events (id, session, stream, output, time, duration_ms, bytes, listener, ua, received_at)
@@ -79,12 +79,6 @@ function upsertSql(source: string, keys: string, receivedAt: string, idle: strin
   from ${source} order by s.id collate "C", s.time
   on conflict (id, time) do nothing
   returning id, session, time
-), prev as (
-  -- The statement's snapshot: session_state as it was before this batch.
-  -- = any(array(...)) keeps this an index lookup per session (an IN over the CTE was planned as a
-  -- seq scan of the whole table).
-  select session, change_seq, finalized_seq from session_state
-  where session = any(array(select distinct session from ins))
 ), st as (
   insert into session_state as ss (session, first_time, last_time, last_received_at, due_at, change_seq, changed_from)
   select session, min(time), max(time), now(), now() + ${idle}::float8 * interval '1 second', nextval('session_change_seq'), min(time)
@@ -101,7 +95,20 @@ function upsertSql(source: string, keys: string, receivedAt: string, idle: strin
     -- Earliest event time since the last finalization (see core's resumePoint); null = unknown.
     changed_from = case when ss.finalized_seq >= ss.change_seq then excluded.changed_from
       else least(coalesce(ss.changed_from, ss.first_time), excluded.changed_from) end
+  -- A session already waiting for its finalization is only locked, not rewritten, unless an event
+  -- earlier than its resume point arrived: the lock orders this batch against a finalizer of the id
+  -- (which reads the events under the same lock), and the finalizer, not ingest, moves due_at on to
+  -- idle after the last receipt (received_at). So a listener costs session_state one write per
+  -- finalization cycle rather than one per batch.
+  where ss.finalized_seq >= ss.change_seq
+    or excluded.changed_from < coalesce(ss.changed_from, ss.first_time)
   returning session, (xmax = 0) as created
+), prev as (
+  -- The statement's snapshot: session_state as it was before this batch, for the rows written.
+  -- = any(array(...)) keeps this an index lookup per session (an IN over the CTE was planned as a
+  -- seq scan of the whole table).
+  select session, change_seq, finalized_seq from session_state
+  where session = any(array(select session from st))
 )
 select 'd' as k, k.id, k.ms::text as t, null::boolean as created, null::boolean as idle
 from ${keys} where not exists (select 1 from ins where ins.id = k.id and ins.time = k.time)
@@ -203,9 +210,12 @@ function isMissingPartition(error: unknown): boolean {
 /**
  * The ingest hot path. In one transaction (the unnest method is one statement, atomic by itself,
  * which saves the BEGIN and COMMIT round trips): stores the events in listen_events (the id is
- * core's `eventKey`; `ip` is never stored) with ON CONFLICT (id, time) DO NOTHING, and bumps
- * session_state (first/last time, last_received_at, due_at = now() + idle, a new change_seq) for each
- * session id touched by a new event. Day partitions are made sure of first. Returns how many events
+ * core's `eventKey`; `ip` is never stored) with ON CONFLICT (id, time) DO NOTHING, and marks each
+ * session id touched by a new event as changed in session_state (first/last time, last_received_at,
+ * due_at = now() + idle, a new change_seq, the resume point changed_from). A session id already
+ * waiting for its finalization is only locked (unless the batch holds an event before its resume
+ * point): the finalizer moves its due_at on from the events' received_at. Day partitions are made
+ * sure of first. Returns how many events
  * were new and how many were duplicates; a retried batch is a no-op that reports all duplicates.
  */
 export async function insertEvents(
@@ -266,7 +276,6 @@ export async function insertEvents(
   // Every first occurrence is new unless the database already had it.
   for (const index of firstIndex.values()) isNew[index] = true;
   let inserted = firstIndex.size;
-  const sessions: string[] = [];
   const createdSessions: string[] = [];
   const toSchedule: string[] = [];
   for (const r of result) {
@@ -277,12 +286,13 @@ export async function insertEvents(
         inserted--;
       }
     } else {
-      sessions.push(r.id);
       if (r.created) createdSessions.push(r.id);
       if (r.idle) toSchedule.push(r.id);
     }
   }
-  sessions.sort();
+  const touched = new Set<string>();
+  for (const index of firstIndex.values()) if (isNew[index]) touched.add(events[index]!.session);
+  const sessions = [...touched].sort();
   createdSessions.sort();
   toSchedule.sort();
   return { inserted, duplicates: events.length - inserted, isNew, sessions, createdSessions, toSchedule };

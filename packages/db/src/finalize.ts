@@ -68,7 +68,8 @@ export interface FinalizeOptions {
 interface StateRow {
   session: string;
   first_ms: number;
-  last_ms: number;
+  /** The database's clock (the transaction's start), epoch ms. */
+  now_ms: number;
   /** Earliest event time since the last finalization; null: unknown (recompute everything). */
   changed_from_ms: number | null;
   change_seq: string;
@@ -76,8 +77,15 @@ interface StateRow {
   wait_ms: number;
 }
 
-/** An event row: core's ListenEvent, with SQL nulls where core has absent fields. */
-type EventRow = Omit<ListenEvent, 'listener' | 'ua'> & { listener: string | null; ua: string | null };
+/**
+ * An event row: core's ListenEvent, with SQL nulls where core has absent fields, and when ingest
+ * stored it (`received`, epoch ms; core ignores it).
+ */
+type EventRow = Omit<ListenEvent, 'listener' | 'ua'> & {
+  listener: string | null;
+  ua: string | null;
+  received: number;
+};
 
 interface SessionRowDb {
   session: string;
@@ -132,7 +140,7 @@ interface ShortRow {
 const ms = (column: string) => `(extract(epoch from ${column}) * 1000)::float8`;
 const iso = (epochMs: number) => new Date(epochMs).toISOString();
 
-const STATE_COLUMNS = `session, ${ms('first_time')} as first_ms, ${ms('last_time')} as last_ms,
+const STATE_COLUMNS = `session, ${ms('first_time')} as first_ms, ${ms('now()')} as now_ms,
   ${ms('changed_from')} as changed_from_ms,
   change_seq::text as change_seq, finalized_seq::text as finalized_seq,
   (extract(epoch from (due_at - now())) * 1000)::float8 as wait_ms`;
@@ -152,16 +160,21 @@ export const LOCK_DUE_SQL = `select ${STATE_COLUMNS} from session_state
   where finalized_seq < change_seq and due_at <= now()
   order by due_at limit $1 for update skip locked`;
 
-// The ids' events through the (session, time) index. The batch's overall time bounds (the locked
-// rows' first_time/last_time, which hold every event of these ids) are constants, so PostgreSQL
-// prunes listen_events' day partitions. (A join to session_state for per-id bounds made the planner
+// The ids' events through the (session, time) index. The batch's lower time bound (the least
+// first_time of the locked rows, which is at or before every event of these ids) is a constant, so
+// PostgreSQL prunes listen_events' older day partitions. (A join to session_state for per-id bounds made the planner
 // hash-join whole partitions.)
 // Rows come back shaped as core's ListenEvent (time in epoch ms, duration in seconds: duration_ms / 1000
 // as a double, which durationMsOf rounds back exactly), so they go to core without a copy.
 const EVENTS_SQL = `select e.session, e.id, e.stream, e.output, ${ms('e.time')} as time,
-  e.duration_ms::float8 / 1000 as duration, e.bytes::float8 as bytes, e.listener, e.ua
+  e.duration_ms::float8 / 1000 as duration, e.bytes::float8 as bytes, e.listener, e.ua,
+  ${ms('e.received_at')} as received
   from listen_events e
-  where e.session = any($1::text[]) and e.time >= $2::timestamptz and e.time <= $3::timestamptz`;
+  where e.session = any($1::text[]) and e.time >= $2::timestamptz`;
+
+// Ids found still active: due again at idle after their last receipt.
+const REARM_SQL = `update session_state s set due_at = to_timestamp(d.due_ms / 1000)
+  from unnest($1::text[], $2::float8[]) as d(session, due_ms) where s.session = d.session`;
 
 const OLD_SESSIONS_SQL = `select session, ${ms('start')} as start_ms, stream, output, ${ms('"end"')} as end_ms,
   elapsed_ms::float8 as elapsed_ms, duration_ms::float8 as duration_ms, bytes::float8 as bytes, listener, ua,
@@ -528,7 +541,7 @@ async function finalizeLocked(
   options: FinalizeOptions,
 ): Promise<BatchResult> {
   const outcomes: FinalizeOutcome[] = [];
-  const work: StateRow[] = [];
+  let work: StateRow[] = [];
   for (const state of states) {
     if (BigInt(state.finalized_seq) >= BigInt(state.change_seq))
       outcomes.push({ session: state.session, status: 'current' });
@@ -538,31 +551,47 @@ async function finalizeLocked(
   }
   if (work.length === 0) return { outcomes };
 
-  const ids = work.map((s) => s.session);
   let lo = Number.POSITIVE_INFINITY;
-  let hi = Number.NEGATIVE_INFINITY;
-  for (const s of work) {
-    if (s.first_ms < lo) lo = s.first_ms;
-    if (s.last_ms > hi) hi = s.last_ms;
-  }
+  for (const s of work) if (s.first_ms < lo) lo = s.first_ms;
   // Rows are stored for an id only by a finalization, which also sets its finalized_seq (> 0): ids
   // never finalized have none to read.
   const seen = work.filter((s) => s.finalized_seq !== '0').map((s) => s.session);
   // Independent statements go out together (one connection pipelines them, in order).
   const [eventRows, oldSessionRows, oldShortRows] = await Promise.all([
-    tx.query<EventRow>(EVENTS_SQL, [ids, iso(lo), iso(hi)]),
+    tx.query<EventRow>(EVENTS_SQL, [work.map((s) => s.session), iso(lo)]),
     seen.length > 0 ? tx.query<SessionRowDb>(OLD_SESSIONS_SQL, [seen]) : [],
     seen.length > 0 ? tx.query<ShortRowDb>(OLD_SHORTS_SQL, [seen]) : [],
   ]);
 
   const eventsById = new Map<string, ListenEvent[]>();
+  const lastReceived = new Map<string, number>();
   for (const row of eventRows) {
     const list = eventsById.get(row.session);
     // A null listener or ua reads as absent everywhere in core (`first non-empty`; ids are never null).
     const event = row as unknown as ListenEvent;
     if (list) list.push(event);
     else eventsById.set(row.session, [event]);
+    if (!(row.received <= (lastReceived.get(row.session) ?? Number.NEGATIVE_INFINITY)))
+      lastReceived.set(row.session, row.received);
   }
+
+  // Ingest does not move due_at for every batch (it only locks an id already waiting): an id with
+  // an event received less than idle ago is still being listened to, and is due at idle after it.
+  if (!options.force) {
+    const idleMs = settings.idleS * 1000;
+    const rearm: { session: string; dueMs: number }[] = [];
+    work = work.filter((s) => {
+      const dueMs = (lastReceived.get(s.session) ?? Number.NEGATIVE_INFINITY) + idleMs;
+      if (dueMs <= s.now_ms) return true;
+      rearm.push({ session: s.session, dueMs });
+      outcomes.push({ session: s.session, status: 'not-due', waitMs: Math.ceil(dueMs - s.now_ms) });
+      return false;
+    });
+    if (rearm.length > 0)
+      await tx.query(REARM_SQL, [rearm.map((r) => r.session), rearm.map((r) => r.dueMs)]);
+    if (work.length === 0) return { outcomes };
+  }
+  const ids = work.map((s) => s.session);
   const oldSessions = new Map<string, SessionRow[]>();
   for (const r of oldSessionRows) {
     const row: SessionRow = {

@@ -49,10 +49,14 @@ export const listenEvents = pgTable(
 export const sessionChangeSeq = pgSequence('session_change_seq');
 
 /**
- * One row per session id: what ingest has seen and what the worker has finalized. Ingest bumps
- * `change_seq` (from a sequence) and `due_at` for every session id a batch touches, in the batch's
- * transaction; the worker locks the row, finalizes, and sets `finalized_seq = change_seq`. A row with
- * `finalized_seq < change_seq` and `due_at <= now()` is what the sweep picks up.
+ * One row per session id: what ingest has seen and what the worker has finalized. When a batch
+ * brings the first new events of a session id since its last finalization, ingest bumps
+ * `change_seq` (from a sequence) and sets `due_at` = now() + idle, in the batch's transaction; later
+ * batches only lock the row (or lower `changed_from` for a late event), so `last_time` and
+ * `last_received_at` are as of that change. The worker locks the row, reads the id's events, and
+ * either finalizes (setting `finalized_seq = change_seq`) or, when an event was received less than
+ * idle ago, moves `due_at` to idle after that receipt. A row with `finalized_seq < change_seq` and
+ * `due_at <= now()` is what the sweep picks up.
  */
 export const sessionState = pgTable(
   'session_state',
