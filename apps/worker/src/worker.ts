@@ -1,6 +1,7 @@
 import {
   countUnfinalized,
   type Db,
+  ensureEventPartitions,
   FINALIZE_ATTEMPTS,
   FINALIZE_JOB,
   FINALIZE_QUEUE,
@@ -15,6 +16,7 @@ import {
   QUEUE_PREFIX,
   type SweepResult,
   sweepOnce,
+  utcDayOf,
 } from '@earshot/db';
 import { DelayedError, type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -301,6 +303,21 @@ export function createWorker(options: CreateWorkerOptions): FinalizeWorker {
     return sweeping;
   }
 
+  // Today's and tomorrow's listen_events partitions (UTC), made before ingest needs them, so the
+  // first batch after midnight does not wait for the DDL (ingest still makes any day it lacks).
+  // Costs a query only when the day changes (days known to this Db are cached).
+  async function partitionsAhead(): Promise<void> {
+    const today = utcDayOf(Date.now());
+    try {
+      await ensureEventPartitions(db, [today, today + 1]);
+    } catch (error) {
+      logger.warn(
+        { err: errorText(error) },
+        "could not make the coming days' partitions; ingest makes them when needed",
+      );
+    }
+  }
+
   function scheduleSweep(delayMs: number): void {
     if (closing || sweepIntervalMs <= 0) return;
     const at = Date.now() + Math.max(0, delayMs);
@@ -316,6 +333,7 @@ export function createWorker(options: CreateWorkerOptions): FinalizeWorker {
     let next = sweepIntervalMs;
     try {
       await sweep();
+      await partitionsAhead();
       const backlog = await countUnfinalized(db);
       metrics.backlog.set({ kind: 'pending' }, backlog.pending);
       metrics.backlog.set({ kind: 'due' }, backlog.due);
@@ -324,7 +342,8 @@ export function createWorker(options: CreateWorkerOptions): FinalizeWorker {
         // later (a little after, so that sessions due together go in one sweep). With nothing
         // pending, nothing can fall due sooner than idle from now.
         const wait = await nextDueInMs(db);
-        const until = wait === undefined ? settings.idleS * 1000 : Math.max(SWEEP_ONLY_MIN_MS, wait + REARM_SLACK_MS);
+        const until =
+          wait === undefined ? settings.idleS * 1000 : Math.max(SWEEP_ONLY_MIN_MS, wait + REARM_SLACK_MS);
         next = Math.min(sweepIntervalMs, until);
       }
     } catch (error) {

@@ -2,12 +2,11 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { ListenEvent } from '@earshot/core';
-import { type Db, FINALIZE_JOB, type FinalizeSettings, insertEvents } from '@earshot/db';
+import { type Db, FINALIZE_JOB, type FinalizeSettings, finalizeJobOptions, insertEvents } from '@earshot/db';
 import { createApp, createScheduler } from '@earshot/ingest';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { finalizeJobOptions } from '@earshot/db';
 import { batches, shuffle, withRepeats } from './generate.js';
 import { sleep } from './support.js';
 

@@ -154,7 +154,13 @@ export async function readTables(db: Queryable): Promise<Tables> {
   const minutes = await db.query<Tables['minutes'][number]>(
     `select stream, ${ms('minute')} as minute, ms::float8 as ms, sessions from stream_minutes`,
   );
-  const shorts = await db.query<{ session: string; start: number; end: number; stream: string; duration_ms: number }>(
+  const shorts = await db.query<{
+    session: string;
+    start: number;
+    end: number;
+    stream: string;
+    duration_ms: number;
+  }>(
     `select session, ${ms('start')} as start, ${ms('"end"')} as end, stream, duration_ms::float8 as duration_ms
       from short_sessions`,
   );

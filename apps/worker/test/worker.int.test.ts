@@ -1,4 +1,11 @@
-import { createDb, type Db, FINALIZE_JOB } from '@earshot/db';
+import {
+  createDb,
+  type Db,
+  eventPartitionName,
+  FINALIZE_JOB,
+  listEventPartitions,
+  utcDayOf,
+} from '@earshot/db';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -188,6 +195,7 @@ describe('the finalization worker', () => {
       ownsDb: false,
       defaultMetrics: false,
     });
+    const tomorrow = eventPartitionName(utcDayOf(Date.now()) + 1);
     await worker.start();
     const ingest = realIngest(t.db, undefined, settings);
     cleanup.push(() => ingest.close());
@@ -195,6 +203,8 @@ describe('the finalization worker', () => {
     await ingest.send(events);
     expect(await waitFor(async () => (await unfinalizedCount(t.db)) === 0, 15_000)).toBe(true);
     expect(await readTables(t.db)).toEqual(expectedTables(events, settings));
+    // The sweep also makes the coming day's listen_events partition before ingest needs it.
+    expect((await listEventPartitions(t.db)).map((p) => p.name)).toContain(tomorrow);
     expect((await worker.health()).ok).toBe(false);
     const started = Date.now();
     await worker.close();
