@@ -242,6 +242,22 @@ describe.each<Driver>(['postgres', 'pglite'])('@earshot/db on %s', (driver) => {
     expect((await insertEvents(db, events, { idleS: 300, method: 'copy' })).duplicates).toBe(50);
   });
 
+  it('writes a batch that partly repeats stored events: the new ones once, the rest as duplicates', async () => {
+    const events = makeEvents(400, (i) => ({ session: `m${i % 30}` }));
+    expect(await insertEvents(db, events.slice(0, 250), { idleS: 300 })).toMatchObject({ inserted: 250 });
+    const state = () => db.query('select * from session_state order by session');
+    const before = await state();
+    // The plain insert meets the unique violation, writes nothing, and the batch goes again by the
+    // statement that skips stored rows.
+    const mixed = await insertEvents(db, events.slice(100, 400), { idleS: 300 });
+    expect(mixed).toMatchObject({ inserted: 150, duplicates: 150 });
+    expect(mixed.isNew).toEqual(events.slice(100, 400).map((_, i) => i >= 150));
+    expect(await countEvents(db)).toBe(400);
+    // Their sessions were waiting for a finalization already: locked, not rewritten.
+    expect(await state()).toEqual(before);
+    expect((await insertEvents(db, events, { idleS: 300 })).duplicates).toBe(400);
+  });
+
   it('runs raw SQL and drizzle in one transaction, and rolls back on error', async () => {
     await expect(
       db.transaction(async (tx) => {

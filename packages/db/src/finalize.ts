@@ -587,8 +587,7 @@ async function finalizeLocked(
       outcomes.push({ session: s.session, status: 'not-due', waitMs: Math.ceil(dueMs - s.now_ms) });
       return false;
     });
-    if (rearm.length > 0)
-      await tx.query(REARM_SQL, [rearm.map((r) => r.session), rearm.map((r) => r.dueMs)]);
+    if (rearm.length > 0) await tx.query(REARM_SQL, [rearm.map((r) => r.session), rearm.map((r) => r.dueMs)]);
     if (work.length === 0) return { outcomes };
   }
   const ids = work.map((s) => s.session);
@@ -656,10 +655,7 @@ async function finalizeLocked(
       state.changed_from_ms === null
         ? Number.NEGATIVE_INFINITY
         : resumePoint(
-            [
-              ...storedSessions,
-              ...storedShorts.map((r) => ({ start: r.start, end: r.end ?? undefined })),
-            ],
+            [...storedSessions, ...storedShorts.map((r) => ({ start: r.start, end: r.end ?? undefined }))],
             state.changed_from_ms,
             settings,
           );

@@ -1,26 +1,27 @@
 export {
-  createDb,
-  DEFAULT_DATA_DIR,
-  redactUrl,
-  resolveDataDir,
-  sql,
   type CreateDbOptions,
+  createDb,
   type Db,
   type DbClient,
   type DbLogger,
   type DbTx,
+  DEFAULT_DATA_DIR,
   type EarshotDrizzle,
   type Queryable,
   type Row,
+  redactUrl,
+  resolveDataDir,
   type Schema,
+  sql,
 } from './client.js';
 export {
-  insertEvents,
-  unstorableField,
   type InsertEventsOptions,
   type InsertEventsResult,
   type InsertMethod,
+  insertEvents,
+  unstorableField,
 } from './events.js';
+export * from './finalize.js';
 export { MIGRATIONS_FOLDER, migrate } from './migrate.js';
 export {
   dropEventPartitionsBefore,
@@ -30,8 +31,7 @@ export {
   utcDayOf,
 } from './partitions.js';
 export * from './queue.js';
+export * from './reports.js';
 export * from './schema.js';
 export * from './settings.js';
-export * from './finalize.js';
 export * from './sweep.js';
-export * from './reports.js';

@@ -6,7 +6,6 @@ import {
   localTime,
   MINUTE_MS,
   periodQuarterHours,
-  resolvePeriod,
   QUARTER_HOUR_MS,
   REPORT_PARTS,
   type Report,
@@ -16,6 +15,7 @@ import {
   type ReportQuarterHour,
   type ReportSession,
   type ReportSummary,
+  resolvePeriod,
   resolveSettings,
 } from '@earshot/core';
 import type { Db, Queryable } from './client.js';

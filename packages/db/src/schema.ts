@@ -2,8 +2,8 @@ import { sql } from 'drizzle-orm';
 import {
   bigint,
   boolean,
-  index,
   customType,
+  index,
   integer,
   pgSequence,
   pgTable,

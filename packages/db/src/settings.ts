@@ -46,7 +46,11 @@ export const sharedEnvSchema = z.object({
    * much more than a day of raw events (earshot retention checks), so that no event can arrive for a
    * session whose events were dropped. Default 7 days.
    */
-  EARSHOT_MAX_EVENT_AGE_S: z.coerce.number().int().nonnegative().default(7 * 86_400),
+  EARSHOT_MAX_EVENT_AGE_S: z.coerce
+    .number()
+    .int()
+    .nonnegative()
+    .default(7 * 86_400),
 });
 
 export type SharedEnv = z.infer<typeof sharedEnvSchema>;
