@@ -290,8 +290,13 @@ export function createWorker(options: CreateWorkerOptions): FinalizeWorker {
         });
         metrics.sweepRuns.inc({ result: 'ok' });
         metrics.sweepFound.inc(result.found);
-        if (result.found > 0) logger.info(result, 'sweep finalized due sessions');
-        else logger.debug(result, 'sweep found nothing due');
+        // found - finalized: ids still receiving events, moved on to idle after their last one.
+        if (result.finalized > 0) logger.info(result, 'sweep finalized due sessions');
+        else
+          logger.debug(
+            result,
+            result.found > 0 ? 'sweep re-armed still-active sessions' : 'sweep found nothing due',
+          );
         return result;
       } catch (error) {
         metrics.sweepRuns.inc({ result: 'failed' });
