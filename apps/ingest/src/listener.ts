@@ -1,25 +1,19 @@
 import { createHmac } from 'node:crypto';
-import { ipv6Groups, isIpv4 } from '@earshot/core';
+import { ipv6Groups, isIpv4, normalizeIp } from '@earshot/core';
 
 /** Hex characters kept of the HMAC: 128 bits, plenty to keep listeners apart, short in storage. */
 const LISTENER_HEX = 32;
 
 /**
  * The part of a client IP that identifies a listener: an IPv4 address whole; an IPv6 address cut to
- * its /64 (the rest changes with privacy extensions); an IPv4-mapped IPv6 address as IPv4. Returns
- * undefined for something that is not an IP address.
+ * its /64 (the rest changes with privacy extensions); an IPv4-mapped IPv6 address as IPv4. The
+ * address is read as core's `normalizeIp` reads it (the logger's reading too). Returns undefined for
+ * something that is not an IP address.
  */
 export function listenerNetwork(ip: string): string | undefined {
-  const bare = ip
-    .trim()
-    .replace(/%.*$/, '')
-    .replace(/^\[(.*)\]$/, '$1');
-  if (isIpv4(bare)) return bare;
-  const groups = ipv6Groups(bare);
-  if (!groups) return undefined;
-  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
-    return `${groups[6]! >> 8}.${groups[6]! & 0xff}.${groups[7]! >> 8}.${groups[7]! & 0xff}`;
-  }
+  const address = normalizeIp(ip);
+  if (address === undefined || isIpv4(address)) return address;
+  const groups = ipv6Groups(address)!;
   return `${groups
     .slice(0, 4)
     .map((g) => g.toString(16))

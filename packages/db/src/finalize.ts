@@ -571,7 +571,7 @@ async function finalizeLocked(
     const event = row as unknown as ListenEvent;
     if (list) list.push(event);
     else eventsById.set(row.session, [event]);
-    if (!(row.received <= (lastReceived.get(row.session) ?? Number.NEGATIVE_INFINITY)))
+    if (row.received > (lastReceived.get(row.session) ?? Number.NEGATIVE_INFINITY))
       lastReceived.set(row.session, row.received);
   }
 
@@ -579,16 +579,19 @@ async function finalizeLocked(
   // an event received less than idle ago is still being listened to, and is due at idle after it.
   if (!options.force) {
     const idleMs = settings.idleS * 1000;
+    const ready: StateRow[] = [];
     const rearm: { session: string; dueMs: number }[] = [];
-    work = work.filter((s) => {
+    for (const s of work) {
       const dueMs = (lastReceived.get(s.session) ?? Number.NEGATIVE_INFINITY) + idleMs;
-      if (dueMs <= s.now_ms) return true;
-      rearm.push({ session: s.session, dueMs });
-      outcomes.push({ session: s.session, status: 'not-due', waitMs: Math.ceil(dueMs - s.now_ms) });
-      return false;
-    });
+      if (dueMs <= s.now_ms) ready.push(s);
+      else {
+        rearm.push({ session: s.session, dueMs });
+        outcomes.push({ session: s.session, status: 'not-due', waitMs: Math.ceil(dueMs - s.now_ms) });
+      }
+    }
     if (rearm.length > 0) await tx.query(REARM_SQL, [rearm.map((r) => r.session), rearm.map((r) => r.dueMs)]);
-    if (work.length === 0) return { outcomes };
+    if (ready.length === 0) return { outcomes };
+    work = ready;
   }
   const ids = work.map((s) => s.session);
   const oldSessions = new Map<string, SessionRow[]>();
