@@ -97,7 +97,12 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
  * Turns `ip` into `listener` (unless the event has one) and drops it: no raw IP goes further than
  * this function. Adds an issue for an ip that cannot be used.
  */
-function applyListener(event: ListenEvent, index: number, salt: string | undefined, issues: BatchIssue[]): void {
+function applyListener(
+  event: ListenEvent,
+  index: number,
+  salt: string | undefined,
+  issues: BatchIssue[],
+): void {
   if (event.ip === undefined) return;
   const ip = event.ip;
   delete event.ip;
@@ -122,7 +127,6 @@ interface TimeLimits {
   maxDays: number;
   now: () => number;
 }
-
 
 /**
  * Validates a batch whole: core's checks of each event, then ingest's own (the ip, the time window,

@@ -13,7 +13,8 @@ const listenEvent = {
     id: {
       type: 'string',
       maxLength: 128,
-      description: 'Unique per event (UUIDv7 from the logger). Ingest is idempotent on (id, time): a retried event repeats both.',
+      description:
+        'Unique per event (UUIDv7 from the logger). Ingest is idempotent on (id, time): a retried event repeats both.',
     },
     session: { type: 'string', minLength: 1, maxLength: 128, description: 'Session id.' },
     stream: {

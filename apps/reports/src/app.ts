@@ -9,6 +9,7 @@ import {
   type Queryable,
   type ReportPart,
   reportFromDb,
+  reportPeriod,
   sessionLengthHistogram,
   sessionsBy,
 } from '@earshot/db';
@@ -190,8 +191,7 @@ export function createApp(options: CreateAppOptions): { app: Hono; live: LiveFee
     const parsed = parsePeriodQuery(c.req.queries(), defaults, stations, extra);
     const opts = parsed.options;
     if (opts.from !== undefined && opts.to !== undefined) return parsed as SettledPeriod;
-    const probe = await reportFromDb(db, { ...opts, daypart: null, parts: [] });
-    const settled = { from: Date.parse(probe.config.from), to: Date.parse(probe.config.to) };
+    const settled = await reportPeriod(db, opts);
     checkPeriodLength(settled, opts);
     return { ...parsed, options: { ...opts, ...settled } };
   };

@@ -79,4 +79,3 @@ export function normalizeIp(value: string | null | undefined): string | undefine
   }
   return text.toLowerCase();
 }
-

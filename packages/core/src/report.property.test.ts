@@ -145,7 +145,8 @@ describe('report invariants (property tests)', () => {
         const changes = planSessionChanges(before, after);
         const table = new Map<string, Session>(before.map((s) => [sessionRowKey(s), s]));
         for (const s of changes.remove) table.delete(sessionRowKey(s));
-        for (const s of [...changes.update.map((u) => u.row), ...changes.insert]) table.set(sessionRowKey(s), s);
+        for (const s of [...changes.update.map((u) => u.row), ...changes.insert])
+          table.set(sessionRowKey(s), s);
         const sortKey = (s: Session) => sessionRowKey(s);
         expect([...table.values()].sort((a, b) => (sortKey(a) < sortKey(b) ? -1 : 1))).toEqual(
           after.sort((a, b) => (sortKey(a) < sortKey(b) ? -1 : 1)),

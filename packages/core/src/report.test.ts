@@ -153,12 +153,21 @@ describe('buildReport', () => {
   it('never puts a missing bound on the wrong side of the given one', () => {
     const events = shoutcast('A', at(7, 5), at(7, 20));
     const late = buildReport(events, { from: at(9, 0) });
-    expect([late.config.from, late.config.to]).toEqual(['2026-11-02T09:00:00.000Z', '2026-11-02T09:00:00.000Z']);
+    expect([late.config.from, late.config.to]).toEqual([
+      '2026-11-02T09:00:00.000Z',
+      '2026-11-02T09:00:00.000Z',
+    ]);
     expect(late.summary).toEqual([]);
     const early = buildReport(events, { to: at(6, 0) });
-    expect([early.config.from, early.config.to]).toEqual(['2026-11-02T06:00:00.000Z', '2026-11-02T06:00:00.000Z']);
+    expect([early.config.from, early.config.to]).toEqual([
+      '2026-11-02T06:00:00.000Z',
+      '2026-11-02T06:00:00.000Z',
+    ]);
     const inside = buildReport(events, { from: at(7, 15) });
-    expect([inside.config.from, inside.config.to]).toEqual(['2026-11-02T07:15:00.000Z', '2026-11-02T07:30:00.000Z']);
+    expect([inside.config.from, inside.config.to]).toEqual([
+      '2026-11-02T07:15:00.000Z',
+      '2026-11-02T07:30:00.000Z',
+    ]);
   });
 
   it('filters by stream', () => {

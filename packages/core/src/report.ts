@@ -303,7 +303,8 @@ export function resolvePeriod(
   extent: { from: number; to: number } | undefined,
 ): { from: number; to: number } {
   if (given.from !== undefined && given.to !== undefined) return { from: given.from, to: given.to };
-  if (given.from !== undefined) return { from: given.from, to: Math.max(given.from, extent?.to ?? given.from) };
+  if (given.from !== undefined)
+    return { from: given.from, to: Math.max(given.from, extent?.to ?? given.from) };
   if (given.to !== undefined) return { from: Math.min(given.to, extent?.from ?? given.to), to: given.to };
   return extent ?? { from: 0, to: 0 };
 }

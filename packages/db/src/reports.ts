@@ -186,16 +186,31 @@ interface Resolved {
   cume: 'auto' | 'runs' | 'months';
 }
 
+const selectedStreams = (options: DbReportOptions) =>
+  options.streams && options.streams.length > 0 ? [...new Set(options.streams)] : null;
+
+/**
+ * The period `[from, to)` (epoch ms) that {@link reportFromDb} reports for `options`: the bounds
+ * given, the stored data's extent (whole quarter-hours) for a bound not given, as core's
+ * `resolvePeriod` settles it offline.
+ */
+export async function reportPeriod(
+  db: Queryable,
+  options: DbReportOptions,
+): Promise<{ from: number; to: number }> {
+  const extent =
+    options.from === undefined || options.to === undefined
+      ? await dataExtent(db, selectedStreams(options), resolveSettings(options).maxSessionS)
+      : undefined;
+  return resolvePeriod(options, extent);
+}
+
 async function resolveOptions(db: Queryable, options: DbReportOptions): Promise<Resolved> {
   const settings = resolveSettings(options);
   const tz = options.tz ?? 'UTC';
   const daypart = options.daypart ?? null;
-  const streams = options.streams && options.streams.length > 0 ? [...new Set(options.streams)] : null;
-  const extent =
-    options.from === undefined || options.to === undefined
-      ? await dataExtent(db, streams, settings.maxSessionS)
-      : undefined;
-  const { from, to } = resolvePeriod(options, extent);
+  const streams = selectedStreams(options);
+  const { from, to } = await reportPeriod(db, options);
   return {
     from,
     to,
