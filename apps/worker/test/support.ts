@@ -122,7 +122,7 @@ export async function readTables(db: Queryable): Promise<Tables> {
   };
   const sessions = await db.query<SessionDb>(
     `select session, ${ms('start')} as start, stream, output, ${ms('"end"')} as "end", elapsed_ms::float8 as elapsed_ms,
-      duration_ms::float8 as duration_ms, bytes::float8 as bytes, listener, ua, ${ms('first_minute')} as first_minute, minute_ms
+      duration_ms::float8 as duration_ms, bytes::float8 as bytes, listener, ua, ${ms('first_minute')} as first_minute, minute_ms::float8[] as minute_ms
       from sessions`,
   );
   const quarterHours = await db.query<{
@@ -135,7 +135,7 @@ export async function readTables(db: Queryable): Promise<Tables> {
     prev_quarter_hour: number | null;
     continues: boolean;
   }>(
-    `select session, ${ms('session_start')} as session_start, stream, ${ms('quarter_hour')} as quarter_hour, ms, listener,
+    `select session, ${ms('session_start')} as session_start, stream, ${ms('quarter_hour')} as quarter_hour, ms::float8 as ms, listener,
       ${ms('prev_quarter_hour')} as prev_quarter_hour, continues
       from session_quarter_hours`,
   );

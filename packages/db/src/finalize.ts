@@ -178,7 +178,7 @@ const REARM_SQL = `update session_state s set due_at = to_timestamp(d.due_ms / 1
 
 const OLD_SESSIONS_SQL = `select session, ${ms('start')} as start_ms, stream, output, ${ms('"end"')} as end_ms,
   elapsed_ms::float8 as elapsed_ms, duration_ms::float8 as duration_ms, bytes::float8 as bytes, listener, ua,
-  ${ms('first_minute')} as first_minute_ms, minute_ms
+  ${ms('first_minute')} as first_minute_ms, minute_ms::float8[] as minute_ms
   from sessions where session = any($1::text[])`;
 
 const OLD_SHORTS_SQL = `select session, ${ms('start')} as start_ms, ${ms('"end"')} as end_ms, stream,
@@ -200,7 +200,7 @@ const DELETE_SHORTS_SQL = `delete from short_sessions t using unnest($1::text[],
 const INSERT_SESSIONS_SQL = `insert into sessions (session, start, stream, output, "end", elapsed_ms, duration_ms, bytes,
     listener, ua, first_minute, minute_ms)
   select session, ${ts('start_ms')}, stream, output, ${ts('end_ms')}, elapsed_ms, duration_ms, bytes, listener, ua,
-    ${ts('first_minute_ms')}, minute_ms::int[]
+    ${ts('first_minute_ms')}, minute_ms::bigint[]
   from unnest($1::text[], $2::float8[], $3::text[], $4::text[], $5::float8[], $6::bigint[], $7::bigint[],
     $8::bigint[], $9::text[], $10::text[], $11::float8[], $12::text[])
     as r(session, start_ms, stream, output, end_ms, elapsed_ms, duration_ms, bytes, listener, ua, first_minute_ms, minute_ms)`;
@@ -209,7 +209,7 @@ const INSERT_QUARTER_HOURS_SQL = `insert into session_quarter_hours (session, se
     prev_quarter_hour, continues)
   select session, ${ts('start_ms')}, stream, ${ts('quarter_hour_ms')}, ms, listener, ${ts('prev_ms')},
     coalesce(prev_ms = quarter_hour_ms - ${QUARTER_HOUR_MS}, false)
-  from unnest($1::text[], $2::float8[], $3::text[], $4::float8[], $5::int[], $6::text[], $7::float8[])
+  from unnest($1::text[], $2::float8[], $3::text[], $4::float8[], $5::bigint[], $6::text[], $7::float8[])
     as r(session, start_ms, stream, quarter_hour_ms, ms, listener, prev_ms)`;
 
 const INSERT_SHORTS_SQL = `insert into short_sessions (session, start, "end", stream, duration_ms)

@@ -15,6 +15,12 @@ export {
   sql,
 } from './client.js';
 export {
+  type ComponentSettings,
+  type IngestSettings,
+  readComponentSettings,
+  writeComponentSettings,
+} from './component-settings.js';
+export {
   type InsertEventsOptions,
   type InsertEventsResult,
   type InsertMethod,

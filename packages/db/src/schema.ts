@@ -5,6 +5,7 @@ import {
   customType,
   index,
   integer,
+  jsonb,
   pgSequence,
   pgTable,
   primaryKey,
@@ -74,6 +75,13 @@ export const sessionState = pgTable(
      * recompute the whole id). A re-finalization starts from core's `resumePoint` for it.
      */
     changedFrom: ts('changed_from'),
+    /**
+     * Where the finalizer's receipt check starts reading (the latest event `time` it saw when it last
+     * re-armed the id; lowered by ingest for an event before it; null: from `changed_from`). Every
+     * event received since that check has a `time` at or after it, so a re-arm reads only the events
+     * of its last idle, not the id's whole history.
+     */
+    checkFrom: ts('check_from'),
   },
   (t) => [index('session_state_pending').on(t.dueAt).where(sql`finalized_seq < change_seq`)],
 );
@@ -94,7 +102,7 @@ export const sessions = pgTable(
     ua: text('ua'),
     /** Listening ms per minute from `first_minute` on (dense array), so a re-finalization can subtract it. */
     firstMinute: ts('first_minute').notNull(),
-    minuteMs: integer('minute_ms').array().notNull(),
+    minuteMs: bigint('minute_ms', { mode: 'number' }).array().notNull(),
     finalizedAt: ts('finalized_at').notNull().default(sql`now()`),
   },
   (t) => [
@@ -115,7 +123,7 @@ export const sessionQuarterHours = pgTable(
     sessionStart: ts('session_start').notNull(),
     stream: text('stream').notNull(),
     quarterHour: ts('quarter_hour').notNull(),
-    ms: integer('ms').notNull(),
+    ms: bigint('ms', { mode: 'number' }).notNull(),
     listener: text('listener'),
     /** The session's previous quarter-hour with listening; null on its first. */
     prevQuarterHour: ts('prev_quarter_hour'),
@@ -197,7 +205,9 @@ const varbit = customType<{ data: string; driverData: string }>({ dataType: () =
  */
 export const listenerKeys = pgTable('listener_keys', {
   key: text('key').primaryKey(),
-  id: integer('id').generatedAlwaysAsIdentity().notNull().unique('listener_keys_id_unique'),
+  // bigint: a value is drawn only for a key not stored yet (see finalize's INSERT_KEYS_SQL), but an
+  // identity never gives values back, and int would run out after 2^31 distinct keys.
+  id: bigint('id', { mode: 'number' }).generatedAlwaysAsIdentity().notNull().unique('listener_keys_id_unique'),
 });
 
 /**
@@ -212,8 +222,39 @@ export const streamListenerMonths = pgTable(
   {
     stream: text('stream').notNull(),
     month: ts('month').notNull(),
-    keyId: integer('key_id').notNull(),
+    keyId: bigint('key_id', { mode: 'number' }).notNull(),
     qhs: varbit('qhs').notNull(),
   },
   (t) => [primaryKey({ columns: [t.stream, t.month, t.keyId] })],
 );
+
+/**
+ * Session ids the worker could not finalize (DESIGN section 6): set aside with the error, so every
+ * other session is finalized on time. `session_state.due_at` of the id is moved to `retry_at`
+ * (exponential backoff), when the sweep tries it again; a finalization that succeeds removes the row.
+ * Operators read this table (and `earshot_finalize_quarantined` in the worker's /metrics).
+ */
+export const finalizeFailures = pgTable('finalize_failures', {
+  session: text('session').primaryKey(),
+  /** The error's message (PostgreSQL's or the finalizer's own), without internals such as SQL text. */
+  error: text('error').notNull(),
+  /** PostgreSQL SQLSTATE, when the database raised it. */
+  code: text('code'),
+  attempts: integer('attempts').notNull(),
+  firstFailedAt: ts('first_failed_at').notNull().default(sql`now()`),
+  lastFailedAt: ts('last_failed_at').notNull().default(sql`now()`),
+  retryAt: ts('retry_at').notNull(),
+});
+
+/**
+ * Settings the running services work with, one row per component (`ingest`: its event time window;
+ * `finalize`: idle, min and max session the stored rows were cut with). Other processes read them
+ * from here instead of trusting their own environment: retention reads ingest's max event age, and
+ * a worker with other session settings than the stored rows refuses to start unless told to
+ * re-finalize.
+ */
+export const earshotSettings = pgTable('earshot_settings', {
+  component: text('component').primaryKey(),
+  settings: jsonb('settings').notNull(),
+  updatedAt: ts('updated_at').notNull().default(sql`now()`),
+});
