@@ -1,4 +1,5 @@
 import { type Daypart, localTime, periodQuarterHours, QUARTER_HOUR_MS, type Report } from '@earshot/core';
+import { terminalSafe } from './terminal-text.js';
 
 /** Facts the table shows besides the report itself. */
 export interface TableExtras {
@@ -36,12 +37,18 @@ export function formatHms(seconds: number): string {
   return `${h}:${String(m).padStart(2, '0')}:${String(s).padStart(2, '0')}`;
 }
 
-/** Columns padded to their widest cell: text left, numbers right. */
+/**
+ * Columns padded to their widest cell: text left, numbers right. Cells are made terminal-safe
+ * first (see {@link terminalSafe}), so a control character in a stream name neither acts on the
+ * terminal nor shifts the columns.
+ */
 export function renderColumns(
-  header: readonly string[],
-  rows: readonly (readonly string[])[],
+  headerCells: readonly string[],
+  body: readonly (readonly string[])[],
   leftColumns = 1,
 ): string {
+  const header = headerCells.map((cell) => terminalSafe(cell));
+  const rows = body.map((r) => r.map((cell) => terminalSafe(cell)));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const render = (cells: readonly string[]) =>
     cells
@@ -156,7 +163,11 @@ function listenersSection(report: Report, daypart: Daypart | null): string {
   return `${title}\n${renderColumns(header, rows)}`;
 }
 
-/** The report as text for people: config, summary per stream, listeners per hour, session counts. */
+/**
+ * The report as text for people: config, summary per stream, listeners per hour, session counts.
+ * Nothing from the data reaches the terminal as a control: stream names, the source and the
+ * daypart go through {@link terminalSafe}.
+ */
 export function formatTable(report: Report, extras: TableExtras): string {
   const c = report.config;
   const out: string[] = [];
@@ -222,5 +233,5 @@ export function formatTable(report: Report, extras: TableExtras): string {
   );
   const skipped = extras.skipped > 0 ? `, ${formatNumber(extras.skipped)} invalid lines skipped` : '';
   if (extras.events !== undefined) out.push(`Events    ${formatNumber(extras.events)} read${skipped}`);
-  return `${out.join('\n')}\n`;
+  return `${terminalSafe(out.join('\n'), { keepNewlines: true })}\n`;
 }
