@@ -213,7 +213,11 @@ async function main() {
     // 2. Single-event requests: ingest vs a bare Hono route.
     const singleRun = await cannon(ingest.port, 50, () => JSON.stringify([nextEvent()]));
     const rss = peakRssMb(ingest.child.pid!);
-    const metrics = await (await fetch(`http://127.0.0.1:${ingest.port}/metrics`)).text();
+    const metrics = await (
+      await fetch(`http://127.0.0.1:${ingest.port}/metrics`, {
+        headers: { authorization: `Bearer ${TOKEN}` },
+      })
+    ).text();
     const groups = Number(/earshot_ingest_groups_total\{outcome="committed"\} (\d+)/.exec(metrics)?.[1] ?? 0);
     const requests = Number(
       /earshot_ingest_requests_total\{route="\/v1\/events",status="200"\} (\d+)/.exec(metrics)?.[1] ?? 0,

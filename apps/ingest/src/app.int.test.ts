@@ -6,6 +6,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countRows, makeEvents, openPostgres, post, REDIS_URL, T0, TOKEN } from '../test/helpers.js';
 import { createApp, type IngestApp } from './app.js';
+import { SHORT_EVENT_ALLOWANCE_BYTES } from './check-batch.js';
 import { createScheduler, type Scheduler } from './schedule.js';
 
 const logger = pino({ level: 'silent' });
@@ -286,7 +287,7 @@ describe('POST /v1/events', () => {
     expect(responses.every((r) => r.status === 200)).toBe(true);
     expect(grouped.committer.groupsStarted).toBeLessThan(40);
     expect(grouped.committer.groupsStarted).toBeGreaterThanOrEqual(1);
-    const metrics = await (await grouped.app.request('/metrics')).text();
+    const metrics = await metricsText(grouped.app);
     expect(metrics).toMatch(/earshot_ingest_groups_total\{outcome="committed"\} (\d+)/);
     expect(metrics).toContain('earshot_ingest_group_requests_count');
     await grouped.drain();
@@ -305,7 +306,9 @@ describe('POST /v1/events', () => {
     expect(await res.json()).toEqual({
       error: 'the event store is unavailable; nothing was written, retry later',
     });
-    expect((await broken.app.request('/readyz')).status).toBe(503);
+    const ready = await broken.app.request('/readyz');
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toEqual({ ok: false, status: 'database down', db: 'down', redis: 'off' });
     await broken.drain();
     await down.close();
   });
@@ -353,7 +356,172 @@ describe('POST /v1/events', () => {
     await drained;
     expect(await byPrefix('drain')).toBe(5);
     expect(await byPrefix('drain2')).toBe(0);
-    expect((await d.app.request('/readyz')).status).toBe(503);
+    const ready = await d.app.request('/readyz');
+    expect(ready.status).toBe(503);
+    expect(((await ready.json()) as { status: string }).status).toBe('draining');
+  });
+
+  it('refuses bytes out of proportion to the seconds (400), with an allowance for zero-duration events', async () => {
+    const allowance = SHORT_EVENT_ALLOWANCE_BYTES;
+    const events = makeEvents(5, 'bps', (i) => {
+      const duration = [30, 30, 0, 0, 2][i]!;
+      // At the bound, one over it, an HLS master playlist (duration 0, a few KB), 2 MiB in 0 s, and
+      // a short close with its burst-on-connect.
+      const bytes = [
+        30 * 1_000_000 + allowance,
+        30 * 1_000_000 + allowance + 1,
+        2_400,
+        2 * allowance,
+        900_000,
+      ][i]!;
+      return { duration, bytes, output: i === 2 ? 'hls' : 'shoutcast' };
+    });
+    const res = await post(ingest.app, events);
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: string; issues: unknown[] };
+    expect(body.error).toMatch(/2 of 5 events are bad; nothing was written/);
+    expect(body.issues).toEqual([
+      {
+        index: 1,
+        field: 'bytes',
+        reason: `is more than 1000000 per second of duration plus ${allowance} (EARSHOT_MAX_BYTES_PER_S): ${30_000_000 + allowance + 1} bytes in 30 s`,
+      },
+      {
+        index: 3,
+        field: 'bytes',
+        reason: `is more than 1000000 per second of duration plus ${allowance} (EARSHOT_MAX_BYTES_PER_S): ${2 * allowance} bytes in 0 s`,
+      },
+    ]);
+    expect(await byPrefix('bps')).toBe(0);
+    // The rate is configurable: at 20 kB/s, 30 s may carry 600 kB + the allowance.
+    const strict = createApp({ db, tokens: [TOKEN], idleS: 300, logger, maxBytesPerS: 20_000 });
+    const slow = await post(
+      strict.app,
+      makeEvents(2, 'bps2', (i) => ({ bytes: i === 0 ? 600_000 + allowance : 600_001 + allowance })),
+    );
+    expect(((await slow.json()) as { issues: { index: number; field: string }[] }).issues).toMatchObject([
+      { index: 1, field: 'bytes' },
+    ]);
+    await strict.drain();
+    // The good ones alone are stored.
+    const good = await post(ingest.app, [events[0], events[2], events[4]]);
+    expect(await good.json()).toEqual({ accepted: 3, duplicates: 0 });
+    const rows = await db.query<{ bytes: string }>(
+      `select bytes::text from listen_events where id like 'bps-%' order by id`,
+    );
+    expect(rows.map((r) => r.bytes)).toEqual([String(30_000_000 + allowance), '2400', '900000']);
+  });
+
+  it('refuses a batch whose events of one session add up past what a session can hold, naming the first that crosses', async () => {
+    // Bytes: per event within a (raised) rate, but 2^52 + 2^52 passes Number.MAX_SAFE_INTEGER.
+    const big = createApp({ db, tokens: [TOKEN], idleS: 300, logger, maxBytesPerS: 1e11 });
+    const half = 2 ** 52;
+    const events = makeEvents(5, 'sum', (i) => ({
+      session: i === 2 ? 'sum-other' : 'sum-big',
+      duration: 86_400,
+      bytes: i === 4 ? 1 : half,
+    }));
+    const res = await post(big.app, events);
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { issues: unknown[] }).issues).toEqual([
+      {
+        index: 1,
+        field: 'bytes',
+        reason: `brings the bytes of session "sum-big" in this batch past ${Number.MAX_SAFE_INTEGER}, more than a session can hold`,
+      },
+    ]);
+    // Each on its own is fine: sum-other's one event, and sum-big up to the bound.
+    const alone = await post(big.app, [events[0], events[2]]);
+    expect(await alone.json()).toEqual({ accepted: 2, duplicates: 0 });
+    const stored = await db.query<{ bytes: string }>(
+      `select bytes::text from listen_events where id = 'sum-0'`,
+    );
+    expect(stored).toEqual([{ bytes: String(half) }]);
+    await big.drain();
+    expect(await byPrefix('sum')).toBe(2);
+
+    // Duration: 86 400 s per event cannot reach 2^53 ms in a batch of any accepted size, so the
+    // same check runs here against a lowered bound (ms).
+    const low = createApp({ db, tokens: [TOKEN], idleS: 300, logger, maxSessionTotal: 100_000 });
+    const long = await post(
+      low.app,
+      makeEvents(4, 'dur', (i) => ({ session: 'dur-s', duration: [40, 40, 40, 40][i]!, bytes: 1 })),
+    );
+    expect(long.status).toBe(400);
+    expect(((await long.json()) as { issues: unknown[] }).issues).toEqual([
+      {
+        index: 2,
+        field: 'duration',
+        reason:
+          'brings the duration of session "dur-s" in this batch past 100000 ms, more than a session can hold',
+      },
+    ]);
+    await low.drain();
+    expect(await byPrefix('dur')).toBe(0);
+  });
+
+  it('answers 503 + Retry-After at once when the queue for the database is full, and stores what it held', async () => {
+    const bounded = createApp({
+      db,
+      tokens: [TOKEN],
+      idleS: 300,
+      logger,
+      group: { maxQueueEvents: 20, timeoutMs: 30_000 },
+    });
+    // Another connection holds session_state: every group waits, like a database that stalls.
+    const blocker = await createDb({ url, migrate: false, maxConnections: 1 });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await new Promise<void>((ready) => {
+      void blocker.transaction(async (tx) => {
+        await tx.query('lock table session_state in exclusive mode');
+        ready();
+        await held;
+      });
+    });
+    try {
+      const first = post(bounded.app, makeEvents(12, 'qf-a'));
+      await until(() => bounded.committer.load().events === 12);
+      // 12 + 10 > 20: refused after parsing, its events counted.
+      const over = await post(bounded.app, makeEvents(10, 'qf-b'));
+      expect(over.status).toBe(503);
+      expect(over.headers.get('retry-after')).toBe('2');
+      expect(await over.json()).toEqual({
+        error: 'ingest queue is full (the database is not keeping up); nothing was written, retry after 2 s',
+      });
+      // 12 + 8 = 20: taken, and the queue is now full.
+      const second = post(bounded.app, makeEvents(8, 'qf-c'));
+      await until(() => bounded.committer.load().events === 20);
+      // Full: refused before the body is read.
+      const full = await post(bounded.app, makeEvents(1, 'qf-d'));
+      expect(full.status).toBe(503);
+      expect(full.headers.get('retry-after')).toBe('2');
+      const ready = await bounded.app.request('/readyz');
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toEqual({ ok: false, status: 'queue full', db: 'ok', redis: 'off' });
+      const metrics = await metricsText(bounded.app);
+      expect(metrics).toMatch(/^earshot_ingest_queue_full_total 2$/m);
+      expect(metrics).toMatch(/^earshot_ingest_events_rejected_total\{reason="queue_full"\} 10$/m);
+      expect(metrics).toMatch(/^earshot_ingest_queue_events 20$/m);
+      expect(Number(/^earshot_ingest_queue_bytes (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0);
+
+      release();
+      expect((await first).status).toBe(200);
+      expect((await second).status).toBe(200);
+      expect(bounded.committer.load()).toEqual({ events: 0, bytes: 0 });
+      expect(await byPrefix('qf-a')).toBe(12);
+      expect(await byPrefix('qf-c')).toBe(8);
+      expect(await byPrefix('qf-b')).toBe(0);
+      expect(await byPrefix('qf-d')).toBe(0);
+      // Room again: taken.
+      expect((await post(bounded.app, makeEvents(10, 'qf-b'))).status).toBe(200);
+    } finally {
+      release();
+      await bounded.drain();
+      await blocker.close();
+    }
   });
 });
 
@@ -400,7 +568,10 @@ describe('finalize scheduling', () => {
       );
       expect(resumed.headers.get('earshot-schedule')).toBe('queued');
       expect((await queue.getJob(finalizeJobId('sch-s3')))?.data).toEqual({ session: 'sch-s3' });
-      expect((await s.app.request('/readyz')).status).toBe(200);
+      const ready = await s.app.request('/readyz');
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toEqual({ ok: true, status: 'ready', db: 'ok', redis: 'ok' });
+      expect(await metricsText(s.app)).toMatch(/^earshot_ingest_redis_up 1$/m);
     } finally {
       await s.drain();
       await scheduler.close();
@@ -410,7 +581,7 @@ describe('finalize scheduling', () => {
     }
   });
 
-  it('still answers 200 when Redis is down, with Earshot-Schedule: deferred, quickly', async () => {
+  it('still answers 200 when Redis is down (a closed port), with Earshot-Schedule: deferred, and stays ready', async () => {
     const scheduler = createScheduler({
       redisUrl: 'redis://127.0.0.1:1',
       idleS: 300,
@@ -426,11 +597,15 @@ describe('finalize scheduling', () => {
       expect(res.headers.get('earshot-schedule')).toBe('deferred');
       expect(await res.json()).toEqual({ accepted: 3, duplicates: 0 });
       expect(await byPrefix('nored')).toBe(3);
-      const metrics = await (await s.app.request('/metrics')).text();
+      const metrics = await metricsText(s.app);
       expect(metrics).toContain('earshot_ingest_schedule_failures_total 1');
+      // Readiness means "can take events": a Redis outage degrades scheduling, not ingest.
       const ready = await s.app.request('/readyz');
-      expect(ready.status).toBe(503);
-      expect(await ready.json()).toEqual({ status: 'unavailable', database: 'ok', redis: 'down' });
+      expect(ready.status).toBe(200);
+      const body = (await ready.json()) as { ok: boolean; status: string; db: string; redis: string };
+      expect(body).toMatchObject({ ok: true, status: 'ready', db: 'ok' });
+      expect(body.redis).toMatch(/^degraded: not connected \(\w+\); the worker's sweep finalizes sessions$/);
+      expect(await metricsText(s.app)).toMatch(/^earshot_ingest_redis_up 0$/m);
     } finally {
       await s.drain();
       await scheduler.close();
@@ -439,14 +614,40 @@ describe('finalize scheduling', () => {
 });
 
 describe('service routes', () => {
-  it('serves /healthz, /readyz, /metrics and /openapi.json without a token', async () => {
+  it('serves /healthz, /readyz and /openapi.json without a token, and they name no internals', async () => {
     expect(await (await ingest.app.request('/healthz')).json()).toEqual({ status: 'ok' });
     expect(await (await ingest.app.request('/readyz')).json()).toEqual({
+      ok: true,
       status: 'ready',
-      database: 'ok',
+      db: 'ok',
       redis: 'off',
     });
-    const metrics = await ingest.app.request('/metrics');
+    const doc = (await (await ingest.app.request('/openapi.json')).json()) as {
+      openapi: string;
+      paths: object;
+    };
+    expect(doc.openapi).toMatch(/^3\./);
+    expect(Object.keys(doc.paths)).toContain('/v1/events');
+    const missing = await ingest.app.request('/nope');
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toEqual({ error: 'no route for GET /nope' });
+  });
+
+  it('answers /metrics only with an ingest or metrics token (401 otherwise)', async () => {
+    const scraped = createApp({ db, tokens: [TOKEN], metricsTokens: ['scrape-only'], idleS: 300, logger });
+    for (const authorization of [undefined, 'Bearer wrong', `Basic ${TOKEN}`]) {
+      const res = await scraped.app.request('/metrics', authorization ? { headers: { authorization } } : {});
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
+      expect(await res.json()).toEqual({ error: 'missing or unknown bearer token' });
+    }
+    expect((await scraped.app.request('/metrics', bearer(TOKEN))).status).toBe(200);
+    expect((await scraped.app.request('/metrics', bearer('scrape-only'))).status).toBe(200);
+    // A metrics token reads metrics only.
+    expect((await post(scraped.app, makeEvents(1, 'scrape'), { token: 'scrape-only' })).status).toBe(401);
+    await scraped.drain();
+
+    const metrics = await ingest.app.request('/metrics', bearer(TOKEN));
     expect(metrics.headers.get('content-type')).toMatch(/^text\/plain/);
     const text = await metrics.text();
     for (const name of [
@@ -459,24 +660,35 @@ describe('service routes', () => {
       'earshot_ingest_commit_seconds_bucket',
       'earshot_ingest_group_requests_bucket',
       'earshot_ingest_schedule_failures_total',
+      'earshot_ingest_queue_events 0',
+      'earshot_ingest_queue_bytes 0',
+      'earshot_ingest_queue_full_total',
     ]) {
       expect(text).toContain(name);
     }
-    const doc = (await (await ingest.app.request('/openapi.json')).json()) as {
-      openapi: string;
-      paths: object;
-    };
-    expect(doc.openapi).toMatch(/^3\./);
-    expect(Object.keys(doc.paths)).toContain('/v1/events');
-    const missing = await ingest.app.request('/nope');
-    expect(missing.status).toBe(404);
-    expect(await missing.json()).toEqual({ error: 'no route for GET /nope' });
+    // No Redis configured: no Redis gauge to read as "down".
+    expect(text).not.toContain('earshot_ingest_redis_up');
   });
 });
 
+function bearer(token: string): RequestInit {
+  return { headers: { authorization: `Bearer ${token}` } };
+}
+
+async function metricsText(app: IngestApp['app']): Promise<string> {
+  const res = await app.request('/metrics', bearer(TOKEN));
+  expect(res.status).toBe(200);
+  return res.text();
+}
+
+async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !condition(); i++) await new Promise((r) => setTimeout(r, 10));
+  expect(condition()).toBe(true);
+}
+
 async function waitReady(scheduler: Scheduler): Promise<void> {
   for (let i = 0; i < 50; i++) {
-    if (await scheduler.ping()) return;
+    if ((await scheduler.ping()).ok) return;
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error('redis not ready');

@@ -41,8 +41,9 @@ describe('ingest on embedded PGlite', () => {
     expect(res.status).toBe(400);
     expect(await countRows(db, `id like 'pgbad-%'`)).toBe(0);
     expect(await (await ingest.app.request('/readyz')).json()).toEqual({
+      ok: true,
       status: 'ready',
-      database: 'ok',
+      db: 'ok',
       redis: 'off',
     });
   });

@@ -1,21 +1,22 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { type BatchIssue, type ListenEvent, parseEvent } from '@earshot/core';
-import { type Db, utcDayOf } from '@earshot/db';
+import type { Db } from '@earshot/db';
 import { type Context, Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import pino, { type Logger } from 'pino';
+import { tokenChecker } from './auth.js';
 import { BodyError, bodyFormatOf, isGzip, parseItems, readBody } from './body.js';
-import { GroupCommitter, StoreUnavailableError } from './group-commit.js';
-import { listenerKey } from './listener.js';
+import { type BatchLimits, checkBatch } from './check-batch.js';
+import { GroupCommitter, QueueFullError, StoreUnavailableError } from './group-commit.js';
 import { createMetrics, type IngestMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import type { Scheduler } from './schedule.js';
 
 export interface IngestDeps {
   db: Db;
-  /** Bearer tokens that may POST events (compared in constant time). */
+  /** Bearer tokens that may POST events, and read /metrics (compared in constant time). */
   tokens: readonly string[];
+  /** Further bearer tokens that may read /metrics only (EARSHOT_METRICS_TOKENS). */
+  metricsTokens?: readonly string[];
   /** Session idle time, seconds (EARSHOT_IDLE_S): finalize jobs are delayed by it. */
   idleS: number;
   /** Secret for listener keys derived from `ip` (EARSHOT_LISTENER_SALT). */
@@ -24,8 +25,19 @@ export interface IngestDeps {
   maxBodyBytes?: number;
   /** Most events per request (413 beyond). Default 10000. */
   maxBatch?: number;
-  /** Group commit: window, size, transactions in flight, and how long a request may wait for its commit (503 beyond). */
-  group?: { windowMs?: number; maxEvents?: number; concurrency?: number; timeoutMs?: number };
+  /**
+   * Group commit: window, size, transactions in flight, how long a request may wait for its commit
+   * (503 beyond), and the bound on what is held for the database (events and request bytes waiting
+   * or being written; 503 at once beyond). Defaults 3 ms, 2000, 4, 10 s, 50 000 events, 64 MiB.
+   */
+  group?: {
+    windowMs?: number;
+    maxEvents?: number;
+    concurrency?: number;
+    timeoutMs?: number;
+    maxQueueEvents?: number;
+    maxQueueBytes?: number;
+  };
   /** BullMQ producer for finalize jobs; without it the worker's sweep schedules. */
   scheduler?: Scheduler | undefined;
   metrics?: IngestMetrics;
@@ -42,6 +54,13 @@ export interface IngestDeps {
   maxEventAheadS?: number;
   /** Most distinct UTC days (day partitions) one batch may touch (400 beyond). Default 31. */
   maxBatchDays?: number;
+  /**
+   * Most bytes an event may carry per second of its duration, plus SHORT_EVENT_ALLOWANCE_BYTES
+   * (400 beyond; EARSHOT_MAX_BYTES_PER_S). Default 1 000 000 (8 Mbit/s; FLAC is about 175 kB/s).
+   */
+  maxBytesPerS?: number;
+  /** Bound on a session's summed bytes and ms in one batch (tests only). Default Number.MAX_SAFE_INTEGER. */
+  maxSessionTotal?: number;
   /** The clock, epoch ms (tests). Default Date.now. */
   now?: () => number;
 }
@@ -56,22 +75,6 @@ export interface IngestApp {
 }
 
 const MAX_ISSUES = 1000;
-
-function sha256(value: string): Buffer {
-  return createHash('sha256').update(value).digest();
-}
-
-/** Checks a bearer token against every known token in constant time (hashes make the lengths equal). */
-function tokenChecker(tokens: readonly string[]): (header: string | undefined) => boolean {
-  const known = tokens.map(sha256);
-  return (header) => {
-    const match = header === undefined ? null : /^Bearer[ ]+(\S+)\s*$/i.exec(header);
-    const presented = sha256(match?.[1] ?? '');
-    let ok = false;
-    for (const k of known) ok = timingSafeEqual(k, presented) || ok;
-    return ok && match !== null;
-  };
-}
 
 /** JSON error response; every 4xx says what was wrong and where. */
 function fail(status: number, body: object, headers: Record<string, string> = {}): never {
@@ -93,85 +96,6 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   ]).finally(() => clearTimeout(timer));
 }
 
-/**
- * Turns `ip` into `listener` (unless the event has one) and drops it: no raw IP goes further than
- * this function. Adds an issue for an ip that cannot be used.
- */
-function applyListener(
-  event: ListenEvent,
-  index: number,
-  salt: string | undefined,
-  issues: BatchIssue[],
-): void {
-  if (event.ip === undefined) return;
-  const ip = event.ip;
-  delete event.ip;
-  if (event.listener !== undefined) return;
-  if (salt === undefined) {
-    issues.push({
-      index,
-      field: 'ip',
-      reason:
-        'cannot be turned into a listener key: EARSHOT_LISTENER_SALT is not set on ingest (send listener, or omit ip)',
-    });
-    return;
-  }
-  const key = listenerKey(ip, event.ua, salt);
-  if (key === undefined) issues.push({ index, field: 'ip', reason: 'must be an IPv4 or IPv6 address' });
-  else event.listener = key;
-}
-
-interface TimeLimits {
-  maxAgeMs: number;
-  maxAheadMs: number;
-  maxDays: number;
-  now: () => number;
-}
-
-/**
- * Validates a batch whole: core's checks of each event, then ingest's own (the ip, the time window,
- * the number of days). Every issue of every event is listed, with its index.
- */
-function checkBatch(
-  items: readonly unknown[],
-  salt: string | undefined,
-  limits: TimeLimits,
-): { events: ListenEvent[]; issues: BatchIssue[] } {
-  const events: ListenEvent[] = [];
-  const issues: BatchIssue[] = [];
-  const now = limits.now();
-  const days = new Set<number>();
-  for (let index = 0; index < items.length; index++) {
-    const result = parseEvent(items[index]);
-    if (!result.ok) {
-      for (const issue of result.issues) issues.push({ index, ...issue });
-      continue;
-    }
-    const event = result.event;
-    applyListener(event, index, salt, issues);
-    if (limits.maxAgeMs > 0 && event.time < now - limits.maxAgeMs) {
-      issues.push({
-        index,
-        field: 'time',
-        reason: `is more than ${limits.maxAgeMs / 1000} s in the past (EARSHOT_MAX_EVENT_AGE_S)`,
-      });
-    } else if (event.time > now + limits.maxAheadMs) {
-      issues.push({
-        index,
-        field: 'time',
-        reason: `is more than ${limits.maxAheadMs / 1000} s in the future (check the sender's clock)`,
-      });
-    } else {
-      const day = utcDayOf(event.time);
-      if (!days.has(day) && days.size >= limits.maxDays) {
-        issues.push({ index, field: 'time', reason: `the batch spans more than ${limits.maxDays} UTC days` });
-      } else days.add(day);
-    }
-    events.push(event);
-  }
-  return { events, issues };
-}
-
 /** Builds the ingest HTTP service (DESIGN sections 5, 6): POST /v1/events, health, readiness, metrics, OpenAPI. */
 export function createApp(deps: IngestDeps): IngestApp {
   const logger = deps.logger ?? pino({ level: 'silent' });
@@ -179,13 +103,22 @@ export function createApp(deps: IngestDeps): IngestApp {
   const maxBodyBytes = deps.maxBodyBytes ?? 5 * 1024 * 1024;
   const maxBatch = deps.maxBatch ?? 10_000;
   const retryAfter = String(deps.retryAfterS ?? 2);
-  const limits: TimeLimits = {
+  const limits: BatchLimits = {
     maxAgeMs: (deps.maxEventAgeS ?? 0) * 1000,
     maxAheadMs: (deps.maxEventAheadS ?? 300) * 1000,
     maxDays: deps.maxBatchDays ?? 31,
+    maxBytesPerS: deps.maxBytesPerS ?? 1_000_000,
+    maxSessionTotal: deps.maxSessionTotal,
     now: deps.now ?? Date.now,
   };
   const checkToken = tokenChecker(deps.tokens);
+  const checkMetricsToken = tokenChecker([...deps.tokens, ...(deps.metricsTokens ?? [])]);
+  const unauthorized = () =>
+    fail(
+      401,
+      { error: 'missing or unknown bearer token' },
+      { 'www-authenticate': 'Bearer realm="earshot-ingest"' },
+    );
   const committer = new GroupCommitter({
     db: deps.db,
     idleS: deps.idleS,
@@ -193,11 +126,35 @@ export function createApp(deps: IngestDeps): IngestApp {
     maxEvents: deps.group?.maxEvents ?? 2_000,
     concurrency: deps.group?.concurrency ?? 4,
     timeoutMs: deps.group?.timeoutMs ?? 10_000,
+    maxQueueEvents: deps.group?.maxQueueEvents ?? 50_000,
+    maxQueueBytes: deps.group?.maxQueueBytes ?? 64 * 1024 * 1024,
     scheduler: deps.scheduler,
     metrics,
     logger,
   });
   let draining = false;
+  const { scheduler } = deps;
+  if (scheduler && !metrics.registry.getSingleMetric('earshot_ingest_redis_up')) {
+    metrics.registry.registerMetric(metrics.redisUp);
+  }
+  /** Redis as readiness and /metrics report it: scheduling degrades without it, ingest does not. */
+  const redisState = async (): Promise<string> => {
+    if (!scheduler) return 'off';
+    const health = await scheduler.ping();
+    metrics.redisUp.set(health.ok ? 1 : 0);
+    return health.ok ? 'ok' : `degraded: ${health.reason}; the worker's sweep finalizes sessions`;
+  };
+  const queueFull = (events?: number): never => {
+    metrics.queueFull.inc();
+    if (events !== undefined) metrics.eventsRejected.inc({ reason: 'queue_full' }, events);
+    return fail(
+      503,
+      {
+        error: `ingest queue is full (the database is not keeping up); nothing was written, retry after ${retryAfter} s`,
+      },
+      { 'retry-after': retryAfter },
+    );
+  };
 
   const app = new Hono<{ Bindings: { incoming?: IncomingMessage } }>();
 
@@ -219,41 +176,47 @@ export function createApp(deps: IngestDeps): IngestApp {
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
 
+  // Readiness means "can take events" (DESIGN section 6): the database and room in the queue.
+  // Redis only schedules finalization, which the worker's sweep covers: it degrades, never fails,
+  // readiness. The body is open to load balancers: states only, no addresses or counts.
   app.get('/readyz', async (c) => {
-    const [database, redis] = await Promise.all([
+    const [db, redis] = await Promise.all([
       withTimeout(deps.db.ping(), 2000).then(
         () => 'ok' as const,
         () => 'down' as const,
       ),
-      deps.scheduler ? deps.scheduler.ping().then((up) => (up ? ('ok' as const) : ('down' as const))) : 'off',
+      redisState(),
     ]);
-    const ready = !draining && database === 'ok' && redis !== 'down';
-    return c.json(
-      { status: draining ? 'draining' : ready ? 'ready' : 'unavailable', database, redis },
-      ready ? 200 : 503,
-    );
+    const status = draining
+      ? 'draining'
+      : db !== 'ok'
+        ? 'database down'
+        : committer.full()
+          ? 'queue full'
+          : 'ready';
+    const ok = status === 'ready';
+    return c.json({ ok, status, db, redis }, ok ? 200 : 503);
   });
 
-  app.get('/metrics', async (c) =>
-    c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }),
-  );
+  app.get('/metrics', async (c) => {
+    if (!checkMetricsToken(c.req.header('authorization'))) unauthorized();
+    await redisState();
+    return c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType });
+  });
 
   app.get('/openapi.json', (c) => c.json(openApiDocument));
 
   app.post('/v1/events', async (c: Context<{ Bindings: { incoming?: IncomingMessage } }>) => {
-    if (!checkToken(c.req.header('authorization'))) {
-      fail(
-        401,
-        { error: 'missing or unknown bearer token' },
-        { 'www-authenticate': 'Bearer realm="earshot-ingest"' },
-      );
-    }
+    if (!checkToken(c.req.header('authorization'))) unauthorized();
     if (draining)
       fail(
         503,
         { error: 'ingest is shutting down; retry' },
         { 'retry-after': retryAfter, connection: 'close' },
       );
+    // Full already: refuse before reading and parsing the body (Node discards the unread rest and
+    // keeps the connection).
+    if (committer.full()) queueFull();
     const format = bodyFormatOf(c.req.header('content-type'));
     if (!format) {
       fail(415, {
@@ -262,9 +225,11 @@ export function createApp(deps: IngestDeps): IngestApp {
     }
 
     let items: unknown[];
+    let bodyBytes: number;
     try {
       const gzip = isGzip(c.req.header('content-encoding'));
       const body = await readBody(c.req.raw, c.env?.incoming, maxBodyBytes, gzip);
+      bodyBytes = body.length;
       items = parseItems(body, format, maxBatch);
     } catch (err) {
       if (!(err instanceof BodyError)) throw err;
@@ -285,12 +250,13 @@ export function createApp(deps: IngestDeps): IngestApp {
     }
 
     try {
-      const outcome = await committer.submit(events);
+      const outcome = await committer.submit(events, bodyBytes);
       metrics.batchEvents.observe(events.length);
       return c.json({ accepted: outcome.accepted, duplicates: outcome.duplicates }, 200, {
         'earshot-schedule': outcome.schedule,
       });
     } catch (err) {
+      if (err instanceof QueueFullError) queueFull(events.length);
       if (!(err instanceof StoreUnavailableError)) throw err;
       metrics.eventsRejected.inc({ reason: 'unavailable' }, events.length);
       fail(

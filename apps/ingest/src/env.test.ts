@@ -25,11 +25,26 @@ describe('loadEnv', () => {
     expect(message).toContain('EARSHOT_LISTENER_SALT');
   });
 
+  it('takes HOST and metrics tokens', () => {
+    const env = loadEnv({ EARSHOT_INGEST_TOKENS: 'a', HOST: '0.0.0.0', EARSHOT_METRICS_TOKENS: 'm1, m2' });
+    expect(env.HOST).toBe('0.0.0.0');
+    expect(env.EARSHOT_METRICS_TOKENS).toEqual(['m1', 'm2']);
+    expect(() => loadEnv({ EARSHOT_INGEST_TOKENS: 'a', EARSHOT_QUEUE_MAX_EVENTS: '0' })).toThrow(
+      /EARSHOT_QUEUE_MAX_EVENTS/,
+    );
+  });
+
   it('has the documented defaults', () => {
     const env = loadEnv({ EARSHOT_INGEST_TOKENS: 'a, b', INIT_CWD: '/srv/station' });
     expect(env).toMatchObject({
       EARSHOT_INGEST_TOKENS: ['a', 'b'],
       PORT: 8081,
+      // Loopback unless exposed on purpose.
+      HOST: '127.0.0.1',
+      EARSHOT_METRICS_TOKENS: [],
+      EARSHOT_MAX_BYTES_PER_S: 1_000_000,
+      EARSHOT_QUEUE_MAX_EVENTS: 50_000,
+      EARSHOT_QUEUE_MAX_BYTES: 64 * 1024 * 1024,
       EARSHOT_MAX_BODY_BYTES: 5 * 1024 * 1024,
       EARSHOT_MAX_BATCH: 10_000,
       EARSHOT_IDLE_S: 300,

@@ -10,8 +10,11 @@ export const ingestEnvSchema = sharedEnvSchema.extend({
   }),
   /** Secret for listener keys derived from `ip`; needed only when events carry `ip` without `listener`. */
   EARSHOT_LISTENER_SALT: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Further tokens that may read GET /metrics only (the ingest tokens may too). */
+  EARSHOT_METRICS_TOKENS: commaList,
   PORT: z.coerce.number().int().min(0).max(65_535).default(8081),
-  HOST: z.string().default('0.0.0.0'),
+  /** Address to listen on: loopback unless exposed on purpose (`0.0.0.0`, `::`, an interface address). */
+  HOST: z.string().min(1).default('127.0.0.1'),
   /** Largest accepted request body, bytes, compressed and decompressed. Default 5 MiB. */
   EARSHOT_MAX_BODY_BYTES: int(5 * 1024 * 1024),
   /** Most events accepted in one request. */
@@ -30,6 +33,12 @@ export const ingestEnvSchema = sharedEnvSchema.extend({
   EARSHOT_MAX_BATCH_DAYS: int(31),
   /** Longest a request waits for its group to commit, ms; then 503 with Retry-After. */
   EARSHOT_COMMIT_TIMEOUT_MS: int(10_000),
+  /** Most events held for the database (waiting or being written); beyond, 503 at once. */
+  EARSHOT_QUEUE_MAX_EVENTS: int(50_000),
+  /** Most request bytes (inflated bodies) held for the database; beyond, 503 at once. Default 64 MiB. */
+  EARSHOT_QUEUE_MAX_BYTES: int(64 * 1024 * 1024),
+  /** Most bytes an event may carry per second of duration (plus 1 MiB); beyond, 400. 8 Mbit/s. */
+  EARSHOT_MAX_BYTES_PER_S: int(1_000_000),
   /** Longest a response waits for Redis to take the finalize jobs, ms; then `Earshot-Schedule: deferred`. */
   EARSHOT_SCHEDULE_TIMEOUT_MS: int(500),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -25,6 +25,21 @@ export class StoreUnavailableError extends Error {
   maybeWritten = false;
 }
 
+/**
+ * The request was refused before it was queued (answer 503 at once): taking it would hold more
+ * than the bound on events or bytes waiting for the database. Nothing of it was written.
+ */
+export class QueueFullError extends Error {
+  override name = 'QueueFullError';
+}
+
+/** What the committer holds in memory: requests waiting for a group, and groups being written. */
+export interface QueueLoad {
+  events: number;
+  /** Bytes of the requests' bodies (inflated), as given to submit(). */
+  bytes: number;
+}
+
 export interface GroupCommitOptions {
   db: Db;
   idleS: number;
@@ -34,6 +49,14 @@ export interface GroupCommitOptions {
   maxEvents: number;
   /** Group transactions in flight at once. */
   concurrency: number;
+  /**
+   * Most events held at once, waiting for a group or inside one not yet committed (QueueFullError
+   * beyond). A request is always taken when nothing is held, so one larger than the bound can pass
+   * alone. Default unbounded.
+   */
+  maxQueueEvents?: number;
+  /** Most request bytes held at once, counted like maxQueueEvents. Default unbounded. */
+  maxQueueBytes?: number;
   scheduler?: Scheduler | undefined;
   metrics: IngestMetrics;
   logger: Logger;
@@ -48,6 +71,7 @@ export interface GroupCommitOptions {
 
 interface Pending {
   events: readonly ListenEvent[];
+  bytes: number;
   resolve(outcome: CommitOutcome): void;
   reject(error: Error): void;
 }
@@ -61,6 +85,8 @@ interface Pending {
 export class GroupCommitter {
   private pending: Pending[] = [];
   private pendingEvents = 0;
+  /** Events and bytes waiting or being written: what the bound applies to. */
+  private readonly held: QueueLoad = { events: 0, bytes: 0 };
   private timer: NodeJS.Timeout | undefined;
   private windowOver = false;
   private inFlight = 0;
@@ -75,13 +101,40 @@ export class GroupCommitter {
     this.options = options;
   }
 
-  /** Queues a validated batch; resolves after its group committed. */
-  submit(events: readonly ListenEvent[]): Promise<CommitOutcome> {
+  /** Events and bytes held now (waiting for a group or being written). */
+  load(): QueueLoad {
+    return { ...this.held };
+  }
+
+  /** Whether the bound is reached: any request but an empty one would be refused now. */
+  full(): boolean {
+    const { maxQueueEvents = Infinity, maxQueueBytes = Infinity } = this.options;
+    return this.held.events >= maxQueueEvents || this.held.bytes >= maxQueueBytes;
+  }
+
+  /**
+   * Queues a validated batch of `bytes` request bytes; resolves after its group committed. Rejects
+   * with QueueFullError at once when taking it would go past the bound.
+   */
+  submit(events: readonly ListenEvent[], bytes = 0): Promise<CommitOutcome> {
     if (this.closing) return Promise.reject(new StoreUnavailableError('shutting down'));
+    const { maxQueueEvents = Infinity, maxQueueBytes = Infinity } = this.options;
+    if (
+      this.held.events + this.held.bytes > 0 &&
+      (this.held.events + events.length > maxQueueEvents || this.held.bytes + bytes > maxQueueBytes)
+    ) {
+      return Promise.reject(
+        new QueueFullError(
+          `${this.held.events} events (${this.held.bytes} bytes) are waiting for the database`,
+        ),
+      );
+    }
+    this.hold(events.length, bytes);
     return new Promise<CommitOutcome>((resolve, reject) => {
       const timeoutMs = this.options.timeoutMs ?? 10_000;
       const entry: Pending = {
         events,
+        bytes,
         resolve: (outcome) => {
           clearTimeout(timer);
           resolve(outcome);
@@ -96,7 +149,9 @@ export class GroupCommitter {
         if (at >= 0) {
           this.pending.splice(at, 1);
           this.pendingEvents -= events.length;
+          this.hold(-events.length, -bytes);
         }
+        // Not found: its group is being written and still holds the events until it returns.
         const error = new StoreUnavailableError(`not committed within ${timeoutMs} ms`);
         error.maybeWritten = at < 0;
         reject(error);
@@ -145,13 +200,23 @@ export class GroupCommitter {
         this.timer = undefined;
       }
       this.inFlight++;
+      let groupBytes = 0;
+      for (const p of group) groupBytes += p.bytes;
       const run = this.commit(group, size).finally(() => {
+        this.hold(-size, -groupBytes);
         this.inFlight--;
         this.running.delete(run);
         this.pump();
       });
       this.running.add(run);
     }
+  }
+
+  private hold(events: number, bytes: number): void {
+    this.held.events += events;
+    this.held.bytes += bytes;
+    this.options.metrics.queueEvents.set(this.held.events);
+    this.options.metrics.queueBytes.set(this.held.bytes);
   }
 
   private async commit(group: Pending[], size: number): Promise<void> {

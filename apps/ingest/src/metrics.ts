@@ -1,4 +1,4 @@
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Ingest's Prometheus metrics, on their own registry (one per app instance, so tests do not share). */
 export interface IngestMetrics {
@@ -14,6 +14,14 @@ export interface IngestMetrics {
   groups: Counter<'outcome'>;
   scheduleJobs: Counter;
   scheduleFailures: Counter;
+  queueEvents: Gauge;
+  queueBytes: Gauge;
+  queueFull: Counter;
+  /**
+   * 1 when Redis answers PING, 0 when it does not. Not registered by createMetrics: createApp adds it
+   * when a scheduler is configured, so a setup without Redis does not report a Redis that is down.
+   */
+  redisUp: Gauge;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): IngestMetrics {
@@ -41,7 +49,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Inges
     }),
     eventsRejected: new Counter({
       name: 'earshot_ingest_events_rejected_total',
-      help: 'Events in refused batches, by reason (invalid, too_large, unavailable: not committed, answered 503).',
+      help: 'Events in refused batches, by reason (invalid, too_large, unavailable: not committed, answered 503; queue_full: refused at once, 503).',
       labelNames: ['reason'],
       registers,
     }),
@@ -84,6 +92,26 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Inges
       name: 'earshot_ingest_schedule_failures_total',
       help: 'Groups whose finalize jobs could not be handed to Redis in time (the sweep finalizes them).',
       registers,
+    }),
+    queueEvents: new Gauge({
+      name: 'earshot_ingest_queue_events',
+      help: 'Events held for the database: waiting for a group commit or inside one not yet committed.',
+      registers,
+    }),
+    queueBytes: new Gauge({
+      name: 'earshot_ingest_queue_bytes',
+      help: 'Request body bytes (inflated) of the events held for the database.',
+      registers,
+    }),
+    queueFull: new Counter({
+      name: 'earshot_ingest_queue_full_total',
+      help: 'Requests answered 503 at once because the queue held EARSHOT_QUEUE_MAX_EVENTS or EARSHOT_QUEUE_MAX_BYTES.',
+      registers,
+    }),
+    redisUp: new Gauge({
+      name: 'earshot_ingest_redis_up',
+      help: 'Whether Redis answered PING at the last readiness check or scrape (1) or not (0). Absent without REDIS_URL.',
+      registers: [],
     }),
   };
 }

@@ -32,7 +32,12 @@ const listenEvent = {
       description: 'When the delivery this event reports ended. The event covers (time - duration, time].',
     },
     duration: { type: 'number', minimum: 0, maximum: 86_400, description: 'Seconds of audio delivered.' },
-    bytes: { type: 'integer', minimum: 0, description: 'Bytes delivered.' },
+    bytes: {
+      type: 'integer',
+      minimum: 0,
+      description:
+        'Bytes delivered: at most duration x EARSHOT_MAX_BYTES_PER_S (default 1,000,000) + 1 MiB. Per session, the bytes (and the duration in ms) of one batch add up to at most 2^53 - 1.',
+    },
     listener: { type: 'string', maxLength: 128, description: 'Privacy-safe listener key, used for cume.' },
     ua: { type: 'string', maxLength: 1024, description: 'Client user agent.' },
     ip: {
@@ -55,6 +60,11 @@ export const openApiDocument = {
   components: {
     securitySchemes: {
       bearer: { type: 'http', scheme: 'bearer', description: 'A token from EARSHOT_INGEST_TOKENS.' },
+      metricsBearer: {
+        type: 'http',
+        scheme: 'bearer',
+        description: 'A token from EARSHOT_INGEST_TOKENS or EARSHOT_METRICS_TOKENS.',
+      },
     },
     schemas: {
       ListenEvent: listenEvent,
@@ -131,7 +141,7 @@ export const openApiDocument = {
             content: { 'application/json': { schema: { $ref: '#/components/schemas/Accepted' } } },
           },
           '400': error(
-            'Invalid body or events; `issues` names each bad event by index, field and reason. Nothing was written.',
+            'Invalid body or events (core checks, ip, time window, days, bytes against duration, a session summing past 2^53 - 1); `issues` names each bad event by index, field and reason. Nothing was written.',
           ),
           '401': error('Missing or unknown bearer token.'),
           '413': error(
@@ -142,7 +152,7 @@ export const openApiDocument = {
           ),
           '503': {
             ...error(
-              'The database is unavailable or ingest is shutting down. Nothing was written; retry after Retry-After.',
+              'The database is unavailable, the queue of events held for it is full (EARSHOT_QUEUE_MAX_EVENTS / EARSHOT_QUEUE_MAX_BYTES), or ingest is shutting down: nothing was written. Or the commit did not finish within EARSHOT_COMMIT_TIMEOUT_MS: it may still, and a retry stores nothing twice. Retry after Retry-After.',
             ),
             headers: { 'Retry-After': { schema: { type: 'integer' } } },
           },
@@ -152,14 +162,26 @@ export const openApiDocument = {
     '/healthz': { get: { summary: 'The process is up', responses: { '200': { description: 'Up.' } } } },
     '/readyz': {
       get: {
-        summary: 'Database (and Redis, when configured) reachable',
-        responses: { '200': { description: 'Ready.' }, '503': { description: 'Not ready, or draining.' } },
+        summary: 'Can take events: the database answers and the queue has room (Redis down only degrades)',
+        responses: {
+          '200': {
+            description:
+              'Ready: `{ ok: true, status: "ready", db: "ok", redis: "ok" | "off" | "degraded: <reason>" }`.',
+          },
+          '503': {
+            description: '`ok: false`, `status`: "database down", "queue full" or "draining".',
+          },
+        },
       },
     },
     '/metrics': {
       get: {
         summary: 'Prometheus metrics',
-        responses: { '200': { description: 'Prometheus text format.', content: { 'text/plain': {} } } },
+        security: [{ metricsBearer: [] }],
+        responses: {
+          '200': { description: 'Prometheus text format.', content: { 'text/plain': {} } },
+          '401': error('Missing or unknown bearer token.'),
+        },
       },
     },
   },

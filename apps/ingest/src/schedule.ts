@@ -7,10 +7,15 @@ import type { Logger } from 'pino';
 export interface Scheduler {
   /** One delayed job per session id; resolves false on failure or after the timeout. */
   schedule(sessions: readonly string[]): Promise<boolean>;
-  /** Whether Redis answers a PING within the timeout. */
-  ping(): Promise<boolean>;
+  /**
+   * Whether Redis answers a PING within the timeout; if not, why, in words fit for an open
+   * readiness endpoint (no address, no driver message).
+   */
+  ping(): Promise<RedisHealth>;
   close(): Promise<void>;
 }
+
+export type RedisHealth = { ok: true } | { ok: false; reason: string };
 
 export interface SchedulerOptions {
   redisUrl: string;
@@ -85,12 +90,18 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         return false;
       }
     },
-    async ping() {
-      if (redis.status !== 'ready') return false;
+    async ping(): Promise<RedisHealth> {
+      if (redis.status !== 'ready') return { ok: false, reason: `not connected (${redis.status})` };
       try {
-        return (await withTimeout(redis.ping(), options.timeoutMs, 'ping')) === 'PONG';
-      } catch {
-        return false;
+        const answer = await withTimeout(redis.ping(), options.timeoutMs, 'ping');
+        return answer === 'PONG' ? { ok: true } : { ok: false, reason: 'unexpected answer to PING' };
+      } catch (err) {
+        return {
+          ok: false,
+          reason: /timed out/.test(String(err))
+            ? `no answer to PING within ${options.timeoutMs} ms`
+            : 'PING failed',
+        };
       }
     },
     close() {

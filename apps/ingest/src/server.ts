@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { createDb } from '@earshot/db';
+import { createDb, type IngestSettings, writeComponentSettings } from '@earshot/db';
 import { serve } from '@hono/node-server';
 import pino, { type Logger } from 'pino';
 import { createApp, type IngestApp } from './app.js';
@@ -9,6 +9,8 @@ import { createMetrics } from './metrics.js';
 export interface RunningIngest {
   /** `http://host:port` the server listens on. */
   url: string;
+  /** The address it listens on (HOST, resolved: `127.0.0.1` by default). */
+  host: string;
   port: number;
   ingest: IngestApp;
   /** Graceful stop: refuse new work, finish in-flight batches, close HTTP, Redis and the database. Idempotent. */
@@ -35,6 +37,18 @@ export async function startIngest(env: IngestEnv, logger: Logger): Promise<Runni
     logger: logger.child({ component: 'db' }),
     maxConnections: env.EARSHOT_DB_POOL,
   });
+  // Other processes (retention, the session_state prune) read the window ingest accepts events in
+  // from the database rather than trusting their own environment. Not being able to record it
+  // must not stop ingest: they fall back to their own settings.
+  const settings: IngestSettings = {
+    maxEventAgeS: env.EARSHOT_MAX_EVENT_AGE_S,
+    maxEventAheadS: env.EARSHOT_MAX_EVENT_AHEAD_S,
+  };
+  try {
+    await writeComponentSettings(db, 'ingest', settings);
+  } catch (err) {
+    logger.warn({ err, settings }, 'could not record ingest settings in earshot_settings; ingest goes on');
+  }
   // BullMQ and ioredis are loaded only when there is a Redis to talk to.
   const scheduler = env.REDIS_URL
     ? (await import('./schedule.js')).createScheduler({
@@ -52,6 +66,7 @@ export async function startIngest(env: IngestEnv, logger: Logger): Promise<Runni
   const ingest = createApp({
     db,
     tokens: env.EARSHOT_INGEST_TOKENS,
+    metricsTokens: env.EARSHOT_METRICS_TOKENS,
     idleS: env.EARSHOT_IDLE_S,
     listenerSalt: env.EARSHOT_LISTENER_SALT,
     maxBodyBytes: env.EARSHOT_MAX_BODY_BYTES,
@@ -59,11 +74,14 @@ export async function startIngest(env: IngestEnv, logger: Logger): Promise<Runni
     maxEventAgeS: env.EARSHOT_MAX_EVENT_AGE_S,
     maxEventAheadS: env.EARSHOT_MAX_EVENT_AHEAD_S,
     maxBatchDays: env.EARSHOT_MAX_BATCH_DAYS,
+    maxBytesPerS: env.EARSHOT_MAX_BYTES_PER_S,
     group: {
       windowMs: env.EARSHOT_GROUP_WINDOW_MS,
       maxEvents: env.EARSHOT_GROUP_MAX_EVENTS,
       concurrency: env.EARSHOT_GROUP_CONCURRENCY,
       timeoutMs: env.EARSHOT_COMMIT_TIMEOUT_MS,
+      maxQueueEvents: env.EARSHOT_QUEUE_MAX_EVENTS,
+      maxQueueBytes: env.EARSHOT_QUEUE_MAX_BYTES,
     },
     scheduler,
     metrics: createMetrics(),
@@ -73,10 +91,10 @@ export async function startIngest(env: IngestEnv, logger: Logger): Promise<Runni
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch: ingest.app.fetch, port: env.PORT, hostname: env.HOST }, () => resolve(s));
   });
-  const port = (server.address() as AddressInfo).port;
-  const url = `http://${env.HOST.includes(':') ? `[${env.HOST}]` : env.HOST}:${port}`;
+  const { address: host, port } = server.address() as AddressInfo;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   logger.info(
-    { port, database: db.location, redis: env.REDIS_URL ? 'on' : 'off (the worker sweep schedules)' },
+    { host, port, database: db.location, redis: env.REDIS_URL ? 'on' : 'off (the worker sweep schedules)' },
     `ingest listening on ${url}`,
   );
 
@@ -108,5 +126,5 @@ export async function startIngest(env: IngestEnv, logger: Logger): Promise<Runni
     })();
     return closing;
   };
-  return { url, port, ingest, close };
+  return { url, host, port, ingest, close };
 }

@@ -1,53 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { createDb, type Db } from '@earshot/db';
 import { createTestDatabase, type TestDatabase } from '@earshot/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_URL, makeEvents, TOKEN } from './helpers.js';
+import { ADMIN_URL, exited, makeEvents, spawnIngest, TOKEN } from './helpers.js';
 
-const APP_DIR = fileURLToPath(new URL('..', import.meta.url));
 const BATCH = 200;
-
-/** Starts the real ingest (from source, through tsx) and resolves with its port once it listens. */
-function startIngest(databaseUrl: string): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: APP_DIR,
-    env: {
-      ...process.env,
-      DATABASE_URL: databaseUrl,
-      EARSHOT_INGEST_TOKENS: TOKEN,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'info',
-      REDIS_URL: '',
-      // The test's events are at a fixed date: no age limit.
-      EARSHOT_MAX_EVENT_AGE_S: '0',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => reject(new Error(`ingest did not start:\n${out}\n${err}`)), 30_000);
-    child.stderr!.on('data', (d) => {
-      err += d;
-    });
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const m = /"port":(\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, port: Number(m[1]) });
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`ingest exited with ${code}:\n${out}\n${err}`)));
-  });
-}
-
-function exited(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-}
 
 function batchEvents(batch: number) {
   return makeEvents(BATCH, `b${batch}`, (i) => ({ session: `fault-s${(batch * 7 + i) % 50}` }));
@@ -86,7 +43,7 @@ describe('ingest killed with SIGKILL mid-stream', () => {
   });
 
   it('keeps every acknowledged batch exactly once, writes no batch in part, and a retry completes the rest', async () => {
-    const first = await startIngest(tdb.url);
+    const first = await spawnIngest(tdb.url);
     children.push(first.child);
     const acked = new Set<number>();
     const attempted = new Set<number>();
@@ -117,7 +74,7 @@ describe('ingest killed with SIGKILL mid-stream', () => {
     expect(attempted.size).toBeGreaterThan(acked.size); // some were in flight when it died
 
     // The loggers retry what was not acknowledged: afterwards every batch is there exactly once.
-    const second = await startIngest(tdb.url);
+    const second = await spawnIngest(tdb.url);
     children.push(second.child);
     for (const batch of attempted) if (!acked.has(batch)) expect(await send(second.port, batch)).toBe(200);
     const after = await batchCounts(db);

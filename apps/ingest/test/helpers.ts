@@ -1,3 +1,5 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { createDb, type Db } from '@earshot/db';
 import { createTestDatabase } from '@earshot/db/testing';
@@ -73,8 +75,8 @@ export async function post(
       : body instanceof Uint8Array
         ? (new Uint8Array(body) as Uint8Array<ArrayBuffer>)
         : options.ndjson
-        ? (body as unknown[]).map((e) => JSON.stringify(e)).join('\n')
-        : JSON.stringify(body);
+          ? (body as unknown[]).map((e) => JSON.stringify(e)).join('\n')
+          : JSON.stringify(body);
   const headers: Record<string, string> = {
     'content-type': options.contentType ?? (options.ndjson ? 'application/x-ndjson' : 'application/json'),
     ...options.headers,
@@ -93,4 +95,56 @@ export async function countRows(db: Db, where = 'true', params: unknown[] = []):
     params,
   );
   return Number(rows[0]!.n);
+}
+
+const APP_DIR = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * Starts the real ingest (src/main.ts through tsx, as `pnpm dev` does) as a child process against
+ * `databaseUrl`, and resolves with its port once it listens. `env` adds to or overrides the test
+ * defaults (no Redis, no event age limit: the test events are at a fixed date).
+ */
+export function spawnIngest(
+  databaseUrl: string,
+  env: Record<string, string> = {},
+): Promise<{ child: ChildProcess; port: number; output(): string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: APP_DIR,
+    env: {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      EARSHOT_INGEST_TOKENS: TOKEN,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      REDIS_URL: '',
+      EARSHOT_MAX_EVENT_AGE_S: '0',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  const output = () => `${out}\n${err}`;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`ingest did not start:\n${output()}`)), 30_000);
+    child.stderr!.on('data', (d) => {
+      err += d;
+    });
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = /"port":(\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, port: Number(m[1]), output });
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`ingest exited with ${code}:\n${output()}`)));
+  });
+}
+
+/** Resolves with the child's exit code once it exited. */
+export function exited(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 }
