@@ -12,14 +12,15 @@ Listener analytics for internet radio.
 Commands:
   report     listener report (AQH, cume, TLH, ATSL by stream and daypart) from an NDJSON event export or the database
   migrate    create or update Earshot's tables in the database
-  retention  drop raw listen-event day partitions older than --keep-days N
+  retention  drop raw listen-event days older than --keep-days N that ingest and the worker no longer need
 
 Options:
   -h, --help       help (also: earshot <command> --help)
   -v, --version    version
 
 Environment: EARSHOT_TZ, EARSHOT_IDLE_S, EARSHOT_MIN_SESSION_S, EARSHOT_MAX_SESSION_S, EARSHOT_AQH_QUALIFIER_S,
-DATABASE_URL, EARSHOT_DATA_DIR (migrate, retention, and report without --events).`;
+DATABASE_URL, EARSHOT_DATA_DIR (migrate, retention, and report without --events), EARSHOT_MAX_EVENT_AGE_S
+(retention, when ingest stored none).`;
 
 /** Writes text and resolves once it is handed to the OS (so large output is not cut at exit). */
 function write(stream: NodeJS.WriteStream, text: string): Promise<void> {
