@@ -112,9 +112,37 @@ describe('retryDelayMs', () => {
 
   it("waits at least the server's Retry-After, capped at maxRetryAfterMs", () => {
     expect(at(1, 0, 5000)).toBe(5000);
-    expect(at(9, 0.999_999, 5000)).toBe(29_999);
+    expect(at(9, 0.999_999, 5000)).toBe(5000 + 29_999);
     expect(at(1, 0, 3_600_000)).toBe(60_000);
+    expect(at(1, 0.999_999, 3_600_000)).toBe(60_000 + 249);
     expect(at(1, 0, -1)).toBe(0);
+  });
+
+  it('adds the jitter above the Retry-After floor: loggers told the same Retry-After spread out', () => {
+    // Attempt 3: a ceiling of 1000 ms above the 5 s floor.
+    expect([0, 0.25, 0.5, 0.75, 0.999_999].map((random) => at(3, random, 5000))).toEqual([
+      5000, 5250, 5500, 5750, 5999,
+    ]);
+    // A thousand loggers with their own random draws, all answered `Retry-After: 5`.
+    let seed = 7;
+    const lcg = () => {
+      seed = (seed * 48_271) % 2_147_483_647;
+      return seed / 2_147_483_647;
+    };
+    const delays = Array.from({ length: 1000 }, () =>
+      retryDelayMs(3, { ...options, random: lcg, retryAfterMs: 5000 }),
+    );
+    expect(Math.min(...delays)).toBeGreaterThanOrEqual(5000);
+    expect(Math.max(...delays)).toBeLessThan(6000);
+    expect(Math.min(...delays)).toBeLessThan(5050);
+    expect(Math.max(...delays)).toBeGreaterThan(5950);
+    // Not one instant: at most a handful share a millisecond, the mean sits mid-way.
+    const perMs = new Map<number, number>();
+    for (const d of delays) perMs.set(d, (perMs.get(d) ?? 0) + 1);
+    expect(Math.max(...perMs.values())).toBeLessThanOrEqual(6);
+    const mean = delays.reduce((sum, d) => sum + d, 0) / delays.length;
+    expect(mean).toBeGreaterThan(5450);
+    expect(mean).toBeLessThan(5550);
   });
 });
 
@@ -285,6 +313,41 @@ describe('createHttpSink', () => {
     expect(ingest.received).toHaveLength(2);
     expect((ingest.received[1]?.at ?? 0) - (ingest.received[0]?.at ?? 0)).toBeGreaterThanOrEqual(950);
     await sink.close();
+  });
+
+  it("retries above the server's Retry-After by its own random share of the backoff", async () => {
+    const ingest = await stubIngest((_req, res, i) =>
+      i < 2 ? status(503, { 'retry-after': '1' })(res) : ok(_req, res),
+    );
+    // Two loggers told the same Retry-After: one draws 0, the other nearly 1 (a 400 ms ceiling).
+    const runSink = async (random: number) => {
+      const waits: number[] = [];
+      const sink = createHttpSink({
+        url: ingest.url,
+        batchSize: 1,
+        retryBaseMs: 400,
+        random: () => random,
+        logger: { warn: (object) => waits.push((object as { delayMs: number }).delayMs), error: () => {} },
+      });
+      sink.push(event());
+      await sink.flush({ timeoutMs: 5000 });
+      await sink.close();
+      return waits;
+    };
+    const [low, high] = await Promise.all([runSink(0), runSink(0.999)]);
+    expect(low).toEqual([1000]);
+    expect(high).toEqual([1399]);
+    expect(ingest.received).toHaveLength(4);
+    const [first, second, third, fourth] = ingest.received.map((r) => r.at) as [
+      number,
+      number,
+      number,
+      number,
+    ];
+    // Both were refused at about the same time; their retries came about 400 ms apart.
+    expect(Math.abs(second - first)).toBeLessThan(100);
+    expect(third - first).toBeGreaterThanOrEqual(950);
+    expect(fourth - third).toBeGreaterThanOrEqual(300);
   });
 
   it('retries a refused connection', async () => {

@@ -20,7 +20,10 @@ export interface HttpSinkOptions {
   retryBaseMs?: number;
   /** Longest retry delay, ms (the cap of the doubling). Default 30 000. */
   retryMaxMs?: number;
-  /** Longest wait a server's `Retry-After` can impose, ms. Default 60 000. */
+  /**
+   * Longest wait a server's `Retry-After` can impose, ms. Default 60 000. The backoff's jitter is
+   * added above it, so the wait is at most this plus `retryMaxMs`.
+   */
   maxRetryAfterMs?: number;
   /**
    * Attempts per batch, the first included, before its events count as failed. Default unlimited:
@@ -54,8 +57,11 @@ export function eventsUrl(url: string): string {
 
 /**
  * How long to wait before retry `attempt` (1 = the first retry), ms: exponential backoff with full
- * jitter, a uniform pick in `[0, min(maxMs, baseMs * 2^(attempt - 1)))`, but never less than the
- * server's `Retry-After`, itself capped at `maxRetryAfterMs`.
+ * jitter, a uniform pick in `[0, min(maxMs, baseMs * 2^(attempt - 1)))`, added to the server's
+ * `Retry-After` (capped at `maxRetryAfterMs`; 0 without one). The `Retry-After` is a floor and the
+ * jitter lies above it: loggers that an overloaded ingest told to come back in 5 s spread over
+ * `[5 s, 5 s + ceiling)` instead of all coming back at the same instant (as they would if the floor
+ * replaced the jitter).
  */
 export function retryDelayMs(
   attempt: number,
@@ -70,13 +76,13 @@ export function retryDelayMs(
   const ceiling = Math.min(options.maxMs, options.baseMs * 2 ** Math.max(0, attempt - 1));
   const jittered = Math.floor(Math.min(0.999_999, Math.max(0, options.random())) * ceiling);
   const retryAfter = Math.min(options.maxRetryAfterMs, Math.max(0, options.retryAfterMs ?? 0));
-  return Math.max(retryAfter, jittered);
+  return retryAfter + jittered;
 }
 
 /**
  * A sink that POSTs batches of events to Earshot ingest (`POST /v1/events`, a JSON array, gzip,
  * Bearer token). Batches by size and time; retries 5xx, 429 and network errors with exponential
- * backoff and full jitter (honouring `Retry-After`, up to `maxRetryAfterMs`), by default without
+ * backoff and full jitter (above the server's `Retry-After`, up to `maxRetryAfterMs`), by default without
  * limit, never other 4xx; holds at most `maxBuffer` events and counts what it drops. An event
  * ingest would refuse (`parseEvent` of `@earshot/core`) is not buffered but counted as failed: ingest
  * refuses a batch whole, and one bad event must not take the others with it. `push` never blocks
