@@ -14,6 +14,13 @@ export const workerEnvSchema = sharedEnvSchema.extend({
   EARSHOT_FINALIZE_BATCH: z.coerce.number().int().positive().default(1000),
   /** Finalization transactions in flight at once in this process (job batches, sweep lanes). */
   EARSHOT_FINALIZE_TRANSACTIONS: z.coerce.number().int().positive().default(3),
+  /** First retry of a session id set aside (it could not be finalized), seconds; doubles per failure, at most 6 h. */
+  EARSHOT_SET_ASIDE_RETRY_S: z.coerce.number().positive().default(60),
+  /**
+   * `accept`: start even when the stored rows were cut with other idle/min/max session settings
+   * (the rows already stored keep theirs; the new ones are recorded). Unset: refuse to start then.
+   */
+  EARSHOT_SETTINGS_CHANGE: z.enum(['accept']).optional(),
   /** postgres.js connections of this process. */
   EARSHOT_DB_POOL: z.coerce.number().int().positive().default(10),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

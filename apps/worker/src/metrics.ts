@@ -13,6 +13,7 @@ export interface WorkerMetrics {
   batchSeconds: Histogram;
   rescheduled: Counter;
   backlog: Gauge<'kind'>;
+  setAside: Counter;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): WorkerMetrics {
@@ -75,8 +76,13 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Worke
     }),
     backlog: new Gauge({
       name: 'earshot_worker_backlog_sessions',
-      help: 'Session ids not finalized at their latest change, at the last sweep: pending (all) and due.',
+      help: 'Session ids not finalized at their latest change, at the last sweep: pending (all), due, and set_aside (in finalize_failures: they cannot be finalized, retried with backoff).',
       labelNames: ['kind'],
+      registers,
+    }),
+    setAside: new Counter({
+      name: 'earshot_worker_sessions_set_aside_total',
+      help: "Finalizations that failed because of the session id's own data: the id was set aside in finalize_failures (every other id is finalized).",
       registers,
     }),
   };

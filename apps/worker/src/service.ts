@@ -1,4 +1,4 @@
-import { createDb } from '@earshot/db';
+import { createDb, readComponentSettings, writeComponentSettings } from '@earshot/db';
 import { pino } from 'pino';
 import { loadWorkerEnv } from './env.js';
 import { startHttpServer } from './http.js';
@@ -18,13 +18,33 @@ export async function main(env: Record<string, string | undefined> = process.env
     maxConnections: config.EARSHOT_DB_POOL,
     logger: logger.child({ component: 'db' }),
   });
+  const settings = {
+    idleS: config.EARSHOT_IDLE_S,
+    maxSessionS: config.EARSHOT_MAX_SESSION_S,
+    minSessionS: config.EARSHOT_MIN_SESSION_S,
+  };
+  // The stored rows were cut with the settings recorded here: a worker with others would mix two
+  // definitions of a session in one table without anyone noticing.
+  const stored = await readComponentSettings<typeof settings>(db, 'finalize');
+  const differs =
+    stored !== undefined &&
+    (stored.settings.idleS !== settings.idleS ||
+      stored.settings.maxSessionS !== settings.maxSessionS ||
+      stored.settings.minSessionS !== settings.minSessionS);
+  if (differs && config.EARSHOT_SETTINGS_CHANGE !== 'accept') {
+    logger.fatal(
+      { stored: stored.settings, running: settings },
+      'the stored sessions were finalized with other session settings; start with the same EARSHOT_IDLE_S, EARSHOT_MIN_SESSION_S and EARSHOT_MAX_SESSION_S, or set EARSHOT_SETTINGS_CHANGE=accept to record the new ones (rows already stored keep the old ones)',
+    );
+    await db.close();
+    process.exitCode = 2;
+    return;
+  }
+  if (!stored || differs) await writeComponentSettings(db, 'finalize', settings);
   const worker = createWorker({
     db,
-    settings: {
-      idleS: config.EARSHOT_IDLE_S,
-      maxSessionS: config.EARSHOT_MAX_SESSION_S,
-      minSessionS: config.EARSHOT_MIN_SESSION_S,
-    },
+    settings,
+    setAsideRetryMs: config.EARSHOT_SET_ASIDE_RETRY_S * 1000,
     redisUrl: config.REDIS_URL,
     queueName: config.EARSHOT_FINALIZE_QUEUE,
     prefix: config.EARSHOT_QUEUE_PREFIX,

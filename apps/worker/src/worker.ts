@@ -47,6 +47,8 @@ export interface CreateWorkerOptions {
   batchSize?: number | undefined;
   /** Finalization transactions in flight at once (job batches; sweep lanes). Default 3. */
   transactions?: number | undefined;
+  /** First retry of a set-aside session id, ms (doubling per failure, at most 6 h). Default 60 000. */
+  setAsideRetryMs?: number | undefined;
   /** How often the sweep runs, ms. Default 60 000; 0 turns the sweep off (benchmarks of the job path). */
   sweepIntervalMs?: number | undefined;
   logger?: Logger | undefined;
@@ -109,6 +111,7 @@ export function createWorker(options: CreateWorkerOptions): FinalizeWorker {
   const record = (outcomes: FinalizeOutcome[], path: 'job' | 'sweep') => {
     let finalized = 0;
     for (const o of outcomes) {
+      if (o.status === 'set-aside') metrics.setAside.inc();
       if (o.status !== 'finalized') continue;
       finalized++;
       metrics.rowsWritten.inc(o.written);
@@ -117,7 +120,8 @@ export function createWorker(options: CreateWorkerOptions): FinalizeWorker {
     if (finalized > 0) metrics.finalized.inc({ path }, finalized);
   };
 
-  const batcher = new FinalizeBatcher((ids) => finalizeSessions(db, ids, settings), {
+  const finalizeOptions = { setAsideBaseMs: options.setAsideRetryMs ?? 60_000 };
+  const batcher = new FinalizeBatcher((ids) => finalizeSessions(db, ids, settings, finalizeOptions), {
     maxBatch: batchSize,
     maxInFlight: transactions,
     onBatch: (outcomes, seconds) => {
@@ -283,6 +287,7 @@ export function createWorker(options: CreateWorkerOptions): FinalizeWorker {
           chunk: batchSize,
           concurrency: transactions,
           signal: sweepAbort.signal,
+          finalize: finalizeOptions,
           onBatch: (outcomes) => {
             metrics.batchSize.observe(outcomes.length);
             record(outcomes, 'sweep');
@@ -342,6 +347,7 @@ export function createWorker(options: CreateWorkerOptions): FinalizeWorker {
       const backlog = await countUnfinalized(db);
       metrics.backlog.set({ kind: 'pending' }, backlog.pending);
       metrics.backlog.set({ kind: 'due' }, backlog.due);
+      metrics.backlog.set({ kind: 'set_aside' }, backlog.setAside);
       if (mode === 'sweep-only') {
         // The sweep is the only scheduler: wake when the next session falls due, not a whole interval
         // later (a little after, so that sessions due together go in one sweep). With nothing

@@ -31,10 +31,12 @@ export interface InsertEventsResult {
   /** Of those, the session ids that had no session_state row before. */
   createdSessions: string[];
   /**
-   * Of `sessions`, those that had nothing left to finalize before this batch (new, or
-   * `finalized_seq >= change_seq`): no finalize job can be pending for them, so these are the ones
-   * to schedule. For the others a job is already waiting (when it runs, the finalizer finds the
-   * later receipts and re-arms it to idle after the last one), or was lost, which the sweep covers.
+   * Of `sessions`, those whose session_state row this batch wrote: new, finalized before this batch
+   * (also by a finalization this batch waited for), or given an event earlier than the finalizer's
+   * receipt check reads from. No finalize job can be pending for the first two, so these are the
+   * ones to schedule (for the third a job is pending, and adding it again is a no-op). For the other
+   * ids a job is already waiting (when it runs, the finalizer finds the later receipts and re-arms
+   * it to idle after the last one), or was lost, which the sweep covers.
    */
   toSchedule: string[];
 }
@@ -83,8 +85,11 @@ function upsertSql(source: string, keys: string | null, receivedAt: string, idle
   ${keys === null ? '' : 'on conflict (id, time) do nothing'}
   returning id, session, time
 ), st as (
-  insert into session_state as ss (session, first_time, last_time, last_received_at, due_at, change_seq, changed_from)
-  select session, min(time), max(time), now(), now() + ${idle}::float8 * interval '1 second', nextval('session_change_seq'), min(time)
+  insert into session_state as ss (session, first_time, last_time, last_received_at, due_at, change_seq, changed_from,
+    check_from)
+  select session, min(time), max(time), coalesce(${receivedAt}::timestamptz, now()),
+    now() + ${idle}::float8 * interval '1 second', nextval('session_change_seq'),
+    min(time), min(time)
   from ins group by session order by session
   on conflict (session) do update set
     first_time = least(ss.first_time, excluded.first_time),
@@ -97,25 +102,26 @@ function upsertSql(source: string, keys: string | null, receivedAt: string, idle
     change_seq = nextval('session_change_seq'),
     -- Earliest event time since the last finalization (see core's resumePoint); null = unknown.
     changed_from = case when ss.finalized_seq >= ss.change_seq then excluded.changed_from
-      else least(coalesce(ss.changed_from, ss.first_time), excluded.changed_from) end
+      else least(coalesce(ss.changed_from, ss.first_time), excluded.changed_from) end,
+    -- Where the finalizer's receipt check reads from (see schema.ts): lowered for an early event.
+    check_from = case when ss.finalized_seq >= ss.change_seq then excluded.check_from
+      else least(coalesce(ss.check_from, ss.changed_from, ss.first_time), excluded.check_from) end
   -- A session already waiting for its finalization is only locked, not rewritten, unless an event
-  -- earlier than its resume point arrived: the lock orders this batch against a finalizer of the id
-  -- (which reads the events under the same lock), and the finalizer, not ingest, moves due_at on to
-  -- idle after the last receipt (received_at). So a listener costs session_state one write per
-  -- finalization cycle rather than one per batch.
+  -- earlier than where the finalizer's receipt check starts arrived (check_from is at or after the
+  -- resume point changed_from): the lock orders this batch against a finalizer of the id (which
+  -- reads the events under the same lock), and the finalizer, not ingest, moves due_at on to idle
+  -- after the last receipt (received_at). So a listener costs session_state one write per
+  -- finalization cycle rather than one per batch. The WHERE is evaluated on the row as it is once
+  -- the lock is granted, so a batch that waited behind a finalization writes the row it left.
   where ss.finalized_seq >= ss.change_seq
-    or excluded.changed_from < coalesce(ss.changed_from, ss.first_time)
+    or excluded.check_from < coalesce(ss.check_from, ss.changed_from, ss.first_time)
   returning session, (xmax = 0) as created
-), prev as (
-  -- The statement's snapshot: session_state as it was before this batch, for the rows written.
-  -- = any(array(...)) keeps this an index lookup per session (an IN over the CTE was planned as a
-  -- seq scan of the whole table).
-  select session, change_seq, finalized_seq from session_state
-  where session = any(array(select session from st))
 )
 `;
-  const states = `select 's' as k, st.session as id, null as t, st.created, coalesce(p.finalized_seq >= p.change_seq, true) as idle
-from st left join prev p on p.session = st.session`;
+  // Every row written gets a job: it was new, finalized (also by a finalizer this batch waited
+  // for: the statement's snapshot would still show it pending), or got an early event while a job
+  // was pending (adding that job again is a no-op in Redis).
+  const states = `select 's' as k, st.session as id, null as t, st.created, true as idle from st`;
   if (keys === null) return statement + states;
   return `${statement}select 'd' as k, k.id, k.ms::text as t, null::boolean as created, null::boolean as idle
 from ${keys} where not exists (select 1 from ins where ins.id = k.id and ins.time = k.time)

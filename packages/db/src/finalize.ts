@@ -4,6 +4,7 @@ import {
   compareEvents,
   finalizeSessionId,
   type ListenEvent,
+  MAX_DURATION_S,
   MINUTE_MS,
   planRowChanges,
   QUARTER_HOUR_MS,
@@ -52,7 +53,12 @@ export type FinalizeOutcome =
   /** Events arrived less than `idle` ago; finalize again in `waitMs` (by the database's clock). */
   | { session: string; status: 'not-due'; waitMs: number }
   /** No session_state row: ingest never stored an event of this id. */
-  | { session: string; status: 'missing' };
+  | { session: string; status: 'missing' }
+  /**
+   * The id cannot be finalized (its events overflow what a row holds, or PostgreSQL refused its
+   * rows): set aside in `finalize_failures` with the error, tried again in `retryInMs`.
+   */
+  | { session: string; status: 'set-aside'; error: string; attempts: number; retryInMs: number };
 
 export interface FinalizeOptions {
   /** Finalize even when `due_at` is in the future (tests, an operator's "finalize now"). Default false. */
@@ -62,6 +68,13 @@ export interface FinalizeOptions {
    * tried again before the error is thrown. Default 4.
    */
   retries?: number;
+  /**
+   * Backoff of a set-aside id: its first retry after this many ms, doubling with each failure up to
+   * {@link FinalizeOptions.setAsideMaxMs}. Default 60 000.
+   */
+  setAsideBaseMs?: number;
+  /** Longest wait between two tries of a set-aside id, ms. Default 6 h. */
+  setAsideMaxMs?: number;
 }
 
 /** The locked session_state row, as read by a finalizer. */
@@ -75,16 +88,18 @@ interface StateRow {
   change_seq: string;
   finalized_seq: string;
   wait_ms: number;
+  /** Where the receipt check reads from: `coalesce(check_from, changed_from, first_time)`, epoch ms. */
+  check_ms: number;
+  /** The latest receipt known without reading events (ingest's last change, the last re-arm's find). */
+  received_ms: number;
 }
 
 /**
- * An event row: core's ListenEvent, with SQL nulls where core has absent fields, and when ingest
- * stored it (`received`, epoch ms; core ignores it).
+ * An event row: core's ListenEvent, with SQL nulls where core has absent fields.
  */
 type EventRow = Omit<ListenEvent, 'listener' | 'ua'> & {
   listener: string | null;
   ua: string | null;
-  received: number;
 };
 
 interface SessionRowDb {
@@ -143,7 +158,8 @@ const iso = (epochMs: number) => new Date(epochMs).toISOString();
 const STATE_COLUMNS = `session, ${ms('first_time')} as first_ms, ${ms('now()')} as now_ms,
   ${ms('changed_from')} as changed_from_ms,
   change_seq::text as change_seq, finalized_seq::text as finalized_seq,
-  (extract(epoch from (due_at - now())) * 1000)::float8 as wait_ms`;
+  (extract(epoch from (due_at - now())) * 1000)::float8 as wait_ms,
+  ${ms('coalesce(check_from, changed_from, first_time)')} as check_ms, ${ms('last_received_at')} as received_ms`;
 
 // Session ids in the database's own order: every finalizer and ingest (`order by session`) take
 // session_state row locks in that order.
@@ -167,14 +183,26 @@ export const LOCK_DUE_SQL = `select ${STATE_COLUMNS} from session_state
 // Rows come back shaped as core's ListenEvent (time in epoch ms, duration in seconds: duration_ms / 1000
 // as a double, which durationMsOf rounds back exactly), so they go to core without a copy.
 const EVENTS_SQL = `select e.session, e.id, e.stream, e.output, ${ms('e.time')} as time,
-  e.duration_ms::float8 / 1000 as duration, e.bytes::float8 as bytes, e.listener, e.ua,
-  ${ms('e.received_at')} as received
+  e.duration_ms::float8 / 1000 as duration, e.bytes::float8 as bytes, e.listener, e.ua
   from listen_events e
   where e.session = any($1::text[]) and e.time >= $2::timestamptz`;
 
-// Ids found still active: due again at idle after their last receipt.
-const REARM_SQL = `update session_state s set due_at = to_timestamp(d.due_ms / 1000)
-  from unnest($1::text[], $2::float8[]) as d(session, due_ms) where s.session = d.session`;
+// The receipt check: per id, the latest receipt and the latest event time among the events from
+// its check point on. Every event received since the id's last check (re-arm) has a time at or
+// after that point (ingest lowers check_from for an earlier one), so this reads the events of the
+// last idle, not the id's history. A nested loop of (session, time) index range scans, one per id.
+const RECEIPTS_SQL = `select d.session, r.received_ms, r.time_ms
+  from unnest($1::text[], $2::float8[]) as d(session, from_ms)
+  cross join lateral (select ${ms('max(e.received_at)')} as received_ms, ${ms('max(e.time)')} as time_ms
+    from listen_events e where e.session = d.session and e.time >= to_timestamp(d.from_ms / 1000)) r`;
+
+// Ids found still active: due again at idle after their last receipt; the next check reads from
+// the latest event time seen now, and keeps the latest receipt seen.
+const REARM_SQL = `update session_state s set due_at = to_timestamp(d.due_ms / 1000),
+    check_from = coalesce(to_timestamp(d.check_ms / 1000), s.check_from),
+    last_received_at = greatest(s.last_received_at, to_timestamp(d.received_ms / 1000))
+  from unnest($1::text[], $2::float8[], $3::float8[], $4::float8[]) as d(session, due_ms, check_ms, received_ms)
+  where s.session = d.session`;
 
 const OLD_SESSIONS_SQL = `select session, ${ms('start')} as start_ms, stream, output, ${ms('"end"')} as end_ms,
   elapsed_ms::float8 as elapsed_ms, duration_ms::float8 as duration_ms, bytes::float8 as bytes, listener, ua,
@@ -258,8 +286,12 @@ const UPSERT_QUARTER_HOURS_SQL = `insert into stream_quarter_hours as t (stream,
 const DELETE_EMPTY_QUARTER_HOURS_SQL = `delete from stream_quarter_hours t using unnest($1::text[], $2::float8[]) as d(stream, qh_ms)
   where t.stream = d.stream and t.quarter_hour = ${ts('d.qh_ms')} and t.sessions = 0 and t.starts = 0`;
 
-// Cume keys, numbered. Sorted, so that finalizers adding the same new keys wait on each other in one order.
-const INSERT_KEYS_SQL = `insert into listener_keys (key) select key from unnest($1::text[]) as k(key) order by key
+// Cume keys, numbered. Only keys not stored yet are inserted: an identity draws its value before
+// ON CONFLICT looks, so inserting every key would burn one value per key per finalization. (Two
+// finalizers adding the same new key at once still burn one: rare, and the id is a bigint.) Sorted,
+// so that finalizers adding the same new keys wait on each other in one order.
+const INSERT_KEYS_SQL = `insert into listener_keys (key) select k.key from unnest($1::text[]) as k(key)
+  where not exists (select 1 from listener_keys x where x.key = k.key) order by k.key
   on conflict (key) do nothing`;
 
 // A key's month gains the QHs of its new session rows (bits are only ever added here). One row per
@@ -277,8 +309,11 @@ const OR_LISTENER_MONTHS_SQL = `insert into stream_listener_months as t (stream,
 // have been the removed row's alone): delete, then OR back every remaining row's QHs of the month,
 // found through sessions_listener (a listener's sessions) or the session id (a key without listener).
 // Two finalizers rebuilding one key's month would each rebuild from a snapshot without the other's
-// removal, and the OR on conflict would keep a bit that neither should: the keys are locked first
-// (sorted, like every other lock here), so the second rebuild starts after the first commits.
+// removal, and the OR on conflict would keep a bit that neither should. So every key whose months a
+// finalization writes is locked first, sorted, before any stream_listener_months row: one lock order
+// (keys, then their months) for every finalizer, and a key's months are written by one
+// transaction at a time (a rebuild starts after the other's commit; no two transactions ever wait
+// on each other's month rows, which could deadlock when their adds and rebuilds crossed).
 const LOCK_KEYS_SQL = `select id from listener_keys where key = any($1::text[]) order by key for update`;
 
 const DELETE_LISTENER_MONTHS_SQL = `delete from stream_listener_months t
@@ -294,7 +329,7 @@ const REBUILD_LISTENER_MONTHS_SQL = `insert into stream_listener_months as t (st
     select ${ms('q.quarter_hour')} as qh_ms from sessions s
       join session_quarter_hours q on q.session = s.session and q.session_start = s.start
       where s.listener = d.key and s.stream = d.stream
-        and s.start >= ${ts('(d.month_ms - $6::float8)')} and s.start < ${ts('d.end_ms')}
+        and s.start >= ${ts('(d.month_ms - $6::float8)')} and s.start < ${ts('(d.end_ms + $7::float8)')}
         and q.quarter_hour >= ${ts('d.month_ms')} and q.quarter_hour < ${ts('d.end_ms')}
     union all
     select ${ms('q.quarter_hour')} from session_quarter_hours q
@@ -376,7 +411,47 @@ export function computeSessionRows(
     stream: s.stream,
     durationMs: Math.round(s.duration * 1000),
   }));
+  for (const row of counted) {
+    for (const [field, value] of [
+      ['bytes', row.bytes],
+      ['duration', row.durationMs],
+    ] as const) {
+      if (!Number.isSafeInteger(value))
+        throw new SessionDataError(
+          row.session,
+          `session ${row.session} starting ${iso(row.start)}: its ${field} add up to ${value}, past 2^53 - 1, which no row can hold exactly`,
+        );
+    }
+  }
   return { counted, short };
+}
+
+/** A session id whose events cannot make rows (sums past what a row holds exactly). */
+export class SessionDataError extends Error {
+  override readonly name = 'SessionDataError';
+  readonly session: string;
+  constructor(session: string, message: string) {
+    super(message);
+    this.session = session;
+  }
+}
+
+// SQLSTATE classes an id's own data causes: data exception (a value out of range), integrity
+// constraint violation, program limit exceeded. Anything else (connection, resources, shutdown,
+// deadlock) is the database's state, not the id's, and is not worth setting an id aside for.
+const SESSION_ERROR_CLASSES = new Set(['22', '23', '54']);
+
+/**
+ * Whether a finalization failed because of what some id of the batch holds (and would fail again
+ * the same way), rather than because of the database or the connection: such a batch is split
+ * to find the id and set it aside.
+ */
+export function isSessionDataError(error: unknown): boolean {
+  if (error instanceof SessionDataError || error instanceof RangeError) return true;
+  const code = (error as { code?: unknown } | null)?.code;
+  return (
+    typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && SESSION_ERROR_CLASSES.has(code.slice(0, 2))
+  );
 }
 
 function sameSessionRow(a: SessionRow, b: SessionRow): boolean {
@@ -525,6 +600,66 @@ function keyArrays(rows: readonly { session: string; start: number }[]): [string
   return [rows.map((r) => r.session), rows.map((r) => r.start)];
 }
 
+const CLEAR_FAILURES_SQL = 'delete from finalize_failures where session = any($1::text[])';
+
+/**
+ * The receipt check of due ids (DESIGN section 3: a session is finalized idle after its last event
+ * *arrives*): reads each id's latest receipt among the events from its check point on, re-arms
+ * (moves due_at to idle after that receipt, pushing `not-due` to `outcomes`) the ids still being
+ * listened to, and returns the ids that are due. Reads only the events received since the id's
+ * last check, so a re-arm costs the same whatever the id's history.
+ */
+async function checkReceipts(
+  tx: Queryable,
+  work: readonly StateRow[],
+  settings: FinalizeSettings,
+  outcomes: FinalizeOutcome[],
+): Promise<StateRow[]> {
+  const rows = await tx.query<{ session: string; received_ms: number | null; time_ms: number | null }>(
+    RECEIPTS_SQL,
+    [work.map((s) => s.session), work.map((s) => s.check_ms)],
+  );
+  const found = new Map(rows.map((r) => [r.session, r]));
+  const idleMs = settings.idleS * 1000;
+  const ready: StateRow[] = [];
+  const rearm: { session: string; dueMs: number; checkMs: number | null; receivedMs: number }[] = [];
+  for (const s of work) {
+    const r = found.get(s.session);
+    const receivedMs = Math.max(s.received_ms, r?.received_ms ?? Number.NEGATIVE_INFINITY);
+    const dueMs = receivedMs + idleMs;
+    if (dueMs <= s.now_ms) ready.push(s);
+    else {
+      rearm.push({ session: s.session, dueMs, checkMs: r?.time_ms ?? null, receivedMs });
+      outcomes.push({ session: s.session, status: 'not-due', waitMs: Math.ceil(dueMs - s.now_ms) });
+    }
+  }
+  if (rearm.length > 0) {
+    await tx.query(REARM_SQL, [
+      rearm.map((r) => r.session),
+      rearm.map((r) => r.dueMs),
+      rearm.map((r) => r.checkMs),
+      rearm.map((r) => r.receivedMs),
+    ]);
+  }
+  return ready;
+}
+
+/**
+ * Locks the session_state rows of `sessions` in `tx` and runs the receipt check on them alone
+ * (re-arming those still listened to), as a finalization does before it reads the ids' events.
+ * Returns the ids that are due. For tests and tools that look at the cost of a re-arm.
+ */
+export async function checkReceiptsOf(
+  tx: Queryable,
+  sessions: readonly string[],
+  settings: FinalizeSettings,
+): Promise<{ due: string[]; outcomes: FinalizeOutcome[] }> {
+  const states = await lockStates(tx, LOCK_IDS_SQL, [[...sessions]]);
+  const outcomes: FinalizeOutcome[] = [];
+  const ready = await checkReceipts(tx, states, settings, outcomes);
+  return { due: ready.map((s) => s.session), outcomes };
+}
+
 /** What one batch wrote, for metrics. */
 interface BatchResult {
   outcomes: FinalizeOutcome[];
@@ -551,6 +686,13 @@ async function finalizeLocked(
   }
   if (work.length === 0) return { outcomes };
 
+  // Ingest does not move due_at for every batch (it only locks an id already waiting): an id with
+  // an event received less than idle ago is still being listened to, and is due at idle after it.
+  if (!options.force) {
+    work = await checkReceipts(tx, work, settings, outcomes);
+    if (work.length === 0) return { outcomes };
+  }
+
   let lo = Number.POSITIVE_INFINITY;
   for (const s of work) if (s.first_ms < lo) lo = s.first_ms;
   // Rows are stored for an id only by a finalization, which also sets its finalized_seq (> 0): ids
@@ -564,35 +706,14 @@ async function finalizeLocked(
   ]);
 
   const eventsById = new Map<string, ListenEvent[]>();
-  const lastReceived = new Map<string, number>();
   for (const row of eventRows) {
     const list = eventsById.get(row.session);
     // A null listener or ua reads as absent everywhere in core (`first non-empty`; ids are never null).
     const event = row as unknown as ListenEvent;
     if (list) list.push(event);
     else eventsById.set(row.session, [event]);
-    if (row.received > (lastReceived.get(row.session) ?? Number.NEGATIVE_INFINITY))
-      lastReceived.set(row.session, row.received);
   }
 
-  // Ingest does not move due_at for every batch (it only locks an id already waiting): an id with
-  // an event received less than idle ago is still being listened to, and is due at idle after it.
-  if (!options.force) {
-    const idleMs = settings.idleS * 1000;
-    const ready: StateRow[] = [];
-    const rearm: { session: string; dueMs: number }[] = [];
-    for (const s of work) {
-      const dueMs = (lastReceived.get(s.session) ?? Number.NEGATIVE_INFINITY) + idleMs;
-      if (dueMs <= s.now_ms) ready.push(s);
-      else {
-        rearm.push({ session: s.session, dueMs });
-        outcomes.push({ session: s.session, status: 'not-due', waitMs: Math.ceil(dueMs - s.now_ms) });
-      }
-    }
-    if (rearm.length > 0) await tx.query(REARM_SQL, [rearm.map((r) => r.session), rearm.map((r) => r.dueMs)]);
-    if (ready.length === 0) return { outcomes };
-    work = ready;
-  }
   const ids = work.map((s) => s.session);
   const oldSessions = new Map<string, SessionRow[]>();
   for (const r of oldSessionRows) {
@@ -806,7 +927,7 @@ async function finalizeLocked(
   const rebuilt = [...rebuildMonths.values()];
   if (added.length > 0 || rebuilt.length > 0) {
     const keys = [...new Set([...added, ...rebuilt].map((m) => m.key))];
-    writes.push(tx.query(INSERT_KEYS_SQL, [keys]));
+    writes.push(tx.query(INSERT_KEYS_SQL, [keys]), tx.query(LOCK_KEYS_SQL, [keys]));
   }
   if (added.length > 0) {
     const bits: [string[], number[], string[], number[], number[]] = [[], [], [], [], []];
@@ -827,7 +948,6 @@ async function finalizeLocked(
     const month = rebuilt.map((m) => m.month);
     const key = rebuilt.map((m) => m.key);
     writes.push(
-      tx.query(LOCK_KEYS_SQL, [[...new Set(key)]]),
       tx.query(DELETE_LISTENER_MONTHS_SQL, [stream, month, key]),
       tx.query(REBUILD_LISTENER_MONTHS_SQL, [
         stream,
@@ -836,9 +956,13 @@ async function finalizeLocked(
         rebuilt.map((m) => m.end),
         rebuilt.map((m) => (m.end - m.month) / QUARTER_HOUR_MS),
         settings.maxSessionS * 1000,
+        // A session that starts in the next month can hold audio of this one: its first event's.
+        MAX_DURATION_S * 1000,
       ]),
     );
   }
+  // A set-aside id that finalizes now is no longer failing.
+  writes.push(tx.query(CLEAR_FAILURES_SQL, [ids]));
   const marking = tx.query<{ session: string; lag_ms: number }>(MARK_FINALIZED_SQL, [
     ids,
     work.map((s) => s.change_seq),
@@ -883,12 +1007,92 @@ async function withRetries<T>(retries: number, fn: () => Promise<T>): Promise<T>
   }
 }
 
+// A set-aside id: recorded with its error and backoff; its due_at moves to the retry time, which is
+// when the sweep takes it again (the job path leaves it to the sweep).
+const SET_ASIDE_SQL = `with f as (
+  insert into finalize_failures as f (session, error, code, attempts, retry_at)
+  values ($1, $2, $3, 1, now() + $4::float8 * interval '1 millisecond')
+  on conflict (session) do update set error = excluded.error, code = excluded.code, attempts = f.attempts + 1,
+    last_failed_at = now(),
+    retry_at = now() + least($5::float8, $4::float8 * power(2, f.attempts)) * interval '1 millisecond'
+  returning session, attempts, retry_at
+), moved as (
+  update session_state s set due_at = f.retry_at from f where s.session = f.session returning s.session
+)
+select f.attempts, (extract(epoch from (f.retry_at - now())) * 1000)::float8 as retry_ms,
+  (select count(*) from moved)::int as moved from f`;
+
+const MAX_ERROR_TEXT = 1000;
+
+/** Sets a session id aside with its error (see {@link FinalizeOutcome} `set-aside`). */
+async function setAside(
+  db: Db,
+  session: string,
+  error: unknown,
+  options: FinalizeOptions,
+): Promise<FinalizeOutcome> {
+  const message = (error instanceof Error ? error.message : String(error)).slice(0, MAX_ERROR_TEXT);
+  const code = (error as { code?: unknown } | null)?.code;
+  const rows = await withRetries(options.retries ?? 4, () =>
+    db.query<{ attempts: number; retry_ms: number }>(SET_ASIDE_SQL, [
+      session,
+      message,
+      typeof code === 'string' ? code : null,
+      options.setAsideBaseMs ?? 60_000,
+      options.setAsideMaxMs ?? 6 * 3_600_000,
+    ]),
+  );
+  const row = rows[0]!;
+  const outcome = {
+    session,
+    status: 'set-aside',
+    error: message,
+    attempts: row.attempts,
+    retryInMs: Math.max(0, Math.round(row.retry_ms)),
+  } as const;
+  db.logger?.warn(
+    { session, err: message, attempts: outcome.attempts, retryInMs: outcome.retryInMs },
+    'session id set aside: it cannot be finalized (see finalize_failures)',
+  );
+  return outcome;
+}
+
+/**
+ * Finalizes `ids` in one transaction (their free rows, SKIP LOCKED), and when that fails because
+ * of what one of them holds, splits them in halves until the ids that fail are alone, and sets
+ * those aside: one bad id costs about 2 log2(n) transactions, and every other id is finalized.
+ */
+async function finalizeIsolated(
+  db: Db,
+  ids: readonly string[],
+  settings: FinalizeSettings,
+  options: FinalizeOptions,
+): Promise<FinalizeOutcome[]> {
+  try {
+    return await withRetries(options.retries ?? 4, () =>
+      db.transaction(async (tx) => {
+        const states = await lockStates(tx, LOCK_IDS_SKIP_SQL, [ids]);
+        return (await finalizeLocked(tx, states, settings, options)).outcomes;
+      }),
+    );
+  } catch (error) {
+    if (!isSessionDataError(error)) throw error;
+    if (ids.length === 1) return [await setAside(db, ids[0]!, error, options)];
+    const half = Math.ceil(ids.length / 2);
+    return [
+      ...(await finalizeIsolated(db, ids.slice(0, half), settings, options)),
+      ...(await finalizeIsolated(db, ids.slice(half), settings, options)),
+    ];
+  }
+}
+
 /**
  * Finalizes one session id (DESIGN section 3) in ONE transaction: locks its session_state row
  * (`FOR UPDATE`: waits for an in-flight ingest of the id or another finalizer), returns `current`
  * when `finalized_seq >= change_seq` and `not-due` when `due_at` is still ahead (unless `force`),
  * else runs core over the id's events and replaces its stored rows, correcting `stream_minutes` by
- * the difference, and sets `finalized_seq` to the `change_seq` read under the lock.
+ * the difference, and sets `finalized_seq` to the `change_seq` read under the lock. An id whose
+ * rows cannot be made is set aside (`set-aside`) instead of throwing.
  */
 export async function finalizeSession(
   db: Db,
@@ -896,14 +1100,19 @@ export async function finalizeSession(
   settings: FinalizeSettings,
   options: FinalizeOptions = {},
 ): Promise<FinalizeOutcome> {
-  return withRetries(options.retries ?? 4, () =>
-    db.transaction(async (tx) => {
-      const states = await lockStates(tx, LOCK_IDS_SQL, [[session]]);
-      if (states.length === 0) return { session, status: 'missing' } as const;
-      const { outcomes } = await finalizeLocked(tx, states, settings, options);
-      return outcomes[0]!;
-    }),
-  );
+  try {
+    return await withRetries(options.retries ?? 4, () =>
+      db.transaction(async (tx) => {
+        const states = await lockStates(tx, LOCK_IDS_SQL, [[session]]);
+        if (states.length === 0) return { session, status: 'missing' } as const;
+        const { outcomes } = await finalizeLocked(tx, states, settings, options);
+        return outcomes[0]!;
+      }),
+    );
+  } catch (error) {
+    if (!isSessionDataError(error)) throw error;
+    return setAside(db, session, error, options);
+  }
 }
 
 /**
@@ -911,7 +1120,8 @@ export async function finalizeSession(
  * job path batches concurrent jobs through this). Ids whose rows are free are locked and finalized
  * together in one transaction (SKIP LOCKED, so the batch never waits holding locks: no deadlock with
  * ingest or other batches); ids that were locked at that moment are then finalized one by one, each
- * waiting for its own lock as {@link finalizeSession} does. Returns one outcome per distinct id.
+ * waiting for its own lock as {@link finalizeSession} does. An id that cannot be finalized is found
+ * by splitting the batch and set aside; the others are finalized. Returns one outcome per distinct id.
  */
 export async function finalizeSessions(
   db: Db,
@@ -922,12 +1132,7 @@ export async function finalizeSessions(
   const ids = [...new Set(sessions)];
   if (ids.length === 0) return [];
   if (ids.length === 1) return [await finalizeSession(db, ids[0]!, settings, options)];
-  const first = await withRetries(options.retries ?? 4, () =>
-    db.transaction(async (tx) => {
-      const states = await lockStates(tx, LOCK_IDS_SKIP_SQL, [ids]);
-      return (await finalizeLocked(tx, states, settings, options)).outcomes;
-    }),
-  );
+  const first = await finalizeIsolated(db, ids, settings, options);
   const seen = new Set(first.map((o) => o.session));
   const outcomes = [...first];
   // Busy (locked by someone else) or missing: one by one, each waiting for its own row lock.
@@ -937,21 +1142,30 @@ export async function finalizeSessions(
 
 /**
  * One sweep batch in one transaction: locks up to `limit` due, unfinalized session ids (SKIP
- * LOCKED) and finalizes them. Returns the outcomes (empty when nothing is due).
+ * LOCKED) and finalizes them. Returns the outcomes (empty when nothing is due). When the batch
+ * fails because of an id's data, its ids are finalized again split in halves, and the id that
+ * fails is set aside.
  */
 export async function finalizeDueBatch(
   db: Db,
   limit: number,
   settings: FinalizeSettings,
-  options: Pick<FinalizeOptions, 'retries'> = {},
+  options: Omit<FinalizeOptions, 'force'> = {},
 ): Promise<FinalizeOutcome[]> {
-  return withRetries(options.retries ?? 4, () =>
-    db.transaction(async (tx: DbTx) => {
-      const states = await lockStates(tx, LOCK_DUE_SQL, [limit]);
-      if (states.length === 0) return [];
-      return (await finalizeLocked(tx, states, settings, {})).outcomes;
-    }),
-  );
+  let locked: string[] = [];
+  try {
+    return await withRetries(options.retries ?? 4, () =>
+      db.transaction(async (tx: DbTx) => {
+        const states = await lockStates(tx, LOCK_DUE_SQL, [limit]);
+        locked = states.map((s) => s.session);
+        if (states.length === 0) return [];
+        return (await finalizeLocked(tx, states, settings, {})).outcomes;
+      }),
+    );
+  } catch (error) {
+    if (!isSessionDataError(error) || locked.length === 0) throw error;
+    return finalizeIsolated(db, locked, settings, { ...options, force: false });
+  }
 }
 
 /** State of session ids that still need a finalization: `waitMs` until due (<= 0: due now). */

@@ -30,7 +30,11 @@ export {
 export * from './finalize.js';
 export { MIGRATIONS_FOLDER, migrate } from './migrate.js';
 export {
+  type DropEventPartitionsOptions,
   dropEventPartitionsBefore,
+  PartitionDdlError,
+  type PartitionDdlOptions,
+  type SkippedPartition,
   ensureEventPartitions,
   eventPartitionName,
   listEventPartitions,

@@ -207,7 +207,10 @@ export const listenerKeys = pgTable('listener_keys', {
   key: text('key').primaryKey(),
   // bigint: a value is drawn only for a key not stored yet (see finalize's INSERT_KEYS_SQL), but an
   // identity never gives values back, and int would run out after 2^31 distinct keys.
-  id: bigint('id', { mode: 'number' }).generatedAlwaysAsIdentity().notNull().unique('listener_keys_id_unique'),
+  id: bigint('id', { mode: 'number' })
+    .generatedAlwaysAsIdentity()
+    .notNull()
+    .unique('listener_keys_id_unique'),
 });
 
 /**

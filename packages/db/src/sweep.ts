@@ -1,5 +1,10 @@
 import type { Db, Queryable } from './client.js';
-import { type FinalizeOutcome, type FinalizeSettings, finalizeDueBatch } from './finalize.js';
+import {
+  type FinalizeOptions,
+  type FinalizeOutcome,
+  type FinalizeSettings,
+  finalizeDueBatch,
+} from './finalize.js';
 
 /**
  * The sweep (DESIGN section 3): finds session ids whose last change is at least `idle` old
@@ -18,6 +23,8 @@ export interface SweepOptions {
   signal?: AbortSignal;
   /** Called after each committed batch with its outcomes (metrics, logs). */
   onBatch?: (outcomes: FinalizeOutcome[]) => void;
+  /** Retries and the backoff of set-aside ids. */
+  finalize?: Omit<FinalizeOptions, 'force'>;
 }
 
 export interface SweepResult {
@@ -25,6 +32,8 @@ export interface SweepResult {
   found: number;
   /** Of those, finalized now. */
   finalized: number;
+  /** Of those, set aside: they cannot be finalized (see `finalize_failures`). */
+  setAside: number;
   /** Transactions committed. */
   batches: number;
   /** Wall time, ms. */
@@ -45,13 +54,13 @@ export async function sweepOnce(
   // PGlite is one connection: lanes would only queue behind each other.
   const lanes = db.driver === 'pglite' ? 1 : Math.max(1, options.concurrency ?? 2);
   const started = Date.now();
-  const result: SweepResult = { found: 0, finalized: 0, batches: 0, elapsedMs: 0 };
+  const result: SweepResult = { found: 0, finalized: 0, setAside: 0, batches: 0, elapsedMs: 0 };
   let failed = false;
   const lane = async () => {
     while (!failed && !options.signal?.aborted) {
       let outcomes: FinalizeOutcome[];
       try {
-        outcomes = await finalizeDueBatch(db, chunk, settings);
+        outcomes = await finalizeDueBatch(db, chunk, settings, options.finalize);
       } catch (error) {
         failed = true;
         throw error;
@@ -59,7 +68,10 @@ export async function sweepOnce(
       if (outcomes.length === 0) return;
       result.batches++;
       result.found += outcomes.length;
-      for (const o of outcomes) if (o.status === 'finalized') result.finalized++;
+      for (const o of outcomes) {
+        if (o.status === 'finalized') result.finalized++;
+        else if (o.status === 'set-aside') result.setAside++;
+      }
       options.onBatch?.(outcomes);
       if (outcomes.length < chunk) return;
     }
@@ -84,11 +96,17 @@ export async function nextDueInMs(db: Queryable): Promise<number | undefined> {
   return wait === null || wait === undefined ? undefined : Math.ceil(wait);
 }
 
-/** Session ids not finalized at their latest change (due or not): the backlog. */
-export async function countUnfinalized(db: Queryable): Promise<{ pending: number; due: number }> {
-  const rows = await db.query<{ pending: number; due: number }>(
-    `select count(*)::float8 as pending, count(*) filter (where due_at <= now())::float8 as due
+/**
+ * Session ids not finalized at their latest change (due or not): the backlog; and of all ids, those
+ * set aside in `finalize_failures` (they cannot be finalized; retried with backoff).
+ */
+export async function countUnfinalized(
+  db: Queryable,
+): Promise<{ pending: number; due: number; setAside: number }> {
+  const rows = await db.query<{ pending: number; due: number; set_aside: number }>(
+    `select count(*)::float8 as pending, count(*) filter (where due_at <= now())::float8 as due,
+      (select count(*) from finalize_failures)::float8 as set_aside
       from session_state where finalized_seq < change_seq`,
   );
-  return { pending: rows[0]?.pending ?? 0, due: rows[0]?.due ?? 0 };
+  return { pending: rows[0]?.pending ?? 0, due: rows[0]?.due ?? 0, setAside: rows[0]?.set_aside ?? 0 };
 }

@@ -1,0 +1,257 @@
+import type { ListenEvent } from '@earshot/core';
+import {
+  checkReceiptsOf,
+  createDb,
+  type Db,
+  finalizeSession,
+  finalizeSessions,
+  insertEvents,
+  sweepOnce,
+} from '@earshot/db';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { generateEvents } from './generate.js';
+import { createTestDatabase, expectedTables, readTables, sleep } from './support.js';
+
+// Issue 9: one bad session never stops the rest; no counter runs out; a re-arm reads only the
+// events of its last idle; cume months rebuilt across a month boundary; a batch that waited behind
+// a finalization is scheduled.
+
+const settings = { idleS: 1, maxSessionS: 15, minSessionS: 3 };
+const T0 = Date.parse('2026-11-20T10:00:00.000Z');
+
+/** The issue's poison: events that each pass validation but add up past what a row holds. */
+function poisonEvents(count: number): ListenEvent[] {
+  return Array.from({ length: count }, (_, i) => ({
+    id: `poison-${i}`,
+    session: 'poison',
+    stream: 'live-mp3',
+    output: 'shoutcast' as const,
+    time: T0 + 60_000 + i,
+    duration: 86_400,
+    bytes: 2 ** 53 - 1 - i,
+  }));
+}
+
+const normalEvents = () => generateEvents({ seed: 9, ids: 100, idleS: settings.idleS, start: T0 });
+
+async function ingestAll(db: Db, events: readonly ListenEvent[], receivedAt?: number) {
+  for (let i = 0; i < events.length; i += 500)
+    await insertEvents(db, events.slice(i, i + 500), { idleS: settings.idleS, receivedAt });
+}
+
+const failures = (db: Db) =>
+  db.query<{ session: string; error: string; code: string | null; attempts: number }>(
+    'select session, error, code, attempts from finalize_failures order by session',
+  );
+
+function poisonSuite(name: string, open: () => Promise<{ db: Db; drop: () => Promise<void> }>) {
+  describe(`one bad session id on ${name}`, () => {
+    let t: { db: Db; drop: () => Promise<void> };
+    let db: Db;
+    beforeEach(async () => {
+      t = await open();
+      db = t.db;
+    });
+    afterEach(async () => {
+      await t?.drop();
+    });
+
+    it('the sweep sets it aside with its error and finalizes every other session, then retries it with backoff', async () => {
+      const normal = normalEvents();
+      // The poison's events in between the normal ones, as the issue's user posted them.
+      const half = Math.floor(normal.length / 2);
+      const received = Date.now() - 10_000; // longer than idle ago: everything is due
+      await ingestAll(db, normal.slice(0, half), received);
+      await ingestAll(db, poisonEvents(2500), received);
+      await ingestAll(db, normal.slice(half), received);
+      await db.query('update session_state set due_at = now()');
+
+      const result = await sweepOnce(db, settings, { chunk: 1000, finalize: { setAsideBaseMs: 300 } });
+      expect(result.setAside).toBe(1);
+      expect(result.finalized).toBe(new Set(normal.map((e) => e.session)).size);
+      expect(await readTables(db)).toEqual(expectedTables(normal, settings));
+      const [failure, ...none] = await failures(db);
+      expect(none).toEqual([]);
+      expect(failure).toMatchObject({ session: 'poison', attempts: 1 });
+      expect(failure!.error).toMatch(/bytes add up to .* past 2\^53 - 1/);
+
+      // Not due again before its backoff: a sweep right away leaves it alone.
+      expect((await sweepOnce(db, settings, { finalize: { setAsideBaseMs: 300 } })).found).toBe(0);
+      await sleep(400);
+      const retried = await sweepOnce(db, settings, { finalize: { setAsideBaseMs: 300 } });
+      expect(retried).toMatchObject({ found: 1, setAside: 1, finalized: 0 });
+      expect((await failures(db))[0]).toMatchObject({ session: 'poison', attempts: 2 });
+      const [state] = await db.query<{ wait_ms: number }>(
+        `select (extract(epoch from (due_at - now())) * 1000)::float8 as wait_ms from session_state where session = 'poison'`,
+      );
+      // Second failure: twice the first wait.
+      expect(state!.wait_ms).toBeGreaterThan(400);
+      expect(state!.wait_ms).toBeLessThanOrEqual(600);
+    });
+
+    it('a job batch holding it finalizes the others and reports it set aside', async () => {
+      const normal = normalEvents();
+      await ingestAll(db, [...normal, ...poisonEvents(50)], Date.now() - 10_000);
+      const ids = [...new Set(normal.map((e) => e.session))];
+      const outcomes = await finalizeSessions(db, ['poison', ...ids], settings, { force: true });
+      const poison = outcomes.find((o) => o.session === 'poison');
+      expect(poison).toMatchObject({ status: 'set-aside', attempts: 1 });
+      expect(outcomes.filter((o) => o.status === 'finalized')).toHaveLength(ids.length);
+      expect(await readTables(db)).toEqual(expectedTables(normal, settings));
+      // Once its data can be stored (here: the operator removed the bad events), it finalizes and
+      // leaves finalize_failures.
+      await db.query(`delete from listen_events where session = 'poison' and id <> 'poison-0'`);
+      await db.query(`update listen_events set bytes = 1000 where session = 'poison'`);
+      expect((await finalizeSession(db, 'poison', settings, { force: true })).status).toBe('finalized');
+      expect(await failures(db)).toEqual([]);
+    });
+  });
+}
+
+poisonSuite('PostgreSQL', async () => createTestDatabase());
+poisonSuite('PGlite', async () => {
+  const db = await createDb({ url: 'memory:' });
+  return { db, drop: () => db.close() };
+});
+
+describe('counters, re-arms, months and scheduling on PostgreSQL', () => {
+  let t: Awaited<ReturnType<typeof createTestDatabase>>;
+  let db: Db;
+  beforeAll(async () => {
+    t = await createTestDatabase();
+    db = t.db;
+  });
+  afterAll(async () => {
+    await t?.drop();
+  });
+  beforeEach(async () => {
+    await db.query(
+      'truncate listen_events, session_state, sessions, session_quarter_hours, short_sessions, stream_minutes, stream_quarter_hours, stream_listener_months, listener_keys, finalize_failures',
+    );
+  });
+
+  const lastKeyValue = async () =>
+    (await db.query<{ v: string | null }>('select last_value::text as v from listener_keys_id_seq'))[0]!.v;
+
+  it('re-finalizing the same cume keys does not advance the listener_keys sequence', async () => {
+    const events = normalEvents();
+    const ids = [...new Set(events.map((e) => e.session))];
+    await ingestAll(
+      db,
+      events.filter((_, i) => i % 2 === 0),
+    );
+    await finalizeSessions(db, ids, settings, { force: true });
+    const keys = (await db.query<{ n: number }>('select count(*)::int as n from listener_keys'))[0]!.n;
+    const before = await lastKeyValue();
+    // The rest of the events: every id re-finalized, its rows replaced, its keys' months rebuilt.
+    await ingestAll(
+      db,
+      events.filter((_, i) => i % 2 === 1),
+    );
+    const again = await finalizeSessions(db, ids, settings, { force: true });
+    expect(again.filter((o) => o.status === 'finalized').length).toBeGreaterThan(0);
+    await finalizeSessions(db, ids, settings, { force: true });
+    expect(await readTables(db)).toEqual(expectedTables(events, settings));
+    const after = (await db.query<{ n: number }>('select count(*)::int as n from listener_keys'))[0]!.n;
+    // Only keys that are new take a value (the complete events can make sessions, hence keys, the
+    // half did not have): the sequence moved by exactly the keys added.
+    expect(Number(await lastKeyValue())).toBe(Number(before) + (after - keys));
+  });
+
+  it('reads only the events received since the last check when re-arming, however long the history', async () => {
+    const fetched = async (history: number) => {
+      await db.query('truncate listen_events, session_state');
+      const old = Array.from({ length: history }, (_, i) => ({
+        id: `h${i}`,
+        session: 'long',
+        stream: 's',
+        output: 'shoutcast' as const,
+        time: T0 + i * 30_000,
+        duration: 30,
+        bytes: 4000,
+      }));
+      await ingestAll(db, old, Date.now() - 60_000);
+      const end = T0 + history * 30_000;
+      // A first re-arm: the player is still there (an event received just now).
+      await insertEvents(db, [{ ...old[0]!, id: 'now-1', time: end }], { idleS: settings.idleS });
+      await db.transaction((tx) => checkReceiptsOf(tx, ['long'], settings));
+      // Three more ticks, then the next check: what does it read?
+      for (let k = 2; k <= 4; k++)
+        await insertEvents(db, [{ ...old[0]!, id: `now-${k}`, time: end + k * 30_000 }], { idleS: 1 });
+      // Rows read from listen_events by this backend (its counters not flushed yet include earlier
+      // transactions: the difference around the check is the check's).
+      const readRows = async (tx: Pick<Db, 'query'>) =>
+        (
+          await tx.query<{ rows: number }>(
+            `select coalesce(sum(coalesce(idx_tup_fetch, 0) + coalesce(seq_tup_read, 0)), 0)::int as rows
+              from pg_stat_xact_user_tables where relname like 'listen_events%'`,
+          )
+        )[0]!.rows;
+      return db.transaction(async (tx) => {
+        const before = await readRows(tx);
+        const { due, outcomes } = await checkReceiptsOf(tx, ['long'], settings);
+        return { due, status: outcomes[0]?.status, rows: (await readRows(tx)) - before };
+      });
+    };
+    const short = await fetched(100);
+    const long = await fetched(5000);
+    expect(short).toMatchObject({ due: [], status: 'not-due' });
+    expect(long).toMatchObject({ due: [], status: 'not-due' });
+    // The event the last check ended on plus the three since: not 100 or 5,000.
+    expect(short.rows).toBe(4);
+    expect(long.rows).toBe(4);
+  });
+
+  it('keeps a listener in the cume of a month whose last audio came from a session starting in the next month, when that month is rebuilt', async () => {
+    const monthEnd = Date.parse('2026-12-01T00:00:00.000Z');
+    const tick = (session: string, id: string, time: number, duration = 10): ListenEvent => ({
+      id,
+      session,
+      stream: 'live',
+      output: 'shoutcast',
+      time,
+      duration,
+      bytes: 1000,
+      listener: 'L',
+    });
+    // Session "dec" starts at 00:00:30 on December 1st (its first event's time), and that event
+    // carries 60 s of audio from 23:59:30 on November 30th.
+    const dec = [
+      tick('dec', 'd1', monthEnd + 30_000, 60),
+      tick('dec', 'd2', monthEnd + 40_000),
+      tick('dec', 'd3', monthEnd + 50_000),
+    ];
+    // Session "nov" of the same listener earlier on November 30th.
+    const nov = [tick('nov', 'n1', monthEnd - 3_600_000), tick('nov', 'n2', monthEnd - 3_590_000)];
+    await ingestAll(db, [...dec, ...nov]);
+    await finalizeSessions(db, ['dec', 'nov'], settings, { force: true });
+    // A late event changes "nov": its row is replaced, so listener L's November is rebuilt.
+    const late = tick('nov', 'n3', monthEnd - 3_580_000);
+    await ingestAll(db, [late]);
+    await finalizeSession(db, 'nov', settings, { force: true });
+    expect(await readTables(db)).toEqual(expectedTables([...dec, ...nov, late], settings));
+  });
+
+  it('schedules a batch that waited behind a finalization of its session id', async () => {
+    const first = makeTick('w1', T0);
+    await insertEvents(db, [first], { idleS: settings.idleS });
+    // A finalizer holds the id's row (as finalizeLocked does) and finalizes it while a batch of
+    // the same id waits for the lock.
+    const finalizer = db.transaction(async (tx) => {
+      await tx.query(`select 1 from session_state where session = 'w' for update`);
+      await sleep(300);
+      await tx.query(`update session_state set finalized_seq = change_seq where session = 'w'`);
+    });
+    await sleep(50);
+    const batch = await insertEvents(db, [makeTick('w2', T0 + 30_000)], { idleS: settings.idleS });
+    await finalizer;
+    expect(batch.sessions).toEqual(['w']);
+    // Its statement's snapshot saw the id pending, but the row it wrote after the wait was finalized:
+    // nothing else would schedule it.
+    expect(batch.toSchedule).toEqual(['w']);
+  });
+});
+
+function makeTick(id: string, time: number): ListenEvent {
+  return { id, session: 'w', stream: 's', output: 'shoutcast', time, duration: 30, bytes: 1000 };
+}
