@@ -11,8 +11,11 @@ import {
   finalizeJobOptions,
   finalizeSessions,
   nextDueInMs,
+  type IngestSettings,
   parseFinalizeJobData,
   pendingSessions,
+  pruneSessionState,
+  readComponentSettings,
   QUEUE_PREFIX,
   type SweepResult,
   sweepOnce,
@@ -28,6 +31,8 @@ import { createMetrics, type WorkerMetrics } from './metrics.js';
 const REARM_SLACK_MS = 20;
 // Sweep-only mode: at most five sweeps a second, however the due times are spread.
 const SWEEP_ONLY_MIN_MS = 200;
+// How often finished session ids' session_state rows are pruned.
+const PRUNE_EVERY_MS = 3_600_000;
 // Completed jobs are re-checked in groups (one query per group, not per job), soon and once more later.
 const RECHECK_AFTER_MS = [50, 5000];
 
@@ -337,6 +342,28 @@ export function createWorker(options: CreateWorkerOptions): FinalizeWorker {
     sweepTimer = setTimeout(() => void sweepTick(), Math.max(0, delayMs));
   }
 
+  // session_state rows of ids finalized longer ago than any event ingest still accepts could
+  // reach them (its max event age, from the database) are deleted, once an hour.
+  let prunedAt = 0;
+  async function pruneState(): Promise<void> {
+    if (Date.now() - prunedAt < PRUNE_EVERY_MS) return;
+    prunedAt = Date.now();
+    try {
+      const ingest = await readComponentSettings<IngestSettings>(db, 'ingest');
+      if (!ingest || !(ingest.settings.maxEventAgeS > 0)) return; // unknown, or any age accepted
+      const olderThanS =
+        ingest.settings.maxEventAgeS +
+        (ingest.settings.maxEventAheadS ?? 0) +
+        settings.idleS +
+        settings.maxSessionS;
+      let pruned = 0;
+      for (let n = -1; n !== 0 && !closing; pruned += n) n = await pruneSessionState(db, olderThanS);
+      if (pruned > 0) logger.info({ pruned, olderThanS }, 'pruned session_state rows of long-finished ids');
+    } catch (error) {
+      logger.warn({ err: errorText(error) }, 'could not prune session_state; trying again later');
+    }
+  }
+
   async function sweepTick(): Promise<void> {
     sweepTimer = undefined;
     sweepAt = Number.POSITIVE_INFINITY;
@@ -344,6 +371,7 @@ export function createWorker(options: CreateWorkerOptions): FinalizeWorker {
     try {
       await sweep();
       await partitionsAhead();
+      await pruneState();
       const backlog = await countUnfinalized(db);
       metrics.backlog.set({ kind: 'pending' }, backlog.pending);
       metrics.backlog.set({ kind: 'due' }, backlog.due);

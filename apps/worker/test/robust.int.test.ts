@@ -6,6 +6,7 @@ import {
   finalizeSession,
   finalizeSessions,
   insertEvents,
+  pruneSessionState,
   sweepOnce,
 } from '@earshot/db';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -32,7 +33,7 @@ function poisonEvents(count: number): ListenEvent[] {
   }));
 }
 
-const normalEvents = () => generateEvents({ seed: 9, ids: 100, idleS: settings.idleS, start: T0 });
+const normalEvents = () => generateEvents({ seed: 9, ids: 100, idleS: settings.idleS, startMs: T0 });
 
 async function ingestAll(db: Db, events: readonly ListenEvent[], receivedAt?: number) {
   for (let i = 0; i < events.length; i += 500)
@@ -202,7 +203,7 @@ describe('counters, re-arms, months and scheduling on PostgreSQL', () => {
     expect(long.rows).toBe(4);
   });
 
-  it('keeps a listener in the cume of a month whose last audio came from a session starting in the next month, when that month is rebuilt', async () => {
+  it('online = offline for listener months across a month boundary when a month is rebuilt', async () => {
     const monthEnd = Date.parse('2026-12-01T00:00:00.000Z');
     const tick = (session: string, id: string, time: number, duration = 10): ListenEvent => ({
       id,
@@ -223,13 +224,41 @@ describe('counters, re-arms, months and scheduling on PostgreSQL', () => {
     ];
     // Session "nov" of the same listener earlier on November 30th.
     const nov = [tick('nov', 'n1', monthEnd - 3_600_000), tick('nov', 'n2', monthEnd - 3_590_000)];
+    // Long enough sessions that neither is cut.
+    const hour = { ...settings, maxSessionS: 3600 };
     await ingestAll(db, [...dec, ...nov]);
-    await finalizeSessions(db, ['dec', 'nov'], settings, { force: true });
-    // A late event changes "nov": its row is replaced, so listener L's November is rebuilt.
-    const late = tick('nov', 'n3', monthEnd - 3_580_000);
+    await finalizeSessions(db, ['dec', 'nov'], hour, { force: true });
+    // A late event inside "nov" changes it: its row is replaced, so listener L's November is rebuilt.
+    const late = tick('nov', 'n3', monthEnd - 3_595_000);
     await ingestAll(db, [late]);
-    await finalizeSession(db, 'nov', settings, { force: true });
-    expect(await readTables(db)).toEqual(expectedTables([...dec, ...nov, late], settings));
+    expect((await finalizeSession(db, 'nov', hour, { force: true })).status).toBe('finalized');
+    expect(await readTables(db)).toEqual(expectedTables([...dec, ...nov, late], hour));
+  });
+
+  it('prunes session_state rows of ids finalized long ago, and an id that comes back later is finalized exactly', async () => {
+    const tick = (session: string, id: string, time: number): ListenEvent => ({
+      id,
+      session,
+      stream: 's',
+      output: 'shoutcast',
+      time,
+      duration: 10,
+      bytes: 1000,
+    });
+    const early = [tick('back', 'b1', T0), tick('back', 'b2', T0 + 10_000), tick('open', 'o1', T0)];
+    await ingestAll(db, early);
+    await finalizeSessions(db, ['back'], settings, { force: true });
+    await db.query(`update session_state set finalized_at = now() - interval '2 hours'`);
+    // "open" was never finalized: kept; "back" finalized two hours ago: gone.
+    expect(await pruneSessionState(db, 3600)).toBe(1);
+    expect(await pruneSessionState(db, 3600)).toBe(0);
+    const left = await db.query<{ session: string }>('select session from session_state order by 1');
+    expect(left.map((r) => r.session)).toEqual(['open']);
+    // The listener comes back (more than idle later): a new row, and the stored session stays.
+    const later = [tick('back', 'b3', T0 + 600_000), tick('back', 'b4', T0 + 610_000)];
+    await ingestAll(db, later);
+    await finalizeSessions(db, ['back', 'open'], settings, { force: true });
+    expect(await readTables(db)).toEqual(expectedTables([...early, ...later], settings));
   });
 
   it('schedules a batch that waited behind a finalization of its session id', async () => {

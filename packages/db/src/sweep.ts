@@ -110,3 +110,28 @@ export async function countUnfinalized(
   );
   return { pending: rows[0]?.pending ?? 0, due: rows[0]?.due ?? 0, setAside: rows[0]?.set_aside ?? 0 };
 }
+
+/**
+ * Deletes the session_state rows nobody needs any more: ids finalized at their latest change more
+ * than `olderThanS` ago and not set aside. Pass at least ingest's max event age + max ahead + idle +
+ * max session: no event ingest still accepts can then join a session of the id's stored rows (it
+ * is more than idle after all of them), so when the id comes back, a new row with nothing
+ * finalized is right (its finalization reads only its new events; the stored rows stay). Deletes
+ * at most `limit` rows per call; returns how many.
+ */
+export async function pruneSessionState(db: Queryable, olderThanS: number, limit = 10_000): Promise<number> {
+  if (!(olderThanS > 0)) throw new TypeError('pruneSessionState: olderThanS must be > 0');
+  const rows = await db.query<{ n: number }>(
+    `with gone as (
+      delete from session_state s where s.session in (
+        select x.session from session_state x
+        where x.finalized_seq >= x.change_seq and x.finalized_at < now() - $1::float8 * interval '1 second'
+          and not exists (select 1 from finalize_failures f where f.session = x.session)
+        limit $2 for update skip locked)
+      and s.finalized_seq >= s.change_seq
+      returning 1)
+    select count(*)::int as n from gone`,
+    [olderThanS, limit],
+  );
+  return rows[0]?.n ?? 0;
+}
