@@ -46,7 +46,8 @@ function freePort(): Promise<number> {
 }
 
 /** Child pids of `pid`, from /proc. */
-function childrenOf(pid: number): number[] {
+/** The pids whose parent is `pid` (from /proc). */
+export function childrenOf(pid: number): number[] {
   const children: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -63,7 +64,8 @@ function childrenOf(pid: number): number[] {
   return children;
 }
 
-function signal(pid: number, sig: NodeJS.Signals): void {
+/** Sends `sig` to `pid`, ignoring a process that is gone. */
+export function signal(pid: number, sig: NodeJS.Signals): void {
   try {
     process.kill(pid, sig);
   } catch {

@@ -7,18 +7,20 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ListenEvent } from '@earshot/core';
 import { createDb, type Db } from '@earshot/db';
 import {
+  childrenOf,
   type PrivatePostgres,
   postgresBinDir,
+  signal,
   startPrivatePostgres,
 } from '../../ingest/test/private-postgres.js';
-import { expectedTables, readTables, type Tables } from '../test/support.js';
+import { expectedTables, readTables, sortTables, type Tables } from '../test/support.js';
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -152,40 +154,19 @@ function postmasterPid(): number {
   return Number(readFileSync(join(pgData, 'postmaster.pid'), 'utf8').split('\n')[0]);
 }
 
-function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(entry));
-    } catch {
-      // gone
-    }
-  }
-  return out;
-}
-
-function signalPid(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(pid, sig);
-  } catch {
-    // gone
-  }
-}
 
 function freezePg(): void {
   const pm = postmasterPid();
-  signalPid(pm, 'SIGSTOP');
+  signal(pm, 'SIGSTOP');
   frozen.add(pm);
   for (const pid of childrenOf(pm)) {
-    signalPid(pid, 'SIGSTOP');
+    signal(pid, 'SIGSTOP');
     frozen.add(pid);
   }
 }
 
 function thawPg(): void {
-  for (const pid of [...frozen].reverse()) signalPid(pid, 'SIGCONT');
+  for (const pid of [...frozen].reverse()) signal(pid, 'SIGCONT');
   frozen.clear();
 }
 
@@ -614,17 +595,6 @@ function mergeTables(into: Tables, part: Tables): void {
   }
 }
 
-const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-function sortTables(t: Tables): void {
-  t.sessions.sort((a, b) => byKey(a.session, b.session) || a.start - b.start);
-  t.quarterHours.sort(
-    (a, b) => byKey(a.session, b.session) || a.sessionStart - b.sessionStart || a.quarterHour - b.quarterHour,
-  );
-  t.minutes.sort((a, b) => byKey(a.stream, b.stream) || a.minute - b.minute);
-  t.shorts.sort((a, b) => byKey(a.session, b.session) || a.start - b.start);
-  t.rollup.sort((a, b) => byKey(a.stream, b.stream) || a.quarterHour - b.quarterHour);
-  t.listenerMonths.sort((a, b) => byKey(a.stream, b.stream) || a.month - b.month || byKey(a.key, b.key));
-}
 
 async function pendingCount(db: Db): Promise<number> {
   const rows = await db.query<{ n: number }>(

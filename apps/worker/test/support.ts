@@ -89,7 +89,8 @@ export interface Tables {
 
 const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-function sortTables(t: Tables): Tables {
+/** Sorts every table of `t` in place into one order, so two sets of tables compare with toEqual. */
+export function sortTables(t: Tables): Tables {
   t.sessions.sort((a, b) => byKey(a.session, b.session) || a.start - b.start);
   t.quarterHours.sort(
     (a, b) => byKey(a.session, b.session) || a.sessionStart - b.sessionStart || a.quarterHour - b.quarterHour,
