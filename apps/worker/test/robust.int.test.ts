@@ -203,7 +203,7 @@ describe('counters, re-arms, months and scheduling on PostgreSQL', () => {
     expect(long.rows).toBe(4);
   });
 
-  it('online = offline for listener months across a month boundary when a month is rebuilt', async () => {
+  it('keeps a listener in the cume of a month whose audio came from a session starting in the next month, when that month is rebuilt', async () => {
     const monthEnd = Date.parse('2026-12-01T00:00:00.000Z');
     const tick = (session: string, id: string, time: number, duration = 10): ListenEvent => ({
       id,
@@ -224,14 +224,18 @@ describe('counters, re-arms, months and scheduling on PostgreSQL', () => {
     ];
     // Session "nov" of the same listener earlier on November 30th.
     const nov = [tick('nov', 'n1', monthEnd - 3_600_000), tick('nov', 'n2', monthEnd - 3_590_000)];
-    // Long enough sessions that neither is cut.
-    const hour = { ...settings, maxSessionS: 3600 };
+    // An idle and a maximum long enough that each id is one session (the ticks are 10 s apart).
+    const hour = { ...settings, idleS: 60, maxSessionS: 3600 };
     await ingestAll(db, [...dec, ...nov]);
     await finalizeSessions(db, ['dec', 'nov'], hour, { force: true });
     // A late event inside "nov" changes it: its row is replaced, so listener L's November is rebuilt.
     const late = tick('nov', 'n3', monthEnd - 3_595_000);
     await ingestAll(db, [late]);
-    expect((await finalizeSession(db, 'nov', hour, { force: true })).status).toBe('finalized');
+    expect(await finalizeSession(db, 'nov', hour, { force: true })).toMatchObject({
+      status: 'finalized',
+      counted: 1,
+      written: 1, // replaced: the month is rebuilt
+    });
     expect(await readTables(db)).toEqual(expectedTables([...dec, ...nov, late], hour));
   });
 
