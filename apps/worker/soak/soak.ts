@@ -8,19 +8,19 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ListenEvent } from '@earshot/core';
 import { createDb, type Db } from '@earshot/db';
 import {
   childrenOf,
+  freePort,
   type PrivatePostgres,
   postgresBinDir,
   signal,
   startPrivatePostgres,
 } from '../../ingest/test/private-postgres.js';
-import { expectedTables, readTables, sortTables, type Tables } from '../test/support.js';
+import { emptyTables, expectedTables, readTables, sortTables, type Tables } from '../test/support.js';
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -65,16 +65,6 @@ const log = (msg: string) => console.log(`[soak +${((Date.now() - t0) / 1000).to
 // ---------------------------------------------------------------------------------------------
 // Processes
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 interface Proc {
   child: ChildProcess;
@@ -611,14 +601,7 @@ async function check(db: Db): Promise<string[]> {
   const chunks = Math.max(1, Math.ceil(total / 1_500_000));
   const stored = new Uint8Array(acked.length);
   const storedPoison = new Set<string>();
-  const expected: Tables = {
-    sessions: [],
-    quarterHours: [],
-    minutes: [],
-    shorts: [],
-    rollup: [],
-    listenerMonths: [],
-  };
+  const expected = emptyTables();
   let storedEvents = 0;
   for (let c = 0; c < chunks; c++) {
     const rows = await db.query<{

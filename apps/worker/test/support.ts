@@ -89,6 +89,11 @@ export interface Tables {
 
 const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
+/** Tables with no rows. */
+export function emptyTables(): Tables {
+  return { sessions: [], quarterHours: [], minutes: [], shorts: [], rollup: [], listenerMonths: [] };
+}
+
 /** Sorts every table of `t` in place into one order, so two sets of tables compare with toEqual. */
 export function sortTables(t: Tables): Tables {
   t.sessions.sort((a, b) => byKey(a.session, b.session) || a.start - b.start);
@@ -234,14 +239,7 @@ export function expectedTables(events: readonly ListenEvent[], settings: Finaliz
       ua: run.events.find((e) => e.ua)?.ua ?? null,
     });
   }
-  const t: Tables = {
-    sessions: [],
-    quarterHours: [],
-    minutes: [],
-    shorts: [],
-    rollup: [],
-    listenerMonths: [],
-  };
+  const t = emptyTables();
   const minutes = new Map<string, { stream: string; minute: number; ms: number; sessions: number }>();
   for (const list of byId.values()) {
     const done = finalizeSessionId(list, settings);
