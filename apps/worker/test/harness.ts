@@ -98,6 +98,8 @@ export interface WorkerProcess {
   /** The port of its /healthz and /metrics, once it printed it. */
   port: Promise<number>;
   output: () => string;
+  /** The exit code, once the process has exited by itself or been stopped. */
+  exited: Promise<number | null>;
   /** SIGTERM, and wait for the exit code. */
   stop(): Promise<number | null>;
   /** SIGKILL (kill -9), and wait for it to be gone. */
@@ -136,6 +138,7 @@ export function spawnWorker(env: Record<string, string>): WorkerProcess {
   return {
     child,
     port,
+    exited,
     output: () => out,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import type { Db } from '@earshot/db';
+import { type Db, readComponentSettings } from '@earshot/db';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { generateEvents } from './generate.js';
@@ -129,5 +129,31 @@ describe('worker processes', () => {
       .slice(-20)
       .join('\n');
     expect(codes, complaints).toEqual([0, 0]);
+  });
+
+  it('refuses to start with session settings other than the stored rows were cut with, unless told to accept', async () => {
+    const t = await createTestDatabase();
+    cleanup.push(() => t.drop());
+    const first = spawnWorker(workerEnv(t.url, undefined, settings));
+    cleanup.push(() => first.kill());
+    await first.port;
+    expect(await first.stop()).toBe(0);
+    expect((await readComponentSettings(t.db, 'finalize'))?.settings).toEqual(settings);
+
+    const other = { ...settings, idleS: settings.idleS + 1 };
+    const refused = spawnWorker(workerEnv(t.url, undefined, other));
+    cleanup.push(() => refused.kill());
+    expect(await refused.exited).toBe(2);
+    expect(refused.output()).toMatch(/finalized with other session settings/);
+    expect((await readComponentSettings(t.db, 'finalize'))?.settings).toEqual(settings);
+
+    const accepted = spawnWorker({
+      ...workerEnv(t.url, undefined, other),
+      EARSHOT_SETTINGS_CHANGE: 'accept',
+    });
+    cleanup.push(() => accepted.kill());
+    await accepted.port;
+    expect(await accepted.stop()).toBe(0);
+    expect((await readComponentSettings(t.db, 'finalize'))?.settings).toEqual(other);
   });
 });

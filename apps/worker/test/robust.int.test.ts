@@ -10,7 +10,7 @@ import {
   sweepOnce,
 } from '@earshot/db';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { generateEvents } from './generate.js';
+import { generateEvents, shuffle } from './generate.js';
 import { createTestDatabase, expectedTables, readTables, sleep } from './support.js';
 
 // Issue 9: one bad session never stops the rest; no counter runs out; a re-arm reads only the
@@ -263,6 +263,48 @@ describe('counters, re-arms, months and scheduling on PostgreSQL', () => {
     await ingestAll(db, later);
     await finalizeSessions(db, ['back', 'open'], settings, { force: true });
     expect(await readTables(db)).toEqual(expectedTables([...early, ...later], settings));
+  });
+
+  it('never deadlocks finalizers whose batches share cume keys while they add and rebuild months in crossing orders', async () => {
+    // 240 ids over six listener keys (and id-less sessions): every batch touches the same few keys,
+    // adding bits for new rows and rebuilding months where late events replace rows.
+    const events = generateEvents({ seed: 31, ids: 240, idleS: settings.idleS, startMs: T0 }).map((e) =>
+      e.listener ? { ...e, listener: `L${Number(e.listener.slice(1)) % 6}` } : e,
+    );
+    const ids = [...new Set(events.map((e) => e.session))];
+    await ingestAll(
+      db,
+      events.filter((_, i) => i % 3 !== 0),
+    );
+    await finalizeSessions(db, ids, settings, { force: true });
+    const late = shuffle(
+      events.filter((_, i) => i % 3 === 0),
+      7,
+    );
+    const failed: unknown[] = [];
+    // No retries: a deadlock (40P01) would be thrown here rather than tried again.
+    const finalizer = (order: string[], size: number) => async () => {
+      for (let i = 0; i < order.length; i += size)
+        await finalizeSessions(db, order.slice(i, i + size), settings, { force: true, retries: 0 });
+    };
+    for (let round = 0; round < 3; round++) {
+      await ingestAll(
+        db,
+        late.filter((_, i) => i % 3 === round),
+      );
+      const results = await Promise.allSettled(
+        [
+          finalizer(ids, 25),
+          finalizer(shuffle(ids, 10 + round), 10),
+          finalizer([...ids].reverse(), 40),
+          finalizer(shuffle(ids, 20 + round), 5),
+        ].map((run) => run()),
+      );
+      for (const r of results) if (r.status === 'rejected') failed.push(r.reason);
+    }
+    expect(failed.map((e) => (e as { code?: string }).code ?? String(e))).toEqual([]);
+    await finalizeSessions(db, ids, settings, { force: true });
+    expect(await readTables(db)).toEqual(expectedTables(events, settings));
   });
 
   it('schedules a batch that waited behind a finalization of its session id', async () => {
