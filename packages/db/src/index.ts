@@ -27,7 +27,20 @@ export {
   insertEvents,
   unstorableField,
 } from './events.js';
-export * from './finalize.js';
+export {
+  checkReceiptsOf,
+  computeSessionRows,
+  type FinalizeOptions,
+  type FinalizeOutcome,
+  type FinalizeSettings,
+  finalizeDueBatch,
+  finalizeSession,
+  finalizeSessions,
+  isRetryableDbError,
+  isSessionDataError,
+  pendingSessions,
+  SessionDataError,
+} from './finalize/index.js';
 export { MIGRATIONS_FOLDER, migrate } from './migrate.js';
 export {
   type DropEventPartitionsOptions,

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_URL } from '../test/helpers.js';
 import { createDb, type Db } from './client.js';
 import { insertEvents } from './events.js';
-import { finalizeSessions } from './finalize.js';
+import { finalizeSessions } from './finalize/index.js';
 import { MIGRATIONS_FOLDER, migrate } from './migrate.js';
 import { createTestDatabase, type TestDatabase } from './testing.js';
 

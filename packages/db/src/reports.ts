@@ -19,8 +19,8 @@ import {
   resolveSettings,
 } from '@earshot/core';
 import type { Db, Queryable } from './client.js';
-import { QUALIFIER_MINUTES } from './finalize.js';
 import { addMonthBits, bitText } from './months.js';
+import { QUALIFIER_MINUTES } from './schema.js';
 
 /**
  * Reports from the database (DESIGN sections 4 and 7): the same `Report` that core's `buildReport`
