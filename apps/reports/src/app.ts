@@ -1,7 +1,4 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import { DEFAULT_DAYPARTS, REPORT_COLUMNS, type Report, type ReportSummary, reportCsv } from '@earshot/core';
 import {
   type DbReportOptions,
@@ -33,6 +30,7 @@ import {
   rejectParameters,
   shiftLocalDays,
 } from './params.js';
+import { serveDashboard } from './routes/static.js';
 import type { Station } from './stations.js';
 
 /** Minimal logger (pino's shape). */
@@ -68,24 +66,6 @@ export function tokenMatches(presented: string, tokens: readonly Buffer[]): bool
   let ok = false;
   for (const t of tokens) ok = timingSafeEqual(d, t) || ok;
   return ok;
-}
-
-const publicDir = fileURLToPath(new URL('../public/', import.meta.url));
-const require = createRequire(import.meta.url);
-
-function loadAssets(): Map<string, { body: string; type: string }> {
-  const text = (path: string) => readFileSync(path, 'utf8');
-  const uplotJs = require.resolve('uplot/dist/uPlot.esm.js');
-  return new Map([
-    ['/', { body: text(`${publicDir}index.html`), type: 'text/html; charset=utf-8' }],
-    ['/dashboard.js', { body: text(`${publicDir}dashboard.js`), type: 'text/javascript; charset=utf-8' }],
-    ['/dashboard.css', { body: text(`${publicDir}dashboard.css`), type: 'text/css; charset=utf-8' }],
-    ['/vendor/uPlot.esm.js', { body: text(uplotJs), type: 'text/javascript; charset=utf-8' }],
-    [
-      '/vendor/uPlot.min.css',
-      { body: text(uplotJs.replace(/uPlot\.esm\.js$/, 'uPlot.min.css')), type: 'text/css; charset=utf-8' },
-    ],
-  ]);
 }
 
 // The summary's figures (every column but the stream), in report order.
@@ -143,7 +123,6 @@ export function createApp(options: CreateAppOptions): { app: Hono; live: LiveFee
     ...(options.liveClock ? { now: options.liveClock } : {}),
     onError: (error) => options.logger?.error({ err: error }, 'live listeners query failed'),
   });
-  const assets = loadAssets();
   const app = new Hono();
 
   app.onError((error, c) => {
@@ -162,11 +141,7 @@ export function createApp(options: CreateAppOptions): { app: Hono; live: LiveFee
     }
   });
   app.get('/openapi.json', (c) => c.json(openApiDocument));
-  for (const [path, asset] of assets) {
-    app.get(path, (c) =>
-      c.body(asset.body, 200, { 'content-type': asset.type, 'cache-control': 'no-cache' }),
-    );
-  }
+  serveDashboard(app);
 
   app.use('/v1/*', async (c, next) => {
     const header = c.req.header('authorization') ?? '';
