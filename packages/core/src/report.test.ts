@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { resolveDaypart } from './daypart.js';
 import type { ListenEvent } from './event.js';
-import { buildReport, periodQuarterHours } from './report.js';
+import { periodQuarterHours } from './period.js';
+import { buildReport } from './report.js';
 
 const at = (h: number, m: number, s = 0) => Date.UTC(2026, 10, 2, h, m, s); // Monday 2026-11-02
 
