@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { countUnfinalized, createDb, type Db, reportFromDb } from '@earshot/db';
-import { createTestDatabase, type TestDatabase } from '@earshot/db/testing';
+import { createTestDatabase, TEST_ADMIN_URL, type TestDatabase } from '@earshot/db/testing';
 import { createApp, createScheduler } from '@earshot/ingest';
 import { createHttpSink } from '@earshot/logger';
 import { createWorker } from '@earshot/worker';
@@ -16,7 +16,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStation } from '../src/station.js';
 import { play } from './ffmpeg.js';
 
-const PG_ADMIN_URL = process.env.EARSHOT_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.EARSHOT_TEST_REDIS ?? 'redis://127.0.0.1:6379/0';
 const TOKEN = 'station-e2e-token-0123456789';
 const PLAY_S = 70;
@@ -37,7 +36,7 @@ beforeAll(async () => {
   } catch {
     throw new Error('this test plays the station with ffmpeg: apt-get install -y ffmpeg');
   }
-  database = await createTestDatabase(PG_ADMIN_URL, 'station_e2e');
+  database = await createTestDatabase(TEST_ADMIN_URL, 'station_e2e');
   db = await createDb({ url: database.url, maxConnections: 5 });
 });
 

@@ -71,7 +71,7 @@ export type EventRow = Omit<ListenEvent, 'listener' | 'ua'> & {
 };
 
 /** A row's timestamp columns `K` as epoch ms (null stays null), the rest as the schema reads them. */
-type InEpochMs<Row, K extends keyof Row> = Omit<Row, K> & {
+export type InEpochMs<Row, K extends keyof Row> = Omit<Row, K> & {
   [P in K]: null extends Row[P] ? number | null : number;
 };
 

@@ -1,7 +1,8 @@
 import type { ListenEvent } from '@earshot/core';
+import { createRandom } from '@earshot/simulate';
 
 /**
- * A small seeded generator of listen events for the worker's tests, in compressed time: with
+ * A small seeded generator of listen events for finalization tests, in compressed time: with
  * `idleS` of 1 s, ticks are a fraction of a second, so a test exercises every session rule (idle
  * gaps, the maximum-session cut, short sessions, HLS start events tied with segments, id-less
  * events, awkward session ids, two UTC days) in a few seconds of wall time. Shoutcast visits may
@@ -25,17 +26,6 @@ export interface GenerateOptions {
   maxEvents?: number;
 }
 
-export function createRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 const STREAMS = [
   { key: 'rock', output: 'shoutcast' as const, kbps: 128 },
   { key: 'jazz', output: 'shoutcast' as const, kbps: 64 },
@@ -45,10 +35,9 @@ const AGENTS = ['VLC/3.0.20', 'Winamp/5.9', 'AppleCoreMedia/1.0', 'Mozilla/5.0 (
 const ODD_IDS = ['with space', 'comma,brace{}', 'quote"back\\slash', 'NULL', 'ünïcødé🎵', "o'hara"];
 
 export function generateEvents(options: GenerateOptions): ListenEvent[] {
-  const rand = createRandom(options.seed);
-  const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
-  const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.length)]!;
-  const hex = (n: number) => Array.from({ length: n }, () => Math.floor(rand() * 16).toString(16)).join('');
+  const random = createRandom(options.seed);
+  const rand = random.next;
+  const { int, pick, hex } = random;
   const uuid = () => `${hex(8)}-${hex(4)}-4${hex(3)}-a${hex(3)}-${hex(12)}`;
   const startMs = options.startMs ?? Date.parse('2026-11-28T23:58:00.000Z');
   const spreadMs = options.spreadMs ?? 600_000;
@@ -104,7 +93,7 @@ export function generateEvents(options: GenerateOptions): ListenEvent[] {
 
 /** Shuffles a copy (seeded Fisher-Yates). */
 export function shuffle<T>(items: readonly T[], seed: number): T[] {
-  const rand = createRandom(seed);
+  const rand = createRandom(seed).next;
   const out = [...items];
   for (let i = out.length - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));
@@ -115,7 +104,7 @@ export function shuffle<T>(items: readonly T[], seed: number): T[] {
 
 /** Adds repeats of a share of the events (a retried batch, a logger resend). */
 export function withRepeats<T>(items: readonly T[], share: number, seed: number): T[] {
-  const rand = createRandom(seed);
+  const rand = createRandom(seed).next;
   const out = [...items];
   for (const item of items) if (rand() < share) out.push(item);
   return out;
@@ -123,7 +112,7 @@ export function withRepeats<T>(items: readonly T[], share: number, seed: number)
 
 /** Cuts into batches of 1..maxSize. */
 export function batches<T>(items: readonly T[], maxSize: number, seed: number): T[][] {
-  const rand = createRandom(seed);
+  const rand = createRandom(seed).next;
   const out: T[][] = [];
   for (let i = 0; i < items.length; ) {
     const size = 1 + Math.floor(rand() * maxSize);

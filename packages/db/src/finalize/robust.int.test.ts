@@ -1,17 +1,19 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ListenEvent } from '@earshot/core';
-import {
-  checkReceiptsOf,
-  createDb,
-  type Db,
-  finalizeSession,
-  finalizeSessions,
-  insertEvents,
-  pruneSessionState,
-  sweepOnce,
-} from '@earshot/db';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { generateEvents, shuffle } from './generate.js';
-import { createTestDatabase, expectedTables, readTables, sleep } from './support.js';
+import type { Db } from '../client.js';
+import { insertEvents } from '../events.js';
+import { pruneSessionState, sweepOnce } from '../sweep.js';
+import {
+  type Driver,
+  expectedTables,
+  generateEvents,
+  openTestDb,
+  readTables,
+  shuffle,
+  type TestDb,
+} from '../testing/index.js';
+import { checkReceiptsOf, finalizeSession, finalizeSessions } from './index.js';
 
 // Issue 9: one bad session never stops the rest; no counter runs out; a re-arm reads only the
 // events of its last idle; cume months rebuilt across a month boundary; a batch that waited behind
@@ -45,16 +47,16 @@ const failures = (db: Db) =>
     'select session, error, code, attempts from finalize_failures order by session',
   );
 
-function poisonSuite(name: string, open: () => Promise<{ db: Db; drop: () => Promise<void> }>) {
-  describe(`one bad session id on ${name}`, () => {
-    let t: { db: Db; drop: () => Promise<void> };
+function poisonSuite(name: string, driver: Driver) {
+  describe(`one bad session id on ${name}`, { timeout: 120_000 }, () => {
+    let t: TestDb;
     let db: Db;
     beforeEach(async () => {
-      t = await open();
+      t = await openTestDb(driver);
       db = t.db;
     });
     afterEach(async () => {
-      await t?.drop();
+      await t?.dispose();
     });
 
     it('the sweep sets it aside with its error and finalizes every other session, then retries it with backoff', async () => {
@@ -109,21 +111,18 @@ function poisonSuite(name: string, open: () => Promise<{ db: Db; drop: () => Pro
   });
 }
 
-poisonSuite('PostgreSQL', async () => createTestDatabase());
-poisonSuite('PGlite', async () => {
-  const db = await createDb({ url: 'memory:' });
-  return { db, drop: () => db.close() };
-});
+poisonSuite('PostgreSQL', 'postgres');
+poisonSuite('PGlite', 'pglite');
 
-describe('counters, re-arms, months and scheduling on PostgreSQL', () => {
-  let t: Awaited<ReturnType<typeof createTestDatabase>>;
+describe('counters, re-arms, months and scheduling on PostgreSQL', { timeout: 120_000 }, () => {
+  let t: TestDb;
   let db: Db;
   beforeAll(async () => {
-    t = await createTestDatabase();
+    t = await openTestDb();
     db = t.db;
   });
   afterAll(async () => {
-    await t?.drop();
+    await t?.dispose();
   });
   beforeEach(async () => {
     await db.query(

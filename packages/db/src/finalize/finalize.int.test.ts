@@ -1,28 +1,34 @@
 import type { ListenEvent } from '@earshot/core';
-import {
-  type Db,
-  dropEventPartitionsBefore,
-  finalizeSession,
-  finalizeSessions,
-  insertEvents,
-  sweepOnce,
-} from '@earshot/db';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { batches, generateEvents, shuffle, withRepeats } from './generate.js';
-import { createTestDatabase, expectedTables, readTables, unfinalizedCount } from './support.js';
+import type { Db } from '../client.js';
+import { insertEvents } from '../events.js';
+import { dropEventPartitionsBefore } from '../partitions.js';
+import { countUnfinalized, sweepOnce } from '../sweep.js';
+import {
+  batches,
+  expectedTables,
+  generateEvents,
+  openTestDb,
+  readTables,
+  shuffle,
+  type TestDb,
+  withRepeats,
+} from '../testing/index.js';
+import { finalizeSession, finalizeSessions } from './index.js';
 
 const settings = { idleS: 1, maxSessionS: 15, minSessionS: 3 };
 
-describe('finalizeSession on PostgreSQL', () => {
-  let t: Awaited<ReturnType<typeof createTestDatabase>>;
+// The worker's budget: these race finalizers and ingest over a few hundred ids.
+describe('finalizeSession on PostgreSQL', { timeout: 120_000 }, () => {
+  let t: TestDb;
   let db: Db;
   // Each test its own database.
   beforeEach(async () => {
-    t = await createTestDatabase();
+    t = await openTestDb();
     db = t.db;
   });
   afterEach(async () => {
-    await t?.drop();
+    await t?.dispose();
   });
 
   const ingest = async (events: readonly ListenEvent[]) => {
@@ -46,7 +52,7 @@ describe('finalizeSession on PostgreSQL', () => {
     // Nothing new: a second pass does nothing.
     const again = await finalizeSessions(db, ids, settings, { force: true });
     expect(again.every((o) => o.status === 'current')).toBe(true);
-    expect(await unfinalizedCount(db)).toBe(0);
+    expect((await countUnfinalized(db)).pending).toBe(0);
   });
 
   it('gives the same rows when finalizers race each other and ingest', async () => {
@@ -64,7 +70,7 @@ describe('finalizeSession on PostgreSQL', () => {
     ]);
     await finalizeSessions(db, ids, settings, { force: true });
     expect(await readTables(db)).toEqual(expectedTables(events, settings));
-    expect(await unfinalizedCount(db)).toBe(0);
+    expect((await countUnfinalized(db)).pending).toBe(0);
   });
 
   it('keeps the sessions whose events retention dropped when their id comes back later', async () => {
@@ -105,7 +111,7 @@ describe('finalizeSession on PostgreSQL', () => {
     await new Promise((resolve) => setTimeout(resolve, 1100));
     const swept = await sweepOnce(db, settings, { chunk: 2 });
     expect(swept.finalized).toBe(5);
-    expect(await unfinalizedCount(db)).toBe(0);
+    expect((await countUnfinalized(db)).pending).toBe(0);
   });
 
   it('re-arms a session still receiving events from its last receipt, writing session_state once per cycle', async () => {
