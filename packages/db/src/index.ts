@@ -54,7 +54,23 @@ export {
   utcDayOf,
 } from './partitions.js';
 export * from './queue.js';
-export * from './reports.js';
+export {
+  type DbReportOptions,
+  type LiveStream,
+  listStreams,
+  liveListeners,
+  REPORT_PARTS,
+  type ReportPart,
+  rebuildQuarterHourRollup,
+  reportFromDb,
+  reportPeriod,
+  SESSION_LENGTH_BINS,
+  type SessionGroup,
+  type SessionSelection,
+  sessionLengthHistogram,
+  sessionsBy,
+  shortSessionCounts,
+} from './reports/index.js';
 export * from './schema.js';
 export * from './settings.js';
 export * from './sweep.js';
