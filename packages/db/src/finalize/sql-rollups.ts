@@ -2,6 +2,7 @@
 // cume keys' bits to stream_listener_months. Every statement sorts its rows the same way, so
 // finalizers touching the same keys take their row locks in one order and cannot deadlock.
 import { QUARTER_HOUR_MS } from '@earshot/core';
+import { QUALIFIER_MINUTES } from '../schema.js';
 import { epochMs as ms, toTimestamp as ts } from './sql-time.js';
 
 // Deltas in (stream, minute) order, the same order in every finalizer, so two of them touching the
@@ -16,6 +17,12 @@ export const UPSERT_MINUTES_SQL = `insert into stream_minutes as m (stream, minu
 export const DELETE_EMPTY_MINUTES_SQL = `delete from stream_minutes m using unnest($1::text[], $2::float8[]) as d(stream, minute_ms)
   where m.stream = d.stream and m.minute = ${ts('d.minute_ms')} and m.ms = 0 and m.sessions = 0`;
 
+// Element-wise sums of the stored and the new `qualified` arrays, one per qualifier minute.
+const QUALIFIED_SUMS = Array.from(
+  { length: QUALIFIER_MINUTES },
+  (_, i) => `t.qualified[${i + 1}] + excluded.qualified[${i + 1}]`,
+).join(', ');
+
 // The quarter-hour rollup's deltas, sorted after every stream_minutes delta (one lock order for all
 // finalizers), then rows left with no session and no start removed.
 export const UPSERT_QUARTER_HOURS_SQL = `insert into stream_quarter_hours as t (stream, quarter_hour, ms, sessions, continuing, starts,
@@ -26,21 +33,7 @@ export const UPSERT_QUARTER_HOURS_SQL = `insert into stream_quarter_hours as t (
   order by stream, qh_ms
   on conflict (stream, quarter_hour) do update set ms = t.ms + excluded.ms, sessions = t.sessions + excluded.sessions,
     continuing = t.continuing + excluded.continuing, starts = t.starts + excluded.starts,
-    qualified = array[t.qualified[1] + excluded.qualified[1] ,
-    t.qualified[2] + excluded.qualified[2] ,
-    t.qualified[3] + excluded.qualified[3] ,
-    t.qualified[4] + excluded.qualified[4] ,
-    t.qualified[5] + excluded.qualified[5] ,
-    t.qualified[6] + excluded.qualified[6] ,
-    t.qualified[7] + excluded.qualified[7] ,
-    t.qualified[8] + excluded.qualified[8] ,
-    t.qualified[9] + excluded.qualified[9] ,
-    t.qualified[10] + excluded.qualified[10] ,
-    t.qualified[11] + excluded.qualified[11] ,
-    t.qualified[12] + excluded.qualified[12] ,
-    t.qualified[13] + excluded.qualified[13] ,
-    t.qualified[14] + excluded.qualified[14] ,
-    t.qualified[15] + excluded.qualified[15]]`;
+    qualified = array[${QUALIFIED_SUMS}]`;
 
 export const DELETE_EMPTY_QUARTER_HOURS_SQL = `delete from stream_quarter_hours t using unnest($1::text[], $2::float8[]) as d(stream, qh_ms)
   where t.stream = d.stream and t.quarter_hour = ${ts('d.qh_ms')} and t.sessions = 0 and t.starts = 0`;
