@@ -10,7 +10,7 @@ import {
   resolveSettings,
 } from '@earshot/core';
 import type { Queryable } from '../client.js';
-import { epochMs } from './sql.js';
+import { epochMs, selectedStreams } from './sql.js';
 
 /** What a database report covers: core's {@link ReportOptions}, and how the stored rows are read. */
 export interface DbReportOptions extends ReportOptions {
@@ -48,9 +48,6 @@ export interface ResolvedReport {
   settings: ReportSettings;
   cume: 'auto' | 'runs' | 'months';
 }
-
-const selectedStreams = (options: DbReportOptions) =>
-  options.streams && options.streams.length > 0 ? [...new Set(options.streams)] : null;
 
 /**
  * The data extent core uses when `from` or `to` is not given (see core's `dataExtent`): from the
@@ -110,7 +107,7 @@ export async function reportPeriod(
 ): Promise<{ from: number; to: number }> {
   const extent =
     options.from === undefined || options.to === undefined
-      ? await storedExtent(db, selectedStreams(options), resolveSettings(options).maxSessionS)
+      ? await storedExtent(db, selectedStreams(options.streams), resolveSettings(options).maxSessionS)
       : undefined;
   return resolvePeriod(options, extent);
 }
@@ -120,7 +117,7 @@ export async function resolveReport(db: Queryable, options: DbReportOptions): Pr
   const settings = resolveSettings(options);
   const tz = options.tz ?? 'UTC';
   const daypart = options.daypart ?? null;
-  const streams = selectedStreams(options);
+  const streams = selectedStreams(options.streams);
   const { from, to } = await reportPeriod(db, options);
   return {
     from,

@@ -1,5 +1,6 @@
 import { isoTime } from '@earshot/core';
 import type { Queryable } from '../client.js';
+import { selectedStreams } from './sql.js';
 
 /**
  * Short sessions (tune-outs, under minSession) whose start lies in `[from, to)`, by stream (the
@@ -14,7 +15,7 @@ export async function shortSessionCounts(
     `select stream, count(*)::float8 as n from short_sessions
       where start >= $1::timestamptz and start < $2::timestamptz and ($3::text[] is null or stream = any($3::text[]))
       group by stream`,
-    [isoTime(sel.from), isoTime(sel.to), sel.streams && sel.streams.length > 0 ? [...sel.streams] : null],
+    [isoTime(sel.from), isoTime(sel.to), selectedStreams(sel.streams)],
   );
   return new Map(rows.map((r) => [r.stream, r.n]));
 }

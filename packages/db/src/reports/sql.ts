@@ -3,6 +3,10 @@ import type { Db, Queryable } from '../client.js';
 /** Epoch ms of a timestamptz column, exactly (timestamps are stored with millisecond precision). */
 export const epochMs = (column: string) => `(extract(epoch from ${column}) * 1000)::float8`;
 
+/** The streams to select as an SQL `text[]` parameter, each once; null (every stream) for none. */
+export const selectedStreams = (streams: readonly string[] | undefined): string[] | null =>
+  streams && streams.length > 0 ? [...new Set(streams)] : null;
+
 /** Code-unit order, as core sorts streams and sessions (not the locale's). */
 export const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
