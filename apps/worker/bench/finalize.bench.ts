@@ -15,7 +15,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ListenEvent } from '@earshot/core';
-import { createDb, type Db, FINALIZE_JOB, finalizeJobId, insertEvents, sweepOnce } from '@earshot/db';
+import { FINALIZE_JOB, finalizeJobId } from '@earshot/contract';
+import { createDb, type Db, insertEvents, sweepOnce } from '@earshot/db';
 import { createTestDatabase, TEST_ADMIN_URL } from '@earshot/db/testing';
 import { createApp, createScheduler } from '@earshot/ingest';
 import { createRandom } from '@earshot/simulate';

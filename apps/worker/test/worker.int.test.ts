@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { FINALIZE_JOB } from '@earshot/contract';
 import {
   countUnfinalized,
   createDb,
   type Db,
   eventPartitionName,
-  FINALIZE_JOB,
   listEventPartitions,
   utcDayOf,
 } from '@earshot/db';

@@ -53,7 +53,6 @@ export {
   listEventPartitions,
   utcDayOf,
 } from './partitions.js';
-export * from './queue.js';
 export {
   type DbReportOptions,
   type LiveStream,
@@ -72,5 +71,4 @@ export {
   shortSessionCounts,
 } from './reports/index.js';
 export * from './schema.js';
-export * from './settings.js';
 export * from './sweep.js';

@@ -1,3 +1,4 @@
+import { isValidTimeZone } from '@earshot/core';
 import { z } from 'zod';
 import { FINALIZE_QUEUE, QUEUE_PREFIX } from './queue.js';
 
@@ -18,6 +19,22 @@ export const commaList = z
       .filter((s) => s.length > 0),
   );
 
+/** pino's levels, in `LOG_LEVEL`. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** `LOG_LEVEL`: one of {@link LOG_LEVELS}, `fallback` when unset. */
+export const logLevel = (fallback: LogLevel = 'info') => z.enum(LOG_LEVELS).default(fallback);
+
+/**
+ * An IANA time zone name as `Intl` knows it (core's `isValidTimeZone`): a typo must stop the app at
+ * start, not turn into a RangeError in the first report.
+ */
+export const timeZone = z
+  .string()
+  .refine(isValidTimeZone, 'is not an IANA time zone (e.g. Europe/Berlin, America/New_York, UTC)');
+
 export const sharedEnvSchema = z.object({
   DATABASE_URL: z
     .string()
@@ -36,7 +53,7 @@ export const sharedEnvSchema = z.object({
   EARSHOT_MAX_SESSION_S: seconds(86_400),
   EARSHOT_AQH_QUALIFIER_S: z.coerce.number().nonnegative().default(300),
   EARSHOT_SWEEP_S: seconds(60),
-  EARSHOT_TZ: z.string().default('UTC'),
+  EARSHOT_TZ: timeZone.default('UTC'),
   /** BullMQ queue of finalize jobs: ingest adds to it, the worker consumes it (tests give each run its own). */
   EARSHOT_FINALIZE_QUEUE: z.string().min(1).default(FINALIZE_QUEUE),
   /** BullMQ key prefix in Redis. */
@@ -51,22 +68,45 @@ export const sharedEnvSchema = z.object({
     .int()
     .nonnegative()
     .default(7 * 86_400),
+  LOG_LEVEL: logLevel('info'),
 });
 
 export type SharedEnv = z.infer<typeof sharedEnvSchema>;
 
+/** One missing or bad variable: its name, the text it was set to (undefined: unset) and what is wrong. */
+export interface EnvIssue {
+  name: string;
+  value: string | undefined;
+  message: string;
+}
+
 /**
- * Parses `env` against `schema`; throws one Error naming every missing or bad variable. An empty
- * variable (`REDIS_URL=`) counts as unset, as shells and compose files use it.
+ * Checks `env` against `schema`, reporting every bad variable at once. An empty variable
+ * (`REDIS_URL=`) counts as unset, as shells and compose files use it. For an app that words its own
+ * message (the CLI); the services use {@link parseEnv}.
  */
+export function checkEnv<T extends z.ZodType>(
+  schema: T,
+  env: Record<string, string | undefined>,
+): { ok: true; env: z.infer<T> } | { ok: false; issues: EnvIssue[] } {
+  const set: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) if (value !== undefined && value !== '') set[name] = value;
+  const result = schema.safeParse(set);
+  if (result.success) return { ok: true, env: result.data };
+  const issues = result.error.issues.map((issue) => {
+    const name = issue.path.join('.') || '(env)';
+    return { name, value: set[name], message: issue.message };
+  });
+  return { ok: false, issues };
+}
+
+/** Parses `env` against `schema`; throws one Error naming every missing or bad variable. */
 export function parseEnv<T extends z.ZodType>(
   schema: T,
   env: Record<string, string | undefined>,
 ): z.infer<T> {
-  const set: Record<string, string> = {};
-  for (const [name, value] of Object.entries(env)) if (value !== undefined && value !== '') set[name] = value;
-  const result = schema.safeParse(set);
-  if (result.success) return result.data;
-  const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(env)'}: ${i.message}`);
+  const result = checkEnv(schema, env);
+  if (result.ok) return result.env;
+  const lines = result.issues.map((i) => `  ${i.name}: ${i.message}`);
   throw new Error(`invalid environment:\n${lines.join('\n')}`);
 }

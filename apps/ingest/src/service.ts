@@ -1,6 +1,5 @@
-import type { AddressInfo } from 'node:net';
 import { createDb, type IngestSettings, writeComponentSettings } from '@earshot/db';
-import { serve } from '@hono/node-server';
+import { serveApp } from '@earshot/service';
 import pino, { type Logger } from 'pino';
 import { createApp, type IngestApp } from './app.js';
 import type { IngestEnv } from './env.js';
@@ -88,11 +87,9 @@ export async function startIngest(env: IngestEnv, logger: Logger): Promise<Runni
     logger,
   });
 
-  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
-    const s = serve({ fetch: ingest.app.fetch, port: env.PORT, hostname: env.HOST }, () => resolve(s));
-  });
-  const { address: host, port } = server.address() as AddressInfo;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  // Requests in flight get 15 s to finish (their groups commit) before their connections close.
+  const http = await serveApp({ fetch: ingest.app.fetch, port: env.PORT, host: env.HOST, graceMs: 15_000 });
+  const { url, host, port } = http;
   logger.info(
     { host, port, database: db.location, redis: env.REDIS_URL ? 'on' : 'off (the worker sweep schedules)' },
     `ingest listening on ${url}`,
@@ -102,15 +99,8 @@ export async function startIngest(env: IngestEnv, logger: Logger): Promise<Runni
   const close = () => {
     closing ??= (async () => {
       logger.info('ingest stopping: finishing in-flight batches');
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      // Requests already in flight finish (their groups commit) before their connections close.
-      const drained = ingest.drain();
-      const hardStop = setTimeout(
-        () => (server as { closeAllConnections?: () => void }).closeAllConnections?.(),
-        15_000,
-      );
       const steps: [string, () => Promise<unknown>][] = [
-        ['http', () => Promise.all([closed, drained])],
+        ['http', () => Promise.all([http.close(), ingest.drain()])],
         ['redis', () => scheduler?.close() ?? Promise.resolve()],
         ['database', () => db.close()],
       ];
@@ -121,7 +111,6 @@ export async function startIngest(env: IngestEnv, logger: Logger): Promise<Runni
           logger.error({ err, step: name }, 'shutdown step failed');
         }
       }
-      clearTimeout(hardStop);
       logger.info('ingest stopped');
     })();
     return closing;

@@ -6,7 +6,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeEvents, openPostgres, TOKEN } from '../test/helpers.js';
 import { loadEnv } from './env.js';
-import { type RunningIngest, startIngest } from './server.js';
+import { type RunningIngest, startIngest } from './service.js';
 
 let db: Db;
 let url: string;
