@@ -3,7 +3,13 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { EventStore } from '@earshot/core';
 import { type InvalidLine, LineError, openSource, readEvents } from './ndjson.js';
-import { type FinalizeRequest, finalizeStore, type WorkerInput, type WorkerMessage } from './read-file.js';
+import {
+  type FinalizeRequest,
+  finalizeStore,
+  readFailure,
+  type WorkerInput,
+  type WorkerMessage,
+} from './read-file.js';
 
 const input = workerData as WorkerInput;
 const port = parentPort!;
@@ -25,13 +31,7 @@ try {
   post({ type: 'read', stats, invalid, ids: [...store.sessions.keys()] });
 } catch (error) {
   if (!(error instanceof LineError)) throw error;
-  post({
-    type: 'read',
-    stats: { lines: 0, events: 0, skipped: 0 },
-    invalid: [],
-    ids: [],
-    error: { line: error.line!, detail: error.detail },
-  });
+  post(readFailure(error));
 } finally {
   source.stream.destroy();
 }
