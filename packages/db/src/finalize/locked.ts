@@ -33,7 +33,8 @@ export async function finalizeLocked(
   settings: FinalizeSettings,
   options: FinalizeOptions,
 ): Promise<FinalizeOutcome[]> {
-  let { outcomes, work } = triage(states, options);
+  const { outcomes, work: todo } = triage(states, options);
+  let work = todo;
   if (work.length === 0) return outcomes;
 
   // Ingest does not move due_at for every batch (it only locks an id already waiting): an id with
