@@ -35,6 +35,7 @@ export {
   type Report,
   ReportBuilder,
   type ReportConfig,
+  reportConfig,
   type ReportMinute,
   type ReportOptions,
   type ReportQuarterHour,

@@ -141,6 +141,26 @@ export interface Report {
   summary: ReportSummary[];
 }
 
+/**
+ * The config a report echoes (DESIGN section 7): its period, zone and daypart, and the settings that
+ * shaped it, in seconds. Every report (offline or from the database) states them the same way.
+ */
+export function reportConfig(
+  period: { from: number; to: number; tz: string; daypart: Daypart | null },
+  settings: ReportSettings,
+): ReportConfig {
+  return {
+    from: isoTime(period.from),
+    to: isoTime(period.to),
+    tz: period.tz,
+    daypart: period.daypart ? period.daypart.spec : null,
+    idle: settings.idleS,
+    minSession: settings.minSessionS,
+    aqhQualifier: settings.aqhQualifierS,
+    maxSession: settings.maxSessionS,
+  };
+}
+
 /** The settings given, each missing one set to its default ({@link DEFAULT_REPORT_SETTINGS}), in seconds. */
 export function resolveSettings(options: Partial<ReportSettings>): ReportSettings {
   return {
@@ -269,16 +289,7 @@ export function assembleReport(facts: readonly SessionFacts[], options: ReportOp
   );
 
   return {
-    config: {
-      from: isoTime(from),
-      to: isoTime(to),
-      tz,
-      daypart: daypart ? daypart.spec : null,
-      idle: settings.idleS,
-      minSession: settings.minSessionS,
-      aqhQualifier: settings.aqhQualifierS,
-      maxSession: settings.maxSessionS,
-    },
+    config: reportConfig({ from, to, tz, daypart }, settings),
     sessions: sessions.map(toReportSession),
     minutes: [...minuteRows.values()]
       .flatMap((rows) => [...rows.values()])

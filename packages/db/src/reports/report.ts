@@ -3,6 +3,7 @@ import {
   REPORT_PARTS,
   type Report,
   type ReportQuarterHour,
+  reportConfig,
   type ReportSummary,
   summarizeTotals,
 } from '@earshot/core';
@@ -69,16 +70,7 @@ export async function reportFromDb(db: Queryable, options: DbReportOptions = {})
   }
 
   return {
-    config: {
-      from: isoTime(r.from),
-      to: isoTime(r.to),
-      tz: r.tz,
-      daypart: r.daypart ? r.daypart.spec : null,
-      idle: r.settings.idleS,
-      minSession: r.settings.minSessionS,
-      aqhQualifier: r.settings.aqhQualifierS,
-      maxSession: r.settings.maxSessionS,
-    },
+    config: reportConfig(r, r.settings),
     sessions,
     minutes,
     quarterHours,
