@@ -16,7 +16,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ListenEvent } from '@earshot/core';
 import { FINALIZE_JOB, finalizeJobId } from '@earshot/contract';
-import { createDb, type Db, insertEvents, sweepOnce } from '@earshot/db';
+import { countUnfinalized, createDb, insertEvents, sweepOnce } from '@earshot/db';
 import { createTestDatabase, TEST_ADMIN_URL } from '@earshot/db/testing';
 import { createApp, createScheduler } from '@earshot/ingest';
 import { createRandom } from '@earshot/simulate';
@@ -72,13 +72,6 @@ function stationEvents(seed: number, sessions: number, total: number, spreadHour
   }
   // Arrival order: by time, as the loggers send them.
   return events.sort((a, b) => a.time - b.time);
-}
-
-async function unfinalized(db: Db): Promise<number> {
-  const rows = await db.query<{ n: number }>(
-    'select count(*)::float8 as n from session_state where finalized_seq < change_seq',
-  );
-  return rows[0]!.n;
 }
 
 async function commandCalls(redis: Redis): Promise<number> {
@@ -167,7 +160,7 @@ async function main(): Promise<void> {
       (performance.now() - t0) / 1000,
       `${swept.batches} transactions`,
     );
-    if ((await unfinalized(db)) !== 0) throw new Error('sweep left sessions unfinalized');
+    if ((await countUnfinalized(db)).pending !== 0) throw new Error('sweep left sessions unfinalized');
     const counts = await db.query<{ sessions: number; shorts: number; qhs: number; minutes: number }>(
       `select (select count(*) from sessions)::float8 as sessions, (select count(*) from short_sessions)::float8 as shorts,
         (select count(*) from session_quarter_hours)::float8 as qhs, (select count(*) from stream_minutes)::float8 as minutes`,
@@ -212,7 +205,7 @@ async function main(): Promise<void> {
     const workerCallsBefore = await commandCalls(redis);
     t0 = performance.now();
     await worker.start();
-    while ((await unfinalized(db)) > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+    while ((await countUnfinalized(db)).pending > 0) await new Promise((resolve) => setTimeout(resolve, 50));
     row('finalize via BullMQ jobs', ids.length, (performance.now() - t0) / 1000, 'concurrency 500, batched');
     await worker.close();
     const workerCalls = (await commandCalls(redis)) - workerCallsBefore - 1;
