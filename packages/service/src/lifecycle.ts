@@ -87,11 +87,12 @@ export async function runService<E, L extends ServiceLogger>(spec: ServiceSpec<E
     stopping = true;
     logger.info({ signal }, `${spec.name} stopping`);
     // A store that stops answering must not hold the process forever: what was not acknowledged
-    // is retried by its sender, what was is stored.
+    // is retried by its sender, what was is stored. Not unref'd: a close waiting on nothing that
+    // holds the event loop must still end in exit 1, not in a silent exit 0.
     setTimeout(() => {
       logger.error({ shutdownMs }, `shutdown did not finish in ${shutdownMs / 1000} s; exiting`);
       exit(EXIT_CODES.failed);
-    }, shutdownMs).unref();
+    }, shutdownMs);
     started
       .then((running) => running.close())
       .then(
