@@ -69,7 +69,10 @@ function poisonSuite(name: string, driver: Driver) {
       await ingestAll(db, normal.slice(half), received);
       await db.query('update session_state set due_at = now()');
 
-      const result = await sweepOnce(db, settings, { chunk: 1000, finalize: { setAsideBaseMs: 300 } });
+      // A backoff far longer than a sweep takes on a loaded machine; the wait is then skipped by
+      // moving the id's due time, not by sleeping.
+      const finalize = { setAsideBaseMs: 60_000 };
+      const result = await sweepOnce(db, settings, { chunk: 1000, finalize });
       expect(result.setAside).toBe(1);
       expect(result.finalized).toBe(new Set(normal.map((e) => e.session)).size);
       expect(await readTables(db)).toEqual(expectedTables(normal, settings));
@@ -77,19 +80,25 @@ function poisonSuite(name: string, driver: Driver) {
       expect(none).toEqual([]);
       expect(failure).toMatchObject({ session: 'poison', attempts: 1 });
       expect(failure!.error).toMatch(/bytes add up to .* past 2\^53 - 1/);
+      const waitMs = async () =>
+        (
+          await db.query<{ wait_ms: number }>(
+            `select (extract(epoch from (due_at - now())) * 1000)::float8 as wait_ms from session_state where session = 'poison'`,
+          )
+        )[0]!.wait_ms;
+      // First failure: due again after the base backoff (less the time since it was set aside).
+      expect(await waitMs()).toBeGreaterThan(50_000);
+      expect(await waitMs()).toBeLessThanOrEqual(60_000);
 
       // Not due again before its backoff: a sweep right away leaves it alone.
-      expect((await sweepOnce(db, settings, { finalize: { setAsideBaseMs: 300 } })).found).toBe(0);
-      await sleep(400);
-      const retried = await sweepOnce(db, settings, { finalize: { setAsideBaseMs: 300 } });
+      expect((await sweepOnce(db, settings, { finalize })).found).toBe(0);
+      await db.query(`update session_state set due_at = now() where session = 'poison'`);
+      const retried = await sweepOnce(db, settings, { finalize });
       expect(retried).toMatchObject({ found: 1, setAside: 1, finalized: 0 });
       expect((await failures(db))[0]).toMatchObject({ session: 'poison', attempts: 2 });
-      const [state] = await db.query<{ wait_ms: number }>(
-        `select (extract(epoch from (due_at - now())) * 1000)::float8 as wait_ms from session_state where session = 'poison'`,
-      );
       // Second failure: twice the first wait.
-      expect(state!.wait_ms).toBeGreaterThan(400);
-      expect(state!.wait_ms).toBeLessThanOrEqual(600);
+      expect(await waitMs()).toBeGreaterThan(110_000);
+      expect(await waitMs()).toBeLessThanOrEqual(120_000);
     });
 
     it('a job batch holding it finalizes the others and reports it set aside', async () => {
