@@ -70,5 +70,27 @@ export {
   sessionsBy,
   shortSessionCounts,
 } from './reports/index.js';
-export * from './schema.js';
-export * from './sweep.js';
+// The drizzle tables (also at `@earshot/db/schema`).
+export {
+  earshotSettings,
+  finalizeFailures,
+  listenerKeys,
+  listenEvents,
+  QUALIFIER_MINUTES,
+  sessionChangeSeq,
+  sessionQuarterHours,
+  sessionState,
+  sessions,
+  shortSessions,
+  streamListenerMonths,
+  streamMinutes,
+  streamQuarterHours,
+} from './schema.js';
+export {
+  countUnfinalized,
+  nextDueInMs,
+  pruneSessionState,
+  type SweepOptions,
+  type SweepResult,
+  sweepOnce,
+} from './sweep.js';
