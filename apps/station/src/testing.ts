@@ -1,3 +1,4 @@
+// Test support for this package and the cross-app tests (`@earshot/station/testing`): a real player.
 import { spawn } from 'node:child_process';
 
 /**

@@ -9,12 +9,12 @@ import { countUnfinalized, createDb, type Db, reportFromDb } from '@earshot/db';
 import { createTestDatabase, TEST_ADMIN_URL, type TestDatabase } from '@earshot/db/testing';
 import { createApp, createScheduler } from '@earshot/ingest';
 import { createHttpSink } from '@earshot/logger';
+import { createStation } from '@earshot/station';
+import { play } from '@earshot/station/testing';
 import { createWorker } from '@earshot/worker';
 import { serve } from '@hono/node-server';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStation } from '../src/station.js';
-import { play } from './ffmpeg.js';
 
 const REDIS_URL = process.env.EARSHOT_TEST_REDIS ?? 'redis://127.0.0.1:6379/0';
 const TOKEN = 'station-e2e-token-0123456789';
