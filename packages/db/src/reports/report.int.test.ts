@@ -5,11 +5,10 @@ import {
   parseReportTime,
   resolveDaypart,
 } from '@earshot/core';
-import { type Db, type DbReportOptions, rebuildQuarterHourRollup, reportFromDb } from '@earshot/db';
-import { type Driver, openTestDb } from '@earshot/db/testing';
 import { generateStation } from '@earshot/simulate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadAndFinalize } from './helpers.js';
+import { type Db, type DbReportOptions, rebuildQuarterHourRollup, reportFromDb } from '../index.js';
+import { type Driver, loadAndFinalize, openTestDb } from '../testing/index.js';
 
 // A small station across the end of US daylight time (2026-11-01 02:00 EDT -> 01:00 EST), so that
 // local days of 100 quarter-hours and dayparts in a zone other than UTC are exercised.

@@ -1,11 +1,10 @@
 import { buildReport, type ListenEvent, parseReportTime } from '@earshot/core';
 import { type Db, insertEvents, type Queryable } from '@earshot/db';
-import { openTestDb } from '@earshot/db/testing';
+import { loadAndFinalize, openTestDb, DEFAULT_TEST_SETTINGS as SETTINGS } from '@earshot/db/testing';
 import { generateStation } from '@earshot/simulate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../src/app.js';
-import { parseStations } from '../src/stations.js';
-import { loadAndFinalize, SETTINGS } from './helpers.js';
+import { createApp } from './app.js';
+import { parseStations } from './stations.js';
 
 const TOKEN = 'read-token-0123456789abcdef';
 const TZ = 'America/New_York';

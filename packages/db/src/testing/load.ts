@@ -1,10 +1,10 @@
 import type { ListenEvent } from '@earshot/core';
-import { type Db, finalizeSessions, insertEvents } from '@earshot/db';
-
-// The test database itself (openTestDb, on PostgreSQL or PGlite) is @earshot/db/testing.
+import type { Db } from '../client.js';
+import { insertEvents } from '../events.js';
+import { finalizeSessions } from '../finalize/index.js';
 
 /** Default session settings (DESIGN section 8). */
-export const SETTINGS = { idleS: 300, maxSessionS: 86_400, minSessionS: 60 };
+export const DEFAULT_TEST_SETTINGS = { idleS: 300, maxSessionS: 86_400, minSessionS: 60 };
 
 /**
  * Loads events the way production does (ingest's insertEvents in batches), then finalizes every
@@ -13,7 +13,7 @@ export const SETTINGS = { idleS: 300, maxSessionS: 86_400, minSessionS: 60 };
 export async function loadAndFinalize(
   db: Db,
   events: readonly ListenEvent[],
-  settings = SETTINGS,
+  settings = DEFAULT_TEST_SETTINGS,
 ): Promise<void> {
   const ids = new Set<string>();
   for (let i = 0; i < events.length; i += 2000) {
