@@ -1,3 +1,6 @@
+// One unit over 400 lines: createWorker's closure holds the state its parts share (the BullMQ
+// consumer, the sweep's timer and backlog, the metrics, the prune clock, close-once); split into
+// modules, each would need that state handed to it.
 import {
   FINALIZE_ATTEMPTS,
   FINALIZE_JOB,
