@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createDb, type Db } from '@earshot/db';
+import { createDb, type Db, readComponentSettings, writeComponentSettings } from '@earshot/db';
 import { createApp as createIngestApp } from '@earshot/ingest';
 import { createHttpSink } from '@earshot/logger';
 import { createApp as createReportsApp } from '@earshot/reports';
@@ -86,6 +86,26 @@ export async function startAllInOne(options: AllInOneOptions): Promise<RunningAl
     minSessionS: options.minSessionS,
     maxSessionS: options.maxSessionS,
   };
+  // Record what the rows are cut with and the window ingest accepts, as the separate services do
+  // (retention and the session_state prune read the latter). A demo restarted with another idle
+  // is allowed here, with a warning: the rows already stored keep the old settings.
+  const stored = await readComponentSettings<typeof settings>(db, 'finalize');
+  const s = stored?.settings;
+  if (
+    s &&
+    (s.idleS !== settings.idleS ||
+      s.minSessionS !== settings.minSessionS ||
+      s.maxSessionS !== settings.maxSessionS)
+  )
+    logger.warn(
+      { stored: s, running: settings },
+      'the stored sessions were finalized with other session settings; they keep them',
+    );
+  await writeComponentSettings(db, 'finalize', settings);
+  await writeComponentSettings(db, 'ingest', {
+    maxEventAgeS: options.maxEventAgeS ?? 0,
+    maxEventAheadS: 300,
+  });
 
   const worker = createWorker({
     db,
