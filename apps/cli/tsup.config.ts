@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/cli.ts', 'src/read-worker.ts'],
+  entry: ['src/cli.ts', 'src/read-thread.ts'],
   format: ['esm'],
   clean: true,
   sourcemap: true,

@@ -1,4 +1,5 @@
-import { commaList, parseEnv, resolveDataDir, sharedEnvSchema } from '@earshot/db';
+import { commaList, logLevel, parseEnv, sharedEnvSchema } from '@earshot/contract';
+import { resolveDataDir } from '@earshot/db';
 import { z } from 'zod';
 
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65_535).default(fallback);
@@ -16,7 +17,8 @@ export const allInOneEnvSchema = sharedEnvSchema.extend({
   EARSHOT_INGEST_PORT: port(8081),
   EARSHOT_REPORTS_PORT: port(8083),
   EARSHOT_STATION_TICK_S: z.coerce.number().positive().max(300).default(30),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
+  // Quieter than the services: the console is this app's own output.
+  LOG_LEVEL: logLevel('warn'),
 });
 
 export type AllInOneEnv = z.infer<typeof allInOneEnvSchema>;

@@ -1,14 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { createDb, type Db } from '@earshot/db';
+import { createDb, type Db, readComponentSettings, writeComponentSettings } from '@earshot/db';
 import { createApp as createIngestApp } from '@earshot/ingest';
 import { createHttpSink } from '@earshot/logger';
 import { createApp as createReportsApp } from '@earshot/reports';
 import { createStation } from '@earshot/station';
+import { type RunningServer, serveApp } from '@earshot/service';
 import { createWorker } from '@earshot/worker';
-import { serve } from '@hono/node-server';
 import type { Logger } from 'pino';
 
 /** Everything the one-process Earshot needs; see `env.ts` for the defaults. */
@@ -45,32 +44,6 @@ export interface RunningAllInOne {
   db: Db;
   /** Stops the station (its last events reach ingest), drains ingest, stops the worker, closes the database. Idempotent. */
   close(): Promise<void>;
-}
-
-type Server = ReturnType<typeof serve>;
-
-function listen(
-  fetch: Parameters<typeof serve>[0]['fetch'],
-  port: number,
-  host: string,
-): Promise<{ server: Server; url: string }> {
-  return new Promise((resolve, reject) => {
-    const server = serve({ fetch, port, hostname: host }, (info) => {
-      resolve({
-        server,
-        url: `http://${host.includes(':') ? `[${host}]` : host}:${(info as AddressInfo).port}`,
-      });
-    });
-    server.once('error', reject);
-  });
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    // Long-lived responses (SSE, a player's stream) would hold close() open.
-    (server as { closeAllConnections?: () => void }).closeAllConnections?.();
-  });
 }
 
 /**
@@ -113,6 +86,26 @@ export async function startAllInOne(options: AllInOneOptions): Promise<RunningAl
     minSessionS: options.minSessionS,
     maxSessionS: options.maxSessionS,
   };
+  // Record what the rows are cut with and the window ingest accepts, as the separate services do
+  // (retention and the session_state prune read the latter). A demo restarted with another idle
+  // is allowed here, with a warning: the rows already stored keep the old settings.
+  const stored = await readComponentSettings<typeof settings>(db, 'finalize');
+  const s = stored?.settings;
+  if (
+    s &&
+    (s.idleS !== settings.idleS ||
+      s.minSessionS !== settings.minSessionS ||
+      s.maxSessionS !== settings.maxSessionS)
+  )
+    logger.warn(
+      { stored: s, running: settings },
+      'the stored sessions were finalized with other session settings; they keep them',
+    );
+  await writeComponentSettings(db, 'finalize', settings);
+  await writeComponentSettings(db, 'ingest', {
+    maxEventAgeS: options.maxEventAgeS ?? 0,
+    maxEventAheadS: 300,
+  });
 
   const worker = createWorker({
     db,
@@ -147,7 +140,7 @@ export async function startAllInOne(options: AllInOneOptions): Promise<RunningAl
     defaults: { ...settings, aqhQualifierS: options.aqhQualifierS, tz: options.tz },
   });
 
-  const servers: Server[] = [];
+  const servers: RunningServer[] = [];
   let station: Awaited<ReturnType<typeof createStation>> | undefined;
   let sink: ReturnType<typeof createHttpSink> | undefined;
   let closing: Promise<void> | undefined;
@@ -169,7 +162,8 @@ export async function startAllInOne(options: AllInOneOptions): Promise<RunningAl
       await step('the scheduler', () => scheduler?.close());
       await step('the worker', () => worker.close());
       await step('reports', () => reports.close());
-      for (const server of servers) await step('a server', () => closeServer(server));
+      // At once: long-lived responses (SSE, a player's stream) would hold a graceful close open.
+      for (const server of servers) await step('a server', () => server.close());
       await step('the database', () => db.close());
     })();
     return closing;
@@ -177,10 +171,18 @@ export async function startAllInOne(options: AllInOneOptions): Promise<RunningAl
 
   try {
     await worker.start();
-    const ingestServer = await listen(ingest.app.fetch, options.ingestPort, options.host);
-    servers.push(ingestServer.server);
-    const reportsServer = await listen(reports.app.fetch, options.reportsPort, options.host);
-    servers.push(reportsServer.server);
+    const ingestServer = await serveApp({
+      fetch: ingest.app.fetch,
+      port: options.ingestPort,
+      host: options.host,
+    });
+    servers.push(ingestServer);
+    const reportsServer = await serveApp({
+      fetch: reports.app.fetch,
+      port: options.reportsPort,
+      host: options.host,
+    });
+    servers.push(reportsServer);
     sink = createHttpSink({
       url: `${ingestServer.url}/v1/events`,
       token: options.ingestTokens[0]!,

@@ -1,30 +1,18 @@
-import { isValidTimeZone } from '@earshot/core';
+import { checkEnv, sharedEnvSchema, timeZone } from '@earshot/contract';
 import { z } from 'zod';
 
-// Unset and empty mean "use the default": an exported-but-empty variable is common in shells.
-const unsetIfEmpty = (value: unknown) => (value === '' ? undefined : value);
+// No defaults here, unlike the services: the commands fall back to core's defaults and tell an unset
+// variable from a set one (retention says whose limit it used). Empty counts as unset (checkEnv).
 const seconds = (min: 'positive' | 'nonnegative') =>
-  z.preprocess(
-    unsetIfEmpty,
-    z.coerce
-      .number({ error: 'must be a number of seconds' })
-      .refine(Number.isFinite, 'must be a number of seconds')
-      .refine(
-        (n) => (min === 'positive' ? n > 0 : n >= 0),
-        min === 'positive' ? 'must be > 0' : 'must be >= 0',
-      )
-      .optional(),
-  );
+  z.coerce
+    .number({ error: 'must be a number of seconds' })
+    .refine(Number.isFinite, 'must be a number of seconds')
+    .refine((n) => (min === 'positive' ? n > 0 : n >= 0), min === 'positive' ? 'must be > 0' : 'must be >= 0')
+    .optional();
 
 /** The environment settings the CLI reads (DESIGN section 8). Unset ones fall back to core's defaults. */
 const EnvSchema = z.object({
-  EARSHOT_TZ: z.preprocess(
-    unsetIfEmpty,
-    z
-      .string()
-      .refine(isValidTimeZone, 'is not an IANA time zone (e.g. Europe/Berlin, America/New_York, UTC)')
-      .optional(),
-  ),
+  EARSHOT_TZ: timeZone.optional(),
   EARSHOT_IDLE_S: seconds('positive'),
   EARSHOT_MIN_SESSION_S: seconds('nonnegative'),
   EARSHOT_MAX_SESSION_S: seconds('positive'),
@@ -32,31 +20,22 @@ const EnvSchema = z.object({
   // Retention keeps at least what ingest can still receive (see earshot retention).
   EARSHOT_MAX_EVENT_AGE_S: seconds('nonnegative'),
   // Database mode (no --events): PostgreSQL, else the embedded PGlite in EARSHOT_DATA_DIR.
-  DATABASE_URL: z.preprocess(
-    unsetIfEmpty,
-    z
-      .string()
-      .refine(
-        (v) => /^postgres(ql)?:\/\//.test(v) || v.startsWith('file:'),
-        'must be a postgres:// URL or file:PATH',
-      )
-      .optional(),
-  ),
-  EARSHOT_DATA_DIR: z.preprocess(unsetIfEmpty, z.string().optional()),
+  DATABASE_URL: sharedEnvSchema.shape.DATABASE_URL,
+  EARSHOT_DATA_DIR: z.string().optional(),
   // Set by pnpm (and npm) to the directory it was run in: a relative EARSHOT_DATA_DIR, and the
   // default ./.earshot, are taken from there (@earshot/db's resolveDataDir), as in every app.
-  INIT_CWD: z.preprocess(unsetIfEmpty, z.string().optional()),
+  INIT_CWD: z.string().optional(),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
 
-/** Parses the CLI's variables once; a bad one is an error that names every bad variable. */
+/**
+ * Parses the CLI's variables once, with the services' checkEnv; a bad one is an error that names
+ * every bad variable and its value on one line (a command's usage error, exit 2).
+ */
 export function loadEnv(source: NodeJS.ProcessEnv): { ok: true; env: Env } | { ok: false; message: string } {
-  const parsed = EnvSchema.safeParse(source);
-  if (parsed.success) return { ok: true, env: parsed.data };
-  const problems = parsed.error.issues.map((issue) => {
-    const name = String(issue.path[0]);
-    return `${name}=${JSON.stringify(source[name] ?? '')} ${issue.message}`;
-  });
+  const checked = checkEnv(EnvSchema, source);
+  if (checked.ok) return checked;
+  const problems = checked.issues.map((i) => `${i.name}=${JSON.stringify(i.value ?? '')} ${i.message}`);
   return { ok: false, message: `bad environment: ${problems.join('; ')}` };
 }

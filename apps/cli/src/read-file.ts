@@ -46,6 +46,17 @@ export type WorkerMessage =
     }
   | { type: 'done'; finalized: FinalizedRuns; shared: PackedSession[] };
 
+/** The phase 1 report of a range that stopped at a malformed line (without --skip-invalid). */
+export function readFailure(error: LineError): WorkerMessage & { type: 'read' } {
+  return {
+    type: 'read',
+    stats: { lines: 0, events: 0, skipped: 0 },
+    invalid: [],
+    ids: [],
+    error: { line: error.line!, detail: error.detail },
+  };
+}
+
 /** What the main thread tells a reader thread after phase 1: the ids other readers also saw. */
 export interface FinalizeRequest {
   shared: string[];
@@ -102,9 +113,9 @@ export function finalizeStore(
 
 function createWorker(input: WorkerInput): Worker {
   if (!import.meta.url.endsWith('.ts'))
-    return new Worker(new URL('./read-worker.js', import.meta.url), { workerData: input });
+    return new Worker(new URL('./read-thread.js', import.meta.url), { workerData: input });
   // Run from source (the tests run the CLI with tsx): a worker does not inherit tsx's loader.
-  const url = new URL('./read-worker.ts', import.meta.url).href;
+  const url = new URL('./read-thread.ts', import.meta.url).href;
   const boot = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(url)}); });`;
   return new Worker(boot, { eval: true, workerData: input });
 }
@@ -238,13 +249,7 @@ export async function readFile(o: ReadFileOptions): Promise<ReadFileResult> {
       own = { type: 'read', stats, invalid: ownInvalid, ids: [] };
     } catch (error) {
       if (!(error instanceof LineError)) throw error;
-      own = {
-        type: 'read',
-        stats: { lines: 0, events: 0, skipped: 0 },
-        invalid: [],
-        ids: [],
-        error: { line: error.line!, detail: error.detail },
-      };
+      own = readFailure(error);
     } finally {
       source.stream.destroy();
     }

@@ -3,12 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ListenEvent } from '@earshot/core';
 import { createDb, type Db, finalizeSessions, insertEvents, writeComponentSettings } from '@earshot/db';
-import { createTestDatabase, type TestDatabase } from '@earshot/db/testing';
+import { createTestDatabase, TEST_ADMIN_URL, type TestDatabase } from '@earshot/db/testing';
 import { generateStation, toNdjson } from '@earshot/simulate';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from './testing.js';
 
-const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const SETTINGS = { idleS: 300, maxSessionS: 86_400, minSessionS: 60 };
 const TZ = 'America/New_York';
 
@@ -70,7 +69,7 @@ describe('earshot report from the database', () => {
     const embedded = await createDb({ url: `file:${join(dir, 'db')}` });
     await load(embedded, events);
     await embedded.close();
-    pg = await createTestDatabase(ADMIN_URL);
+    pg = await createTestDatabase(TEST_ADMIN_URL);
     const server = await createDb({ url: pg.url, maxConnections: 4 });
     await load(server, events);
     await server.close();
@@ -130,7 +129,7 @@ describe('earshot migrate and earshot retention', () => {
   const SHORT = { maxEventAgeS: 3600, maxEventAheadS: 300 };
 
   beforeEach(async () => {
-    database = await createTestDatabase(ADMIN_URL, 'test_cli_retention');
+    database = await createTestDatabase(TEST_ADMIN_URL, 'test_cli_retention');
     env = { DATABASE_URL: database.url };
     const migrated = await run(['migrate'], env);
     expect(migrated, migrated.stderr).toMatchObject({ code: 0 });

@@ -10,14 +10,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createDb, ensureEventPartitions, insertEvents, utcDayOf } from '@earshot/db';
-import { createTestDatabase } from '@earshot/db/testing';
+import { createTestDatabase, TEST_ADMIN_URL } from '@earshot/db/testing';
 import autocannon from 'autocannon';
 import postgres from 'postgres';
 
-const ADMIN_URL =
-  process.env.BENCH_DATABASE_URL ??
-  process.env.TEST_DATABASE_URL ??
-  'postgres://postgres@127.0.0.1:5432/test';
+const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? TEST_ADMIN_URL;
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 const BATCH = 500;
 const TOKEN = 'bench-token-0123456789';

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createDb, type Db, FINALIZE_JOB, finalizeJobId } from '@earshot/db';
+import { FINALIZE_JOB, finalizeJobId } from '@earshot/contract';
+import { createDb, type Db } from '@earshot/db';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import pino from 'pino';

@@ -1,9 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { Db } from '@earshot/db';
+import { bearerAuth, httpError, jsonErrors, withTimeout } from '@earshot/service';
 import { type Context, Hono } from 'hono';
-import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import pino, { type Logger } from 'pino';
-import { tokenChecker } from './auth.js';
 import { BodyError, bodyFormatOf, isGzip, parseItems, readBody } from './body.js';
 import { type BatchLimits, checkBatch } from './check-batch.js';
 import { GroupCommitter, QueueFullError, StoreUnavailableError } from './group-commit.js';
@@ -77,23 +77,9 @@ export interface IngestApp {
 const MAX_ISSUES = 1000;
 
 /** JSON error response; every 4xx says what was wrong and where. */
+// `never`: lets the checks below read as statements that end the request.
 function fail(status: number, body: object, headers: Record<string, string> = {}): never {
-  throw new HTTPException(status as 400, {
-    res: new Response(JSON.stringify(body), {
-      status,
-      headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
-    }),
-  });
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
+  throw httpError(status as ContentfulStatusCode, body, headers);
 }
 
 /** Builds the ingest HTTP service (DESIGN sections 5, 6): POST /v1/events, health, readiness, metrics, OpenAPI. */
@@ -111,14 +97,14 @@ export function createApp(deps: IngestDeps): IngestApp {
     maxSessionTotal: deps.maxSessionTotal,
     now: deps.now ?? Date.now,
   };
-  const checkToken = tokenChecker(deps.tokens);
-  const checkMetricsToken = tokenChecker([...deps.tokens, ...(deps.metricsTokens ?? [])]);
-  const unauthorized = () =>
-    fail(
-      401,
-      { error: 'missing or unknown bearer token' },
-      { 'www-authenticate': 'Bearer realm="earshot-ingest"' },
-    );
+  const auth = (tokens: readonly string[]) =>
+    bearerAuth({
+      tokens,
+      realm: 'earshot-ingest',
+      body: () => ({ error: 'missing or unknown bearer token' }),
+    });
+  const eventsAuth = auth(deps.tokens);
+  const metricsAuth = auth([...deps.tokens, ...(deps.metricsTokens ?? [])]);
   const committer = new GroupCommitter({
     db: deps.db,
     idleS: deps.idleS,
@@ -166,11 +152,7 @@ export function createApp(deps: IngestDeps): IngestApp {
     });
   });
 
-  app.onError((err, c) => {
-    if (err instanceof HTTPException) return err.getResponse();
-    logger.error({ err, method: c.req.method, path: c.req.path }, 'unhandled error');
-    return c.json({ error: 'internal error' }, 500);
-  });
+  app.onError(jsonErrors(logger));
 
   app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
 
@@ -181,7 +163,7 @@ export function createApp(deps: IngestDeps): IngestApp {
   // readiness. The body is open to load balancers: states only, no addresses or counts.
   app.get('/readyz', async (c) => {
     const [db, redis] = await Promise.all([
-      withTimeout(deps.db.ping(), 2000).then(
+      withTimeout(deps.db.ping(), 2000, 'database ping').then(
         () => 'ok' as const,
         () => 'down' as const,
       ),
@@ -198,16 +180,14 @@ export function createApp(deps: IngestDeps): IngestApp {
     return c.json({ ok, status, db, redis }, ok ? 200 : 503);
   });
 
-  app.get('/metrics', async (c) => {
-    if (!checkMetricsToken(c.req.header('authorization'))) unauthorized();
+  app.get('/metrics', metricsAuth, async (c) => {
     await redisState();
     return c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType });
   });
 
   app.get('/openapi.json', (c) => c.json(openApiDocument));
 
-  app.post('/v1/events', async (c: Context<{ Bindings: { incoming?: IncomingMessage } }>) => {
-    if (!checkToken(c.req.header('authorization'))) unauthorized();
+  app.post('/v1/events', eventsAuth, async (c: Context<{ Bindings: { incoming?: IncomingMessage } }>) => {
     if (draining)
       fail(
         503,

@@ -1,4 +1,5 @@
-import { commaList, parseEnv, resolveDataDir, sharedEnvSchema } from '@earshot/db';
+import { commaList, parseEnv, sharedEnvSchema } from '@earshot/contract';
+import { resolveDataDir } from '@earshot/db';
 import { z } from 'zod';
 
 const int = (fallback: number, min = 1) => z.coerce.number().int().min(min).default(fallback);
@@ -41,7 +42,6 @@ export const ingestEnvSchema = sharedEnvSchema.extend({
   EARSHOT_MAX_BYTES_PER_S: int(1_000_000),
   /** Longest a response waits for Redis to take the finalize jobs, ms; then `Earshot-Schedule: deferred`. */
   EARSHOT_SCHEDULE_TIMEOUT_MS: int(500),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
 export type IngestEnv = z.infer<typeof ingestEnvSchema>;

@@ -12,4 +12,4 @@ export { listenerKey, listenerNetwork } from './listener.js';
 export { createMetrics, type IngestMetrics } from './metrics.js';
 export { openApiDocument } from './openapi.js';
 export { createScheduler, type RedisHealth, type Scheduler } from './schedule.js';
-export { createLogger, type RunningIngest, startIngest } from './server.js';
+export { createLogger, type RunningIngest, startIngest } from './service.js';

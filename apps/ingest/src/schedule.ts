@@ -1,4 +1,5 @@
-import { FINALIZE_JOB, FINALIZE_QUEUE, finalizeJobOptions, QUEUE_PREFIX } from '@earshot/db';
+import { FINALIZE_JOB, FINALIZE_QUEUE, finalizeJobOptions, QUEUE_PREFIX } from '@earshot/contract';
+import { withTimeout } from '@earshot/service';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -26,14 +27,6 @@ export interface SchedulerOptions {
   queueName?: string | undefined;
   /** BullMQ key prefix; default the shared QUEUE_PREFIX. */
   prefix?: string | undefined;
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /**

@@ -1,8 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { createDb, type Db } from '@earshot/db';
-import { createTestDatabase, type TestDatabase } from '@earshot/db/testing';
+import { createTestDatabase, TEST_ADMIN_URL, type TestDatabase } from '@earshot/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_URL, exited, makeEvents, spawnIngest, TOKEN } from './helpers.js';
+import { exited, makeEvents, spawnIngest, TOKEN } from './helpers.js';
 
 const BATCH = 200;
 
@@ -33,7 +33,7 @@ describe('ingest killed with SIGKILL mid-stream', () => {
   const children: ChildProcess[] = [];
 
   beforeAll(async () => {
-    tdb = await createTestDatabase(ADMIN_URL, 'test_fault');
+    tdb = await createTestDatabase(TEST_ADMIN_URL, 'test_fault');
     db = await createDb({ url: tdb.url, maxConnections: 2 });
   });
   afterAll(async () => {

@@ -1,25 +1,15 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { createDb, type Db } from '@earshot/db';
-import { createTestDatabase } from '@earshot/db/testing';
+import type { Db } from '@earshot/db';
+import { openTestDb, type TestDb } from '@earshot/db/testing';
 
-/** Admin URL of the test PostgreSQL server; each test file creates and drops its own database there. */
-export const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const TOKEN = 'test-token-0123456789';
 
-export async function openPostgres(): Promise<{ db: Db; url: string; dispose(): Promise<void> }> {
-  const tdb = await createTestDatabase(ADMIN_URL, 'test_ingest');
-  const db = await createDb({ url: tdb.url, maxConnections: 8 });
-  return {
-    db,
-    url: tdb.url,
-    async dispose() {
-      await db.close();
-      await tdb.drop();
-    },
-  };
+/** A migrated database on the test PostgreSQL server (see @earshot/db/testing), with ingest's pool size. */
+export function openPostgres(): Promise<TestDb> {
+  return openTestDb('postgres', { prefix: 'test_ingest', maxConnections: 8 });
 }
 
 export const T0 = Date.UTC(2026, 10, 1, 9, 15);

@@ -1,3 +1,4 @@
+import { createRandom } from '@earshot/simulate';
 import type { Sql } from 'postgres';
 
 /**
@@ -42,17 +43,6 @@ const HOURLY = [
   0.8, 0.5, 0.4, 0.4, 0.6, 1.5, 3.5, 5, 5.2, 4.2, 3.6, 3.4, 3.5, 3.4, 3.5, 4, 4.6, 4.8, 4.2, 3.4, 2.8, 2.3,
   1.7, 1.2,
 ];
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function hex(n: number, seed: number): string {
   let h = (n * 2654435761 + seed) >>> 0;
@@ -113,7 +103,7 @@ export async function writeStationRows(
   sql: Sql,
   o: StationRowsOptions,
 ): Promise<{ sessions: number; quarterHours: number; minutes: number; short: number }> {
-  const random = mulberry32(20261128);
+  const random = createRandom(20261128).next;
   const minutesPerDay = 1440;
   const totalMinutes = o.days * minutesPerDay;
   const minuteMs = STREAMS.map(() => new Float64Array(totalMinutes + 24 * 60 * 2));

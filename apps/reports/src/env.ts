@@ -1,4 +1,5 @@
-import { commaList, parseEnv, resolveDataDir, sharedEnvSchema } from '@earshot/db';
+import { commaList, parseEnv, sharedEnvSchema } from '@earshot/contract';
+import { resolveDataDir } from '@earshot/db';
 import { z } from 'zod';
 
 const tokenList = commaList
@@ -20,7 +21,6 @@ export const reportsEnvSchema = sharedEnvSchema.extend({
   HOST: z.string().min(1).default('127.0.0.1'),
   /** postgres.js connections of this process. */
   EARSHOT_DB_POOL: z.coerce.number().int().positive().default(10),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
 export type ReportsEnv = z.infer<typeof reportsEnvSchema>;

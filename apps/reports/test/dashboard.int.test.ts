@@ -3,13 +3,13 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { localTime } from '@earshot/core';
 import type { Db } from '@earshot/db';
+import { loadAndFinalize, openTestDb } from '@earshot/db/testing';
 import { generateStation } from '@earshot/simulate';
 import { serve } from '@hono/node-server';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.js';
 import { parseStations } from '../src/stations.js';
-import { loadAndFinalize, openTestDb } from './helpers.js';
 
 // Headless Chromium from Debian (never a downloaded browser): `apt-get install -y chromium`.
 const CHROMIUM = process.env.EARSHOT_CHROMIUM ?? '/usr/bin/chromium';

@@ -1,6 +1,8 @@
+import { logLevel, parseEnv } from '@earshot/contract';
 import { z } from 'zod';
 
-const schema = z
+/** The station's environment: its own settings only (it has no database or queue). */
+export const stationEnvSchema = z
   .object({
     PORT: z.coerce.number().int().min(0).max(65_535).default(8000),
     HOST: z.string().min(1).default('127.0.0.1'),
@@ -20,7 +22,7 @@ const schema = z
           ])
           .transform((value) => (value === 'true' ? 1 : value === 'false' ? 0 : Number(value))),
       ),
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    LOG_LEVEL: logLevel('info'),
   })
   .superRefine((env, ctx) => {
     if (env.EARSHOT_INGEST_URL && !env.EARSHOT_INGEST_TOKEN) {
@@ -32,12 +34,9 @@ const schema = z
     }
   });
 
-export type StationEnv = z.infer<typeof schema>;
+export type StationEnv = z.infer<typeof stationEnvSchema>;
 
 /** Reads the station's settings once; the error names every missing or bad variable. */
 export function loadEnv(source: Record<string, string | undefined> = process.env): StationEnv {
-  const parsed = schema.safeParse(source);
-  if (parsed.success) return parsed.data;
-  const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.') || '(env)'}: ${issue.message}`);
-  throw new Error(`Invalid station environment:\n${lines.join('\n')}`);
+  return parseEnv(stationEnvSchema, source);
 }

@@ -5,7 +5,7 @@ import { compareEvents, DEFAULT_SESSION_SETTINGS, type ListenEvent, splitSession
 import { createCallbackSink } from '@earshot/logger';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createStation } from '../src/station.js';
-import { play } from './ffmpeg.js';
+import { play } from '../src/testing.js';
 
 const PLAY_S = 20;
 const SEGMENT_S = 6;

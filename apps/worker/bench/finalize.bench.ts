@@ -11,19 +11,20 @@
  *     (createApp + its BullMQ scheduler), beside a per-event `add` producer on a sample.
  *
  * Env: BENCH_EVENTS (default 1000000), BENCH_SESSIONS (50000), BENCH_REDIS_EVENTS (100000),
- * EARSHOT_TEST_PG (admin URL, default postgres://postgres@127.0.0.1:5432/test), EARSHOT_TEST_REDIS.
+ * TEST_DATABASE_URL or EARSHOT_TEST_PG (admin URL, default postgres://postgres@127.0.0.1:5432/test), EARSHOT_TEST_REDIS.
  */
 import { randomUUID } from 'node:crypto';
 import type { ListenEvent } from '@earshot/core';
-import { createDb, type Db, FINALIZE_JOB, finalizeJobId, insertEvents, sweepOnce } from '@earshot/db';
+import { FINALIZE_JOB, finalizeJobId } from '@earshot/contract';
+import { countUnfinalized, createDb, insertEvents, sweepOnce } from '@earshot/db';
+import { createTestDatabase, TEST_ADMIN_URL } from '@earshot/db/testing';
 import { createApp, createScheduler } from '@earshot/ingest';
+import { createRandom } from '@earshot/simulate';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { createWorker } from '../src/worker.js';
-import { createRandom } from '../test/generate.js';
 
-const ADMIN_URL = process.env.EARSHOT_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.EARSHOT_TEST_REDIS ?? 'redis://127.0.0.1:6379/0';
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 50_000);
@@ -40,7 +41,7 @@ const log = (msg: string) => process.stderr.write(`${msg}\n`);
  * in ten pauses longer than idle and resumes (two sessions), one in twenty leaves early (short).
  */
 function stationEvents(seed: number, sessions: number, total: number, spreadHours = 20): ListenEvent[] {
-  const rand = createRandom(seed);
+  const rand = createRandom(seed).next;
   const perId = Math.max(1, Math.round(total / sessions));
   const events: ListenEvent[] = [];
   const streams = ['rock', 'jazz', 'news', 'talk'];
@@ -73,22 +74,6 @@ function stationEvents(seed: number, sessions: number, total: number, spreadHour
   return events.sort((a, b) => a.time - b.time);
 }
 
-async function adminQuery(text: string): Promise<void> {
-  const admin = await createDb({ url: ADMIN_URL, migrate: false, maxConnections: 1 });
-  try {
-    await admin.query(text);
-  } finally {
-    await admin.close();
-  }
-}
-
-async function unfinalized(db: Db): Promise<number> {
-  const rows = await db.query<{ n: number }>(
-    'select count(*)::float8 as n from session_state where finalized_seq < change_seq',
-  );
-  return rows[0]!.n;
-}
-
 async function commandCalls(redis: Redis): Promise<number> {
   const info = await redis.info('commandstats');
   let calls = 0;
@@ -114,11 +99,8 @@ interface Row {
 }
 
 async function main(): Promise<void> {
-  const name = `bench_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-  await adminQuery(`create database ${name}`);
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
-  const db = await createDb({ url: url.toString(), maxConnections: 8 });
+  const database = await createTestDatabase(TEST_ADMIN_URL, 'bench');
+  const db = await createDb({ url: database.url, maxConnections: 8 });
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   const rows: Row[] = [];
   const row = (what: string, count: number, seconds: number, note = '') =>
@@ -178,7 +160,7 @@ async function main(): Promise<void> {
       (performance.now() - t0) / 1000,
       `${swept.batches} transactions`,
     );
-    if ((await unfinalized(db)) !== 0) throw new Error('sweep left sessions unfinalized');
+    if ((await countUnfinalized(db)).pending !== 0) throw new Error('sweep left sessions unfinalized');
     const counts = await db.query<{ sessions: number; shorts: number; qhs: number; minutes: number }>(
       `select (select count(*) from sessions)::float8 as sessions, (select count(*) from short_sessions)::float8 as shorts,
         (select count(*) from session_quarter_hours)::float8 as qhs, (select count(*) from stream_minutes)::float8 as minutes`,
@@ -223,7 +205,7 @@ async function main(): Promise<void> {
     const workerCallsBefore = await commandCalls(redis);
     t0 = performance.now();
     await worker.start();
-    while ((await unfinalized(db)) > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+    while ((await countUnfinalized(db)).pending > 0) await new Promise((resolve) => setTimeout(resolve, 50));
     row('finalize via BullMQ jobs', ids.length, (performance.now() - t0) / 1000, 'concurrency 500, batched');
     await worker.close();
     const workerCalls = (await commandCalls(redis)) - workerCallsBefore - 1;
@@ -251,7 +233,12 @@ async function main(): Promise<void> {
         done++;
       });
       while (done < ids.length) await new Promise((resolve) => setTimeout(resolve, 20));
-      row('baseline: BullMQ jobs doing nothing', ids.length, (performance.now() - t0) / 1000, 'concurrency 500');
+      row(
+        'baseline: BullMQ jobs doing nothing',
+        ids.length,
+        (performance.now() - t0) / 1000,
+        'concurrency 500',
+      );
       await nop.close();
       await nopConnection.quit();
       await nopQueue.obliterate({ force: true });
@@ -381,7 +368,7 @@ async function main(): Promise<void> {
   } finally {
     await redis.quit().catch(() => {});
     await db.close().catch(() => {});
-    await adminQuery(`drop database if exists ${name} with (force)`).catch(() => {});
+    await database.drop().catch(() => {});
   }
 }
 

@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ListenEvent } from '@earshot/core';
 import { createDb, type Db } from '@earshot/db';
+import { emptyTables, expectedTables, readTables, sortTables, type Tables } from '@earshot/db/testing';
 import {
   childrenOf,
   freePort,
@@ -20,7 +21,6 @@ import {
   signal,
   startPrivatePostgres,
 } from '../../ingest/test/private-postgres.js';
-import { emptyTables, expectedTables, readTables, sortTables, type Tables } from '../test/support.js';
 
 // ---------------------------------------------------------------------------------------------
 // Options

@@ -1,4 +1,5 @@
-import { parseEnv, resolveDataDir, sharedEnvSchema } from '@earshot/db';
+import { parseEnv, sharedEnvSchema } from '@earshot/contract';
+import { resolveDataDir } from '@earshot/db';
 import { z } from 'zod';
 
 /**
@@ -23,7 +24,6 @@ export const workerEnvSchema = sharedEnvSchema.extend({
   EARSHOT_SETTINGS_CHANGE: z.enum(['accept']).optional(),
   /** postgres.js connections of this process. */
   EARSHOT_DB_POOL: z.coerce.number().int().positive().default(10),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
 export type WorkerEnv = z.infer<typeof workerEnvSchema>;

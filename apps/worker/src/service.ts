@@ -1,17 +1,21 @@
 import { createDb, readComponentSettings, writeComponentSettings } from '@earshot/db';
-import { pino } from 'pino';
-import { loadWorkerEnv } from './env.js';
+import { ConfigError, type RunningService } from '@earshot/service';
+import { type Logger, pino } from 'pino';
+import type { WorkerEnv } from './env.js';
 import { startHttpServer } from './http.js';
 import { createWorker } from './worker.js';
 
+/** The root logger of the worker service. */
+export function createLogger(level: string): Logger {
+  return pino({ name: 'earshot-worker', level, redact: ['*.password', '*.token'] });
+}
+
 /**
- * Runs the worker as a service: reads the environment, opens the database (migrating it), starts
- * BullMQ consumption (when REDIS_URL is set) and the sweep, serves /healthz and /metrics on PORT,
- * and shuts down cleanly on SIGTERM or SIGINT (a second signal exits at once).
+ * Runs the worker as a service (main.ts gives it the lifecycle): opens the database (migrating it),
+ * starts BullMQ consumption (when REDIS_URL is set) and the sweep, and serves /healthz and /metrics
+ * on PORT. Refuses (ConfigError: exit 2) session settings other than the stored rows were cut with.
  */
-export async function main(env: Record<string, string | undefined> = process.env): Promise<void> {
-  const config = loadWorkerEnv(env);
-  const logger = pino({ name: 'earshot-worker', level: config.LOG_LEVEL, redact: ['*.password', '*.token'] });
+export async function startWorker(config: WorkerEnv, logger: Logger): Promise<RunningService> {
   const db = await createDb({
     url: config.DATABASE_URL,
     dataDir: config.EARSHOT_DATA_DIR,
@@ -32,13 +36,11 @@ export async function main(env: Record<string, string | undefined> = process.env
       stored.settings.maxSessionS !== settings.maxSessionS ||
       stored.settings.minSessionS !== settings.minSessionS);
   if (differs && config.EARSHOT_SETTINGS_CHANGE !== 'accept') {
-    logger.fatal(
-      { stored: stored.settings, running: settings },
-      'the stored sessions were finalized with other session settings; start with the same EARSHOT_IDLE_S, EARSHOT_MIN_SESSION_S and EARSHOT_MAX_SESSION_S, or set EARSHOT_SETTINGS_CHANGE=accept to record the new ones (rows already stored keep the old ones)',
-    );
     await db.close();
-    process.exitCode = 2;
-    return;
+    throw new ConfigError(
+      'the stored sessions were finalized with other session settings; start with the same EARSHOT_IDLE_S, EARSHOT_MIN_SESSION_S and EARSHOT_MAX_SESSION_S, or set EARSHOT_SETTINGS_CHANGE=accept to record the new ones (rows already stored keep the old ones)',
+      { stored: stored.settings, running: settings },
+    );
   }
   if (!stored || differs) await writeComponentSettings(db, 'finalize', settings);
   const worker = createWorker({
@@ -55,31 +57,24 @@ export async function main(env: Record<string, string | undefined> = process.env
     logger,
   });
   let http: Awaited<ReturnType<typeof startHttpServer>> | undefined;
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) {
-      logger.warn({ signal }, 'second signal: exiting now');
-      process.exit(1);
-    }
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    const results = await Promise.allSettled([worker.close(), http?.close()]);
-    process.exitCode = results.some((r) => r.status === 'rejected') ? 1 : 0;
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
-
   try {
     await worker.start();
     http = await startHttpServer(worker, config.PORT);
   } catch (error) {
-    logger.fatal({ err: error instanceof Error ? error.message : String(error) }, 'worker failed to start');
     await worker.close();
-    process.exitCode = 1;
-    return;
+    throw error;
   }
   logger.info(
     { port: http.port, db: db.location, redis: config.REDIS_URL ? 'on' : 'off (sweep only)' },
     `worker listening on :${http.port}`,
   );
+  const server = http;
+  return {
+    // Both steps run even if the other fails; the close fails (exit 1) if either did.
+    async close() {
+      const results = await Promise.allSettled([worker.close(), server.close()]);
+      const failed = results.find((r) => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    },
+  };
 }

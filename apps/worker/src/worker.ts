@@ -1,26 +1,32 @@
+// One unit over 400 lines: createWorker's closure holds the state its parts share (the BullMQ
+// consumer, the sweep's timer and backlog, the metrics, the prune clock, close-once); split into
+// modules, each would need that state handed to it.
 import {
-  countUnfinalized,
-  type Db,
-  ensureEventPartitions,
   FINALIZE_ATTEMPTS,
   FINALIZE_JOB,
   FINALIZE_QUEUE,
   type FinalizeJobData,
+  finalizeJobOptions,
+  parseFinalizeJobData,
+  QUEUE_PREFIX,
+} from '@earshot/contract';
+import {
+  countUnfinalized,
+  type Db,
+  ensureEventPartitions,
   type FinalizeOutcome,
   type FinalizeSettings,
-  finalizeJobOptions,
   finalizeSessions,
   nextDueInMs,
   type IngestSettings,
-  parseFinalizeJobData,
   pendingSessions,
   pruneSessionState,
   readComponentSettings,
-  QUEUE_PREFIX,
   type SweepResult,
   sweepOnce,
   utcDayOf,
 } from '@earshot/db';
+import { withTimeout } from '@earshot/service';
 import { DelayedError, type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { type Logger, pino } from 'pino';
@@ -88,14 +94,6 @@ export interface FinalizeWorker {
 
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /**

@@ -1,14 +1,15 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { ListenEvent } from '@earshot/core';
-import { type Db, FINALIZE_JOB, type FinalizeSettings, finalizeJobOptions, insertEvents } from '@earshot/db';
+import { FINALIZE_JOB, finalizeJobOptions } from '@earshot/contract';
+import { type Db, type FinalizeSettings, insertEvents } from '@earshot/db';
+import { batches, shuffle, withRepeats } from '@earshot/db/testing';
 import { createApp, createScheduler } from '@earshot/ingest';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { batches, shuffle, withRepeats } from './generate.js';
-import { sleep } from './support.js';
 
 /** Where one test's jobs live: its own queue name on a Redis database of its choice. */
 export interface QueueSpace {

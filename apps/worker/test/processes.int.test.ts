@@ -1,9 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { type Db, readComponentSettings } from '@earshot/db';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { countUnfinalized, type Db, readComponentSettings } from '@earshot/db';
+import { expectedTables, generateEvents, openTestDb, readTables } from '@earshot/db/testing';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { generateEvents } from './generate.js';
 import {
   deliver,
   type Ingest,
@@ -14,14 +15,7 @@ import {
   type WorkerProcess,
   workerEnv,
 } from './harness.js';
-import {
-  createTestDatabase,
-  expectedTables,
-  readTables,
-  sleep,
-  unfinalizedCount,
-  waitFor,
-} from './support.js';
+import { waitFor } from './support.js';
 
 const settings = { idleS: 1, maxSessionS: 15, minSessionS: 3 };
 // FLUSHDB needs a Redis database of its own: this suite's jobs live in db 7, away from everything else.
@@ -44,8 +38,8 @@ describe('worker processes', () => {
   });
 
   async function setup(redisUrl: string) {
-    const t = await createTestDatabase();
-    cleanup.push(() => t.drop());
+    const t = await openTestDb();
+    cleanup.push(() => t.dispose());
     const space = queueSpace(redisUrl);
     const ingest: Ingest = realIngest(t.db, space, settings);
     cleanup.push(() => ingest.close());
@@ -63,7 +57,11 @@ describe('worker processes', () => {
 
   const settle = async (db: Db) => {
     await sleep(settings.idleS * 1000);
-    return waitFor(async () => (await retrying(() => unfinalizedCount(db))) === 0, 40_000, 200);
+    return waitFor(
+      async () => (await retrying(async () => (await countUnfinalized(db)).pending)) === 0,
+      40_000,
+      200,
+    );
   };
 
   it('three workers at once write the same rows as one, without duplicates', async () => {
@@ -132,8 +130,8 @@ describe('worker processes', () => {
   });
 
   it('refuses to start with session settings other than the stored rows were cut with, unless told to accept', async () => {
-    const t = await createTestDatabase();
-    cleanup.push(() => t.drop());
+    const t = await openTestDb();
+    cleanup.push(() => t.dispose());
     const first = spawnWorker(workerEnv(t.url, undefined, settings));
     cleanup.push(() => first.kill());
     await first.port;

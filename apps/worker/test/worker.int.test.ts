@@ -1,27 +1,21 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { FINALIZE_JOB } from '@earshot/contract';
 import {
+  countUnfinalized,
   createDb,
   type Db,
   eventPartitionName,
-  FINALIZE_JOB,
   listEventPartitions,
   utcDayOf,
 } from '@earshot/db';
+import { expectedTables, generateEvents, openTestDb, readTables } from '@earshot/db/testing';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startHttpServer } from '../src/http.js';
 import { type CreateWorkerOptions, createWorker, type FinalizeWorker } from '../src/worker.js';
-import { generateEvents } from './generate.js';
 import { deliver, queueSpace, realIngest } from './harness.js';
-import {
-  createTestDatabase,
-  expectedTables,
-  REDIS_TEST_URL,
-  readTables,
-  sleep,
-  unfinalizedCount,
-  waitFor,
-} from './support.js';
+import { REDIS_TEST_URL, waitFor } from './support.js';
 
 const settings = { idleS: 1, maxSessionS: 8, minSessionS: 3 };
 
@@ -38,8 +32,8 @@ describe('the finalization worker', () => {
   });
 
   async function setup(workerOptions: Partial<CreateWorkerOptions> = {}) {
-    const t = await createTestDatabase();
-    cleanup.push(() => t.drop());
+    const t = await openTestDb();
+    cleanup.push(() => t.dispose());
     const space = queueSpace(REDIS_TEST_URL);
     const ingest = realIngest(t.db, space, settings);
     cleanup.push(() => ingest.close());
@@ -61,7 +55,7 @@ describe('the finalization worker', () => {
 
   const settle = async (db: Db) => {
     await sleep(settings.idleS * 1000);
-    return waitFor(async () => (await unfinalizedCount(db)) === 0, 30_000, 100);
+    return waitFor(async () => (await countUnfinalized(db)).pending === 0, 30_000, 100);
   };
 
   it('finalizes a generated stream (repeats, late batches, resumes) to what core computes offline', async () => {
@@ -132,8 +126,8 @@ describe('the finalization worker', () => {
   ] as const)(
     'retries a job whose finalization failed (a database hiccup), added by %s',
     async (_, producer) => {
-      const t = await createTestDatabase();
-      cleanup.push(() => t.drop());
+      const t = await openTestDb();
+      cleanup.push(() => t.dispose());
       const space = queueSpace(REDIS_TEST_URL);
       let failures = 2;
       // The first two finalization transactions fail as a lost connection would.
@@ -174,7 +168,7 @@ describe('the finalization worker', () => {
         await queue.add(FINALIZE_JOB, { session: events[0]!.session }, { delay: settings.idleS * 1000 });
       }
       await worker.start();
-      expect(await waitFor(async () => (await unfinalizedCount(t.db)) === 0, 15_000)).toBe(true);
+      expect(await waitFor(async () => (await countUnfinalized(t.db)).pending === 0, 15_000)).toBe(true);
       // Two failed attempts, then the finalization: by BullMQ's retries, or by the worker's own.
       const failed = await metricValue(worker, 'earshot_worker_jobs_total', { result: 'failed' });
       const retried = await metricValue(worker, 'earshot_worker_jobs_total', { result: 'retried' });
@@ -184,8 +178,8 @@ describe('the finalization worker', () => {
   );
 
   it('keeps finalizing through the sweep while Redis is unreachable, and still shuts down', async () => {
-    const t = await createTestDatabase();
-    cleanup.push(() => t.drop());
+    const t = await openTestDb();
+    cleanup.push(() => t.dispose());
     const worker = createWorker({
       db: t.db,
       settings,
@@ -201,7 +195,7 @@ describe('the finalization worker', () => {
     cleanup.push(() => ingest.close());
     const events = generateEvents({ seed: 14, ids: 20, idleS: settings.idleS });
     await ingest.send(events);
-    expect(await waitFor(async () => (await unfinalizedCount(t.db)) === 0, 15_000)).toBe(true);
+    expect(await waitFor(async () => (await countUnfinalized(t.db)).pending === 0, 15_000)).toBe(true);
     expect(await readTables(t.db)).toEqual(expectedTables(events, settings));
     // The sweep also makes the coming day's listen_events partition before ingest needs it.
     expect((await listEventPartitions(t.db)).map((p) => p.name)).toContain(tomorrow);
@@ -248,7 +242,7 @@ describe('embedded mode (PGlite, no Redis)', () => {
       const events = generateEvents({ seed: 12, ids: 120, idleS: settings.idleS });
       await deliver(ingest, events, { seed: 12, idleS: settings.idleS });
       await sleep(settings.idleS * 1000);
-      expect(await waitFor(async () => (await unfinalizedCount(db)) === 0, 30_000, 100)).toBe(true);
+      expect(await waitFor(async () => (await countUnfinalized(db)).pending === 0, 30_000, 100)).toBe(true);
       expect(await readTables(db)).toEqual(expectedTables(events, settings));
       const early = await db.query<{ n: number }>(
         'select count(*)::float8 as n from session_state where finalized_at < due_at',

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ListenEvent } from './event.js';
 import { EventStore, packedEvents, packUuid, unpackUuid } from './event-store.js';
-import { finalizeSessionId } from './report.js';
+import { finalizeSessionId } from './sessions.js';
 
 /** Listeners of two streams with ticks, pauses and repeats, in a scrambled order (seeded LCG). */
 function station(): ListenEvent[] {

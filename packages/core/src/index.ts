@@ -3,12 +3,69 @@
  * minutes, quarter-hours, AQH, cume, TLH, AAS, ATSL and TSL out, by daypart and in any IANA time zone.
  * No I/O, no dependencies, no Node APIs: it runs in Node, a browser or an edge worker unchanged.
  */
-export * from './clock.js';
-export * from './csv.js';
-export * from './daypart.js';
-export * from './event.js';
-export * from './event-store.js';
-export * from './ip.js';
-export * from './report.js';
-export * from './sessions.js';
-export * from './zone.js';
+export { bucketStart, isoTime, MINUTE_MS, placeEvent, placeSeconds, QUARTER_HOUR_MS } from './clock.js';
+export { csvField, REPORT_COLUMNS, REPORT_PARTS, type ReportPart, reportCsv } from './csv.js';
+export { type Daypart, DEFAULT_DAYPARTS, inDaypart, parseDaypart, resolveDaypart } from './daypart.js';
+export {
+  type BatchIssue,
+  durationMsOf,
+  type EventIssue,
+  eventKey,
+  isCalendarTime,
+  type ListenEvent,
+  MAX_DURATION_S,
+  MAX_ID_LENGTH,
+  MAX_KEY_LENGTH,
+  MAX_TEXT_LENGTH,
+  OUTPUTS,
+  type Output,
+  type ParseEventResult,
+  parseBatch,
+  parseEvent,
+  parseTime,
+} from './event.js';
+export { EventStore, type PackedSession, packedEvents, packUuid, unpackUuid } from './event-store.js';
+export { ipv6Groups, isIpv4, isIpv6, normalizeIp } from './ip.js';
+export { type ReportSummary, type SummaryTotals, summarizeTotals } from './metrics.js';
+export { periodMinuteRanges, periodQuarterHours, quarterHourExtent, resolvePeriod } from './period.js';
+export {
+  assembleReport,
+  buildReport,
+  DEFAULT_REPORT_SETTINGS,
+  type Report,
+  ReportBuilder,
+  type ReportConfig,
+  reportConfig,
+  type ReportMinute,
+  type ReportOptions,
+  type ReportQuarterHour,
+  type ReportSession,
+  type ReportSettings,
+  resolveSettings,
+  toReportSession,
+} from './report.js';
+export {
+  type CountSettings,
+  compareEvents,
+  countShortSessions,
+  DEFAULT_SESSION_SETTINGS,
+  type FinalizedRuns,
+  finalizeRuns,
+  finalizeSessionId,
+  isCounted,
+  planRowChanges,
+  planSessionChanges,
+  type RowChanges,
+  resumePoint,
+  type Session,
+  type SessionChanges,
+  type SessionFacts,
+  type SessionRun,
+  type SessionSettings,
+  sameSession,
+  sessionRowKey,
+  sortUnique,
+  splitSessions,
+  splitSorted,
+} from './sessions.js';
+export { isValidTimeZone, type LocalTime, localTime, parseReportTime, zonedTimeToUtc } from './zone.js';

@@ -1,14 +1,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ListenEvent } from './event.js';
+import { assembleReport, buildReport, ReportBuilder } from './report.js';
 import {
-  assembleReport,
-  buildReport,
   finalizeSessionId,
-  ReportBuilder,
+  planSessionChanges,
+  resumePoint,
+  type Session,
   type SessionFacts,
-} from './report.js';
-import { planSessionChanges, resumePoint, type Session, sessionRowKey, splitSessions } from './sessions.js';
+  sessionRowKey,
+  splitSessions,
+} from './sessions.js';
 
 const BASE = Date.UTC(2026, 10, 2, 6, 50);
 const SETTINGS = { idleS: 300, maxSessionS: 3600, minSessionS: 60, aqhQualifierS: 300 };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { resolveDaypart } from './daypart.js';
 import type { ListenEvent } from './event.js';
-import { buildReport, periodQuarterHours } from './report.js';
+import { buildReport } from './report.js';
 
 const at = (h: number, m: number, s = 0) => Date.UTC(2026, 10, 2, h, m, s); // Monday 2026-11-02
 
@@ -178,36 +178,5 @@ describe('buildReport', () => {
     const report = buildReport(events, { streams: ['other'] });
     expect(report.summary.map((s) => s.stream)).toEqual(['other']);
     expect(report.sessions.map((s) => s.session)).toEqual(['B']);
-  });
-});
-
-describe('periodQuarterHours', () => {
-  it('counts the real quarter-hours of DST days in America/Los_Angeles: 92 and 100', () => {
-    const la = 'America/Los_Angeles';
-    // 2026-03-08 00:00 PST = 08:00Z .. 2026-03-09 00:00 PDT = 07:00Z
-    expect(periodQuarterHours(Date.UTC(2026, 2, 8, 8), Date.UTC(2026, 2, 9, 7), la)).toHaveLength(92);
-    // 2026-11-01 00:00 PDT = 07:00Z .. 2026-11-02 00:00 PST = 08:00Z
-    expect(periodQuarterHours(Date.UTC(2026, 10, 1, 7), Date.UTC(2026, 10, 2, 8), la)).toHaveLength(100);
-    const allDay = resolveDaypart('Mon-Sun 00:00-24:00');
-    if (!allDay.ok) throw new Error(allDay.reason);
-    // The repeated 01:00-02:00 hour counts twice in a daypart that covers it.
-    const overnight = resolveDaypart('Sun 01:00-02:00');
-    if (!overnight.ok) throw new Error(overnight.reason);
-    expect(
-      periodQuarterHours(Date.UTC(2026, 10, 1, 7), Date.UTC(2026, 10, 2, 8), la, overnight.daypart),
-    ).toHaveLength(8);
-    expect(
-      periodQuarterHours(Date.UTC(2026, 2, 8, 8), Date.UTC(2026, 2, 9, 7), la, allDay.daypart),
-    ).toHaveLength(92);
-    // The skipped 02:00-03:00 hour of the spring day has no quarter-hours.
-    const skipped = resolveDaypart('Sun 02:00-03:00');
-    if (!skipped.ok) throw new Error(skipped.reason);
-    expect(
-      periodQuarterHours(Date.UTC(2026, 2, 8, 8), Date.UTC(2026, 2, 9, 7), la, skipped.daypart),
-    ).toHaveLength(0);
-  });
-
-  it('starts at the first quarter-hour inside an unaligned period', () => {
-    expect(periodQuarterHours(at(7, 1), at(7, 31), 'UTC')).toEqual([at(7, 15), at(7, 30)]);
   });
 });

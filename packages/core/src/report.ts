@@ -1,19 +1,18 @@
-import { bucketStart, isoTime, MINUTE_MS, placeEvent, QUARTER_HOUR_MS } from './clock.js';
+import { bucketStart, isoTime, MINUTE_MS, QUARTER_HOUR_MS } from './clock.js';
 import type { Daypart } from './daypart.js';
-import { inDaypart } from './daypart.js';
-import { durationMsOf, type ListenEvent } from './event.js';
+import type { ListenEvent } from './event.js';
 import { EventStore } from './event-store.js';
+import { type ReportSummary, summarizeTotals } from './metrics.js';
+import { dataExtent, periodMinuteTest, periodQuarterHours, resolvePeriod } from './period.js';
 import {
   type CountSettings,
   DEFAULT_SESSION_SETTINGS,
-  isCounted,
+  type FinalizedRuns,
+  finalizeSessionId,
   type Session,
-  type SessionRun,
+  type SessionFacts,
   type SessionSettings,
-  sortUnique,
-  splitSorted,
 } from './sessions.js';
-import { localTime } from './zone.js';
 
 /** Every setting that shapes a report, in seconds (DESIGN sections 3 and 4). */
 export interface ReportSettings extends SessionSettings, CountSettings {
@@ -45,68 +44,6 @@ export interface ReportOptions extends Partial<ReportSettings> {
   daypart?: Daypart | null;
   /** Only sessions of these streams (by session `stream`). Default: all. */
   streams?: readonly string[];
-}
-
-/**
- * A counted session and the listening it placed on the clock, in integer milliseconds by minute and
- * by quarter-hour start (epoch ms). Reports are assembled from these; the worker stores them.
- */
-export interface SessionFacts {
-  /** The session (DESIGN section 3); it counts: `duration >= minSession`. */
-  session: Session;
-  /**
-   * Listening placed in each UTC minute (DESIGN section 4: each event's seconds spread evenly over
-   * `(time - duration, time]`): minute start, epoch ms -> integer milliseconds.
-   */
-  minutes: Map<number, number>;
-  /** Listening placed in each quarter-hour, likewise: QH start (UTC = local QHs), epoch ms -> integer ms. */
-  quarterHours: Map<number, number>;
-}
-
-/** The sessions cut from some runs: the counted ones with their placed listening, and the short ones. */
-export interface FinalizedRuns {
-  /** Sessions of at least `minSession` seconds of listening, with their placed listening. */
-  counted: SessionFacts[];
-  /**
-   * Sessions under `minSession` (tune-outs): in no metric, only counted by stream and minute
-   * (see `countShortSessions`).
-   */
-  short: Session[];
-}
-
-/**
- * Finalizes session runs: keeps those that count (`duration >= minSessionS`, 60 s by default as
- * Triton and the IAB use) with their listening placed by minute and by quarter-hour (integer ms),
- * and lists the short ones.
- */
-export function finalizeRuns(runs: readonly SessionRun[], settings: CountSettings): FinalizedRuns {
-  const result: FinalizedRuns = { counted: [], short: [] };
-  for (const run of runs) {
-    if (!isCounted(run.session, settings)) {
-      result.short.push(run.session);
-      continue;
-    }
-    const minutes = new Map<number, number>();
-    const quarterHours = new Map<number, number>();
-    for (const event of run.events) {
-      const durationMs = durationMsOf(event);
-      placeEvent(event.time, durationMs, MINUTE_MS, minutes);
-      placeEvent(event.time, durationMs, QUARTER_HOUR_MS, quarterHours);
-    }
-    result.counted.push({ session: run.session, minutes, quarterHours });
-  }
-  return result;
-}
-
-/**
- * Everything the worker needs for one session id: its events (any order, duplicates allowed) cut
- * into sessions, counted ones with their placed listening, short ones listed.
- */
-export function finalizeSessionId(
-  events: Iterable<ListenEvent>,
-  settings: SessionSettings & CountSettings,
-): FinalizedRuns {
-  return finalizeRuns(splitSorted(sortUnique([...events]), settings), settings);
 }
 
 /**
@@ -185,54 +122,6 @@ export interface ReportQuarterHour {
   seconds: number;
 }
 
-/**
- * Headline figures of one stream over the period's quarter-hours, daypart applied (DESIGN section 4).
- * "Listening seconds" are those of counted sessions placed inside those quarter-hours.
- */
-export interface ReportSummary {
-  /** Session `stream`. */
-  stream: string;
-  /**
-   * Quarter-hours of the period: those starting in `[from, to)` and, with a daypart, whose local
-   * start falls in it; empty ones included. A local day has 96, its DST days 92 or 100 (Nielsen).
-   */
-  quarterHours: number;
-  /**
-   * Average quarter-hour audience, sessions: for each QH of the period, the sessions with at least
-   * `aqhQualifier` seconds in it; summed, / `quarterHours` (empty QHs included). Triton Webcast
-   * Metrics and Nielsen (qualifier 300 s; Nielsen PPM 180 s since 2025).
-   */
-  aqh: number;
-  /** Average active sessions (AAS), sessions: listening seconds / (`quarterHours` x 900 s). Triton. */
-  aas: number;
-  /** Total listening hours (TLH), hours: listening seconds / 3600. Triton. */
-  tlh: number;
-  /**
-   * Cume, listeners: distinct `listener` keys among the active sessions, a session without one
-   * counted by its session id. Nielsen, Triton.
-   */
-  cume: number;
-  /** Active sessions (AS), sessions: sessions with listening seconds in the period. Triton. */
-  activeSessions: number;
-  /** Session starts (SS), sessions: sessions whose `start` lies in one of the period's QHs. Triton. */
-  sessionStarts: number;
-  /**
-   * Average time spent listening (ATSL) per session, seconds: listening seconds / `activeSessions`.
-   * Triton Webcast Metrics.
-   */
-  atsl: number;
-  /**
-   * Time spent listening (TSL) per listener, hours: `tlh` / `cume`. The measured counterpart of
-   * Nielsen's TSL (`tslNielsen`), from every second of listening rather than qualified QHs.
-   */
-  tsl: number;
-  /**
-   * Nielsen TSL, hours: `aqh` x `quarterHours` x 0.25 / `cume` (Nielsen's formula: the average
-   * audience's quarter-hours, in hours, per cume listener).
-   */
-  tslNielsen: number;
-}
-
 /** The one report shape (DESIGN section 7): the API returns it, the dashboard draws it, the CLI prints it. */
 export interface Report {
   /** The period and settings that shaped every figure below. */
@@ -252,6 +141,26 @@ export interface Report {
   summary: ReportSummary[];
 }
 
+/**
+ * The config a report echoes (DESIGN section 7): its period, zone and daypart, and the settings that
+ * shaped it, in seconds. Every report (offline or from the database) states them the same way.
+ */
+export function reportConfig(
+  period: { from: number; to: number; tz: string; daypart: Daypart | null },
+  settings: ReportSettings,
+): ReportConfig {
+  return {
+    from: isoTime(period.from),
+    to: isoTime(period.to),
+    tz: period.tz,
+    daypart: period.daypart ? period.daypart.spec : null,
+    idle: settings.idleS,
+    minSession: settings.minSessionS,
+    aqhQualifier: settings.aqhQualifierS,
+    maxSession: settings.maxSessionS,
+  };
+}
+
 /** The settings given, each missing one set to its default ({@link DEFAULT_REPORT_SETTINGS}), in seconds. */
 export function resolveSettings(options: Partial<ReportSettings>): ReportSettings {
   return {
@@ -260,53 +169,6 @@ export function resolveSettings(options: Partial<ReportSettings>): ReportSetting
     minSessionS: options.minSessionS ?? DEFAULT_REPORT_SETTINGS.minSessionS,
     aqhQualifierS: options.aqhQualifierS ?? DEFAULT_REPORT_SETTINGS.aqhQualifierS,
   };
-}
-
-/**
- * The quarter-hours of a period (DESIGN section 4): those that start inside `[from, to)` and, with a
- * daypart, whose local start time in `tz` falls in it. Counting real instants makes DST days have
- * 92 or 100 quarter-hours. Returns their UTC starts, ascending.
- */
-export function periodQuarterHours(from: number, to: number, tz: string, daypart?: Daypart | null): number[] {
-  const out: number[] = [];
-  for (let qh = Math.ceil(from / QUARTER_HOUR_MS) * QUARTER_HOUR_MS; qh < to; qh += QUARTER_HOUR_MS) {
-    if (!daypart || inDaypart(localTime(qh, tz), daypart)) out.push(qh);
-  }
-  return out;
-}
-
-/** Extent of the data: from the first placed millisecond or session start to the last session end. */
-function dataExtent(facts: readonly SessionFacts[]): { from: number; to: number } | undefined {
-  let min = Number.POSITIVE_INFINITY;
-  let max = Number.NEGATIVE_INFINITY;
-  for (const fact of facts) {
-    for (const minute of fact.minutes.keys()) if (minute < min) min = minute;
-    if (fact.session.start < min) min = fact.session.start;
-    if (fact.session.end > max) max = fact.session.end;
-  }
-  if (min === Number.POSITIVE_INFINITY) return undefined;
-  // Whole quarter-hours around the data; an event ending exactly on a boundary belongs before it.
-  return {
-    from: bucketStart(min, QUARTER_HOUR_MS),
-    to: bucketStart(max - 1, QUARTER_HOUR_MS) + QUARTER_HOUR_MS,
-  };
-}
-
-/**
- * The report period `[from, to)` in epoch ms: the bounds given, the data's extent (whole
- * quarter-hours around it) for a bound not given. A missing bound never lands on the wrong side of
- * the given one: a `from` after the data, or a `to` before it, makes an empty period at that bound.
- * No bound and no data: the empty period at 0.
- */
-export function resolvePeriod(
-  given: { from?: number | undefined; to?: number | undefined },
-  extent: { from: number; to: number } | undefined,
-): { from: number; to: number } {
-  if (given.from !== undefined && given.to !== undefined) return { from: given.from, to: given.to };
-  if (given.from !== undefined)
-    return { from: given.from, to: Math.max(given.from, extent?.to ?? given.from) };
-  if (given.to !== undefined) return { from: Math.min(given.to, extent?.from ?? given.to), to: given.to };
-  return extent ?? { from: 0, to: 0 };
 }
 
 interface StreamTotals {
@@ -332,22 +194,7 @@ export function assembleReport(facts: readonly SessionFacts[], options: ReportOp
 
   const qhList = periodQuarterHours(from, to, tz, daypart);
   const qhSet = new Set(qhList);
-  // Local start (minute of day, weekday) of each quarter-hour, to place minutes inside dayparts.
-  const qhLocal = new Map<number, { weekday: number; minuteOfDay: number }>();
-  const minuteIncluded = (minute: number): boolean => {
-    if (minute < from || minute >= to) return false;
-    if (!daypart) return true;
-    const qh = bucketStart(minute, QUARTER_HOUR_MS);
-    let local = qhLocal.get(qh);
-    if (!local) {
-      local = localTime(qh, tz);
-      qhLocal.set(qh, local);
-    }
-    return inDaypart(
-      { weekday: local.weekday, minuteOfDay: local.minuteOfDay + (minute - qh) / MINUTE_MS },
-      daypart,
-    );
-  };
+  const minuteIncluded = periodMinuteTest(from, to, tz, daypart);
 
   const qualifierMs = Math.round(settings.aqhQualifierS * 1000);
   // Rows by stream, then by bucket start: numeric inner keys keep the hot loop free of string building.
@@ -420,22 +267,17 @@ export function assembleReport(facts: readonly SessionFacts[], options: ReportOp
   const summary: ReportSummary[] = [];
   for (const [stream, total] of [...totals].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     if (total.ms === 0) continue;
-    const seconds = total.ms / 1000;
-    const cume = total.listeners.size;
-    const aqh = (qualifiedByStream.get(stream) ?? 0) / qhCount;
-    summary.push({
-      stream,
-      quarterHours: qhCount,
-      aqh,
-      aas: seconds / (qhCount * 900),
-      tlh: seconds / 3600,
-      cume,
-      activeSessions: total.active,
-      sessionStarts: total.starts,
-      atsl: seconds / total.active,
-      tsl: seconds / 3600 / cume,
-      tslNielsen: (aqh * qhCount * 0.25) / cume,
-    });
+    summary.push(
+      summarizeTotals({
+        stream,
+        listeningMs: total.ms,
+        qualified: qualifiedByStream.get(stream) ?? 0,
+        quarterHours: qhCount,
+        activeSessions: total.active,
+        sessionStarts: total.starts,
+        cume: total.listeners.size,
+      }),
+    );
   }
 
   const byStreamThen = <T extends { stream: string }>(a: T, b: T, at: number, bt: number) =>
@@ -447,16 +289,7 @@ export function assembleReport(facts: readonly SessionFacts[], options: ReportOp
   );
 
   return {
-    config: {
-      from: isoTime(from),
-      to: isoTime(to),
-      tz,
-      daypart: daypart ? daypart.spec : null,
-      idle: settings.idleS,
-      minSession: settings.minSessionS,
-      aqhQualifier: settings.aqhQualifierS,
-      maxSession: settings.maxSessionS,
-    },
+    config: reportConfig({ from, to, tz, daypart }, settings),
     sessions: sessions.map(toReportSession),
     minutes: [...minuteRows.values()]
       .flatMap((rows) => [...rows.values()])

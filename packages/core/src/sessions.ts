@@ -1,3 +1,4 @@
+import { MINUTE_MS, placeEvent, QUARTER_HOUR_MS } from './clock.js';
 import { durationMsOf, eventKey, type ListenEvent, type Output } from './event.js';
 
 /** Settings that cut a session id's events into sessions (DESIGN section 3), in seconds. */
@@ -300,4 +301,66 @@ export function resumePoint(
     changedFrom - last.start >= settings.maxSessionS * 1000 ||
     (last.end !== undefined && changedFrom - last.end >= settings.idleS * 1000);
   return apart ? changedFrom : last.start;
+}
+
+/**
+ * A counted session and the listening it placed on the clock, in integer milliseconds by minute and
+ * by quarter-hour start (epoch ms). Reports are assembled from these; the worker stores them.
+ */
+export interface SessionFacts {
+  /** The session (DESIGN section 3); it counts: `duration >= minSession`. */
+  session: Session;
+  /**
+   * Listening placed in each UTC minute (DESIGN section 4: each event's seconds spread evenly over
+   * `(time - duration, time]`): minute start, epoch ms -> integer milliseconds.
+   */
+  minutes: Map<number, number>;
+  /** Listening placed in each quarter-hour, likewise: QH start (UTC = local QHs), epoch ms -> integer ms. */
+  quarterHours: Map<number, number>;
+}
+
+/** The sessions cut from some runs: the counted ones with their placed listening, and the short ones. */
+export interface FinalizedRuns {
+  /** Sessions of at least `minSession` seconds of listening, with their placed listening. */
+  counted: SessionFacts[];
+  /**
+   * Sessions under `minSession` (tune-outs): in no metric, only counted by stream and minute
+   * (see `countShortSessions`).
+   */
+  short: Session[];
+}
+
+/**
+ * Finalizes session runs: keeps those that count (`duration >= minSessionS`, 60 s by default as
+ * Triton and the IAB use) with their listening placed by minute and by quarter-hour (integer ms),
+ * and lists the short ones.
+ */
+export function finalizeRuns(runs: readonly SessionRun[], settings: CountSettings): FinalizedRuns {
+  const result: FinalizedRuns = { counted: [], short: [] };
+  for (const run of runs) {
+    if (!isCounted(run.session, settings)) {
+      result.short.push(run.session);
+      continue;
+    }
+    const minutes = new Map<number, number>();
+    const quarterHours = new Map<number, number>();
+    for (const event of run.events) {
+      const durationMs = durationMsOf(event);
+      placeEvent(event.time, durationMs, MINUTE_MS, minutes);
+      placeEvent(event.time, durationMs, QUARTER_HOUR_MS, quarterHours);
+    }
+    result.counted.push({ session: run.session, minutes, quarterHours });
+  }
+  return result;
+}
+
+/**
+ * Everything the worker needs for one session id: its events (any order, duplicates allowed) cut
+ * into sessions, counted ones with their placed listening, short ones listed.
+ */
+export function finalizeSessionId(
+  events: Iterable<ListenEvent>,
+  settings: SessionSettings & CountSettings,
+): FinalizedRuns {
+  return finalizeRuns(splitSorted(sortUnique([...events]), settings), settings);
 }

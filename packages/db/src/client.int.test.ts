@@ -1,6 +1,6 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_URL, openTestDb } from '../test/helpers.js';
+import { openTestDb, TEST_ADMIN_URL } from './testing/index.js';
 import type { Db } from './client.js';
 
 // postgres.js 3.4.9 has two ways to take a process down when a backend dies under it (a PostgreSQL
@@ -12,7 +12,7 @@ describe('a PostgreSQL backend that dies under a transaction', () => {
   let db: Db;
   let dispose: () => Promise<void>;
   let dbUrl: string;
-  const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
+  const admin = postgres(TEST_ADMIN_URL, { max: 1, onnotice: () => {} });
 
   beforeAll(async () => {
     ({ db, dispose, url: dbUrl } = await openTestDb('postgres'));

@@ -1,6 +1,6 @@
 import { eventKey, type ListenEvent } from '@earshot/core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type Driver, openTestDb } from '../test/helpers.js';
+import { type Driver, openTestDb } from './testing/index.js';
 import type { Db } from './client.js';
 import { insertEvents } from './events.js';
 import { migrate } from './migrate.js';

@@ -27,7 +27,20 @@ export {
   insertEvents,
   unstorableField,
 } from './events.js';
-export * from './finalize.js';
+export {
+  checkReceiptsOf,
+  computeSessionRows,
+  type FinalizeOptions,
+  type FinalizeOutcome,
+  type FinalizeSettings,
+  finalizeDueBatch,
+  finalizeSession,
+  finalizeSessions,
+  isRetryableDbError,
+  isSessionDataError,
+  pendingSessions,
+  SessionDataError,
+} from './finalize/index.js';
 export { MIGRATIONS_FOLDER, migrate } from './migrate.js';
 export {
   type DropEventPartitionsOptions,
@@ -40,8 +53,44 @@ export {
   listEventPartitions,
   utcDayOf,
 } from './partitions.js';
-export * from './queue.js';
-export * from './reports.js';
-export * from './schema.js';
-export * from './settings.js';
-export * from './sweep.js';
+export {
+  type DbReportOptions,
+  type LiveStream,
+  listStreams,
+  liveListeners,
+  REPORT_PARTS,
+  type ReportPart,
+  rebuildQuarterHourRollup,
+  reportFromDb,
+  reportPeriod,
+  SESSION_LENGTH_BINS,
+  type SessionGroup,
+  type SessionSelection,
+  sessionLengthHistogram,
+  sessionsBy,
+  shortSessionCounts,
+} from './reports/index.js';
+// The drizzle tables (also at `@earshot/db/schema`).
+export {
+  earshotSettings,
+  finalizeFailures,
+  listenerKeys,
+  listenEvents,
+  QUALIFIER_MINUTES,
+  sessionChangeSeq,
+  sessionQuarterHours,
+  sessionState,
+  sessions,
+  shortSessions,
+  streamListenerMonths,
+  streamMinutes,
+  streamQuarterHours,
+} from './schema.js';
+export {
+  countUnfinalized,
+  nextDueInMs,
+  pruneSessionState,
+  type SweepOptions,
+  type SweepResult,
+  sweepOnce,
+} from './sweep.js';

@@ -3,12 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ListenEvent } from '@earshot/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_URL } from '../test/helpers.js';
 import { createDb, type Db } from './client.js';
 import { insertEvents } from './events.js';
-import { finalizeSessions } from './finalize.js';
+import { finalizeSessions } from './finalize/index.js';
 import { MIGRATIONS_FOLDER, migrate } from './migrate.js';
-import { createTestDatabase, type TestDatabase } from './testing.js';
+import { createTestDatabase, TEST_ADMIN_URL, type TestDatabase } from './testing/index.js';
 
 const SETTINGS = { idleS: 300, maxSessionS: 86_400, minSessionS: 60 };
 const T0 = Date.UTC(2026, 10, 2, 7, 5);
@@ -72,7 +71,7 @@ describe('migrations 0001 (quarter-hour rollup) and 0002 (listener months) on a 
     const journal = JSON.parse(await readFile(journalPath, 'utf8')) as { entries: { tag: string }[] };
     journal.entries = journal.entries.filter((e) => e.tag.startsWith('0000_'));
     await writeFile(journalPath, JSON.stringify(journal));
-    before = await createTestDatabase(ADMIN_URL, 'migration');
+    before = await createTestDatabase(TEST_ADMIN_URL, 'migration');
   });
 
   afterAll(async () => {

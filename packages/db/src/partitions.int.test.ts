@@ -1,7 +1,7 @@
 import type { ListenEvent } from '@earshot/core';
 import postgres from 'postgres';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type Driver, openTestDb } from '../test/helpers.js';
+import { type Driver, openTestDb } from './testing/index.js';
 import type { Db } from './client.js';
 import { insertEvents } from './events.js';
 import {

@@ -1,3 +1,5 @@
+// One unit over 400 lines: the day partitions of listen_events (names, creation, listing, the
+// retention drop and what it must keep), which share the partition locks and the lock-timeout retry.
 import type { Sql } from 'postgres';
 import type { Db, DbLogger } from './client.js';
 

@@ -142,6 +142,9 @@ export const sessionQuarterHours = pgTable(
   ],
 );
 
+/** Whole minutes a rollup row counts for AQH qualifiers: `qualified[k - 1]` for k = 1..15. */
+export const QUALIFIER_MINUTES = 15;
+
 /**
  * The quarter-hour rollup: per stream and UTC quarter-hour, sums over the counted sessions'
  * `session_quarter_hours` rows, maintained by the worker with deltas in the finalization

@@ -4,7 +4,7 @@ import {
   type FinalizeOutcome,
   type FinalizeSettings,
   finalizeDueBatch,
-} from './finalize.js';
+} from './finalize/index.js';
 
 /**
  * The sweep (DESIGN section 3): finds session ids whose last change is at least `idle` old

@@ -1,3 +1,5 @@
+// One unit over 400 lines: the station model (options with their defaults, one listener's session,
+// the streams' event shapes) and the time-ordered merge that streams it; the parts share `Resolved`.
 import type { ListenEvent } from '@earshot/core';
 import { createLocalClock, type DailyCurve, radioDayCurve } from './curve.js';
 import { createRandom, deriveSeed, type Random, type Seed, seedOf, uuidv4, uuidv7 } from './random.js';

@@ -1,0 +1,177 @@
+import { REPORT_COLUMNS, type Report, type ReportSummary, reportCsv } from '@earshot/core';
+import {
+  type DbReportOptions,
+  type ReportPart,
+  reportFromDb,
+  reportPeriod,
+  sessionLengthHistogram,
+  sessionsBy,
+} from '@earshot/db';
+import { type Context, Hono } from 'hono';
+import { accepts } from 'hono/accepts';
+import { clientFamily } from '../clients.js';
+import { reportFileName } from '../file-name.js';
+import { labelHistogram } from '../histogram.js';
+import {
+  badParameter,
+  checkPeriodLength,
+  type PeriodQuery,
+  parseChoice,
+  parseParts,
+  parsePeriodQuery,
+  shiftLocalDays,
+} from '../params.js';
+import type { Station } from '../stations.js';
+import type { RouteDeps } from './deps.js';
+
+/** A period query whose period is settled: `from` and `to` are always set. */
+type SettledPeriod = PeriodQuery & { options: PeriodQuery['options'] & { from: number; to: number } };
+
+// The summary's figures (every column but the stream), in report order.
+const SUMMARY_FIELDS = REPORT_COLUMNS.summary.filter((c) => c !== 'stream') as readonly Exclude<
+  keyof ReportSummary,
+  'stream'
+>[];
+
+function compareSummaries(current: readonly ReportSummary[], previous: readonly ReportSummary[]) {
+  const streams = [...new Set([...current.map((s) => s.stream), ...previous.map((s) => s.stream)])].sort();
+  return streams.map((stream) => {
+    const cur = current.find((s) => s.stream === stream) ?? null;
+    const prev = previous.find((s) => s.stream === stream) ?? null;
+    const delta: Record<string, { change: number; ratio: number | null }> = {};
+    for (const field of SUMMARY_FIELDS) {
+      const a = cur?.[field] ?? 0;
+      const b = prev?.[field] ?? 0;
+      delta[field] = { change: a - b, ratio: b !== 0 ? (a - b) / b : null };
+    }
+    return { stream, current: cur, previous: prev, delta };
+  });
+}
+
+function grouped(rows: { key: string; sessions: number; durationMs: number }[]) {
+  const merged = new Map<string, { sessions: number; durationMs: number }>();
+  for (const r of rows) {
+    const m = merged.get(r.key) ?? { sessions: 0, durationMs: 0 };
+    m.sessions += r.sessions;
+    m.durationMs += r.durationMs;
+    merged.set(r.key, m);
+  }
+  const total = [...merged.values()].reduce((sum, m) => sum + m.sessions, 0);
+  return [...merged]
+    .map(([key, m]) => ({
+      key,
+      sessions: m.sessions,
+      share: total > 0 ? m.sessions / total : 0,
+      listeningHours: m.durationMs / 3_600_000,
+      atsl: m.sessions > 0 ? m.durationMs / 1000 / m.sessions : 0,
+    }))
+    .sort((a, b) => b.sessions - a.sessions || (a.key < b.key ? -1 : 1));
+}
+
+/** `/report` (JSON and CSV), `/dayparts` and `/breakdowns`: the section 7 reports over a period. */
+export function reportRoutes({ db, defaults, stations }: RouteDeps): Hono {
+  const routes = new Hono();
+  // Parses the period parameters and settles the period: without from or to it is the data's extent
+  // (core's default, so the report still equals the offline one), resolved here once so that the
+  // length cap applies to it too and every query of the request sees the same period.
+  const period = async (c: Context, extra: readonly string[] = []): Promise<SettledPeriod> => {
+    const parsed = parsePeriodQuery(c.req.queries(), defaults, stations, extra);
+    const opts = parsed.options;
+    if (opts.from !== undefined && opts.to !== undefined) return parsed as SettledPeriod;
+    const settled = await reportPeriod(db, opts);
+    checkPeriodLength(settled, opts);
+    return { ...parsed, options: { ...opts, ...settled } };
+  };
+  const stationInfo = (s: Station | undefined) =>
+    s ? { station: { key: s.key, name: s.name, streams: s.streams } } : {};
+  const configHeader = (report: Report) => ({ 'earshot-config': JSON.stringify(report.config) });
+
+  routes.get('/report', async (c) => {
+    const q = c.req.queries();
+    const format =
+      parseChoice(q, 'format', ['json', 'csv'] as const) ??
+      (accepts(c, {
+        header: 'Accept',
+        supports: ['application/json', 'text/csv'],
+        default: 'application/json',
+      }) === 'text/csv'
+        ? 'csv'
+        : 'json');
+    if (format === 'csv') {
+      if (q.parts) throw badParameter('parts', 'parts is for JSON; a CSV holds one part: use part=...');
+      const part =
+        parseChoice<ReportPart>(q, 'part', ['summary', 'sessions', 'minutes', 'quarterHours']) ?? 'summary';
+      const { options: opts, station } = await period(c, ['format', 'part']);
+      const report = await reportFromDb(db, { ...opts, parts: [part] });
+      const name = reportFileName(report, part, {
+        station: station?.key,
+        streams: opts.streams,
+        daypartName: opts.daypart?.name,
+      });
+      return c.body(reportCsv(report, part), 200, {
+        'content-type': 'text/csv; charset=utf-8',
+        'content-disposition': `attachment; filename="${name}"`,
+        ...configHeader(report),
+      });
+    }
+    if (q.part) throw badParameter('part', 'part is for CSV; use parts=... for JSON');
+    const parts = parseParts(q);
+    const { options: opts, station } = await period(c, ['format', 'parts']);
+    const report = await reportFromDb(db, { ...opts, ...(parts ? { parts } : {}) });
+    return c.json({ ...report, ...stationInfo(station) }, 200, configHeader(report));
+  });
+
+  routes.get('/dayparts', async (c) => {
+    if (c.req.query('daypart') !== undefined)
+      throw badParameter('daypart', 'this endpoint reports every daypart');
+    const { options: opts, station, dayparts } = await period(c);
+    const each: DbReportOptions = { ...opts, parts: ['summary'] };
+    const [all, ...rows] = await Promise.all([
+      reportFromDb(db, { ...each, daypart: null }),
+      ...dayparts.map(async (d) => ({
+        name: d.name,
+        spec: d.spec,
+        summary: (await reportFromDb(db, { ...each, daypart: d })).summary,
+      })),
+    ]);
+    return c.json({
+      config: all.config,
+      ...stationInfo(station),
+      dayparts: [{ name: 'All hours', spec: null, summary: all.summary }, ...rows],
+    });
+  });
+
+  routes.get('/breakdowns', async (c) => {
+    const { options: opts, station } = await period(c);
+    const { from, to } = opts;
+    const sel = { from, to, tz: opts.tz, daypart: opts.daypart, streams: opts.streams };
+    const previousFrom = shiftLocalDays(from, opts.tz, -7);
+    const previousTo = shiftLocalDays(to, opts.tz, -7);
+    const [head, previous, histogram, byOutput, byUa] = await Promise.all([
+      reportFromDb(db, { ...opts, parts: ['summary'] }),
+      reportFromDb(db, { ...opts, from: previousFrom, to: previousTo, parts: ['summary'] }),
+      sessionLengthHistogram(db, sel),
+      sessionsBy(db, 'output', sel),
+      sessionsBy(db, 'ua', sel),
+    ]);
+    return c.json({
+      config: head.config,
+      ...stationInfo(station),
+      basis: `histogram, byOutput and byClient: counted sessions that start in the period's quarter-hours (daypart applied), with their whole listening time; the histogram's first bin holds the short sessions (tune-outs: under minSession, ${defaults.minSessionS} s), which are not counted anywhere else`,
+      histogram: labelHistogram(histogram, defaults.minSessionS),
+      comparison: {
+        current: { from: head.config.from, to: head.config.to },
+        previous: { from: previous.config.from, to: previous.config.to },
+        streams: compareSummaries(head.summary, previous.summary),
+      },
+      byOutput: grouped(
+        byOutput.map((g) => ({ key: g.value ?? 'unknown', sessions: g.sessions, durationMs: g.durationMs })),
+      ).map(({ key, ...rest }) => ({ output: key, ...rest })),
+      byClient: grouped(
+        byUa.map((g) => ({ key: clientFamily(g.value), sessions: g.sessions, durationMs: g.durationMs })),
+      ).map(({ key, ...rest }) => ({ client: key, ...rest })),
+    });
+  });
+
+  return routes;
+}

@@ -1,0 +1,187 @@
+import { bucketStart, MINUTE_MS, QUARTER_HOUR_MS } from '@earshot/core';
+import { utcMonth } from '../months.js';
+import { QUALIFIER_MINUTES } from '../schema.js';
+import type { SessionRow } from './types.js';
+
+/**
+ * The rollups' share of a batch's row changes, as differences: a finalization adds each new session
+ * row with sign +1 and each removed one with sign -1, and writes only the sums (stream_minutes and
+ * stream_quarter_hours by upsert, stream_listener_months by OR or rebuild). Pure: no database.
+ */
+
+/** A (stream, minute) difference of `stream_minutes`. */
+export interface MinuteDelta {
+  stream: string;
+  /** Epoch ms of the minute. */
+  minute: number;
+  ms: number;
+  sessions: number;
+}
+
+/** A (stream, quarter-hour) difference of `stream_quarter_hours`. */
+export interface QuarterHourDelta {
+  stream: string;
+  /** Epoch ms of the quarter-hour. */
+  qh: number;
+  ms: number;
+  sessions: number;
+  continuing: number;
+  starts: number;
+  /** `qualified[k - 1]`: sessions with at least k whole minutes in the QH, k = 1..{@link QUALIFIER_MINUTES}. */
+  qualified: number[];
+}
+
+/** A cume key's quarter-hours in one UTC month of a stream: bit indexes of `stream_listener_months.qhs`. */
+export interface KeyMonth {
+  stream: string;
+  key: string;
+  /** Epoch ms of the month's start and of the next month's. */
+  month: number;
+  end: number;
+  indexes: Set<number>;
+}
+
+/** A batch's rollup differences, keyed by stream (and key) and time. */
+export interface RollupDeltas {
+  minutes: Map<string, MinuteDelta>;
+  quarterHours: Map<string, QuarterHourDelta>;
+  /** Listener months that gain the bits of added rows. */
+  addMonths: Map<string, KeyMonth>;
+  /** Listener months that lost a row, rebuilt from the rows that remain (a bit may have been its alone). */
+  rebuildMonths: Map<string, KeyMonth>;
+}
+
+export function createRollupDeltas(): RollupDeltas {
+  return { minutes: new Map(), quarterHours: new Map(), addMonths: new Map(), rebuildMonths: new Map() };
+}
+
+/** Adds a counted session row to the deltas (`sign` +1: a new row; -1: a removed one). */
+export function addRowDeltas(deltas: RollupDeltas, row: SessionRow, sign: 1 | -1): void {
+  addMinuteDeltas(deltas.minutes, row, sign);
+  const qhs = addQuarterHourDeltas(deltas.quarterHours, row, sign);
+  addListenerMonths(sign === 1 ? deltas.addMonths : deltas.rebuildMonths, row, qhs);
+}
+
+/** The minute deltas that change something. */
+export function changedMinutes(deltas: RollupDeltas): MinuteDelta[] {
+  return [...deltas.minutes.values()].filter((d) => d.ms !== 0 || d.sessions !== 0);
+}
+
+/** The quarter-hour deltas that change something. */
+export function changedQuarterHours(deltas: RollupDeltas): QuarterHourDelta[] {
+  return [...deltas.quarterHours.values()].filter(
+    (d) =>
+      d.ms !== 0 ||
+      d.sessions !== 0 ||
+      d.continuing !== 0 ||
+      d.starts !== 0 ||
+      d.qualified.some((q) => q !== 0),
+  );
+}
+
+/**
+ * The listener months to write: bits to add where nothing was removed, and months to rebuild
+ * (a month that is rebuilt gets its added rows' bits from the rebuild).
+ */
+export function listenerMonthsToWrite(deltas: RollupDeltas): { added: KeyMonth[]; rebuilt: KeyMonth[] } {
+  return {
+    added: [...deltas.addMonths.entries()].filter(([id]) => !deltas.rebuildMonths.has(id)).map(([, m]) => m),
+    rebuilt: [...deltas.rebuildMonths.values()],
+  };
+}
+
+/** Adds a session row's minutes to the (stream, minute) deltas with `sign` +1 or -1. */
+function addMinuteDeltas(deltas: Map<string, MinuteDelta>, row: SessionRow, sign: 1 | -1): void {
+  for (let i = 0; i < row.minuteMs.length; i++) {
+    const value = row.minuteMs[i]!;
+    if (value <= 0) continue;
+    const minute = row.firstMinute + i * MINUTE_MS;
+    const key = `${row.stream}\u0000${minute}`;
+    const d = deltas.get(key);
+    if (d) {
+      d.ms += sign * value;
+      d.sessions += sign;
+    } else deltas.set(key, { stream: row.stream, minute, ms: sign * value, sessions: sign });
+  }
+}
+
+/**
+ * A counted session row's listening by quarter-hour, ascending, only QHs with listening: core's
+ * placement for a new row, the sums of its stored `minute_ms` for a stored one (a QH holds whole
+ * minutes, and both placements are exact integer ms, so the two agree).
+ */
+export function rowQuarterHours(row: SessionRow): [number, number][] {
+  if (row.quarterHours) {
+    return [...row.quarterHours].filter(([, value]) => value > 0).sort((a, b) => a[0] - b[0]);
+  }
+  const out: [number, number][] = [];
+  for (let i = 0; i < row.minuteMs.length; i++) {
+    const value = row.minuteMs[i]!;
+    if (value <= 0) continue;
+    const qh = bucketStart(row.firstMinute + i * MINUTE_MS, QUARTER_HOUR_MS);
+    const last = out[out.length - 1];
+    if (last && last[0] === qh) last[1] += value;
+    else out.push([qh, value]);
+  }
+  return out;
+}
+
+/**
+ * Adds a session row to the quarter-hour rollup's (stream, QH) deltas with `sign` +1 or -1; returns
+ * the row's quarter-hours with listening.
+ */
+function addQuarterHourDeltas(
+  deltas: Map<string, QuarterHourDelta>,
+  row: SessionRow,
+  sign: 1 | -1,
+): number[] {
+  const at = (qh: number): QuarterHourDelta => {
+    const key = `${row.stream}\u0000${qh}`;
+    let d = deltas.get(key);
+    if (!d) {
+      d = {
+        stream: row.stream,
+        qh,
+        ms: 0,
+        sessions: 0,
+        continuing: 0,
+        starts: 0,
+        qualified: new Array<number>(QUALIFIER_MINUTES).fill(0),
+      };
+      deltas.set(key, d);
+    }
+    return d;
+  };
+  let prev = Number.NaN;
+  const listened: number[] = [];
+  for (const [qh, value] of rowQuarterHours(row)) {
+    listened.push(qh);
+    const d = at(qh);
+    d.ms += sign * value;
+    d.sessions += sign;
+    if (prev === qh - QUARTER_HOUR_MS) d.continuing += sign;
+    const minutes = Math.min(QUALIFIER_MINUTES, Math.floor(value / MINUTE_MS));
+    for (let k = 0; k < minutes; k++) d.qualified[k]! += sign;
+    prev = qh;
+  }
+  at(bucketStart(row.start, QUARTER_HOUR_MS)).starts += sign;
+  return listened;
+}
+
+/** The cume key of a counted session row, as core's cume counts it. */
+export const cumeKey = (row: SessionRow) => row.listener ?? `session:${row.session}`;
+
+/** Adds a session row's quarter-hours to the (stream, key, month) bits to set. */
+function addListenerMonths(into: Map<string, KeyMonth>, row: SessionRow, qhs: readonly number[]): void {
+  const key = cumeKey(row);
+  for (const qh of qhs) {
+    const { month, end } = utcMonth(qh);
+    const id = `${row.stream}\u0000${key}\u0000${month}`;
+    let entry = into.get(id);
+    if (!entry) {
+      entry = { stream: row.stream, key, month, end, indexes: new Set() };
+      into.set(id, entry);
+    }
+    entry.indexes.add((qh - month) / QUARTER_HOUR_MS);
+  }
+}

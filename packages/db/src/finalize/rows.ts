@@ -1,0 +1,119 @@
+import { compareEvents, finalizeSessionId, type ListenEvent, MINUTE_MS } from '@earshot/core';
+import { iso } from './sql-time.js';
+import type { FinalizeSettings, SessionRow, ShortRow } from './types.js';
+
+/** A session id whose events cannot make rows (sums past what a row holds exactly). */
+export class SessionDataError extends Error {
+  override readonly name = 'SessionDataError';
+  readonly session: string;
+  constructor(session: string, message: string) {
+    super(message);
+    this.session = session;
+  }
+}
+
+function denseMinutes(
+  minutes: Map<number, number>,
+  start: number,
+): { firstMinute: number; minuteMs: number[] } {
+  if (minutes.size === 0) return { firstMinute: Math.floor(start / MINUTE_MS) * MINUTE_MS, minuteMs: [] };
+  let first = Number.POSITIVE_INFINITY;
+  let last = Number.NEGATIVE_INFINITY;
+  for (const minute of minutes.keys()) {
+    if (minute < first) first = minute;
+    if (minute > last) last = minute;
+  }
+  const minuteMs = new Array<number>((last - first) / MINUTE_MS + 1).fill(0);
+  for (const [minute, value] of minutes) minuteMs[(minute - first) / MINUTE_MS] = value;
+  return { firstMinute: first, minuteMs };
+}
+
+/**
+ * Runs core's `finalizeSessionId` on one id's events and shapes the rows the worker stores. A stored
+ * row also needs the `output` of the session's first event and its first user agent, which core's
+ * result does not carry: they are read from the events in core's order (`compareEvents`), where a
+ * session's events are exactly those with `start <= time <= end` (sessions of one id never share a
+ * time).
+ */
+export function computeSessionRows(
+  events: readonly ListenEvent[],
+  settings: FinalizeSettings,
+): { counted: SessionRow[]; short: ShortRow[] } {
+  const sorted = [...events].sort(compareEvents);
+  const done = finalizeSessionId(sorted, settings);
+  const counted: SessionRow[] = [];
+  let i = 0;
+  // Counted sessions come in start order, so one forward pass over the sorted events finds them all.
+  for (const fact of done.counted) {
+    const s = fact.session;
+    while (i < sorted.length && sorted[i]!.time < s.start) i++;
+    const output = sorted[i]?.output ?? 'shoutcast';
+    let ua: string | null = null;
+    for (let j = i; j < sorted.length && sorted[j]!.time <= s.end; j++) {
+      const candidate = sorted[j]!.ua;
+      if (candidate) {
+        ua = candidate;
+        break;
+      }
+    }
+    counted.push({
+      session: s.session,
+      start: s.start,
+      stream: s.stream,
+      output,
+      end: s.end,
+      elapsedMs: s.end - s.start,
+      durationMs: Math.round(s.duration * 1000),
+      bytes: s.bytes,
+      listener: s.listener,
+      ua,
+      ...denseMinutes(fact.minutes, s.start),
+      quarterHours: fact.quarterHours,
+    });
+  }
+  const short = done.short.map((s) => ({
+    session: s.session,
+    start: s.start,
+    end: s.end,
+    stream: s.stream,
+    durationMs: Math.round(s.duration * 1000),
+  }));
+  for (const row of counted) {
+    for (const [field, value] of [
+      ['bytes', row.bytes],
+      ['duration', row.durationMs],
+    ] as const) {
+      if (!Number.isSafeInteger(value))
+        throw new SessionDataError(
+          row.session,
+          `session ${row.session} starting ${iso(row.start)}: its ${field} add up to ${value}, past 2^53 - 1, which no row can hold exactly`,
+        );
+    }
+  }
+  return { counted, short };
+}
+
+/** Whether a stored session row and a computed one of the same (session, start) hold the same values. */
+export function sameSessionRow(a: SessionRow, b: SessionRow): boolean {
+  if (
+    a.stream !== b.stream ||
+    a.output !== b.output ||
+    a.end !== b.end ||
+    a.elapsedMs !== b.elapsedMs ||
+    a.durationMs !== b.durationMs ||
+    a.bytes !== b.bytes ||
+    a.listener !== b.listener ||
+    a.ua !== b.ua ||
+    a.firstMinute !== b.firstMinute ||
+    a.minuteMs.length !== b.minuteMs.length
+  ) {
+    return false;
+  }
+  for (let i = 0; i < a.minuteMs.length; i++) if (a.minuteMs[i] !== b.minuteMs[i]) return false;
+  return true;
+}
+
+/** Whether a stored short-session row and a computed one of the same (session, start) hold the same values. */
+export function sameShortRow(a: ShortRow, b: ShortRow): boolean {
+  return a.stream === b.stream && a.durationMs === b.durationMs && a.end === b.end;
+}

@@ -1,0 +1,93 @@
+// SQL that applies a batch's deltas to the rollups (stream_minutes, stream_quarter_hours) and its
+// cume keys' bits to stream_listener_months. Every statement sorts its rows the same way, so
+// finalizers touching the same keys take their row locks in one order and cannot deadlock.
+import { QUARTER_HOUR_MS } from '@earshot/core';
+import { QUALIFIER_MINUTES } from '../schema.js';
+import { epochMs as ms, toTimestamp as ts } from './sql-time.js';
+
+// Deltas in (stream, minute) order, the same order in every finalizer, so two of them touching the
+// same minutes take the row locks in one order and cannot deadlock.
+export const UPSERT_MINUTES_SQL = `insert into stream_minutes as m (stream, minute, ms, sessions)
+  select stream, ${ts('minute_ms')}, ms, sessions
+  from unnest($1::text[], $2::float8[], $3::bigint[], $4::int[]) as d(stream, minute_ms, ms, sessions)
+  order by stream, minute_ms
+  on conflict (stream, minute) do update set ms = m.ms + excluded.ms, sessions = m.sessions + excluded.sessions`;
+
+// A minute no counted session listens in any more is removed, so the table equals a fresh computation.
+export const DELETE_EMPTY_MINUTES_SQL = `delete from stream_minutes m using unnest($1::text[], $2::float8[]) as d(stream, minute_ms)
+  where m.stream = d.stream and m.minute = ${ts('d.minute_ms')} and m.ms = 0 and m.sessions = 0`;
+
+// Element-wise sums of the stored and the new `qualified` arrays, one per qualifier minute.
+const QUALIFIED_SUMS = Array.from(
+  { length: QUALIFIER_MINUTES },
+  (_, i) => `t.qualified[${i + 1}] + excluded.qualified[${i + 1}]`,
+).join(', ');
+
+// The quarter-hour rollup's deltas, sorted after every stream_minutes delta (one lock order for all
+// finalizers), then rows left with no session and no start removed.
+export const UPSERT_QUARTER_HOURS_SQL = `insert into stream_quarter_hours as t (stream, quarter_hour, ms, sessions, continuing, starts,
+    qualified)
+  select stream, ${ts('qh_ms')}, ms, sessions, continuing, starts, qualified::int[]
+  from unnest($1::text[], $2::float8[], $3::bigint[], $4::int[], $5::int[], $6::int[], $7::text[])
+    as d(stream, qh_ms, ms, sessions, continuing, starts, qualified)
+  order by stream, qh_ms
+  on conflict (stream, quarter_hour) do update set ms = t.ms + excluded.ms, sessions = t.sessions + excluded.sessions,
+    continuing = t.continuing + excluded.continuing, starts = t.starts + excluded.starts,
+    qualified = array[${QUALIFIED_SUMS}]`;
+
+export const DELETE_EMPTY_QUARTER_HOURS_SQL = `delete from stream_quarter_hours t using unnest($1::text[], $2::float8[]) as d(stream, qh_ms)
+  where t.stream = d.stream and t.quarter_hour = ${ts('d.qh_ms')} and t.sessions = 0 and t.starts = 0`;
+
+// Cume keys, numbered. Only keys not stored yet are inserted: an identity draws its value before
+// ON CONFLICT looks, so inserting every key would burn one value per key per finalization. (Two
+// finalizers adding the same new key at once still burn one: rare, and the id is a bigint.) Sorted,
+// so that finalizers adding the same new keys wait on each other in one order.
+export const INSERT_KEYS_SQL = `insert into listener_keys (key) select k.key from unnest($1::text[]) as k(key)
+  where not exists (select 1 from listener_keys x where x.key = k.key) order by k.key
+  on conflict (key) do nothing`;
+
+// When a session row is removed, its key's months are rebuilt from the rows that remain (a bit may
+// have been the removed row's alone): delete, then OR back every remaining row's QHs of the month,
+// found through sessions_listener (a listener's sessions) or the session id (a key without listener).
+// Two finalizers rebuilding one key's month would each rebuild from a snapshot without the other's
+// removal, and the OR on conflict would keep a bit that neither should. So every key whose months a
+// finalization writes is locked first, sorted, before any stream_listener_months row: one lock order
+// (keys, then their months) for every finalizer, and a key's months are written by one
+// transaction at a time (a rebuild starts after the other's commit; no two transactions ever wait
+// on each other's month rows, which could deadlock when their adds and rebuilds crossed).
+export const LOCK_KEYS_SQL = `select id from listener_keys where key = any($1::text[]) order by key for update`;
+
+// A key's month gains the QHs of its new session rows (bits are only ever added here). One row per
+// bit to set (a session sets a few of a month's ~2,900): the strings are built in PostgreSQL, not
+// sent as 2,900-character text per key and month.
+export const OR_LISTENER_MONTHS_SQL = `insert into stream_listener_months as t (stream, month, key_id, qhs)
+  select d.stream, ${ts('d.month_ms')}, k.id, bit_or(set_bit(repeat('0', d.n)::varbit, d.i, 1))
+  from unnest($1::text[], $2::float8[], $3::text[], $4::int[], $5::int[]) as d(stream, month_ms, key, n, i)
+  join listener_keys k on k.key = d.key
+  group by d.stream, d.month_ms, k.id, d.n
+  order by d.stream, d.month_ms, k.id
+  on conflict (stream, month, key_id) do update set qhs = t.qhs | excluded.qhs`;
+
+export const DELETE_LISTENER_MONTHS_SQL = `delete from stream_listener_months t
+  using unnest($1::text[], $2::float8[], $3::text[]) as d(stream, month_ms, key), listener_keys k
+  where k.key = d.key and t.stream = d.stream and t.month = ${ts('d.month_ms')} and t.key_id = k.id`;
+
+export const REBUILD_LISTENER_MONTHS_SQL = `insert into stream_listener_months as t (stream, month, key_id, qhs)
+  select d.stream, ${ts('d.month_ms')}, k.id,
+    bit_or(set_bit(repeat('0', d.n)::varbit, ((x.qh_ms - d.month_ms) / ${QUARTER_HOUR_MS})::int, 1))
+  from unnest($1::text[], $2::float8[], $3::text[], $4::float8[], $5::int[]) as d(stream, month_ms, key, end_ms, n)
+  join listener_keys k on k.key = d.key
+  cross join lateral (
+    select ${ms('q.quarter_hour')} as qh_ms from sessions s
+      join session_quarter_hours q on q.session = s.session and q.session_start = s.start
+      where s.listener = d.key and s.stream = d.stream
+        and s.start >= ${ts('(d.month_ms - $6::float8)')} and s.start < ${ts('(d.end_ms + $7::float8)')}
+        and q.quarter_hour >= ${ts('d.month_ms')} and q.quarter_hour < ${ts('d.end_ms')}
+    union all
+    select ${ms('q.quarter_hour')} from session_quarter_hours q
+      where d.key like 'session:%' and q.session = substr(d.key, 9) and q.listener is null and q.stream = d.stream
+        and q.quarter_hour >= ${ts('d.month_ms')} and q.quarter_hour < ${ts('d.end_ms')}
+  ) x
+  group by d.stream, d.month_ms, k.id, d.n
+  order by d.stream, d.month_ms, k.id
+  on conflict (stream, month, key_id) do update set qhs = t.qhs | excluded.qhs`;

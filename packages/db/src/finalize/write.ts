@@ -1,0 +1,208 @@
+import { MAX_DURATION_S, QUARTER_HOUR_MS } from '@earshot/core';
+import type { Queryable } from '../client.js';
+import { changedMinutes, changedQuarterHours, listenerMonthsToWrite, rowQuarterHours } from './deltas.js';
+import type { BatchPlan } from './plan.js';
+import {
+  DELETE_EMPTY_MINUTES_SQL,
+  DELETE_EMPTY_QUARTER_HOURS_SQL,
+  DELETE_LISTENER_MONTHS_SQL,
+  INSERT_KEYS_SQL,
+  LOCK_KEYS_SQL,
+  OR_LISTENER_MONTHS_SQL,
+  REBUILD_LISTENER_MONTHS_SQL,
+  UPSERT_MINUTES_SQL,
+  UPSERT_QUARTER_HOURS_SQL,
+} from './sql-rollups.js';
+import {
+  DELETE_QUARTER_HOURS_SQL,
+  DELETE_SESSIONS_SQL,
+  DELETE_SHORTS_SQL,
+  INSERT_QUARTER_HOURS_SQL,
+  INSERT_SESSIONS_SQL,
+  INSERT_SHORTS_SQL,
+} from './sql-rows.js';
+import { CLEAR_FAILURES_SQL, MARK_FINALIZED_SQL } from './sql-state.js';
+import type { FinalizeSettings, StateRow } from './types.js';
+
+function keyArrays(rows: readonly { session: string; start: number }[]): [string[], number[]] {
+  return [rows.map((r) => r.session), rows.map((r) => r.start)];
+}
+
+/** The session rows' statements: deletes before the inserts of the same keys. */
+function rowWrites(tx: Queryable, plan: BatchPlan): Promise<unknown>[] {
+  const writes: Promise<unknown>[] = [];
+  const { removeSessions, insertSessions, removeShorts, insertShorts } = plan;
+  if (removeSessions.length > 0) {
+    const keys = keyArrays(removeSessions);
+    writes.push(tx.query(DELETE_SESSIONS_SQL, keys), tx.query(DELETE_QUARTER_HOURS_SQL, keys));
+  }
+  if (removeShorts.length > 0) writes.push(tx.query(DELETE_SHORTS_SQL, keyArrays(removeShorts)));
+  if (insertSessions.length > 0) {
+    const r = insertSessions;
+    writes.push(
+      tx.query(INSERT_SESSIONS_SQL, [
+        r.map((s) => s.session),
+        r.map((s) => s.start),
+        r.map((s) => s.stream),
+        r.map((s) => s.output),
+        r.map((s) => s.end),
+        r.map((s) => s.elapsedMs),
+        r.map((s) => s.durationMs),
+        r.map((s) => s.bytes),
+        r.map((s) => s.listener),
+        r.map((s) => s.ua),
+        r.map((s) => s.firstMinute),
+        r.map((s) => `{${s.minuteMs.join(',')}}`),
+      ]),
+    );
+    const qh: [string[], number[], string[], number[], number[], (string | null)[], (number | null)[]] = [
+      [],
+      [],
+      [],
+      [],
+      [],
+      [],
+      [],
+    ];
+    for (const s of r) {
+      let prev: number | null = null;
+      for (const [quarterHour, value] of rowQuarterHours(s)) {
+        qh[0].push(s.session);
+        qh[1].push(s.start);
+        qh[2].push(s.stream);
+        qh[3].push(quarterHour);
+        qh[4].push(value);
+        qh[5].push(s.listener);
+        qh[6].push(prev);
+        prev = quarterHour;
+      }
+    }
+    if (qh[0].length > 0) writes.push(tx.query(INSERT_QUARTER_HOURS_SQL, qh));
+  }
+  if (insertShorts.length > 0) {
+    const r = insertShorts;
+    writes.push(
+      tx.query(INSERT_SHORTS_SQL, [
+        r.map((s) => s.session),
+        r.map((s) => s.start),
+        r.map((s) => s.end),
+        r.map((s) => s.stream),
+        r.map((s) => s.durationMs),
+      ]),
+    );
+  }
+  return writes;
+}
+
+/** The rollups' statements: stream_minutes, then stream_quarter_hours (each sorted in SQL). */
+function rollupWrites(tx: Queryable, plan: BatchPlan): Promise<unknown>[] {
+  const writes: Promise<unknown>[] = [];
+  // Only a removed row can take a minute or a QH down to nothing.
+  const removed = plan.removeSessions.length > 0;
+  const changed = changedMinutes(plan.deltas);
+  if (changed.length > 0) {
+    const streams = changed.map((d) => d.stream);
+    const minutes = changed.map((d) => d.minute);
+    writes.push(
+      tx.query(UPSERT_MINUTES_SQL, [
+        streams,
+        minutes,
+        changed.map((d) => d.ms),
+        changed.map((d) => d.sessions),
+      ]),
+    );
+    if (removed) writes.push(tx.query(DELETE_EMPTY_MINUTES_SQL, [streams, minutes]));
+  }
+  const qhChanged = changedQuarterHours(plan.deltas);
+  if (qhChanged.length > 0) {
+    const streams = qhChanged.map((d) => d.stream);
+    const qhs = qhChanged.map((d) => d.qh);
+    writes.push(
+      tx.query(UPSERT_QUARTER_HOURS_SQL, [
+        streams,
+        qhs,
+        qhChanged.map((d) => d.ms),
+        qhChanged.map((d) => d.sessions),
+        qhChanged.map((d) => d.continuing),
+        qhChanged.map((d) => d.starts),
+        qhChanged.map((d) => `{${d.qualified.join(',')}}`),
+      ]),
+    );
+    if (removed) writes.push(tx.query(DELETE_EMPTY_QUARTER_HOURS_SQL, [streams, qhs]));
+  }
+  return writes;
+}
+
+/**
+ * The listener months' statements: keys first (inserted when new, then locked), then bits added
+ * where nothing was removed, then rebuilt months (after every row of this batch is written, so a
+ * rebuild sees them).
+ */
+function listenerMonthWrites(tx: Queryable, plan: BatchPlan, settings: FinalizeSettings): Promise<unknown>[] {
+  const writes: Promise<unknown>[] = [];
+  const { added, rebuilt } = listenerMonthsToWrite(plan.deltas);
+  if (added.length > 0 || rebuilt.length > 0) {
+    const keys = [...new Set([...added, ...rebuilt].map((m) => m.key))];
+    writes.push(tx.query(INSERT_KEYS_SQL, [keys]), tx.query(LOCK_KEYS_SQL, [keys]));
+  }
+  if (added.length > 0) {
+    const bits: [string[], number[], string[], number[], number[]] = [[], [], [], [], []];
+    for (const m of added) {
+      const n = (m.end - m.month) / QUARTER_HOUR_MS;
+      for (const i of m.indexes) {
+        bits[0].push(m.stream);
+        bits[1].push(m.month);
+        bits[2].push(m.key);
+        bits[3].push(n);
+        bits[4].push(i);
+      }
+    }
+    writes.push(tx.query(OR_LISTENER_MONTHS_SQL, bits));
+  }
+  if (rebuilt.length > 0) {
+    const stream = rebuilt.map((m) => m.stream);
+    const month = rebuilt.map((m) => m.month);
+    const key = rebuilt.map((m) => m.key);
+    writes.push(
+      tx.query(DELETE_LISTENER_MONTHS_SQL, [stream, month, key]),
+      tx.query(REBUILD_LISTENER_MONTHS_SQL, [
+        stream,
+        month,
+        key,
+        rebuilt.map((m) => m.end),
+        rebuilt.map((m) => (m.end - m.month) / QUARTER_HOUR_MS),
+        settings.maxSessionS * 1000,
+        // A session that starts in the next month can hold audio of this one: its first event's.
+        MAX_DURATION_S * 1000,
+      ]),
+    );
+  }
+  return writes;
+}
+
+/**
+ * Writes a batch's plan and marks its ids finalized at the `change_seq` read under the lock; returns
+ * each id's lag behind its `due_at`, ms. The statements are pipelined in this order: rows, rollups,
+ * listener months, the set-aside clearance, then the mark.
+ */
+export async function writeBatch(
+  tx: Queryable,
+  work: readonly StateRow[],
+  plan: BatchPlan,
+  settings: FinalizeSettings,
+): Promise<Map<string, number>> {
+  const ids = work.map((s) => s.session);
+  const writes = [
+    ...rowWrites(tx, plan),
+    ...rollupWrites(tx, plan),
+    ...listenerMonthWrites(tx, plan, settings),
+  ];
+  // A set-aside id that finalizes now is no longer failing.
+  writes.push(tx.query(CLEAR_FAILURES_SQL, [ids]));
+  const marking = tx.query<{ session: string; lag_ms: number }>(MARK_FINALIZED_SQL, [
+    ids,
+    work.map((s) => s.change_seq),
+  ]);
+  const [marked] = await Promise.all([marking, ...writes]);
+  return new Map(marked.map((m) => [m.session, m.lag_ms]));
+}

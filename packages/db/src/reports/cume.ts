@@ -1,0 +1,67 @@
+import { isoTime } from '@earshot/core';
+import type { Queryable } from '../client.js';
+import { addMonthBits, bitText } from '../months.js';
+import type { ResolvedReport } from './options.js';
+import { withWorkMem } from './sql.js';
+
+/** Periods of more than a week count cume from the listener months (see {@link DbReportOptions.cume}). */
+const CUME_MONTHS_FROM_QHS = 7 * 96;
+
+/**
+ * Cume by stream (or one figure for `groupAs`): distinct cume keys with listening in the period.
+ * Both sources give the same numbers; which is cheaper depends on the period's length.
+ */
+export async function cumeOf(
+  db: Queryable,
+  r: ResolvedReport,
+  streams: readonly string[],
+  runStarts: readonly string[],
+  lo: string,
+  hi: string,
+): Promise<Map<string, number>> {
+  const source = r.cume === 'auto' ? (r.qhList.length > CUME_MONTHS_FROM_QHS ? 'months' : 'runs') : r.cume;
+  if (source === 'runs') {
+    // Each active session's first row in the period is a row that does not continue, or one in a QH
+    // that starts a run of the period.
+    const rows = await withWorkMem(db, (q) =>
+      q.query<{ stream: string; cume: number }>(
+        `select stream, count(*)::float8 as cume from (
+          select coalesce($3::text, t.stream) as stream, coalesce(t.listener, 'session:' || t.session) as key
+            from session_quarter_hours t
+            where not t.continues and t.quarter_hour >= $5::timestamptz and t.quarter_hour < $6::timestamptz
+              and t.quarter_hour in (select unnest(($1::text[])::timestamptz[]))
+              and ($2::text[] is null or t.stream = any($2::text[]))
+          union
+          select coalesce($3::text, t.stream), coalesce(t.listener, 'session:' || t.session)
+            from session_quarter_hours t
+            where t.continues and t.quarter_hour in (select unnest(($4::text[])::timestamptz[]))
+              and ($2::text[] is null or t.stream = any($2::text[]))
+        ) k group by stream`,
+        [r.qhList.map(isoTime), streams, r.groupAs ?? null, runStarts, lo, hi],
+      ),
+    );
+    return new Map(rows.map((c) => [c.stream, c.cume]));
+  }
+  // Listener months: keys whose month bits meet the period's. A key has one row per stream and
+  // month, so a one-month count per stream needs no DISTINCT; otherwise key numbers are grouped.
+  const masks = [...addMonthBits(new Map(), r.qhList).values()];
+  const months = masks.map((m) => isoTime(m.month));
+  const bits = masks.map((m) => bitText(m.bits));
+  const count = (stream: readonly string[]) =>
+    withWorkMem(db, (q) =>
+      q.query<{ cume: number }>(
+        stream.length === 1 && masks.length === 1
+          ? `select count(*)::float8 as cume from stream_listener_months t
+              where t.stream = ($1::text[])[1] and t.month = ($2::text[])[1]::timestamptz
+                and bit_count(t.qhs & ($3::varbit[])[1]) > 0`
+          : `select count(*)::float8 as cume from (select t.key_id from stream_listener_months t
+              join unnest(($2::text[])::timestamptz[], $3::varbit[]) as p(month, mask) on t.month = p.month
+              where t.stream = any($1::text[]) and bit_count(t.qhs & p.mask) > 0 group by t.key_id) k`,
+        [stream, months, bits],
+      ),
+    ).then((rows) => rows[0]?.cume ?? 0);
+  if (r.groupAs !== undefined) return new Map([[r.groupAs, await count(streams)]]);
+  // One query per stream: they run side by side on the pool's connections.
+  const counts = await Promise.all(streams.map((stream) => count([stream])));
+  return new Map(streams.map((stream, i) => [stream, counts[i]!]));
+}

@@ -1,0 +1,168 @@
+import {
+  buildReport,
+  DEFAULT_DAYPARTS,
+  type ListenEvent,
+  parseReportTime,
+  resolveDaypart,
+} from '@earshot/core';
+import { generateStation } from '@earshot/simulate';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Db, type DbReportOptions, rebuildQuarterHourRollup, reportFromDb } from '../index.js';
+import { type Driver, loadAndFinalize, openTestDb } from '../testing/index.js';
+
+// A small station across the end of US daylight time (2026-11-01 02:00 EDT -> 01:00 EST), so that
+// local days of 100 quarter-hours and dayparts in a zone other than UTC are exercised.
+const TZ = 'America/New_York';
+const T0 = Date.parse('2026-10-31T20:00:00Z');
+const events: ListenEvent[] = [
+  ...generateStation({
+    seed: 'reports-db',
+    start: '2026-10-31T18:00:00Z',
+    hours: 20,
+    listeners: 12,
+    tz: TZ,
+    userAgents: true,
+  }),
+  // One session with a whole quarter-hour without audio inside it: HLS playlist requests (no audio)
+  // every 4 minutes keep it open from 20:01 to 20:35, audio only at its two ends.
+  {
+    session: 'gap',
+    stream: 'main',
+    output: 'hls',
+    time: T0 + 60_000,
+    duration: 60,
+    bytes: 1000,
+    listener: 'gap-listener',
+  },
+  ...Array.from(
+    { length: 8 },
+    (_, i): ListenEvent => ({
+      session: 'gap',
+      stream: 'main',
+      output: 'hls',
+      time: T0 + (4 + 4 * i) * 60_000,
+      duration: 0,
+      bytes: 0,
+    }),
+  ),
+  { session: 'gap', stream: 'main', output: 'hls', time: T0 + 35 * 60_000, duration: 90, bytes: 1000 },
+  // One 18-hour session through the night: with a daypart it leaves the period and comes back.
+  ...Array.from(
+    { length: 2160 },
+    (_, i): ListenEvent => ({
+      session: 'long',
+      stream: 'main-mp3',
+      output: 'shoutcast',
+      time: T0 + (i + 1) * 30_000,
+      duration: 30,
+      bytes: 480_000,
+      listener: 'night-owl',
+    }),
+  ),
+];
+
+const at = (text: string) => {
+  const parsed = parseReportTime(text, TZ);
+  if (!parsed.ok) throw new Error(parsed.reason);
+  return parsed.ms;
+};
+const daypart = (name: string) => {
+  const r = resolveDaypart(name);
+  if (!r.ok) throw new Error(r.reason);
+  return r.daypart;
+};
+
+const CASES: DbReportOptions[] = [
+  { from: at('2026-10-31T12:00'), to: at('2026-11-01T12:00'), tz: TZ, daypart: DEFAULT_DAYPARTS[0]! },
+  { from: at('2026-10-31T20:00'), to: at('2026-11-01T12:00'), tz: TZ },
+  { from: at('2026-10-31T20:00'), to: at('2026-11-01T12:00'), tz: TZ, daypart: DEFAULT_DAYPARTS[5]! },
+  { from: at('2026-11-01'), to: at('2026-11-02'), tz: TZ, daypart: daypart('Sun 00:00-04:00') },
+  {
+    from: at('2026-10-31T21:07'),
+    to: at('2026-11-01T09:52'),
+    tz: 'Europe/Berlin',
+    daypart: daypart('Sat,Sun 05:03-23:41'),
+  },
+  { tz: TZ, streams: ['main'], aqhQualifierS: 180 },
+  { from: at('2026-10-31T20:00'), streams: ['main-mp3', 'nope'] },
+  { to: at('2026-11-01T03:00'), tz: 'UTC', aqhQualifierS: 60.5 },
+];
+
+describe.each<Driver>(['postgres', 'pglite'])('reportFromDb on %s', (driver) => {
+  let db: Db;
+  let dispose: () => Promise<void>;
+
+  beforeAll(async () => {
+    ({ db, dispose } = await openTestDb(driver));
+    await loadAndFinalize(db, events);
+  }, 180_000);
+
+  afterAll(async () => {
+    await dispose?.();
+  });
+
+  it('equals the offline report with no options (period = whole quarter-hours around the data)', async () => {
+    const offline = buildReport(events);
+    expect(offline.sessions.length).toBeGreaterThan(20);
+    expect(await reportFromDb(db)).toEqual(offline);
+  });
+
+  it('equals the offline report for a period, zone, daypart and streams', async () => {
+    for (const options of CASES) {
+      expect(await reportFromDb(db, options), JSON.stringify(options)).toEqual(buildReport(events, options));
+    }
+  });
+
+  it('reports a group of streams as one (a station) as core does with the keys renamed', async () => {
+    const options = {
+      from: at('2026-10-31T20:00'),
+      to: at('2026-11-01T12:00'),
+      tz: TZ,
+      daypart: daypart('Sat-Sun 06:00-24:00'),
+    };
+    const renamed = events.map((e) =>
+      e.stream === 'main' || e.stream === 'main-mp3' ? { ...e, stream: 'station' } : e,
+    );
+    const offline = buildReport(renamed, { ...options, streams: ['station'] });
+    const db_ = await reportFromDb(db, { ...options, streams: ['main', 'main-mp3'], groupAs: 'station' });
+    expect(db_).toEqual(offline);
+    expect(db_.summary).toHaveLength(1);
+  });
+
+  it('returns an empty report for a period without data, like core', async () => {
+    const options = { from: at('2025-01-01'), to: at('2025-01-02'), tz: TZ };
+    expect(await reportFromDb(db, options)).toEqual(buildReport(events, options));
+    expect(await reportFromDb(db, { streams: ['nope'] })).toEqual(buildReport(events, { streams: ['nope'] }));
+  });
+
+  it('gives the same figures from the rollups (cume from runs or from listener months) as from the session rows', async () => {
+    const station = { streams: ['main', 'main-mp3'], groupAs: 'station' };
+    const renamed = events.map((e) =>
+      e.stream === 'main' || e.stream === 'main-mp3' ? { ...e, stream: 'station' } : e,
+    );
+    for (const options of [{}, ...CASES]) {
+      const offline = buildReport(events, options);
+      const label = JSON.stringify(options);
+      expect(await reportFromDb(db, { ...options, cume: 'runs' }), label).toEqual(offline);
+      expect(await reportFromDb(db, { ...options, cume: 'months' }), label).toEqual(offline);
+      expect(await reportFromDb(db, { ...options, rollup: false }), label).toEqual(offline);
+      const grouped = { ...options, ...station };
+      const offlineGrouped = buildReport(renamed, { ...options, streams: ['station'] });
+      expect(await reportFromDb(db, { ...grouped, cume: 'runs' }), label).toEqual(offlineGrouped);
+      expect(await reportFromDb(db, { ...grouped, cume: 'months' }), label).toEqual(offlineGrouped);
+    }
+  });
+
+  // Last: it rewrites the rollup.
+  it('holds the quarter-hour rollup a rebuild from the session rows gives', async () => {
+    const read = () =>
+      db.query(
+        `select stream, quarter_hour::text, ms::text, sessions, continuing, starts, qualified::text
+          from stream_quarter_hours order by 1, 2`,
+      );
+    const maintained = await read();
+    expect(maintained.length).toBeGreaterThan(100);
+    await rebuildQuarterHourRollup(db);
+    expect(await read()).toEqual(maintained);
+  });
+});

@@ -1,0 +1,39 @@
+import { MINUTE_MS } from '@earshot/core';
+import type { Queryable } from '../client.js';
+import { QUALIFIER_MINUTES } from '../schema.js';
+
+/**
+ * The quarter-hour rollup (`stream_quarter_hours`, with `session_quarter_hours.prev_quarter_hour`
+ * and `continues`): the QH series, AQH, TLH, AAS, ATSL, active sessions and session starts come
+ * from one row per stream and QH instead of one per session and QH, and cume from the sessions'
+ * first rows in each run of the period. Same figures, bit for bit (tested against core).
+ *
+ * The worker keeps it current in each finalization transaction (see finalize.ts): for every counted
+ * session row it inserts (+1) or removes (-1), `ms`, `sessions`, `continuing` and `qualified[k]`
+ * at each (stream, QH) with listening, and `starts` at the QH of its start. This rebuilds all of it
+ * from `sessions` and `session_quarter_hours` (a repair, and the reference the tests compare the
+ * worker's deltas with); the migration that added the rollup ran the same backfill.
+ */
+export async function rebuildQuarterHourRollup(db: Queryable): Promise<void> {
+  await db.query(`update session_quarter_hours t set prev_quarter_hour = p.prev,
+      continues = coalesce(p.prev = t.quarter_hour - interval '15 minutes', false)
+    from (select session, session_start, quarter_hour,
+        lag(quarter_hour) over (partition by session, session_start order by quarter_hour) as prev
+      from session_quarter_hours) p
+    where p.session = t.session and p.session_start = t.session_start and p.quarter_hour = t.quarter_hour
+      and (t.prev_quarter_hour is distinct from p.prev
+        or t.continues <> coalesce(p.prev = t.quarter_hour - interval '15 minutes', false))`);
+  await db.query('delete from stream_quarter_hours');
+  const qualified = Array.from(
+    { length: QUALIFIER_MINUTES },
+    (_, k) => `count(*) filter (where ms >= ${(k + 1) * MINUTE_MS})`,
+  ).join(', ');
+  await db.query(`insert into stream_quarter_hours (stream, quarter_hour, ms, sessions, continuing, starts, qualified)
+    select coalesce(a.stream, b.stream), coalesce(a.qh, b.qh), coalesce(a.ms, 0), coalesce(a.n, 0), coalesce(a.c, 0),
+      coalesce(b.starts, 0), coalesce(a.q, array_fill(0, array[${QUALIFIER_MINUTES}]))
+    from (select stream, quarter_hour as qh, sum(ms) as ms, count(*) as n, count(*) filter (where continues) as c,
+        array[${qualified}]::int[] as q
+      from session_quarter_hours group by 1, 2) a
+    full join (select stream, date_bin('15 minutes', start, timestamptz '1970-01-01 00:00:00+00') as qh, count(*) as starts
+      from sessions group by 1, 2) b on a.stream = b.stream and a.qh = b.qh`);
+}

@@ -1,0 +1,94 @@
+import { isoTime, QUARTER_HOUR_MS } from '@earshot/core';
+import type { Queryable } from '../client.js';
+import { cumeOf } from './cume.js';
+import type { ResolvedReport } from './options.js';
+import type { ReportTotals } from './totals.js';
+
+/**
+ * The summary's totals from the rollup (`stream_quarter_hours`), corrected for sessions a daypart
+ * or a gap cuts into several runs; cume from {@link cumeOf}. Equal to `queryTotals`.
+ */
+export async function rollupTotals(db: Queryable, r: ResolvedReport): Promise<ReportTotals> {
+  if (r.qhList.length === 0) return { totals: [], starts: new Map() };
+  // A concrete stream list lets PostgreSQL use the (stream, quarter_hour) index.
+  const streams =
+    r.streams ??
+    (await db.query<{ stream: string }>('select distinct stream from stream_quarter_hours')).map(
+      (x) => x.stream,
+    );
+  const qhs = r.qhList.map(isoTime);
+  const set = new Set(r.qhList);
+  // Quarter-hours of the period whose previous QH is in it too, and those that start a run.
+  const follows = r.qhList.map((q) => (set.has(q - QUARTER_HOUR_MS) ? 1 : 0));
+  const runStarts = r.qhList.filter((q) => !set.has(q - QUARTER_HOUR_MS)).map(isoTime);
+  // Run starts after the first, each with the last QH of the period before it; and the period as a
+  // 0/1 array from its first QH, so a row's membership is one subscript (no per-row set lookup).
+  const laterRunStarts: { qh: string; prevIn: string }[] = [];
+  for (let i = 1; i < r.qhList.length; i++) {
+    const q = r.qhList[i]!;
+    const previous = r.qhList[i - 1]!;
+    if (previous !== q - QUARTER_HOUR_MS) laterRunStarts.push({ qh: isoTime(q), prevIn: isoTime(previous) });
+  }
+  const first = r.qhList[0]!;
+  const inSet = new Array<number>((r.qhList[r.qhList.length - 1]! - first) / QUARTER_HOUR_MS + 1).fill(0);
+  for (const q of r.qhList) inSet[(q - first) / QUARTER_HOUR_MS] = 1;
+  const lo = qhs[0];
+  const hi = isoTime(r.qhList[r.qhList.length - 1]! + QUARTER_HOUR_MS);
+  const params = [qhs, streams, r.groupAs ?? null, follows];
+  const [sums, gaps, cumeByStream] = await Promise.all([
+    // Active sessions = rows in the period - rows whose session's previous row is in the period too.
+    db.query<{ stream: string; ms: number; rows: number; continuing: number; starts: number }>(
+      `select coalesce($3::text, t.stream) as stream, sum(t.ms)::float8 as ms, sum(t.sessions)::float8 as rows,
+        (sum(t.continuing) filter (where p.follows = 1))::float8 as continuing, sum(t.starts)::float8 as starts
+        from stream_quarter_hours t
+        join unnest(($1::text[])::timestamptz[], $4::int[]) as p(qh, follows) on t.quarter_hour = p.qh
+        where ($2::text[] is null or t.stream = any($2::text[]))
+        group by 1`,
+      params.slice(0, 4),
+    ),
+    // The rollup counts runs of consecutive quarter-hours of a session inside the period. A session
+    // with several runs (it left the period, by a daypart or a gap, and came back) is one active
+    // session: subtract every run start that has an earlier row of its session in the period. Run
+    // starts with a predecessor are rare: rows after a gap, and rows in a QH that starts a run of the
+    // period (the day's first QH of a daypart) whose session listened just before it.
+    db.query<{ stream: string; n: number }>(
+      `select coalesce($3::text, t.stream) as stream, count(*)::float8 as n
+        from (
+          select stream, session, session_start, quarter_hour as before_qh from session_quarter_hours
+            where not continues and prev_quarter_hour is not null
+              and quarter_hour >= $4::timestamptz and quarter_hour < $5::timestamptz
+              and quarter_hour in (select unnest(($1::text[])::timestamptz[])) and stream = any($2::text[])
+          union all
+          select s.stream, s.session, s.session_start, r.prev_in + interval '15 minutes'
+            from unnest(($6::text[])::timestamptz[], ($7::text[])::timestamptz[]) as r(qh, prev_in)
+            join session_quarter_hours s on s.quarter_hour = r.qh and s.continues and s.stream = any($2::text[])
+        ) t
+        where exists (select 1 from session_quarter_hours x
+          where x.session = t.session and x.session_start = t.session_start
+            and x.quarter_hour >= $4::timestamptz and x.quarter_hour < t.before_qh
+            and ($8::int[])[(extract(epoch from (x.quarter_hour - $4::timestamptz)) / 900)::int + 1] = 1)
+        group by 1`,
+      [
+        qhs,
+        streams,
+        r.groupAs ?? null,
+        lo,
+        hi,
+        laterRunStarts.map((x) => x.qh),
+        laterRunStarts.map((x) => x.prevIn),
+        inSet,
+      ],
+    ),
+    cumeOf(db, r, streams, runStarts, lo!, hi),
+  ]);
+  const gapByStream = new Map(gaps.map((g) => [g.stream, g.n]));
+  return {
+    totals: sums.map((s) => ({
+      stream: s.stream,
+      ms: s.ms,
+      active: s.rows - (s.continuing ?? 0) - (gapByStream.get(s.stream) ?? 0),
+      cume: cumeByStream.get(s.stream) ?? 0,
+    })),
+    starts: new Map(sums.map((s) => [s.stream, s.starts])),
+  };
+}
