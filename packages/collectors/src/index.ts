@@ -1,0 +1,2 @@
+// Collectors: each turns one kind of server's listeners into listen events (DESIGN.md section 2b).
+export {};
