@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import pkg from '../package.json' with { type: 'json' };
+import { COLLECT_ICECAST_HELP, runCollectIcecast } from './collect-icecast.js';
 import { runMigrate, runRetention } from './db-commands.js';
 import { loadEnv } from './env.js';
 import { DataError, UsageError } from './errors.js';
@@ -13,6 +14,7 @@ Commands:
   report     listener report (AQH, cume, TLH, ATSL by stream and daypart) from an NDJSON event export or the database
   migrate    create or update Earshot's tables in the database
   retention  drop raw listen-event days older than --keep-days N that ingest and the worker no longer need
+  collect icecast  count an unmodified Icecast 2 server's listeners into ingest (earshot collect icecast --help)
 
 Options:
   -h, --help       help (also: earshot <command> --help)
@@ -45,13 +47,23 @@ async function main(argv: readonly string[]): Promise<number> {
       await write(process.stdout, `${pkg.version}\n`);
       return 0;
     }
-    const commands = ['report', 'migrate', 'retention'];
+    const commands = ['report', 'migrate', 'retention', 'collect'];
     if (!commands.includes(command))
       throw new UsageError(`unknown command "${command}" (see earshot --help)`);
     const env = loadEnv(process.env);
     if (!env.ok) throw new UsageError(env.message);
-    const output =
-      command === 'migrate'
+    const collectors: Record<string, { help: string; run: typeof runCollectIcecast }> = {
+      icecast: { help: COLLECT_ICECAST_HELP, run: runCollectIcecast },
+    };
+    const collector = command === 'collect' ? collectors[rest[0] ?? ''] : undefined;
+    if (command === 'collect' && !collector) {
+      throw new UsageError(
+        `collect what? one of: ${Object.keys(collectors).join(', ')} (see earshot collect icecast --help)`,
+      );
+    }
+    const output = collector
+      ? await collector.run(rest.slice(1), env.env, { stderr: process.stderr })
+      : command === 'migrate'
         ? await runMigrate(rest, env.env)
         : command === 'retention'
           ? await runRetention(rest, env.env)

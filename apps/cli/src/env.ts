@@ -43,6 +43,13 @@ const EnvSchema = z.object({
       .optional(),
   ),
   EARSHOT_DATA_DIR: z.preprocess(unsetIfEmpty, z.string().optional()),
+  // Collectors (earshot collect ...): where and how to send the events.
+  EARSHOT_INGEST_URL: z.preprocess(unsetIfEmpty, z.url({ error: 'must be an http(s) URL' }).optional()),
+  EARSHOT_INGEST_TOKEN: z.preprocess(unsetIfEmpty, z.string().optional()),
+  // earshot collect icecast: the Icecast admin interface (the password never goes on the command line).
+  EARSHOT_ICECAST_URL: z.preprocess(unsetIfEmpty, z.url({ error: 'must be an http(s) URL' }).optional()),
+  EARSHOT_ICECAST_ADMIN_USER: z.preprocess(unsetIfEmpty, z.string().optional()),
+  EARSHOT_ICECAST_ADMIN_PASSWORD: z.preprocess(unsetIfEmpty, z.string().optional()),
   // Set by pnpm (and npm) to the directory it was run in: a relative EARSHOT_DATA_DIR, and the
   // default ./.earshot, are taken from there (@earshot/db's resolveDataDir), as in every app.
   INIT_CWD: z.preprocess(unsetIfEmpty, z.string().optional()),

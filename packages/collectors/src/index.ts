@@ -1,2 +1,23 @@
 // Collectors: each turns one kind of server's listeners into listen events (DESIGN.md section 2b).
-export {};
+export {
+  fetchListClients,
+  fetchStats,
+  type IcecastAdmin,
+  type IcecastListener,
+  type IcecastMountStats,
+  type IcecastStats,
+  parseListClients,
+  parseStats,
+} from './icecast/admin.js';
+export {
+  type CycleReport,
+  createIcecastCollector,
+  type IcecastCollector,
+  type IcecastCollectorOptions,
+  type IcecastMount,
+} from './icecast/collector.js';
+export { type Connection, closeEvents, sessionIdOf, tickEvents } from './icecast/connection.js';
+export { deterministicId } from './shared/deterministic-id.js';
+export { type LogLine, type LogPosition, readNewLines } from './shared/log-tail.js';
+export { readStateFile, writeStateFile } from './shared/state-file.js';
+export { type MountKey, parseMountKey, streamKeyOf } from './shared/stream-key.js';
