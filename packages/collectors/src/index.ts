@@ -21,3 +21,9 @@ export { deterministicId } from './shared/deterministic-id.js';
 export { type LogLine, type LogPosition, readNewLines } from './shared/log-tail.js';
 export { readStateFile, writeStateFile } from './shared/state-file.js';
 export { type MountKey, parseMountKey, streamKeyOf } from './shared/stream-key.js';
+export {
+  createShoutcastCollector,
+  type ShoutcastCollectorOptions,
+  type ShoutcastCycle,
+} from './shoutcast/collector.js';
+export { type DnasListener, parseDnasBitrate, parseDnasListeners } from './shoutcast/dnas.js';
