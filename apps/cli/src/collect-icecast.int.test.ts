@@ -267,4 +267,61 @@ describe('earshot collect icecast against a real Icecast 2', () => {
     expect(new Set(sessions.map((s) => s.session.split(':')[2])).size).toBe(2);
     source.kill('SIGTERM');
   });
+
+  it('closes the listeners of an Icecast killed -9 (no log lines) at their last sighting, within one tick', async () => {
+    const mount = '/crash.mp3';
+    children.push(startFfmpegSource(icecast, mount));
+    await waitForMount(icecast, mount);
+    const sink = createHttpSink({ url: ingest.url, token: TOKEN, flushIntervalMs: 200 });
+    const lib = createIcecastCollector({
+      admin: { url: icecast.url, user: 'admin', password: ADMIN_PASSWORD },
+      server: 'crash-icecast',
+      mounts: [{ mount, stream: 'crash-mp3', bitrateKbps: 64 }],
+      accessLog: icecast.accessLog,
+      stateFile: join(icecast.dir, 'crash-state.json'),
+      tickS: TICK_S,
+      graceS: 3,
+      sink,
+    });
+    await lib.start();
+    const url = `${icecast.url}${mount}`;
+    const players = [
+      ffmpegPlayer(url, 120, join(icecast.dir, 'crash-ffmpeg.out')),
+      mpvPlayer(url, 120, join(icecast.dir, 'crash-mpv.out')),
+    ];
+    children.push(...players);
+    expect(await waitFor(() => lib.connections().length === 2, 15_000)).toBe(true);
+    await sleep(6000);
+    await icecast.stop('SIGKILL');
+    const killedMs = Date.now();
+    await Promise.all(players.map(exited));
+    expect(icecast.listenerLines(mount)).toHaveLength(0);
+    await icecast.restart();
+    // Another run of Icecast: the old connections are gone; closed once the grace is over.
+    expect(await waitFor(() => lib.connections().length === 0, 20_000)).toBe(true);
+    await lib.stop();
+    await sink.close();
+
+    const ids = (
+      await db.query<{ session: string }>(
+        "select distinct session from listen_events where stream = 'crash-mp3'",
+      )
+    ).map((r) => r.session);
+    expect(ids).toHaveLength(2);
+    await finalizeSessions(db, ids, SETTINGS, { force: true });
+    const begins = await db.query<{ session: string; begin: number }>(
+      `select session, min(extract(epoch from time) * 1000 - duration_ms)::float8 as begin
+        from listen_events where stream = 'crash-mp3' group by session`,
+    );
+    const sessions = (await sessionsOf()).filter((s) => s.stream === 'crash-mp3');
+    expect(sessions).toHaveLength(2);
+    for (const s of sessions) {
+      const begin = begins.find((b) => b.session === s.session)?.begin ?? 0;
+      // Connected from `begin` until the kill; counted until the last poll that listed it.
+      const connectedMs = killedMs - begin;
+      expect(s.duration_ms).toBeLessThanOrEqual(connectedMs + 1000);
+      expect(s.duration_ms).toBeGreaterThanOrEqual(connectedMs - TICK_S * 1000 - 1000);
+      expect(s.end - s.duration_ms).toBe(begin);
+    }
+  });
 });
