@@ -27,3 +27,37 @@ export {
   type ShoutcastCycle,
 } from './shoutcast/collector.js';
 export { type DnasListener, parseDnasBitrate, parseDnasListeners } from './shoutcast/dnas.js';
+export {
+  type AccessLogCollector,
+  type AccessLogCollectorOptions,
+  type AccessLogCounts,
+  createAccessLogCollector,
+  fileIdentity,
+  lineEventId,
+} from './access-log/collector.js';
+export {
+  createHlsCatalog,
+  type HlsCatalog,
+  type HlsCatalogOptions,
+  type HlsGroup,
+  type PlaylistSource,
+  type SegmentInfo,
+} from './access-log/hls-catalog.js';
+export {
+  type ImportAccessLogOptions,
+  type ImportProgress,
+  importAccessLog,
+} from './access-log/import-log.js';
+export {
+  ACCESS_LOG_FORMATS,
+  type AccessLogFormat,
+  type AccessRecord,
+  type ParseResult,
+  parseAccessLine,
+} from './access-log/parse-line.js';
+export {
+  type AccessLogMapper,
+  type AccessLogMapperOptions,
+  createAccessLogMapper,
+  type MapperCounts,
+} from './access-log/to-events.js';
