@@ -94,6 +94,17 @@ interface IcecastState {
 }
 
 const TOMBSTONE_MS = 3_600_000;
+const MAX_CATCH_UP_MS = 86_400_000;
+
+/** Bytes per second of a mount: as configured, else as the source declares, else as Icecast reads it. */
+function bytesPerSecond(mount: IcecastMount, stats: IcecastMountStats | undefined, nowS: number): number {
+  const kbps = mount.bitrateKbps ?? stats?.bitrateKbps;
+  if (kbps) return kbps * 125;
+  if (stats?.totalBytesRead && stats.streamStartS && nowS - stats.streamStartS >= 5) {
+    return Math.round(stats.totalBytesRead / (nowS - stats.streamStartS));
+  }
+  return 0;
+}
 const MAX_TOMBSTONES = 10_000;
 
 /**
@@ -158,12 +169,10 @@ export function createIcecastCollector(options: IcecastCollectorOptions): Icecas
     stats: IcecastMountStats | undefined,
   ): Connection {
     const startMs = (icecastNowS - listener.connectedS) * 1000;
-    let bytesPerS = 0;
-    const kbps = mount.bitrateKbps ?? stats?.bitrateKbps;
-    if (kbps) bytesPerS = kbps * 125;
-    else if (stats?.totalBytesRead && stats.streamStartS && icecastNowS - stats.streamStartS >= 5) {
-      bytesPerS = Math.round(stats.totalBytesRead / (icecastNowS - stats.streamStartS));
-    }
+    const bytesPerS = bytesPerSecond(mount, stats, icecastNowS);
+    // A connection older than a day (a relay, a monitor) is ticked for its last day only: ingest
+    // refuses events older than its EARSHOT_MAX_EVENT_AGE_S, and with them their whole batch.
+    const tickedMs = Math.max(startMs, Math.floor((icecastNowS * 1000 - MAX_CATCH_UP_MS) / tickMs) * tickMs);
     const c: Connection = {
       session: sessionIdOf(server, epochS, listener.id),
       idBase: `icecast\u001f${server}\u001f${epochS}\u001f${listener.id}`,
@@ -173,7 +182,7 @@ export function createIcecastCollector(options: IcecastCollectorOptions): Icecas
       stream: mount.stream,
       startMs,
       bytesPerS,
-      tickedMs: startMs,
+      tickedMs,
       lastSeenMs: icecastNowS * 1000,
     };
     if (listener.ip) c.ip = listener.ip;
@@ -296,6 +305,8 @@ export function createIcecastCollector(options: IcecastCollectorOptions): Icecas
           c = addConnection(stats.serverStartS, listener, mount, lowS, mountStats);
         }
         listed.add(key);
+        // No rate was known when it connected (a source that had just started): take it now.
+        if (c.bytesPerS === 0) c.bytesPerS = bytesPerSecond(mount, mountStats, lowS);
         c.lastSeenMs = Math.max(c.lastSeenMs, lowS * 1000);
         delete c.missingSinceMs;
         const made = tickEvents(c, lowS * 1000, tickMs);

@@ -71,6 +71,20 @@ describe('Icecast connection events', () => {
     expect(close.at(-1)?.bytes).toBe(0);
   });
 
+  it('keeps the logged total when the rate changes mid-connection, and caps a close ingest would refuse', () => {
+    const c = connection({ bytesPerS: 0 });
+    const early = tickEvents(c, start + 60_000, T);
+    c.bytesPerS = 8000; // the source's rate became known
+    const close = closeEvents(c, start + 100_000, T, 900_000);
+    expect([...early, ...close].reduce((s, e) => s + e.bytes, 0)).toBe(900_000);
+    // Two hours with no rate known, then 115 MB in a 17 s close: over 1 MB/s + 1 MiB, so capped.
+    const blind = connection({ bytesPerS: 0 });
+    tickEvents(blind, start + 7_200_000, T);
+    const last = closeEvents(blind, start + 7_210_000, T, 115_000_000).at(-1);
+    expect(last?.duration).toBe(17);
+    expect(last?.bytes).toBe(17 * 1_000_000 + 1024 * 1024 - 1);
+  });
+
   it('keeps session ids within 128 characters', () => {
     expect(sessionIdOf('x'.repeat(200), 1_796_000_000, '123456').length).toBeLessThanOrEqual(128);
   });

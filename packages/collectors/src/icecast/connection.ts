@@ -22,6 +22,8 @@ export interface Connection {
   ua?: string;
   /** Bytes per second assumed for the ticks (the close event corrects the total). */
   bytesPerS: number;
+  /** Bytes the tick events made so far carry (the close carries the logged total minus these). */
+  tickedBytes?: number;
   /** The last tick boundary an event was made for (`startMs` before the first). */
   tickedMs: number;
   /** The last instant (Icecast's clock) the admin interface listed it. */
@@ -46,10 +48,18 @@ export function sessionIdOf(server: string, epochS: number, clientId: string): s
     : `icecast:${shortHash(24, server)}:${epochS}:${clientId}`.slice(0, MAX_SESSION);
 }
 
-/** Bytes assumed delivered from the connection's start to `atMs` (rounded once, so ticks never drift). */
-function bytesAt(c: Connection, atMs: number): number {
-  return Math.round((c.bytesPerS * (atMs - c.startMs)) / 1000);
+/** Bytes assumed delivered in `(fromMs, toMs]`. */
+function bytesIn(c: Connection, fromMs: number, toMs: number): number {
+  return Math.round((c.bytesPerS * (toMs - fromMs)) / 1000);
 }
+
+/**
+ * Ingest refuses an event with more than `EARSHOT_MAX_BYTES_PER_S` (default 1 MB) per second of
+ * duration plus 1 MiB, and with it the whole batch: a close whose estimate ran far behind (no
+ * bitrate known during a long connection) is capped below that.
+ */
+export const MAX_CLOSE_BYTES_PER_S = 1_000_000;
+const CLOSE_ALLOWANCE_BYTES = 1024 * 1024 - 1;
 
 function event(c: Connection, time: number, fromMs: number, bytes: number, id: string): ListenEvent {
   return buildEvent(
@@ -77,8 +87,10 @@ export function tickEvents(c: Connection, untilMs: number, tickMs: number): List
   const out: ListenEvent[] = [];
   for (let g = (Math.floor(c.tickedMs / tickMs) + 1) * tickMs; g <= untilMs; g += tickMs) {
     const from = Math.max(c.startMs, c.tickedMs);
-    out.push(event(c, g, from, bytesAt(c, g) - bytesAt(c, from), deterministicId(c.idBase, 'tick', g)));
+    const bytes = bytesIn(c, from, g);
+    out.push(event(c, g, from, bytes, deterministicId(c.idBase, 'tick', g)));
     c.tickedMs = g;
+    c.tickedBytes = (c.tickedBytes ?? 0) + bytes;
   }
   return out;
 }
@@ -87,7 +99,8 @@ export function tickEvents(c: Connection, untilMs: number, tickMs: number): List
  * The events that end `c` at `endMs`: the ticks not made yet up to `endMs`, then the close event
  * with the remainder `(last tick, end]`, so the durations add up to `end - start` exactly and no two
  * intervals overlap. `totalBytes` (Icecast's access log) makes the bytes exact: the close carries
- * what the ticks' estimate left over (never less than 0). Without it the close is an estimate too.
+ * what the ticks' estimate left over (never less than 0, and never more than ingest accepts for its
+duration). Without it the close is an estimate too.
  */
 export function closeEvents(
   c: Connection,
@@ -97,10 +110,10 @@ export function closeEvents(
 ): ListenEvent[] {
   const out = tickEvents(c, endMs, tickMs);
   const from = Math.max(c.startMs, c.tickedMs);
-  const bytes =
-    totalBytes === undefined
-      ? bytesAt(c, endMs) - bytesAt(c, from)
-      : Math.max(0, totalBytes - bytesAt(c, from));
-  out.push(event(c, Math.max(endMs, from), from, bytes, deterministicId(c.idBase, 'close')));
+  const end = Math.max(endMs, from);
+  const remainder =
+    totalBytes === undefined ? bytesIn(c, from, end) : Math.max(0, totalBytes - (c.tickedBytes ?? 0));
+  const cap = Math.floor(((end - from) / 1000) * MAX_CLOSE_BYTES_PER_S) + CLOSE_ALLOWANCE_BYTES;
+  out.push(event(c, end, from, Math.min(remainder, cap), deterministicId(c.idBase, 'close')));
   return out;
 }
