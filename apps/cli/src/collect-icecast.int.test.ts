@@ -143,6 +143,15 @@ describe('earshot collect icecast against a real Icecast 2', () => {
     const got = sessions
       .map((s) => ({ begin: begins.get(s.session), end: s.end, durationMs: s.duration_ms, bytes: s.bytes }))
       .sort((a, b) => (a.begin ?? 0) - (b.begin ?? 0) || a.end - b.end);
+    if (process.env.EARSHOT_TEST_VERBOSE) {
+      // The per-player comparison, for the notes: Icecast's log beside the finalized session.
+      for (const [i, e] of expected.entries()) {
+        const g = got[i];
+        console.log(
+          `${stream}: icecast ${e.durationMs / 1000} s ${e.bytes} B | earshot ${(g?.durationMs ?? 0) / 1000} s ${g?.bytes} B`,
+        );
+      }
+    }
     expect(got).toEqual(expected);
     for (const s of sessions) {
       const begin = begins.get(s.session) ?? 0;
