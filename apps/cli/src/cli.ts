@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import pkg from '../package.json' with { type: 'json' };
+import { COLLECT_ACCESS_LOG_HELP, runCollectAccessLog, runImportAccessLog } from './collect-access-log.js';
 import { COLLECT_ICECAST_HELP, runCollectIcecast } from './collect-icecast.js';
 import { runMigrate, runRetention } from './db-commands.js';
 import { loadEnv } from './env.js';
@@ -15,6 +16,8 @@ Commands:
   migrate    create or update Earshot's tables in the database
   retention  drop raw listen-event days older than --keep-days N that ingest and the worker no longer need
   collect icecast  count an unmodified Icecast 2 server's listeners into ingest (earshot collect icecast --help)
+  collect access-log  tail nginx/CDN/Icecast access logs (HLS, continuous streams) into ingest (earshot collect access-log --help)
+  import access-log   one pass over an old access log (plain or .gz) to NDJSON events or ingest
 
 Options:
   -h, --help       help (also: earshot <command> --help)
@@ -47,13 +50,14 @@ async function main(argv: readonly string[]): Promise<number> {
       await write(process.stdout, `${pkg.version}\n`);
       return 0;
     }
-    const commands = ['report', 'migrate', 'retention', 'collect'];
+    const commands = ['report', 'migrate', 'retention', 'collect', 'import'];
     if (!commands.includes(command))
       throw new UsageError(`unknown command "${command}" (see earshot --help)`);
     const env = loadEnv(process.env);
     if (!env.ok) throw new UsageError(env.message);
     const collectors: Record<string, { help: string; run: typeof runCollectIcecast }> = {
       icecast: { help: COLLECT_ICECAST_HELP, run: runCollectIcecast },
+      'access-log': { help: COLLECT_ACCESS_LOG_HELP, run: runCollectAccessLog },
     };
     const collector = command === 'collect' ? collectors[rest[0] ?? ''] : undefined;
     if (command === 'collect' && !collector) {
@@ -61,13 +65,18 @@ async function main(argv: readonly string[]): Promise<number> {
         `collect what? one of: ${Object.keys(collectors).join(', ')} (see earshot collect icecast --help)`,
       );
     }
+    if (command === 'import' && rest[0] !== 'access-log') {
+      throw new UsageError('import what? access-log (see earshot import access-log --help)');
+    }
     const output = collector
       ? await collector.run(rest.slice(1), env.env, { stderr: process.stderr })
-      : command === 'migrate'
-        ? await runMigrate(rest, env.env)
-        : command === 'retention'
-          ? await runRetention(rest, env.env)
-          : await runReport(rest, env.env, { stdout: process.stdout, stderr: process.stderr });
+      : command === 'import'
+        ? await runImportAccessLog(rest.slice(1), env.env, { stdout: process.stdout, stderr: process.stderr })
+        : command === 'migrate'
+          ? await runMigrate(rest, env.env)
+          : command === 'retention'
+            ? await runRetention(rest, env.env)
+            : await runReport(rest, env.env, { stdout: process.stdout, stderr: process.stderr });
     await write(process.stdout, output);
     return 0;
   } catch (error) {

@@ -46,6 +46,8 @@ const EnvSchema = z.object({
   // Collectors (earshot collect ...): where and how to send the events.
   EARSHOT_INGEST_URL: z.preprocess(unsetIfEmpty, z.url({ error: 'must be an http(s) URL' }).optional()),
   EARSHOT_INGEST_TOKEN: z.preprocess(unsetIfEmpty, z.string().optional()),
+  // earshot collect/import access-log: the salt of the fallback HLS session id (IP + agent + group).
+  EARSHOT_LISTENER_SALT: z.preprocess(unsetIfEmpty, z.string().optional()),
   // earshot collect icecast: the Icecast admin interface (the password never goes on the command line).
   EARSHOT_ICECAST_URL: z.preprocess(unsetIfEmpty, z.url({ error: 'must be an http(s) URL' }).optional()),
   EARSHOT_ICECAST_ADMIN_USER: z.preprocess(unsetIfEmpty, z.string().optional()),

@@ -84,6 +84,20 @@ export function createAccessLogMapper(options: AccessLogMapperOptions): AccessLo
     return Math.max(0, seconds - before);
   }
 
+  // Per-line work a busy log repeats for every request of a listener: cached, bounded.
+  const cleaned = new Map<string, string | undefined>();
+  const fallbacks = new Map<string, string>();
+  function cleanUa(raw: string | null | undefined): string | undefined {
+    if (raw === null || raw === undefined) return undefined;
+    let value = cleaned.get(raw);
+    if (value === undefined && !cleaned.has(raw)) {
+      value = cleanClientText(raw);
+      if (cleaned.size >= 10_000) cleaned.clear();
+      cleaned.set(raw, value);
+    }
+    return value;
+  }
+
   // header > session_id > (fallback) salted hash of IP + user agent + group.
   function sessionOf(
     record: AccessRecord,
@@ -96,7 +110,14 @@ export function createAccessLogMapper(options: AccessLogMapperOptions): AccessLo
     const fromQuery = query?.get('session_id');
     if (isValidSessionId(fromQuery)) return fromQuery;
     if (options.salt === undefined) return undefined;
-    return `h-${shortHash(32, 'earshot-hls-session', options.salt, record.ip ?? '', ua ?? '', group)}`;
+    const key = `${record.ip ?? ''}\n${ua ?? ''}\n${group}`;
+    let session = fallbacks.get(key);
+    if (session === undefined) {
+      session = `h-${shortHash(32, 'earshot-hls-session', options.salt, record.ip ?? '', ua ?? '', group)}`;
+      if (fallbacks.size >= 100_000) fallbacks.clear();
+      fallbacks.set(key, session);
+    }
+    return session;
   }
 
   function skip(): undefined {
@@ -113,7 +134,7 @@ export function createAccessLogMapper(options: AccessLogMapperOptions): AccessLo
     const catalog = options.catalog;
     if (!catalog) return false;
     // The user agent a rewritten URI carries wins, as in the logger (players change theirs).
-    const ua = cleanClientText(query?.get('ua')) ?? cleanClientText(record.ua);
+    const ua = cleanUa(query?.get('ua')) ?? cleanUa(record.ua);
     const group = catalog.group(path);
     if (group) {
       if (
