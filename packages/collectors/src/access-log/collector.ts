@@ -184,9 +184,27 @@ export async function createAccessLogCollector(
     return identity;
   }
 
+  // A file truncated in place and written again past the old position (copytruncate, then a
+  // burst) has the same inode and is no shorter: its first line tells it apart.
+  async function detectRewrite(path: string, file: FileState): Promise<void> {
+    const position = file.position;
+    const known = position ? file.identities[String(position.inode)] : undefined;
+    if (!position || !known || known.startsWith('inode-') || position.offset === 0) return;
+    try {
+      if (Number((await stat(path)).ino) !== position.inode) return;
+      const first = await firstLineOf(path);
+      if (first !== undefined && fileIdentity(first) === known) return;
+    } catch {
+      return;
+    }
+    delete file.identities[String(position.inode)];
+    file.position = { inode: position.inode, offset: 0 };
+  }
+
   async function pollFile(path: string): Promise<number> {
     const file = state.files[path] ?? { identities: {} };
     state.files[path] = file;
+    await detectRewrite(path, file);
     const { lines, position } = await readNewLines(path, file.position, {
       from: options.from ?? 'end',
       maxBytes: 4 * 1024 * 1024,
