@@ -333,4 +333,53 @@ describe('earshot collect icecast against a real Icecast 2', () => {
       expect(s.end - s.duration_ms).toBe(begin);
     }
   });
+
+  it('loses nothing while ingest is down for a while, on two mounts under their own keys', async () => {
+    children.push(startFfmpegSource(icecast, '/a.mp3'), startFfmpegSource(icecast, '/b.mp3'));
+    await Promise.all([waitForMount(icecast, '/a.mp3'), waitForMount(icecast, '/b.mp3')]);
+    const port = ingest.port;
+    const sink = createHttpSink({ url: ingest.url, token: TOKEN, flushIntervalMs: 200, retryMaxMs: 1000 });
+    const lib = createIcecastCollector({
+      admin: { url: icecast.url, user: 'admin', password: ADMIN_PASSWORD },
+      server: 'outage-icecast',
+      mounts: [
+        { mount: '/a.mp3', stream: 'outage-a', bitrateKbps: 64 },
+        { mount: '/b.mp3', stream: 'outage-b', bitrateKbps: 64 },
+      ],
+      accessLog: icecast.accessLog,
+      stateFile: join(icecast.dir, 'outage-state.json'),
+      tickS: TICK_S,
+      sink,
+    });
+    await lib.start();
+    const players = [
+      ffmpegPlayer(`${icecast.url}/a.mp3`, 14, join(icecast.dir, 'outage-a.out')),
+      mpvPlayer(`${icecast.url}/b.mp3`, 12, join(icecast.dir, 'outage-b.out')),
+    ];
+    children.push(...players);
+    await sleep(3000);
+    // Ingest goes away while both play (and while one of them leaves), then comes back.
+    await ingest.close();
+    await sleep(9000);
+    ingest = await startIngest(
+      loadEnv({
+        EARSHOT_INGEST_TOKENS: TOKEN,
+        DATABASE_URL: pg.url,
+        PORT: String(port),
+        EARSHOT_LISTENER_SALT: 'a-listener-salt-for-the-tests',
+        EARSHOT_IDLE_S: String(SETTINGS.idleS),
+      }),
+      createLogger('silent'),
+    );
+    await Promise.all(players.map(exited));
+    const lineCount = () => icecast.listenerLines('/a.mp3').length + icecast.listenerLines('/b.mp3').length;
+    expect(await waitFor(() => lineCount() === 2, 20_000)).toBe(true);
+    expect(await waitFor(() => lib.connections().length === 0, 20_000)).toBe(true);
+    await lib.stop();
+    const stats = await sink.close();
+    expect(stats).toMatchObject({ dropped: 0, failed: 0 });
+    expect(stats.retried).toBeGreaterThan(0);
+    await expectSessionsMatchLog('outage-a', icecast.listenerLines('/a.mp3'));
+    await expectSessionsMatchLog('outage-b', icecast.listenerLines('/b.mp3'));
+  });
 });
