@@ -93,4 +93,27 @@ describe('Shoutcast DNAS 2 (recorded responses, not a live DNAS)', () => {
     for (const e of again) expect(before.get(e.id as string)).toBe(e.time);
     expect(seen.every((s) => s.includes('mode=viewxml'))).toBe(true);
   });
+
+  it('runs a cycle at start() and after every tick boundary until stop()', async () => {
+    page3 = 'page3-a.xml';
+    let cycles = 0;
+    const c = createShoutcastCollector({
+      url,
+      adminPassword: 'dnas-admin',
+      stream: 'dnas-128',
+      tickS: 1,
+      sink: createCallbackSink(() => {}),
+      now: () => {
+        cycles++;
+        return Date.now();
+      },
+    });
+    c.start();
+    const until = Date.now() + 5000;
+    while (cycles < 6 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    await c.stop();
+    // Two clock readings per page, two pages per cycle: at least two cycles ran.
+    expect(cycles).toBeGreaterThanOrEqual(6);
+    expect(c.connections().length).toBe(2);
+  });
 });

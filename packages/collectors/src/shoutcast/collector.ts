@@ -1,6 +1,7 @@
 import type { ListenEvent } from '@earshot/core';
 import type { EventSink, LoggerLike } from '@earshot/logger';
 import { readStateFile, writeStateFile } from '../shared/state-file.js';
+import { startTickLoop, type TickLoop } from '../shared/tick-loop.js';
 import { type Connection, closeEvents, tickEvents } from '../icecast/connection.js';
 import { parseDnasBitrate, parseDnasListeners } from './dnas.js';
 
@@ -144,8 +145,27 @@ export function createShoutcastCollector(options: ShoutcastCollectorOptions) {
     return report;
   }
 
+  let running: Promise<ShoutcastCycle> | undefined;
+  const once = (): Promise<ShoutcastCycle> => {
+    const next = (running ?? Promise.resolve(undefined)).catch(() => undefined).then(runOnce);
+    running = next;
+    return next;
+  };
+  let loop: TickLoop | undefined;
   return {
-    runOnce,
+    /** One cycle now: poll, make and send the events, save the state. */
+    runOnce: once,
+    /** Runs a cycle just after every tick boundary until `stop()`. */
+    start(): void {
+      loop ??= startTickLoop(tickMs, once, (error) =>
+        options.logger?.error({ err: error }, 'Shoutcast collector cycle failed'),
+      );
+    },
+    /** Stops after the cycle in flight and flushes the sink (it does not close it). */
+    async stop(): Promise<void> {
+      await loop?.stop();
+      await options.sink.flush({ timeoutMs: 5000 });
+    },
     connections: () => Object.values(state.connections).map((c) => ({ ...c })),
   };
 }
