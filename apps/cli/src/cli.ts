@@ -2,6 +2,7 @@
 import pkg from '../package.json' with { type: 'json' };
 import { COLLECT_ACCESS_LOG_HELP, runCollectAccessLog, runImportAccessLog } from './collect-access-log.js';
 import { COLLECT_ICECAST_HELP, runCollectIcecast } from './collect-icecast.js';
+import { COLLECT_SHOUTCAST_HELP, runCollectShoutcast } from './collect-shoutcast.js';
 import { runMigrate, runRetention } from './db-commands.js';
 import { loadEnv } from './env.js';
 import { DataError, UsageError } from './errors.js';
@@ -16,6 +17,7 @@ Commands:
   migrate    create or update Earshot's tables in the database
   retention  drop raw listen-event days older than --keep-days N that ingest and the worker no longer need
   collect icecast  count an unmodified Icecast 2 server's listeners into ingest (earshot collect icecast --help)
+  collect shoutcast  count a Shoutcast DNAS 2 stream's listeners from its admin XML (earshot collect shoutcast --help)
   collect access-log  tail nginx/CDN/Icecast access logs (HLS, continuous streams) into ingest (earshot collect access-log --help)
   import access-log   one pass over an old access log (plain or .gz) to NDJSON events or ingest
 
@@ -57,6 +59,7 @@ async function main(argv: readonly string[]): Promise<number> {
     if (!env.ok) throw new UsageError(env.message);
     const collectors: Record<string, { help: string; run: typeof runCollectIcecast }> = {
       icecast: { help: COLLECT_ICECAST_HELP, run: runCollectIcecast },
+      shoutcast: { help: COLLECT_SHOUTCAST_HELP, run: runCollectShoutcast },
       'access-log': { help: COLLECT_ACCESS_LOG_HELP, run: runCollectAccessLog },
     };
     const collector = command === 'collect' ? collectors[rest[0] ?? ''] : undefined;

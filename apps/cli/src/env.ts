@@ -52,6 +52,8 @@ const EnvSchema = z.object({
   EARSHOT_ICECAST_URL: z.preprocess(unsetIfEmpty, z.url({ error: 'must be an http(s) URL' }).optional()),
   EARSHOT_ICECAST_ADMIN_USER: z.preprocess(unsetIfEmpty, z.string().optional()),
   EARSHOT_ICECAST_ADMIN_PASSWORD: z.preprocess(unsetIfEmpty, z.string().optional()),
+  // earshot collect shoutcast: the DNAS admin password.
+  EARSHOT_DNAS_ADMIN_PASSWORD: z.preprocess(unsetIfEmpty, z.string().optional()),
   // Set by pnpm (and npm) to the directory it was run in: a relative EARSHOT_DATA_DIR, and the
   // default ./.earshot, are taken from there (@earshot/db's resolveDataDir), as in every app.
   INIT_CWD: z.preprocess(unsetIfEmpty, z.string().optional()),
