@@ -291,4 +291,99 @@ describe('earshot collect access-log against a real nginx serving live HLS', () 
     const state = JSON.parse(readFileSync(join(dir, 'collector-state.json'), 'utf8'));
     expect(Object.keys(state.files)).toEqual([nginx.accessLog]);
   });
+  it('groups players that carry no session id by the salted IP + agent hash, from the JSON log format', {
+    timeout: 180_000,
+  }, async () => {
+    // A second nginx on the same files, without the sessions snippet, logging earshot_json.
+    const plain = await startNginx({ sessions: false, format: 'earshot_json', docroot: nginx.docroot });
+    const events: ListenEvent[] = [];
+    const logged = await createStation({ port: 0, sink: createCallbackSink((e) => void events.push(e)) });
+    const before = new Set(
+      (await db.query<{ session: string }>('select distinct session from listen_events')).map(
+        (r) => r.session,
+      ),
+    );
+    try {
+      const args = [
+        'collect',
+        'access-log',
+        '--format',
+        'json',
+        '--hls',
+        '/hls/live.m3u8=live',
+        '--docroot',
+        nginx.docroot,
+        '--state',
+        join(plain.dir, 'state.json'),
+        '--from-start',
+        '--ingest-url',
+        ingest.url,
+        plain.accessLog,
+      ];
+      const collector = cli(args);
+      children.push(collector);
+      const dir = plain.dir;
+      const players = [
+        playWithFfmpeg(`${plain.url}/hls/live.m3u8`, PLAY_S, join(dir, 'ffmpeg-nginx.out')),
+        playWithMpv(`${plain.url}/hls/live.m3u8`, PLAY_S, join(dir, 'mpv-nginx.out')),
+        playWithFfmpeg(`${logged.url}/hls/live.m3u8`, PLAY_S, join(dir, 'ffmpeg-station.out')),
+        playWithMpv(`${logged.url}/hls/live.m3u8`, PLAY_S, join(dir, 'mpv-station.out')),
+      ];
+      children.push(...players);
+      await Promise.all(players.map(exited));
+      expect(players.map((p) => p.exitCode ?? p.signalCode)).toEqual([0, 4, 0, 4]);
+      await logged.close();
+      const out = join(dir, 'import.ndjson');
+      cliOutput(['import', ...args.slice(1, 8), '--out', out, plain.accessLog]);
+      const imported = readNdjson(out);
+      const ids = imported.map((e) => e.id as string);
+      expect(
+        await waitFor(async () => {
+          const rows = await db.query<{ n: number }>(
+            'select count(*)::int as n from listen_events where id = any($1)',
+            [ids],
+          );
+          return (rows[0]?.n ?? 0) === ids.length;
+        }, 20_000),
+      ).toBe(true);
+      collector.kill('SIGTERM');
+      await exited(collector);
+
+      const sessionIds = [...new Set(imported.map((e) => e.session))];
+      expect(sessionIds.every((id) => /^h-[0-9a-f]{32}$/.test(id) && !before.has(id))).toBe(true);
+      await finalizeSessions(db, sessionIds, SETTINGS, { force: true });
+      const sessions = await db.query<StoredSession>(
+        `select session, stream, duration_ms::float8 as duration_ms, ua from sessions
+          where session = any($1) order by ua`,
+        [sessionIds],
+      );
+      const player = (ua: string | null | undefined) => ((ua ?? '').startsWith('Lavf') ? 'ffmpeg' : 'mpv');
+      const uaOf = (session: string) => events.find((e) => e.session === session)?.ua ?? '';
+      const ours = sessions
+        .map((s) => ({ player: player(s.ua), stream: s.stream, durationS: s.duration_ms / 1000 }))
+        .sort((a, b) => a.player.localeCompare(b.player));
+      const theirs = buildReport(events, SETTINGS)
+        .sessions.map((s) => ({ player: player(uaOf(s.session)), stream: s.stream, durationS: s.duration }))
+        .sort((a, b) => a.player.localeCompare(b.player));
+      const figures = JSON.stringify({ collector: ours, logger: theirs });
+      process.stderr.write(`access-log collector (fallback sessions) vs logger: ${figures}\n`);
+      expect(
+        ours.map((s) => [s.player, s.stream]),
+        figures,
+      ).toEqual([
+        ['ffmpeg', 'live'],
+        ['mpv', 'live'],
+      ]);
+      expect(
+        theirs.map((s) => [s.player, s.stream]),
+        figures,
+      ).toEqual(ours.map((s) => [s.player, s.stream]));
+      for (const [i, s] of ours.entries()) {
+        expect(Math.abs(s.durationS - (theirs[i]?.durationS ?? 0)), figures).toBeLessThanOrEqual(SEGMENT_S);
+      }
+    } finally {
+      await logged.close();
+      await plain.dispose();
+    }
+  });
 });

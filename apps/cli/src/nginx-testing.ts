@@ -27,9 +27,11 @@ export interface RunningNginx {
 export async function startNginx(options: {
   sessions: boolean;
   format?: 'earshot' | 'earshot_json';
+  /** Serve this docroot (another nginx's) instead of a new one. */
+  docroot?: string;
 }): Promise<RunningNginx> {
   const dir = mkdtempSync(join(tmpdir(), 'earshot-nginx-'));
-  const docroot = join(dir, 'www');
+  const docroot = options.docroot ?? join(dir, 'www');
   mkdirSync(join(docroot, 'hls'), { recursive: true });
   mkdirSync(join(dir, 'logs'));
   mkdirSync(join(dir, 'tmp'));

@@ -61,7 +61,8 @@ export async function mapLines(
       counts.bad++;
       continue;
     }
-    const event = await mapper.map(parsed.record, lineEventId(identity, line.offset, line.text));
+    const mapped = mapper.map(parsed.record, lineEventId(identity, line.offset, line.text));
+    const event = mapped instanceof Promise ? await mapped : mapped;
     if (event) events.push(event);
   }
   counts.events += events.length;
@@ -233,8 +234,7 @@ export async function createAccessLogCollector(
     if (!(await deliver(options.sink, events, signal))) return 0;
     file.position = position;
     if (options.stateFile) {
-      const ledger = mapper.ledger();
-      state.ledger = ledger.slice(Math.max(0, ledger.length - keepLedger));
+      state.ledger = mapper.ledger(keepLedger);
       await writeStateFile(options.stateFile, state);
     }
     return lines.length;

@@ -61,6 +61,8 @@ export interface HlsCatalog {
   group(path: string): HlsGroup | undefined;
   /** Whether the path is a variant playlist of a counted group (a request that emits nothing). */
   isVariantPlaylist(path: string): boolean;
+  /** A segment's facts if already known (no I/O). */
+  cached(path: string): SegmentInfo | undefined;
   /** A segment's facts; reads the variant playlists again when the segment is new. */
   segment(path: string): Promise<SegmentInfo | undefined>;
   /** The group a path under a variant's directory belongs to (a segment the playlists no longer list). */
@@ -208,6 +210,7 @@ export function createHlsCatalog(options: HlsCatalogOptions): HlsCatalog {
     async load() {
       for (const group of groups.values()) await loadGroup(group);
     },
+    cached: (path) => segments.get(path),
     async segment(path) {
       const known = segments.get(path);
       if (known) return known;

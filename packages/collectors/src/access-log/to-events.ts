@@ -4,7 +4,7 @@ import type { ListenEvent } from '@earshot/core';
 import { buildEvent, cleanClientText, isValidSessionId } from '@earshot/logger';
 import { shortHash } from '../shared/deterministic-id.js';
 import { streamKeyOf } from '../shared/stream-key.js';
-import type { HlsCatalog } from './hls-catalog.js';
+import type { HlsCatalog, SegmentInfo } from './hls-catalog.js';
 import type { AccessRecord } from './parse-line.js';
 
 export interface AccessLogMapperOptions {
@@ -40,9 +40,9 @@ export interface MapperCounts {
 
 export interface AccessLogMapper {
   /** The event of one record (`id` derived from the line), or `undefined` when it makes none. */
-  map(record: AccessRecord, id: string): Promise<ListenEvent | undefined>;
-  /** The (session, media sequence) ledger, oldest first, to save with the log position. */
-  ledger(): [string, number][];
+  map(record: AccessRecord, id: string): ListenEvent | undefined | Promise<ListenEvent | undefined>;
+  /** The (session, media sequence) ledger, oldest first (the newest `max`), to save with the log position. */
+  ledger(max?: number): [string, number][];
   counts(): MapperCounts;
 }
 
@@ -125,12 +125,15 @@ export function createAccessLogMapper(options: AccessLogMapperOptions): AccessLo
     return undefined;
   }
 
-  async function mapHls(
+  type Outcome = ListenEvent | undefined | false;
+
+  // Synchronous unless the segment is new to the catalog (then the playlists are read).
+  function mapHls(
     record: AccessRecord,
     id: string,
     path: string,
     query: URLSearchParams | undefined,
-  ): Promise<ListenEvent | undefined | false> {
+  ): Outcome | Promise<Outcome> {
     const catalog = options.catalog;
     if (!catalog) return false;
     // The user agent a rewritten URI carries wins, as in the logger (players change theirs).
@@ -157,7 +160,20 @@ export function createAccessLogMapper(options: AccessLogMapperOptions): AccessLo
       return catalog.groupOfPath(path) ? skip() : false;
     }
     if (record.bytes <= 0) return catalog.groupOfPath(path) ? skip() : false;
-    const info = await catalog.segment(path);
+    const cached = catalog.cached(path);
+    if (cached) return segmentEvent(record, id, path, query, ua, cached);
+    return catalog.segment(path).then((info) => segmentEvent(record, id, path, query, ua, info));
+  }
+
+  function segmentEvent(
+    record: AccessRecord,
+    id: string,
+    path: string,
+    query: URLSearchParams | undefined,
+    ua: string | undefined,
+    info: SegmentInfo | undefined,
+  ): Outcome {
+    const catalog = options.catalog as HlsCatalog;
     let variant: string;
     let groupKey: string;
     let durationS: number;
@@ -235,13 +251,19 @@ export function createAccessLogMapper(options: AccessLogMapperOptions): AccessLo
   }
 
   return {
-    async map(record, id) {
+    map(record, id) {
       const { path, query } = splitTarget(record.target);
-      const hls = await mapHls(record, id, path, query);
-      if (hls !== false) return hls;
-      return mapStream(record, id, path, query);
+      const hls = mapHls(record, id, path, query);
+      if (hls instanceof Promise)
+        return hls.then((r) => (r !== false ? r : mapStream(record, id, path, query)));
+      return hls !== false ? hls : mapStream(record, id, path, query);
     },
-    ledger: () => [...counted.entries()],
+    ledger(max = Number.POSITIVE_INFINITY) {
+      const out: [string, number][] = [];
+      let skip = counted.size - max;
+      for (const entry of counted) if (skip-- <= 0) out.push(entry);
+      return out;
+    },
     counts: () => ({ ...counts }),
   };
 }
