@@ -19,6 +19,14 @@ export const allInOneEnvSchema = sharedEnvSchema.extend({
   EARSHOT_STATION_TICK_S: z.coerce.number().positive().max(300).default(30),
   // Quieter than the services: the console is this app's own output.
   LOG_LEVEL: logLevel('warn'),
+  // An Icecast 2 server to count in this process (earshot collect icecast): set the URL to start it.
+  EARSHOT_ICECAST_URL: z.url({ error: 'must be an http(s) URL' }).optional(),
+  EARSHOT_ICECAST_ADMIN_USER: z.string().default('admin'),
+  EARSHOT_ICECAST_ADMIN_PASSWORD: z.string().optional(),
+  /** MOUNT[=KEY],...; unset: every mount with a source. */
+  EARSHOT_ICECAST_MOUNTS: commaList,
+  EARSHOT_ICECAST_ACCESS_LOG: z.string().optional(),
+  EARSHOT_ICECAST_TICK_S: z.coerce.number().int().min(1).max(300).default(30),
 });
 
 export type AllInOneEnv = z.infer<typeof allInOneEnvSchema>;

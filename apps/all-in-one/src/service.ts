@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
-import type { RunningService } from '@earshot/service';
+import { parseMountKey } from '@earshot/collectors';
+import { ConfigError, type RunningService } from '@earshot/service';
 import { HLS_CLOCK, tickWithinIdle } from '@earshot/station';
 import { type Logger, pino } from 'pino';
 import type { AllInOneEnv } from './env.js';
@@ -41,6 +42,28 @@ export async function startEarshot(env: AllInOneEnv, logger: Logger): Promise<Ru
     );
   }
 
+  // An Icecast server to count in this process, when EARSHOT_ICECAST_URL is set.
+  const icecast = (() => {
+    if (!env.EARSHOT_ICECAST_URL) return undefined;
+    if (!env.EARSHOT_ICECAST_ADMIN_PASSWORD)
+      throw new ConfigError('EARSHOT_ICECAST_URL needs EARSHOT_ICECAST_ADMIN_PASSWORD');
+    const mounts = env.EARSHOT_ICECAST_MOUNTS.map((item) => {
+      const parsed = parseMountKey(item);
+      if (!parsed.ok) throw new ConfigError(`EARSHOT_ICECAST_MOUNTS: ${parsed.reason}`);
+      return parsed.value;
+    });
+    return {
+      url: env.EARSHOT_ICECAST_URL,
+      user: env.EARSHOT_ICECAST_ADMIN_USER,
+      password: env.EARSHOT_ICECAST_ADMIN_PASSWORD,
+      mounts: mounts.length > 0 ? mounts : undefined,
+      accessLog: env.EARSHOT_ICECAST_ACCESS_LOG,
+      stateFile: resolve(dataDir, 'icecast-collector.json'),
+      // Like the station's: at most half of idle, or every listen would be split into short sessions.
+      tickS: Math.max(1, Math.floor(tickWithinIdle(env.EARSHOT_ICECAST_TICK_S, env.EARSHOT_IDLE_S).tickS)),
+    };
+  })();
+
   const where = env.DATABASE_URL
     ? env.DATABASE_URL.replace(/\/\/[^@/]*@/, '//***@')
     : `embedded PGlite in ${dataDir}`;
@@ -67,6 +90,7 @@ export async function startEarshot(env: AllInOneEnv, logger: Logger): Promise<Ru
     tz: env.EARSHOT_TZ,
     stationTickS: tick.tickS,
     maxEventAgeS: env.EARSHOT_MAX_EVENT_AGE_S,
+    icecast,
     logger,
   });
 
@@ -82,7 +106,7 @@ Earshot is running.
   Dashboard:   ${running.reportsUrl}/?token=${readToken}
   Report API:  curl -H 'Authorization: Bearer ${readToken}' '${running.reportsUrl}/v1/report'
   Ingest:      POST ${running.ingestUrl}/v1/events  (Authorization: Bearer ${ingestTokens.tokens[0]})
-${ingestTokens.made || readTokens.made ? '  (tokens made for this run; set EARSHOT_INGEST_TOKENS / EARSHOT_READ_TOKENS to keep your own)\n' : ''}
+${icecast ? `  Icecast:     counting ${icecast.url} (${icecast.mounts?.map((m) => `${m.mount} as ${m.stream}`).join(', ') ?? 'every mount'}) every ${icecast.tickS} s${icecast.accessLog ? `, closes from ${icecast.accessLog}` : ', no access log: closes within a tick'}\n` : ''}${ingestTokens.made || readTokens.made ? '  (tokens made for this run; set EARSHOT_INGEST_TOKENS / EARSHOT_READ_TOKENS to keep your own)\n' : ''}
   A session is finalized ${env.EARSHOT_IDLE_S} s after its player stops (EARSHOT_IDLE_S), found by the sweep
   within ${env.EARSHOT_SWEEP_S} s more (EARSHOT_SWEEP_S); listeners show live at once. Ctrl-C stops.
   The MP3 stream reports every ${tick.tickS} s (EARSHOT_STATION_TICK_S${

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createIcecastCollector, type IcecastCollector, type IcecastMount } from '@earshot/collectors';
 import { createDb, type Db, readComponentSettings, writeComponentSettings } from '@earshot/db';
 import { createApp as createIngestApp } from '@earshot/ingest';
 import { createHttpSink } from '@earshot/logger';
@@ -34,7 +35,21 @@ export interface AllInOneOptions {
   stationTickS?: number;
   /** Oldest event ingest accepts, seconds (EARSHOT_MAX_EVENT_AGE_S; 0: any). Default 0. */
   maxEventAgeS?: number;
+  /** An Icecast 2 server to count in this process (as `earshot collect icecast` does). */
+  icecast?: AllInOneIcecast | undefined;
   logger: Logger;
+}
+
+/** The Icecast collector's settings (EARSHOT_ICECAST_* in env.ts). */
+export interface AllInOneIcecast {
+  url: string;
+  user: string;
+  password: string;
+  /** Default: every mount with a source. */
+  mounts?: IcecastMount[] | undefined;
+  accessLog?: string | undefined;
+  stateFile: string;
+  tickS: number;
 }
 
 export interface RunningAllInOne {
@@ -42,6 +57,8 @@ export interface RunningAllInOne {
   ingestUrl: string;
   reportsUrl: string;
   db: Db;
+  /** The Icecast collector, when `icecast` was given. */
+  icecast?: IcecastCollector | undefined;
   /** Stops the station (its last events reach ingest), drains ingest, stops the worker, closes the database. Idempotent. */
   close(): Promise<void>;
 }
@@ -143,6 +160,8 @@ export async function startAllInOne(options: AllInOneOptions): Promise<RunningAl
   const servers: RunningServer[] = [];
   let station: Awaited<ReturnType<typeof createStation>> | undefined;
   let sink: ReturnType<typeof createHttpSink> | undefined;
+  let icecast: IcecastCollector | undefined;
+  let icecastSink: ReturnType<typeof createHttpSink> | undefined;
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
@@ -158,6 +177,8 @@ export async function startAllInOne(options: AllInOneOptions): Promise<RunningAl
       };
       await step('the station', () => station?.close());
       await step('the station sink', () => sink?.close({ timeoutMs: 5000 }));
+      await step('the Icecast collector', () => icecast?.stop());
+      await step('the Icecast collector sink', () => icecastSink?.close({ timeoutMs: 5000 }));
       await step('ingest', () => ingest.drain());
       await step('the scheduler', () => scheduler?.close());
       await step('the worker', () => worker.close());
@@ -195,7 +216,32 @@ export async function startAllInOne(options: AllInOneOptions): Promise<RunningAl
       tickS: options.stationTickS,
       logger: logger.child({ part: 'station' }),
     });
-    return { stationUrl: station.url, ingestUrl: ingestServer.url, reportsUrl: reportsServer.url, db, close };
+    if (options.icecast) {
+      const ice = options.icecast;
+      icecastSink = createHttpSink({
+        url: `${ingestServer.url}/v1/events`,
+        token: options.ingestTokens[0]!,
+        logger: logger.child({ part: 'icecast-sink' }),
+      });
+      icecast = createIcecastCollector({
+        admin: { url: ice.url, user: ice.user, password: ice.password },
+        ...(ice.mounts ? { mounts: ice.mounts } : {}),
+        ...(ice.accessLog ? { accessLog: ice.accessLog } : {}),
+        stateFile: ice.stateFile,
+        tickS: ice.tickS,
+        sink: icecastSink,
+        logger: logger.child({ part: 'icecast' }),
+      });
+      await icecast.start();
+    }
+    return {
+      stationUrl: station.url,
+      ingestUrl: ingestServer.url,
+      reportsUrl: reportsServer.url,
+      db,
+      icecast,
+      close,
+    };
   } catch (error) {
     await close();
     throw error;

@@ -1,5 +1,8 @@
 #!/usr/bin/env node
 import pkg from '../package.json' with { type: 'json' };
+import { COLLECT_ACCESS_LOG_HELP, runCollectAccessLog, runImportAccessLog } from './collect-access-log.js';
+import { COLLECT_ICECAST_HELP, runCollectIcecast } from './collect-icecast.js';
+import { COLLECT_SHOUTCAST_HELP, runCollectShoutcast } from './collect-shoutcast.js';
 import { runMigrate, runRetention } from './db-commands.js';
 import { loadEnv } from './env.js';
 import { DataError, UsageError } from './errors.js';
@@ -13,6 +16,10 @@ Commands:
   report     listener report (AQH, cume, TLH, ATSL by stream and daypart) from an NDJSON event export or the database
   migrate    create or update Earshot's tables in the database
   retention  drop raw listen-event days older than --keep-days N that ingest and the worker no longer need
+  collect icecast  count an unmodified Icecast 2 server's listeners into ingest (earshot collect icecast --help)
+  collect shoutcast  count a Shoutcast DNAS 2 stream's listeners from its admin XML (earshot collect shoutcast --help)
+  collect access-log  tail nginx/CDN/Icecast access logs (HLS, continuous streams) into ingest (earshot collect access-log --help)
+  import access-log   one pass over an old access log (plain or .gz) to NDJSON events or ingest
 
 Options:
   -h, --help       help (also: earshot <command> --help)
@@ -45,17 +52,34 @@ async function main(argv: readonly string[]): Promise<number> {
       await write(process.stdout, `${pkg.version}\n`);
       return 0;
     }
-    const commands = ['report', 'migrate', 'retention'];
+    const commands = ['report', 'migrate', 'retention', 'collect', 'import'];
     if (!commands.includes(command))
       throw new UsageError(`unknown command "${command}" (see earshot --help)`);
     const env = loadEnv(process.env);
     if (!env.ok) throw new UsageError(env.message);
-    const output =
-      command === 'migrate'
-        ? await runMigrate(rest, env.env)
-        : command === 'retention'
-          ? await runRetention(rest, env.env)
-          : await runReport(rest, env.env, { stdout: process.stdout, stderr: process.stderr });
+    const collectors: Record<string, { help: string; run: typeof runCollectIcecast }> = {
+      icecast: { help: COLLECT_ICECAST_HELP, run: runCollectIcecast },
+      shoutcast: { help: COLLECT_SHOUTCAST_HELP, run: runCollectShoutcast },
+      'access-log': { help: COLLECT_ACCESS_LOG_HELP, run: runCollectAccessLog },
+    };
+    const collector = command === 'collect' ? collectors[rest[0] ?? ''] : undefined;
+    if (command === 'collect' && !collector) {
+      throw new UsageError(
+        `collect what? one of: ${Object.keys(collectors).join(', ')} (see earshot collect icecast --help)`,
+      );
+    }
+    if (command === 'import' && rest[0] !== 'access-log') {
+      throw new UsageError('import what? access-log (see earshot import access-log --help)');
+    }
+    const output = collector
+      ? await collector.run(rest.slice(1), env.env, { stderr: process.stderr })
+      : command === 'import'
+        ? await runImportAccessLog(rest.slice(1), env.env, { stdout: process.stdout, stderr: process.stderr })
+        : command === 'migrate'
+          ? await runMigrate(rest, env.env)
+          : command === 'retention'
+            ? await runRetention(rest, env.env)
+            : await runReport(rest, env.env, { stdout: process.stdout, stderr: process.stderr });
     await write(process.stdout, output);
     return 0;
   } catch (error) {

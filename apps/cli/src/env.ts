@@ -22,6 +22,17 @@ const EnvSchema = z.object({
   // Database mode (no --events): PostgreSQL, else the embedded PGlite in EARSHOT_DATA_DIR.
   DATABASE_URL: sharedEnvSchema.shape.DATABASE_URL,
   EARSHOT_DATA_DIR: z.string().optional(),
+  // Collectors (earshot collect ...): where and how to send the events.
+  EARSHOT_INGEST_URL: z.url({ error: 'must be an http(s) URL' }).optional(),
+  EARSHOT_INGEST_TOKEN: z.string().optional(),
+  // earshot collect/import access-log: the salt of the fallback HLS session id (IP + agent + group).
+  EARSHOT_LISTENER_SALT: z.string().optional(),
+  // earshot collect icecast: the Icecast admin interface (the password never goes on the command line).
+  EARSHOT_ICECAST_URL: z.url({ error: 'must be an http(s) URL' }).optional(),
+  EARSHOT_ICECAST_ADMIN_USER: z.string().optional(),
+  EARSHOT_ICECAST_ADMIN_PASSWORD: z.string().optional(),
+  // earshot collect shoutcast: the DNAS admin password.
+  EARSHOT_DNAS_ADMIN_PASSWORD: z.string().optional(),
   // Set by pnpm (and npm) to the directory it was run in: a relative EARSHOT_DATA_DIR, and the
   // default ./.earshot, are taken from there (@earshot/db's resolveDataDir), as in every app.
   INIT_CWD: z.string().optional(),
