@@ -1,5 +1,5 @@
 // earshot collect access-log on the real thing: Debian's nginx serves a live HLS stream that ffmpeg
-// writes (two variants, a master playlist, 2 s segments); ffmpeg and mpv play it while the same
+// writes (two variants, a master playlist, 6 s segments); ffmpeg and mpv play it while the same
 // players play the demo station (@earshot/logger). The collector tails nginx's real log into the
 // real ingest (PostgreSQL); it is killed with SIGKILL and restarted mid-way, and the log is rotated
 // (rename + nginx -s reopen). The finalized sessions must equal the logger's, player by player,
@@ -35,6 +35,9 @@ const SETTINGS = { idleS: 30, maxSessionS: 86_400, minSessionS: 60 };
 // segments (mpv two or three), so with 2 s segments it would be credited 10 s less than against
 // the station (measured: 74.0 s against 84.0 s), a difference of stream shape, not of counting.
 const SEGMENT_S = 6;
+// One segment, as the issue asks: a segment's #EXTINF is a little over its nominal 6 s (6.006 s,
+// 6.04 s), and two mpv processes can read ahead by a different number of segments.
+const ONE_SEGMENT_S = SEGMENT_S + 0.1;
 const cliDir = join(import.meta.dirname, '..');
 
 interface StoredSession {
@@ -264,7 +267,7 @@ describe('earshot collect access-log against a real nginx serving live HLS', () 
       figures,
     ).toEqual(ours.map((s) => [s.player, s.stream]));
     for (const [i, s] of ours.entries()) {
-      expect(Math.abs(s.durationS - (theirs[i]?.durationS ?? 0)), figures).toBeLessThanOrEqual(SEGMENT_S);
+      expect(Math.abs(s.durationS - (theirs[i]?.durationS ?? 0)), figures).toBeLessThanOrEqual(ONE_SEGMENT_S);
       expect(s.durationS, figures).toBeGreaterThanOrEqual(PLAY_S - 1);
     }
     // Ingest made a listener key of each session's IP and agent, and stored no IP.
@@ -379,7 +382,7 @@ describe('earshot collect access-log against a real nginx serving live HLS', () 
         figures,
       ).toEqual(ours.map((s) => [s.player, s.stream]));
       for (const [i, s] of ours.entries()) {
-        expect(Math.abs(s.durationS - (theirs[i]?.durationS ?? 0)), figures).toBeLessThanOrEqual(SEGMENT_S);
+        expect(Math.abs(s.durationS - (theirs[i]?.durationS ?? 0)), figures).toBeLessThanOrEqual(ONE_SEGMENT_S);
       }
     } finally {
       await logged.close();
