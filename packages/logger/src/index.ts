@@ -18,5 +18,10 @@ export { isValidSessionId, newId, resolveSessionId, type SessionSource } from '.
 export { isIpv4, isIpv6, normalizeIp, proxyHops, resolveClientIp } from './ip.js';
 export { createListenLogger, type ListenLogger, type ListenLoggerOptions } from './listen-logger.js';
 export { isMasterPlaylist, rewritePlaylistUris, type UriParams, withQueryParams } from './playlist.js';
-export type { ShoutcastOptions, ShoutcastTracker } from './shoutcast.js';
+export {
+  createSegmentLedger,
+  type SegmentLedger,
+  type ShoutcastOptions,
+  type ShoutcastTracker,
+} from './shoutcast.js';
 export type { EventSink, ListenEvent, LogFn, LoggerLike, RequestFacts, SinkStats } from './types.js';

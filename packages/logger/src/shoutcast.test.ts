@@ -2,6 +2,7 @@ import type { ListenEvent } from '@earshot/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createCallbackSink } from './callback-sink.js';
 import { createListenLogger } from './listen-logger.js';
+import { createSegmentLedger } from './shoutcast.js';
 
 const T0 = Date.parse('2026-11-28T10:00:00.000Z');
 
@@ -114,5 +115,29 @@ describe('Shoutcast tracker', () => {
   it('refuses to start without a way to turn bytes into seconds', () => {
     const { listen } = setup();
     expect(() => listen.shoutcast({ stream: 's' })).toThrow(/bitrateKbps/);
+  });
+});
+
+describe('segment ledger', () => {
+  it('credits a segment once, forgets the least recently used past its size, and restores from its entries', () => {
+    const ledger = createSegmentLedger(10);
+    expect(ledger.claim('s\n1', 6)).toBe(6);
+    expect(ledger.claim('s\n1', 6)).toBe(0);
+    expect(ledger.claim('s\n1', 8)).toBe(2);
+    for (let i = 2; i <= 10; i++) ledger.claim(`s\n${i}`, 6);
+    // Re-used: 1 is now the most recent; the 11th claim forgets the oldest tenth (2), not 1.
+    ledger.claim('s\n1', 8);
+    ledger.claim('s\n11', 6);
+    const kept = ledger.entries().map(([k]) => k);
+    expect(kept).toHaveLength(9);
+    expect(kept).not.toContain('s\n2');
+    expect(kept.slice(-2)).toEqual(['s\n1', 's\n11']);
+    expect(ledger.entries(2)).toEqual([
+      ['s\n1', 8],
+      ['s\n11', 6],
+    ]);
+    const restored = createSegmentLedger(10, ledger.entries());
+    expect(restored.claim('s\n11', 6)).toBe(0);
+    expect(restored.claim('s\n2', 6)).toBe(6);
   });
 });

@@ -48,18 +48,39 @@ export interface TrackerContext {
 export interface SegmentLedger {
   /** Records that `seconds` of segment `key` were delivered; returns the part not counted before. */
   claim(key: string, seconds: number): number;
+  /** The pairs remembered, least recently used first (at most the newest `max`), to save and restore. */
+  entries(max?: number): [string, number][];
 }
 
-/** A ledger of at most `maxEntries` pairs; the least recently used are forgotten first. */
-export function createSegmentLedger(maxEntries: number): SegmentLedger {
-  const counted = new Map<string, number>();
+/**
+ * A ledger of at most `maxEntries` pairs (starting from `saved`, least recently used first); the
+ * least recently used are forgotten first, a tenth at once: iterating a Map from its start after
+ * each single delete walks every deleted slot before it (until V8 rehashes), O(size) per claim.
+ */
+export function createSegmentLedger(
+  maxEntries: number,
+  saved: readonly (readonly [string, number])[] = [],
+): SegmentLedger {
+  const counted = new Map<string, number>(saved.map(([k, v]) => [k, v]));
   return {
     claim(key, seconds) {
       const before = counted.get(key) ?? 0;
       counted.delete(key);
       counted.set(key, Math.max(before, seconds));
-      if (counted.size > maxEntries) counted.delete(counted.keys().next().value as string);
+      if (counted.size > maxEntries) {
+        let drop = counted.size - Math.floor(maxEntries * 0.9);
+        for (const old of counted.keys()) {
+          if (drop-- <= 0) break;
+          counted.delete(old);
+        }
+      }
       return Math.max(0, seconds - before);
+    },
+    entries(max = Number.POSITIVE_INFINITY) {
+      const out: [string, number][] = [];
+      let skip = counted.size - max;
+      for (const entry of counted) if (skip-- <= 0) out.push(entry);
+      return out;
     },
   };
 }

@@ -1,7 +1,7 @@
 // Access-log records -> listen events, by the logger's HLS rules (packages/logger/src/hls.ts) and,
 // for Icecast's access log, one Shoutcast event per connection at its close.
 import type { ListenEvent } from '@earshot/core';
-import { buildEvent, cleanClientText, isValidSessionId } from '@earshot/logger';
+import { buildEvent, cleanClientText, createSegmentLedger, isValidSessionId } from '@earshot/logger';
 import { shortHash } from '../shared/deterministic-id.js';
 import { streamKeyOf } from '../shared/stream-key.js';
 import type { HlsCatalog, SegmentInfo } from './hls-catalog.js';
@@ -65,7 +65,8 @@ const NOT_A_MOUNT = /\.(?:xsl|html?|css|js|ico|png|jpe?g|svg|json|xml|txt|m3u8?|
 
 export function createAccessLogMapper(options: AccessLogMapperOptions): AccessLogMapper {
   const maxTracked = options.maxTrackedSegments ?? 100_000;
-  const counted = new Map<string, number>(options.ledger?.map(([k, v]) => [k, v]) ?? []);
+  // The logger's ledger: a session is credited each media sequence's seconds once.
+  const segments = createSegmentLedger(maxTracked, options.ledger ?? []);
   const counts: MapperCounts = {
     master: 0,
     segment: 0,
@@ -74,23 +75,6 @@ export function createAccessLogMapper(options: AccessLogMapperOptions): AccessLo
     noSession: 0,
     skipped: 0,
   };
-
-  // The logger's SegmentLedger: a session is credited each media sequence's seconds once.
-  function claim(key: string, seconds: number): number {
-    const before = counted.get(key) ?? 0;
-    counted.delete(key);
-    counted.set(key, Math.max(before, seconds));
-    // Forget the oldest tenth at once: a Map iterated from its start after each single delete
-    // walks every deleted slot before it (until V8 rehashes), which made this O(size) per claim.
-    if (counted.size > maxTracked) {
-      let drop = counted.size - Math.floor(maxTracked * 0.9);
-      for (const key of counted.keys()) {
-        if (drop-- <= 0) break;
-        counted.delete(key);
-      }
-    }
-    return Math.max(0, seconds - before);
-  }
 
   // Per-line work a busy log repeats for every request of a listener: cached, bounded.
   const cleaned = new Map<string, string | undefined>();
@@ -215,7 +199,8 @@ export function createAccessLogMapper(options: AccessLogMapperOptions): AccessLo
     const whole = total === undefined ? record.completed !== false : record.bytes >= total;
     const fraction = whole ? 1 : total !== undefined && total > 0 ? Math.min(1, record.bytes / total) : 0;
     const delivered = durationS * fraction;
-    const credited = sequence !== undefined ? claim(`${session}\n${sequence}`, delivered) : delivered;
+    const credited =
+      sequence !== undefined ? segments.claim(`${session}\n${sequence}`, delivered) : delivered;
     counts.segment++;
     return buildEvent(
       {
@@ -266,12 +251,7 @@ export function createAccessLogMapper(options: AccessLogMapperOptions): AccessLo
         return hls.then((r) => (r !== false ? r : mapStream(record, id, path, query)));
       return hls !== false ? hls : mapStream(record, id, path, query);
     },
-    ledger(max = Number.POSITIVE_INFINITY) {
-      const out: [string, number][] = [];
-      let skip = counted.size - max;
-      for (const entry of counted) if (skip-- <= 0) out.push(entry);
-      return out;
-    },
+    ledger: (max) => segments.entries(max),
     counts: () => ({ ...counts }),
   };
 }
