@@ -14,15 +14,8 @@ import { createLogger, loadEnv, type RunningIngest, startIngest } from '@earshot
 import { createCallbackSink } from '@earshot/logger';
 import { createStation, type Station } from '@earshot/station';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exited, sleep, waitFor } from './icecast-testing.js';
-import {
-  playWithFfmpeg,
-  playWithMpv,
-  type RunningNginx,
-  readSafe,
-  startHlsEncoder,
-  startNginx,
-} from './nginx-testing.js';
+import { exited, ffmpegPlayer, mpvPlayer, sleep, waitFor } from './icecast-testing.js';
+import { type RunningNginx, readSafe, startHlsEncoder, startNginx } from './nginx-testing.js';
 
 const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const TOKEN = 'ingest-token-for-access-log-tests';
@@ -173,10 +166,12 @@ describe('earshot collect access-log against a real nginx serving live HLS', () 
     children.push(collector);
     const dir = nginx.dir;
     const players = [
-      playWithFfmpeg(`${nginx.url}/hls/live.m3u8`, PLAY_S, join(dir, 'ffmpeg-nginx.out')),
-      playWithMpv(`${nginx.url}/hls/live.m3u8`, PLAY_S, join(dir, 'mpv-nginx.out')),
-      playWithFfmpeg(`${station.url}/hls/live.m3u8`, PLAY_S, join(dir, 'ffmpeg-station.out')),
-      playWithMpv(`${station.url}/hls/live.m3u8`, PLAY_S, join(dir, 'mpv-station.out')),
+      ffmpegPlayer(`${nginx.url}/hls/live.m3u8`, PLAY_S, join(dir, 'ffmpeg-nginx.out'), { liveEdge: true }),
+      mpvPlayer(`${nginx.url}/hls/live.m3u8`, PLAY_S, join(dir, 'mpv-nginx.out'), { stopAfter: 'wall' }),
+      ffmpegPlayer(`${station.url}/hls/live.m3u8`, PLAY_S, join(dir, 'ffmpeg-station.out'), {
+        liveEdge: true,
+      }),
+      mpvPlayer(`${station.url}/hls/live.m3u8`, PLAY_S, join(dir, 'mpv-station.out'), { stopAfter: 'wall' }),
     ];
     children.push(...players);
     // A player that hangs fails the test below (its exit code), not the whole run by timeout.
@@ -327,10 +322,12 @@ describe('earshot collect access-log against a real nginx serving live HLS', () 
       children.push(collector);
       const dir = plain.dir;
       const players = [
-        playWithFfmpeg(`${plain.url}/hls/live.m3u8`, PLAY_S, join(dir, 'ffmpeg-nginx.out')),
-        playWithMpv(`${plain.url}/hls/live.m3u8`, PLAY_S, join(dir, 'mpv-nginx.out')),
-        playWithFfmpeg(`${logged.url}/hls/live.m3u8`, PLAY_S, join(dir, 'ffmpeg-station.out')),
-        playWithMpv(`${logged.url}/hls/live.m3u8`, PLAY_S, join(dir, 'mpv-station.out')),
+        ffmpegPlayer(`${plain.url}/hls/live.m3u8`, PLAY_S, join(dir, 'ffmpeg-nginx.out'), { liveEdge: true }),
+        mpvPlayer(`${plain.url}/hls/live.m3u8`, PLAY_S, join(dir, 'mpv-nginx.out'), { stopAfter: 'wall' }),
+        ffmpegPlayer(`${logged.url}/hls/live.m3u8`, PLAY_S, join(dir, 'ffmpeg-station.out'), {
+          liveEdge: true,
+        }),
+        mpvPlayer(`${logged.url}/hls/live.m3u8`, PLAY_S, join(dir, 'mpv-station.out'), { stopAfter: 'wall' }),
       ];
       children.push(...players);
       await Promise.all(players.map(exited));
@@ -382,7 +379,9 @@ describe('earshot collect access-log against a real nginx serving live HLS', () 
         figures,
       ).toEqual(ours.map((s) => [s.player, s.stream]));
       for (const [i, s] of ours.entries()) {
-        expect(Math.abs(s.durationS - (theirs[i]?.durationS ?? 0)), figures).toBeLessThanOrEqual(ONE_SEGMENT_S);
+        expect(Math.abs(s.durationS - (theirs[i]?.durationS ?? 0)), figures).toBeLessThanOrEqual(
+          ONE_SEGMENT_S,
+        );
       }
     } finally {
       await logged.close();

@@ -235,8 +235,16 @@ export async function waitForMount(
   if (!ok) throw new Error(`no source on ${mount}`);
 }
 
-/** ffmpeg as a player: reads the stream in real time (as a player does) for `seconds`. */
-export function ffmpegPlayer(url: string, seconds: number, logFile: string): ChildProcess {
+/**
+ * ffmpeg as a player: reads `url` in real time (`-re`, as a player does) for `seconds` of audio into
+ * the null muxer. `liveEdge` starts an HLS playlist at its newest segment, as the station's tests do.
+ */
+export function ffmpegPlayer(
+  url: string,
+  seconds: number,
+  logFile: string,
+  options: { liveEdge?: boolean } = {},
+): ChildProcess {
   return startProcess(
     'ffmpeg',
     [
@@ -245,6 +253,7 @@ export function ffmpegPlayer(url: string, seconds: number, logFile: string): Chi
       '-loglevel',
       'error',
       '-re',
+      ...(options.liveEdge ? ['-live_start_index', '-1'] : []),
       '-i',
       url,
       '-t',
@@ -257,13 +266,36 @@ export function ffmpegPlayer(url: string, seconds: number, logFile: string): Chi
   );
 }
 
-/** mpv as a player, audio to nowhere, for `seconds`. */
-export function mpvPlayer(url: string, seconds: number, logFile: string): ChildProcess {
-  return startProcess(
+/**
+ * mpv as a player, no video, audio to nowhere. By default it stops after `seconds` of playback
+ * (`--length`); `stopAfter: 'wall'` sends SIGTERM after `seconds` of wall time instead, for a source
+ * whose timestamps restart (the demo station's HLS loops with a discontinuity, and mpv's position,
+ * which `--length` counts, starts over with it).
+ */
+export function mpvPlayer(
+  url: string,
+  seconds: number,
+  logFile: string,
+  options: { stopAfter?: 'playback' | 'wall' } = {},
+): ChildProcess {
+  const wall = options.stopAfter === 'wall';
+  const child = startProcess(
     'mpv',
-    ['--no-video', '--ao=null', '--no-config', '--really-quiet', `--length=${seconds}`, url],
+    [
+      '--no-video',
+      '--ao=null',
+      '--no-config',
+      '--really-quiet',
+      ...(wall ? [] : [`--length=${seconds}`]),
+      url,
+    ],
     logFile,
   );
+  if (wall) {
+    const timer = setTimeout(() => child.kill('SIGTERM'), seconds * 1000);
+    child.once('exit', () => clearTimeout(timer));
+  }
+  return child;
 }
 
 /** Liquidsoap as Icecast's source client: a one-line script to `output.icecast`, 64 kbit/s MP3. */

@@ -142,46 +142,6 @@ export function startHlsEncoder(docroot: string, segmentS = 2): ChildProcess {
   );
 }
 
-/** ffmpeg plays `url` for `seconds` of audio in real time from the live edge (as the station's tests do). */
-export function playWithFfmpeg(url: string, seconds: number, logFile: string): ChildProcess {
-  return startProcess(
-    'ffmpeg',
-    [
-      '-nostdin',
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-re',
-      '-live_start_index',
-      '-1',
-      '-i',
-      url,
-      '-t',
-      String(seconds),
-      '-f',
-      'null',
-      '-',
-    ],
-    logFile,
-  );
-}
-
-/**
- * mpv plays `url` (no video, no sound card) and is stopped with SIGTERM after `seconds` of wall
- * time. Not `--length`: the demo station restarts its timestamps at every loop (a discontinuity),
- * and mpv's playback position, which `--length` counts, starts over with them.
- */
-export function playWithMpv(url: string, seconds: number, logFile: string): ChildProcess {
-  const child = startProcess(
-    'mpv',
-    ['--no-config', '--really-quiet', '--no-video', '--ao=null', url],
-    logFile,
-  );
-  const timer = setTimeout(() => child.kill('SIGTERM'), seconds * 1000);
-  child.once('exit', () => clearTimeout(timer));
-  return child;
-}
-
 export function readSafe(path: string): string {
   try {
     return readFileSync(path, 'utf8');
