@@ -82,7 +82,7 @@ describe('station -> ingest -> worker', () => {
     const sink = createHttpSink({ url: ingestUrl, token: TOKEN, logger: silent });
     const station = await createStation({ port: 0, sink, tickS: TICK_S });
     try {
-      await Promise.all([
+      const [, mp3Play] = await Promise.all([
         // `-re`: real-time playback; `-live_start_index -1`: start at the live edge (see players.int.test.ts).
         play(`${station.url}/hls/live.m3u8`, ['-re', '-live_start_index', '-1'], PLAY_S),
         play(`${station.url}/stream.mp3`, [], PLAY_S),
@@ -135,6 +135,10 @@ describe('station -> ingest -> worker', () => {
       expect(hls?.duration, JSON.stringify(hlsEvents)).toBeLessThanOrEqual(PLAY_S + 6.5);
       expect(mp3?.duration).toBeGreaterThanOrEqual(PLAY_S - 0.5);
       expect(mp3?.duration).toBeLessThanOrEqual(PLAY_S + 2);
+      // The stored session starts where its first tick's audio did (DESIGN 3): elapsed is the time
+      // the player was connected, within one tick (see players.int.test.ts), not a tick short.
+      expect(mp3?.elapsed).toBeGreaterThan(mp3Play.wallS - 1);
+      expect(mp3?.elapsed).toBeLessThan(mp3Play.wallS + TICK_S);
       // Ingest turned each event's ip and ua into a listener key.
       expect(hls?.listener).toEqual(expect.any(String));
       expect(mp3?.listener).toEqual(expect.any(String));

@@ -374,7 +374,7 @@ describe('earshot report --format csv', () => {
     );
     const quoted = await run(['report', '--events', odd, '--format', 'csv', '--part', 'sessions']);
     expect(quoted.stdout.split('\n')[1]).toBe(
-      '"a,""b""",main-mp3,2026-11-03T12:00:30.000Z,2026-11-03T12:01:30.000Z,60,90,1440000,',
+      '"a,""b""",main-mp3,2026-11-03T12:00:00.000Z,2026-11-03T12:01:30.000Z,90,90,1440000,',
     );
   });
 });

@@ -113,7 +113,8 @@ export async function writeStationRows(
 
   const sessionsCopy = await CopyWriter.open(
     sql,
-    'copy sessions (session, start, stream, output, "end", elapsed_ms, duration_ms, bytes, listener, ua, first_minute, minute_ms) from stdin',
+    // first_time: the synthetic rows' first event is taken at their start (reports never read it).
+    'copy sessions (session, start, first_time, stream, output, "end", elapsed_ms, duration_ms, bytes, listener, ua, first_minute, minute_ms) from stdin',
   );
   const qhCopy = await CopyWriter.open(
     sql,
@@ -131,7 +132,7 @@ export async function writeStationRows(
   const qhIndex = (q: number) => (q - o.startMs) / 900_000;
   const shortCopy = await CopyWriter.open(
     sql,
-    'copy short_sessions (session, start, stream, duration_ms) from stdin',
+    'copy short_sessions (session, start, first_time, stream, duration_ms) from stdin',
   );
 
   let n = 0;
@@ -154,7 +155,7 @@ export async function writeStationRows(
         const id = `${hex(n, 7).slice(0, 8)}-${hex(n, 7).slice(8, 12)}-7${hex(n, 7).slice(13, 16)}-8${hex(n, 7).slice(17, 20)}-${hex(n, 7).slice(20, 32)}`;
         if (random() < shortShare) {
           const d = 5_000 + Math.floor(random() * 50_000);
-          await shortCopy.line(`s${id}\t${iso(a + d)}\t${spec.key}\t${d}\n`);
+          await shortCopy.line(`s${id}\t${iso(a + d)}\t${iso(a + d)}\t${spec.key}\t${d}\n`);
           shortRows++;
         }
         // Listening: 5 % all-day listeners (2-8 h), the rest log-normal around 20 minutes.
@@ -183,7 +184,7 @@ export async function writeStationRows(
           }
         }
         await sessionsCopy.line(
-          `${id}\t${iso(start)}\t${spec.key}\t${spec.output}\t${iso(b)}\t${b - start}\t${durationMs}\t${Math.round((durationMs / 1000) * spec.kbps * 125)}\t${listener ?? '\\N'}\t${ua}\t${iso(firstMinute)}\t{${minutes.join(',')}}\n`,
+          `${id}\t${iso(start)}\t${iso(start)}\t${spec.key}\t${spec.output}\t${iso(b)}\t${b - start}\t${durationMs}\t${Math.round((durationMs / 1000) * spec.kbps * 125)}\t${listener ?? '\\N'}\t${ua}\t${iso(firstMinute)}\t{${minutes.join(',')}}\n`,
         );
         const rs = roll[stream]!;
         const startIndex = qhIndex(Math.floor(start / 900_000) * 900_000);

@@ -9,6 +9,7 @@ import { play } from '../src/testing.js';
 
 const PLAY_S = 20;
 const SEGMENT_S = 6;
+const TICK_S = 5;
 
 beforeAll(() => {
   try {
@@ -24,18 +25,20 @@ const sum = (events: ListenEvent[], field: 'duration' | 'bytes') =>
 describe('ffmpeg playing the station', () => {
   it('makes one session per player: HLS under the group key with variant segments, MP3 in ticks', async () => {
     const events: ListenEvent[] = [];
+    let mp3WallS = 0;
     const station = await createStation({
       port: 0,
-      tickS: 5,
+      tickS: TICK_S,
       sink: createCallbackSink((e) => void events.push(e)),
     });
     try {
       // `-re` plays at real speed, as a listener would. `-live_start_index -1` starts at the live
       // edge; ffmpeg's default (3 segments back) fetches that much more than it plays.
-      await Promise.all([
+      const [, mp3Play] = await Promise.all([
         play(`${station.url}/hls/live.m3u8`, ['-re', '-live_start_index', '-1'], PLAY_S),
         play(`${station.url}/stream.mp3`, [], PLAY_S),
       ]);
+      mp3WallS = mp3Play.wallS;
       await new Promise((resolve) => setTimeout(resolve, 300));
     } finally {
       await station.close();
@@ -73,6 +76,13 @@ describe('ffmpeg playing the station', () => {
     expect(mp3S).toBeGreaterThanOrEqual(PLAY_S - 0.5);
     expect(mp3S).toBeLessThanOrEqual(PLAY_S + 2);
     expect(sum(ticks, 'bytes')).toBe(Math.round(mp3S * 8000));
+    // The session starts where its first tick's audio did (DESIGN 3), so elapsed is the time the
+    // player was connected, within one tick: never more than a second short of it (ffmpeg's start
+    // and exit are in the wall time), at most a tick over (the station's burst on connect lands in
+    // the first tick). Taking the first tick's time as the start made it a tick short (13 s of 18 s).
+    const elapsedS = mp3?.session.elapsed ?? 0;
+    expect(elapsedS).toBeGreaterThan(mp3WallS - 1);
+    expect(elapsedS).toBeLessThan(mp3WallS + TICK_S);
   });
 
   it('keeps one session for a player that opens a variant playlist directly (redirected to carry it)', async () => {

@@ -44,7 +44,7 @@ describe('reportCsv', () => {
     }));
     const report = buildReport(events);
     expect(reportCsv(report, 'sessions')).toBe(
-      'session,stream,start,end,elapsed,duration,bytes,listener\n"s,1",main,2026-11-02T07:00:30.000Z,2026-11-02T07:01:30.000Z,60,90,300,\n',
+      'session,stream,start,end,elapsed,duration,bytes,listener\n"s,1",main,2026-11-02T07:00:00.000Z,2026-11-02T07:01:30.000Z,90,90,300,\n',
     );
     expect(reportCsv(report, 'summary').split('\n')[0]).toBe(
       'stream,quarterHours,aqh,aas,tlh,cume,activeSessions,sessionStarts,atsl,tsl,tslNielsen',
@@ -69,7 +69,7 @@ describe('reportCsv', () => {
     }));
     const report = buildReport(events);
     expect(reportCsv(report, 'sessions').split('\n')[1]).toBe(
-      `"'=cmd|""/c calc""!A1",'+main,2026-11-02T07:00:30.000Z,2026-11-02T07:01:30.000Z,60,90,300,'@evil`,
+      `"'=cmd|""/c calc""!A1",'+main,2026-11-02T07:00:00.000Z,2026-11-02T07:01:30.000Z,90,90,300,'@evil`,
     );
     expect(reportCsv(report, 'minutes').split('\n')[1]).toBe("'+main,2026-11-02T07:00:00.000Z,1,1");
   });

@@ -111,7 +111,8 @@ describe('report invariants (property tests)', () => {
         // Like the worker: after each batch, each touched id keeps its stored sessions that start
         // before the resume point and recomputes the rest from the events at or after it.
         const stored = new Map<string, ListenEvent[]>();
-        const rows = new Map<string, Session[]>();
+        // Each stored row with its first event's time, as the worker stores it.
+        const rows = new Map<string, { session: Session; first: number }[]>();
         for (let i = 0; i < rearranged.length; i += batchSize) {
           const changedFrom = new Map<string, number>();
           for (const event of rearranged.slice(i, i + batchSize)) {
@@ -120,16 +121,25 @@ describe('report invariants (property tests)', () => {
           }
           for (const [id, earliest] of changedFrom) {
             const before = rows.get(id) ?? [];
-            const from = resumePoint(before, earliest, SETTINGS);
+            const from = resumePoint(
+              before.map((r) => ({ first: r.first, end: r.session.end })),
+              earliest,
+              SETTINGS,
+            );
             const recomputed = splitSessions(
               stored.get(id)!.filter((e) => e.time >= from),
               SETTINGS,
-            ).map((r) => r.session);
-            rows.set(id, [...before.filter((s) => s.start < from), ...recomputed]);
+            ).map((r) => ({ session: r.session, first: r.events[0]!.time }));
+            rows.set(id, [...before.filter((r) => r.first < from), ...recomputed]);
           }
         }
         const byKey = (a: Session, b: Session) => (sessionRowKey(a) < sessionRowKey(b) ? -1 : 1);
-        expect([...rows.values()].flat().sort(byKey)).toEqual(
+        expect(
+          [...rows.values()]
+            .flat()
+            .map((r) => r.session)
+            .sort(byKey),
+        ).toEqual(
           splitSessions(events, SETTINGS)
             .map((r) => r.session)
             .sort(byKey),

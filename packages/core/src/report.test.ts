@@ -87,8 +87,9 @@ describe('buildReport', () => {
       },
     ]);
     expect(report.sessions.map((s) => [s.session, s.start, s.duration, s.elapsed])).toEqual([
-      ['A', '2026-11-02T07:00:30.000Z', 1800, 1770],
-      ['B', '2026-11-02T07:10:30.000Z', 600, 570],
+      // Starts are the first ticks' interval starts: elapsed = the wall time played.
+      ['A', '2026-11-02T07:00:00.000Z', 1800, 1800],
+      ['B', '2026-11-02T07:10:00.000Z', 600, 600],
     ]);
     const minute = report.minutes.find((m) => m.minute === '2026-11-02T07:15:00.000Z');
     expect(minute).toEqual({

@@ -40,12 +40,37 @@ describe('splitSessions', () => {
     expect(isCounted(runs[0]!.session, { minSessionS: 60 })).toBe(true);
   });
 
+  it("starts a Shoutcast session at its first tick's start: elapsed is the wall time played", () => {
+    // A tick reports the 30 s before it: three ticks are 90 s of wall time, from T0 - 30 s.
+    const events = [0, 30_000, 60_000].map((t) => ev({ time: T0 + t, duration: 30, output: 'shoutcast' }));
+    const [run] = splitSessions(events, SETTINGS);
+    expect(run!.session).toMatchObject({ start: T0 - 30_000, end: T0 + 60_000, elapsed: 90, duration: 90 });
+  });
+
+  it('takes the start from the first event in order: a zero-duration event at the same time comes first', () => {
+    const segment = ev({ time: T0, duration: 6, id: 'a' });
+    const startEvent = ev({ time: T0, duration: 0, id: 'z' });
+    expect(splitSessions([segment, startEvent], SETTINGS)[0]!.session).toMatchObject({
+      start: T0,
+      elapsed: 0,
+    });
+    expect(splitSessions([segment], SETTINGS)[0]!.session).toMatchObject({ start: T0 - 6000, elapsed: 6 });
+    // Integer ms: a fractional duration is rounded as the listening time is.
+    const odd = ev({ time: T0, duration: 0.0005, id: 'b' });
+    expect(splitSessions([odd], SETTINGS)[0]!.session.start).toBe(T0 - 1);
+  });
+
   it('splits at a gap of idle or more, not below it', () => {
     const events = [ev({ time: T0 }), ev({ time: T0 + 299_999 }), ev({ time: T0 + 299_999 + 300_000 })];
     const runs = splitSessions(events, SETTINGS);
-    expect(runs.map((r) => [r.session.start, r.session.end])).toEqual([
+    // The gap compares event times; each start is its first event's interval start (10 s before).
+    expect(runs.map((r) => [r.events[0]!.time, r.session.end])).toEqual([
       [T0, T0 + 299_999],
       [T0 + 599_999, T0 + 599_999],
+    ]);
+    expect(runs.map((r) => [r.session.start, r.session.elapsed])).toEqual([
+      [T0 - 10_000, 309.999],
+      [T0 + 589_999, 10],
     ]);
   });
 
@@ -53,7 +78,9 @@ describe('splitSessions', () => {
     const events: ListenEvent[] = [];
     for (let t = 0; t <= 3 * 3600_000; t += 60_000) events.push(ev({ time: T0 + t, duration: 60 }));
     const runs = splitSessions(events, { idleS: 300, maxSessionS: 3600 });
-    expect(runs.map((r) => (r.session.start - T0) / 60_000)).toEqual([0, 60, 120, 180]);
+    // The cut compares event times (first events at 0, 60, 120, 180 min); starts are a minute earlier.
+    expect(runs.map((r) => (r.events[0]!.time - T0) / 60_000)).toEqual([0, 60, 120, 180]);
+    expect(runs.map((r) => (r.session.start - T0) / 60_000)).toEqual([-1, 59, 119, 179]);
     expect(runs.map((r) => r.session.duration)).toEqual([3600, 3600, 3600, 60]);
   });
 
@@ -158,7 +185,7 @@ describe('planSessionChanges', () => {
     ).map((r) => r.session);
     const changes = planSessionChanges(first, later);
     expect(changes.update.map((u) => [u.old.duration, u.row.duration])).toEqual([[20, 30]]);
-    expect(changes.insert.map((s) => s.start)).toEqual([T0 + 900_000]);
+    expect(changes.insert.map((s) => s.start)).toEqual([T0 + 890_000]);
     expect(changes.remove).toEqual([]);
     const early = splitSessions(
       [ev({ time: T0 - 1000, id: 'p0' }), ev({ time: T0, id: 'p1' })],

@@ -24,7 +24,8 @@ export const DEFAULT_SESSION_SETTINGS: Readonly<SessionSettings & CountSettings>
 
 /**
  * One listening session (DESIGN section 3): a maximal run of one session id's events with no gap of
- * `idle` or more, cut again at `maxSession` after its first event. Times are epoch milliseconds,
+ * `idle` or more, cut again at `maxSession` after its first event (gaps and cut compare event
+ * `time`s; `start` is the first event's interval start). Times are epoch milliseconds,
  * `elapsed` and `duration` seconds.
  */
 export interface Session {
@@ -32,7 +33,10 @@ export interface Session {
   session: string;
   /** `stream` of the first event: the HLS group key, or the Shoutcast stream key. */
   stream: string;
-  /** `time` of the first event, epoch ms. */
+  /**
+   * Start of the first event's interval: its `time - duration` (integer ms), epoch ms. A Shoutcast
+   * event reports a tick at its end, so its first event's `time` is a tick after the listener began.
+   */
   start: number;
   /** `time` of the last event, epoch ms. */
   end: number;
@@ -106,6 +110,7 @@ export function sortUnique(events: ListenEvent[]): ListenEvent[] {
 function toSession(events: ListenEvent[]): Session {
   const first = events[0]!;
   const last = events[events.length - 1]!;
+  const start = first.time - durationMsOf(first);
   let durationMs = 0;
   let bytes = 0;
   let listener: string | null = null;
@@ -117,9 +122,9 @@ function toSession(events: ListenEvent[]): Session {
   return {
     session: first.session,
     stream: first.stream,
-    start: first.time,
+    start,
     end: last.time,
-    elapsed: (last.time - first.time) / 1000,
+    elapsed: (last.time - start) / 1000,
     duration: durationMs / 1000,
     bytes,
     listener,
@@ -273,34 +278,37 @@ export function planSessionChanges(previous: readonly Session[], next: readonly 
 }
 
 /**
- * Where a re-finalization of one session id starts, epoch ms: the sessions stored for the id that
- * start before it stay as they are, and everything from it on is recomputed from the id's events
- * with `time >=` it (and replaces the stored rows that start at or after it). `-Infinity`: recompute
- * everything.
+ * Where a re-finalization of one session id starts, as an event `time` (epoch ms): the sessions
+ * stored for the id whose first event comes before it stay as they are, and everything from it on
+ * is recomputed from the id's events with `time >=` it (and replaces the stored rows whose first
+ * event is at or after it). `-Infinity`: recompute everything.
  *
- * Cutting is memoryless at a session start: the sessions from one start on depend only on the
- * events from it on. So for the earliest `time` among the events that arrived since the stored
- * rows were computed (`changedFrom`), the point is the start of the last stored session (counted
- * or short) that starts at or before it, or `changedFrom` itself when the new events cannot join
- * that session (they come `idle` or more after its end, or `maxSession` or more after its start).
- * Older events are then never needed, so a re-finalization neither re-reads a long history nor
- * loses sessions whose events retention has dropped.
+ * Cutting is memoryless at a session's first event: the sessions from one first event on depend
+ * only on the events from it on. So for the earliest `time` among the events that arrived since the
+ * stored rows were computed (`changedFrom`), the point is the first event's `time` of the last
+ * stored session (counted or short) whose first event is at or before it, or `changedFrom` itself
+ * when the new events cannot join that session (they come `idle` or more after its end, or
+ * `maxSession` or more after its first event). Older events are then never needed, so a
+ * re-finalization neither re-reads a long history nor loses sessions whose events retention has
+ * dropped. The point is a first event's `time`, not a session's `start` (`time - duration`): an
+ * interval start can lie before the previous session's last event (after a `maxSession` cut).
  *
- * `stored` must be what {@link splitSessions} made of the id's earlier events; `end` may be unknown
- * (`undefined`), which only moves the point back to that session's start.
+ * `stored` must be what {@link splitSessions} made of the id's earlier events, each given by its
+ * first event's `time` (`first`) and its `end`; `end` may be unknown (`undefined`), which only moves
+ * the point back to that session's first event.
  */
 export function resumePoint(
-  stored: readonly { start: number; end?: number | undefined }[],
+  stored: readonly { first: number; end?: number | undefined }[],
   changedFrom: number,
   settings: SessionSettings,
 ): number {
-  let last: { start: number; end?: number | undefined } | undefined;
-  for (const s of stored) if (s.start <= changedFrom && (!last || s.start > last.start)) last = s;
+  let last: { first: number; end?: number | undefined } | undefined;
+  for (const s of stored) if (s.first <= changedFrom && (!last || s.first > last.first)) last = s;
   if (!last) return Number.NEGATIVE_INFINITY;
   const apart =
-    changedFrom - last.start >= settings.maxSessionS * 1000 ||
+    changedFrom - last.first >= settings.maxSessionS * 1000 ||
     (last.end !== undefined && changedFrom - last.end >= settings.idleS * 1000);
-  return apart ? changedFrom : last.start;
+  return apart ? changedFrom : last.first;
 }
 
 /**

@@ -7,7 +7,18 @@ import { createDb, type Db } from './client.js';
 import { insertEvents } from './events.js';
 import { finalizeSessions } from './finalize/index.js';
 import { MIGRATIONS_FOLDER, migrate } from './migrate.js';
-import { createTestDatabase, TEST_ADMIN_URL, type TestDatabase } from './testing/index.js';
+import { dropEventPartitionsBefore } from './partitions.js';
+import { rebuildQuarterHourRollup } from './reports/index.js';
+import { countUnfinalized, sweepOnce } from './sweep.js';
+import {
+  createTestDatabase,
+  expectedTables,
+  readTables,
+  sortTables,
+  TEST_ADMIN_URL,
+  type Tables,
+  type TestDatabase,
+} from './testing/index.js';
 
 const SETTINGS = { idleS: 300, maxSessionS: 86_400, minSessionS: 60 };
 const T0 = Date.UTC(2026, 10, 2, 7, 5);
@@ -117,6 +128,168 @@ describe('migrations 0001 (quarter-hour rollup) and 0002 (listener months) on a 
         const months = await worker.query(MONTHS_SQL);
         expect(months.length).toBe(3); // L1 on rock and on jazz, L2 on rock (session c is short)
         expect(await db.query(MONTHS_SQL)).toEqual(months);
+      } finally {
+        await db.close();
+      }
+    });
+  }
+});
+
+// Migration 0005: a session's start became its first event's interval start (`time - duration`).
+describe('migration 0005 (session start) on a database finalized with start = first event time', () => {
+  const OLD_DAY = Date.UTC(2026, 9, 1, 8, 0);
+  // events() plus: a session whose first tick ends just after a QH boundary (its start moves to the
+  // QH before), a short one across a minute (its start moves to the minute before), an HLS session
+  // whose first event is its zero-duration start (start unchanged), and one whose events retention
+  // drops before the migration.
+  const all = (): ListenEvent[] => {
+    const out = events();
+    const tick = (session: string, from: number, count: number, output: 'shoutcast' | 'hls' = 'shoutcast') =>
+      Array.from({ length: count }, (_, i) => ({
+        id: `${session}${i}`,
+        session,
+        stream: 'rock',
+        output,
+        time: from + (i + 1) * 30_000,
+        duration: 30,
+        bytes: 16_000,
+        listener: `L-${session}`,
+      }));
+    out.push(...tick('q', Date.UTC(2026, 10, 2, 7, 14, 40), 4));
+    out.push(...tick('s', Date.UTC(2026, 10, 2, 7, 19, 50), 1));
+    out.push({ ...tick('h', T0, 1, 'hls')[0]!, id: 'h-start', time: T0, duration: 0, bytes: 0 });
+    out.push(...tick('h', T0, 4, 'hls'));
+    out.push(...tick('r', OLD_DAY, 5));
+    return out;
+  };
+  const ids = ['a', 'b', 'c', 'd', 'q', 's', 'h', 'r'];
+
+  /** The tables as the finalizer before 0005 wrote them: start = first event time, for `which` ids. */
+  const oldWay = (t: Tables, which: (session: string) => boolean): Tables => {
+    const first = new Map(t.sessions.map((s) => [`${s.session}\u0000${s.start}`, s.firstTime]));
+    return sortTables({
+      ...t,
+      sessions: t.sessions.map((s) =>
+        which(s.session) ? { ...s, start: s.firstTime, elapsedMs: s.end - s.firstTime } : s,
+      ),
+      quarterHours: t.quarterHours.map((q) =>
+        which(q.session) ? { ...q, sessionStart: first.get(`${q.session}\u0000${q.sessionStart}`)! } : q,
+      ),
+      shorts: t.shorts.map((s) => (which(s.session) ? { ...s, start: s.firstTime } : s)),
+    });
+  };
+
+  let folder: string;
+  let before: TestDatabase;
+  let reference: Tables;
+
+  beforeAll(async () => {
+    const worker = await createDb({ url: 'memory:' });
+    try {
+      await insertEvents(worker, all(), { idleS: SETTINGS.idleS });
+      await finalizeSessions(worker, ids, SETTINGS, { force: true });
+      reference = await readTables(worker);
+    } finally {
+      await worker.close();
+    }
+    folder = await mkdtemp(join(tmpdir(), 'earshot-migrations-'));
+    await cp(MIGRATIONS_FOLDER, folder, { recursive: true });
+    const journalPath = join(folder, 'meta', '_journal.json');
+    const journal = JSON.parse(await readFile(journalPath, 'utf8')) as { entries: { tag: string }[] };
+    journal.entries = journal.entries.filter((e) => e.tag < '0005_');
+    await writeFile(journalPath, JSON.stringify(journal));
+    before = await createTestDatabase(TEST_ADMIN_URL, 'migration');
+  });
+
+  afterAll(async () => {
+    await before?.drop();
+    if (folder) await rm(folder, { recursive: true, force: true });
+  });
+
+  it('the worker stores what core computes offline, and the old rows differ from it', () => {
+    expect(reference).toEqual(expectedTables(all(), SETTINGS));
+    const old = oldWay(reference, () => true);
+    const starts = (t: Tables) => t.sessions.map((s) => [s.session, s.start]);
+    // q's start moves back a QH (07:15:10 -> 07:14:40), s's a minute; h's is its start event's time.
+    expect(starts(old)).not.toEqual(starts(reference));
+    expect(old.sessions.find((s) => s.session === 'h')!.start).toBe(T0);
+    expect(reference.sessions.find((s) => s.session === 'h')!.start).toBe(T0);
+    expect(reference.sessions.find((s) => s.session === 'q')!.start).toBe(Date.UTC(2026, 10, 2, 7, 14, 40));
+  });
+
+  for (const driver of ['postgres', 'pglite'] as const) {
+    it(`makes the stored rows those of the new start once the sweep has run (${driver})`, async () => {
+      const db = await createDb({ url: driver === 'postgres' ? before.url : 'memory:', migrate: false });
+      try {
+        await migrate(db, { migrationsFolder: folder });
+        await insertEvents(db, all(), { idleS: SETTINGS.idleS });
+        // The rows the finalizer wrote before 0005, and its marks.
+        const old = oldWay(reference, () => true);
+        for (const s of old.sessions) {
+          await db.query(
+            `insert into sessions (session, start, stream, output, "end", elapsed_ms, duration_ms, bytes, listener, ua,
+              first_minute, minute_ms) values ($1, to_timestamp($2 / 1000.0), $3, $4, to_timestamp($5 / 1000.0), $6, $7,
+              $8, $9, $10, to_timestamp($11 / 1000.0), $12::bigint[])`,
+            [
+              s.session,
+              s.start,
+              s.stream,
+              s.output,
+              s.end,
+              s.elapsedMs,
+              s.durationMs,
+              s.bytes,
+              s.listener,
+              s.ua,
+              s.firstMinute,
+              `{${s.minuteMs.join(',')}}`,
+            ],
+          );
+        }
+        for (const q of old.quarterHours) {
+          await db.query(
+            `insert into session_quarter_hours (session, session_start, stream, quarter_hour, ms, listener)
+              values ($1, to_timestamp($2 / 1000.0), $3, to_timestamp($4 / 1000.0), $5, $6)`,
+            [q.session, q.sessionStart, q.stream, q.quarterHour, q.ms, q.listener],
+          );
+        }
+        for (const s of old.shorts) {
+          await db.query(
+            `insert into short_sessions (session, start, "end", stream, duration_ms)
+              values ($1, to_timestamp($2 / 1000.0), to_timestamp($3 / 1000.0), $4, $5)`,
+            [s.session, s.start, s.end, s.stream, s.durationMs],
+          );
+        }
+        for (const m of old.minutes)
+          await db.query(
+            'insert into stream_minutes (stream, minute, ms, sessions) values ($1, to_timestamp($2 / 1000.0), $3, $4)',
+            [m.stream, m.minute, m.ms, m.sessions],
+          );
+        for (const m of old.listenerMonths) {
+          await db.query('insert into listener_keys (key) values ($1) on conflict do nothing', [m.key]);
+          await db.query(
+            `insert into stream_listener_months (stream, month, key_id, qhs)
+              select $1, to_timestamp($2 / 1000.0), id, $4::varbit from listener_keys where key = $3`,
+            [m.stream, m.month, m.key, m.qhs],
+          );
+        }
+        await rebuildQuarterHourRollup(db); // stream_quarter_hours.starts by the old starts
+        // Finalized, and received long ago (the sweep would wait for a receipt under idle ago).
+        await db.query(`update session_state set finalized_seq = change_seq,
+          last_received_at = now() - interval '1 day', due_at = now() - interval '1 day'`);
+        await db.query(`update listen_events set received_at = now() - interval '1 day'`);
+        // Retention drops r's day: its rows stay, and cannot be recomputed.
+        expect(await dropEventPartitionsBefore(db, new Date(Date.UTC(2026, 9, 20)))).toEqual([
+          'listen_events_20261001',
+        ]);
+
+        await migrate(db);
+        const swept = await sweepOnce(db, SETTINGS);
+        expect(swept.finalized).toBe(ids.length - 1); // every id but r
+        expect((await countUnfinalized(db)).pending).toBe(0);
+        // Every row = core offline with the new start, but r's, which keep the old start.
+        expect(await readTables(db)).toEqual(oldWay(reference, (session) => session === 'r'));
+        expect((await sweepOnce(db, SETTINGS)).finalized).toBe(0);
       } finally {
         await db.close();
       }

@@ -86,12 +86,17 @@ export const sessionState = pgTable(
   (t) => [index('session_state_pending').on(t.dueAt).where(sql`finalized_seq < change_seq`)],
 );
 
-/** Counted sessions (DESIGN section 3), keyed by session id and start. */
+/**
+ * Counted sessions (DESIGN section 3), keyed by session id and start (the first event's interval
+ * start, `time - duration`).
+ */
 export const sessions = pgTable(
   'sessions',
   {
     session: text('session').notNull(),
     start: ts('start').notNull(),
+    /** `time` of the session's first event: where a re-finalization resumes (core's `resumePoint`). */
+    firstTime: ts('first_time').notNull(),
     stream: text('stream').notNull(),
     output: text('output').notNull(),
     end: ts('end').notNull(),
@@ -188,6 +193,8 @@ export const shortSessions = pgTable(
   {
     session: text('session').notNull(),
     start: ts('start').notNull(),
+    /** `time` of the session's first event, as in `sessions`. */
+    firstTime: ts('first_time').notNull(),
     stream: text('stream').notNull(),
     durationMs: bigint('duration_ms', { mode: 'number' }).notNull(),
     /** `time` of the session's last event (null for rows stored before migration 0003). */

@@ -18,6 +18,7 @@ function row(firstMinute: number, minuteMs: number[], over: Partial<SessionRow> 
   return {
     session: 's1',
     start: firstMinute,
+    firstTime: firstMinute + MINUTE_MS,
     stream: 'rock',
     output: 'shoutcast',
     end: firstMinute + minuteMs.length * MINUTE_MS,

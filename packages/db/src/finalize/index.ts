@@ -9,10 +9,10 @@
  * ends by setting `finalized_seq` to the `change_seq` it read under the same lock. Two finalizers of
  * one id serialize on the lock and the second finds nothing to do; a crash rolls everything back.
  *
- * A re-finalization recomputes only from core's `resumePoint`: the id's stored sessions that start
- * before the earliest new event's session stay as they are. The result is the same as recomputing
- * the whole id (cutting is memoryless at a session start), and sessions whose events retention has
- * dropped are never touched.
+ * A re-finalization recomputes only from core's `resumePoint`: the id's stored sessions whose first
+ * event comes before the earliest new event's session stay as they are. The result is the same as
+ * recomputing the whole id (cutting is memoryless at a session's first event), and sessions whose
+ * events retention has dropped are never touched.
  *
  * Modules: `api` (entry points, batching, isolation of a bad id), `locked` (one batch under its
  * locks: `receipts`, `read`, `plan`, `write`), `rows` (core's result as rows), `deltas` (the

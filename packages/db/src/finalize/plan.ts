@@ -45,23 +45,26 @@ export function planBatch(
     const id = state.session;
     const storedSessions = input.sessions.get(id) ?? [];
     const storedShorts = input.shorts.get(id) ?? [];
-    // Rows that start before the resume point stay; the events from it on give the rest.
+    // Rows whose first event is before the resume point stay; the events from it on give the rest.
     const from =
       state.changed_from_ms === null
         ? Number.NEGATIVE_INFINITY
         : resumePoint(
-            [...storedSessions, ...storedShorts.map((r) => ({ start: r.start, end: r.end ?? undefined }))],
+            [
+              ...storedSessions.map((r) => ({ first: r.firstTime, end: r.end })),
+              ...storedShorts.map((r) => ({ first: r.firstTime, end: r.end ?? undefined })),
+            ],
             state.changed_from_ms,
             settings,
           );
     const events = (input.events.get(id) ?? []).filter((e) => e.time >= from);
     const { counted, short } = computeSessionRows(events, settings);
-    const keptCounted = storedSessions.filter((r) => r.start < from).length;
-    const keptShort = storedShorts.filter((r) => r.start < from).length;
+    const keptCounted = storedSessions.filter((r) => r.firstTime < from).length;
+    const keptShort = storedShorts.filter((r) => r.firstTime < from).length;
     const stats = { counted: keptCounted + counted.length, short: keptShort + short.length, written: 0 };
     plan.perId.set(id, stats);
     const sessionsPlan = planRowChanges(
-      storedSessions.filter((r) => r.start >= from),
+      storedSessions.filter((r) => r.firstTime >= from),
       counted,
       sameSessionRow,
     );
@@ -72,7 +75,7 @@ export function planBatch(
     for (const row of sessionsPlan.insert) insertSession(row);
     for (const old of sessionsPlan.remove) removeSession(old);
     const shortsPlan = planRowChanges(
-      storedShorts.filter((r) => r.start >= from),
+      storedShorts.filter((r) => r.firstTime >= from),
       short,
       sameShortRow,
     );

@@ -14,6 +14,7 @@ export interface BatchInput {
 interface SessionRowDb {
   session: string;
   start_ms: number;
+  first_time_ms: number;
   stream: string;
   output: string;
   end_ms: number;
@@ -29,6 +30,7 @@ interface SessionRowDb {
 interface ShortRowDb {
   session: string;
   start_ms: number;
+  first_time_ms: number;
   end_ms: number | null;
   stream: string;
   duration_ms: number;
@@ -61,6 +63,7 @@ export async function readBatch(tx: Queryable, work: readonly StateRow[]): Promi
     push(input.sessions, r.session, {
       session: r.session,
       start: r.start_ms,
+      firstTime: r.first_time_ms,
       stream: r.stream,
       output: r.output,
       end: r.end_ms,
@@ -77,6 +80,7 @@ export async function readBatch(tx: Queryable, work: readonly StateRow[]): Promi
     push(input.shorts, r.session, {
       session: r.session,
       start: r.start_ms,
+      firstTime: r.first_time_ms,
       end: r.end_ms,
       stream: r.stream,
       durationMs: r.duration_ms,

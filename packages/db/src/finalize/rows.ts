@@ -1,4 +1,12 @@
-import { compareEvents, finalizeSessionId, type ListenEvent, MINUTE_MS } from '@earshot/core';
+import {
+  compareEvents,
+  finalizeRuns,
+  isCounted,
+  type ListenEvent,
+  MINUTE_MS,
+  sortUnique,
+  splitSorted,
+} from '@earshot/core';
 import { iso } from './sql-time.js';
 import type { FinalizeSettings, SessionRow, ShortRow } from './types.js';
 
@@ -29,24 +37,30 @@ function denseMinutes(
 }
 
 /**
- * Runs core's `finalizeSessionId` on one id's events and shapes the rows the worker stores. A stored
+ * Cuts one id's events as core's `finalizeSessionId` does (`splitSorted`, `finalizeRuns`) and shapes the rows the worker stores. A stored
  * row also needs the `output` of the session's first event and its first user agent, which core's
  * result does not carry: they are read from the events in core's order (`compareEvents`), where a
- * session's events are exactly those with `start <= time <= end` (sessions of one id never share a
- * time).
+ * session's events are exactly those with `first <= time <= end`, `first` being its first event's
+ * `time` (sessions of one id never share a time; `start`, an interval start, can lie before the
+ * previous session's end).
  */
 export function computeSessionRows(
   events: readonly ListenEvent[],
   settings: FinalizeSettings,
 ): { counted: SessionRow[]; short: ShortRow[] } {
   const sorted = [...events].sort(compareEvents);
-  const done = finalizeSessionId(sorted, settings);
+  const runs = splitSorted(sortUnique([...sorted]), settings);
+  const done = finalizeRuns(runs, settings);
+  const firstTimes = runs.map((r) => r.events[0]!.time);
+  const countedFirsts = firstTimes.filter((_, k) => isCounted(runs[k]!.session, settings));
+  const shortFirsts = firstTimes.filter((_, k) => !isCounted(runs[k]!.session, settings));
   const counted: SessionRow[] = [];
   let i = 0;
-  // Counted sessions come in start order, so one forward pass over the sorted events finds them all.
-  for (const fact of done.counted) {
+  // Counted sessions come in order, so one forward pass over the sorted events finds them all.
+  for (const [k, fact] of done.counted.entries()) {
     const s = fact.session;
-    while (i < sorted.length && sorted[i]!.time < s.start) i++;
+    const firstTime = countedFirsts[k]!;
+    while (i < sorted.length && sorted[i]!.time < firstTime) i++;
     const output = sorted[i]?.output ?? 'shoutcast';
     let ua: string | null = null;
     for (let j = i; j < sorted.length && sorted[j]!.time <= s.end; j++) {
@@ -59,6 +73,7 @@ export function computeSessionRows(
     counted.push({
       session: s.session,
       start: s.start,
+      firstTime,
       stream: s.stream,
       output,
       end: s.end,
@@ -71,9 +86,10 @@ export function computeSessionRows(
       quarterHours: fact.quarterHours,
     });
   }
-  const short = done.short.map((s) => ({
+  const short = done.short.map((s, k) => ({
     session: s.session,
     start: s.start,
+    firstTime: shortFirsts[k]!,
     end: s.end,
     stream: s.stream,
     durationMs: Math.round(s.duration * 1000),
@@ -96,6 +112,7 @@ export function computeSessionRows(
 /** Whether a stored session row and a computed one of the same (session, start) hold the same values. */
 export function sameSessionRow(a: SessionRow, b: SessionRow): boolean {
   if (
+    a.firstTime !== b.firstTime ||
     a.stream !== b.stream ||
     a.output !== b.output ||
     a.end !== b.end ||
@@ -115,5 +132,7 @@ export function sameSessionRow(a: SessionRow, b: SessionRow): boolean {
 
 /** Whether a stored short-session row and a computed one of the same (session, start) hold the same values. */
 export function sameShortRow(a: ShortRow, b: ShortRow): boolean {
-  return a.stream === b.stream && a.durationMs === b.durationMs && a.end === b.end;
+  return (
+    a.firstTime === b.firstTime && a.stream === b.stream && a.durationMs === b.durationMs && a.end === b.end
+  );
 }

@@ -59,12 +59,13 @@ export const EVENTS_SQL = `select e.session, e.id, e.stream, e.output, ${ms('e.t
   from listen_events e
   where e.session = any($1::text[]) and e.time >= $2::timestamptz`;
 
-export const OLD_SESSIONS_SQL = `select session, ${ms('start')} as start_ms, stream, output, ${ms('"end"')} as end_ms,
+export const OLD_SESSIONS_SQL = `select session, ${ms('start')} as start_ms, ${ms('first_time')} as first_time_ms, stream, output, ${ms('"end"')} as end_ms,
   elapsed_ms::float8 as elapsed_ms, duration_ms::float8 as duration_ms, bytes::float8 as bytes, listener, ua,
   ${ms('first_minute')} as first_minute_ms, minute_ms::float8[] as minute_ms
   from sessions where session = any($1::text[])`;
 
-export const OLD_SHORTS_SQL = `select session, ${ms('start')} as start_ms, ${ms('"end"')} as end_ms, stream,
+export const OLD_SHORTS_SQL = `select session, ${ms('start')} as start_ms, ${ms('first_time')} as first_time_ms,
+  ${ms('"end"')} as end_ms, stream,
   duration_ms::float8 as duration_ms
   from short_sessions where session = any($1::text[])`;
 

@@ -78,11 +78,11 @@ export type InEpochMs<Row, K extends keyof Row> = Omit<Row, K> & {
 /** A stored `sessions` row in numbers: the schema's columns, times epoch ms, durations ms. */
 export type StoredSessionRow = InEpochMs<
   Omit<typeof sessions.$inferSelect, 'finalizedAt'>,
-  'start' | 'end' | 'firstMinute'
+  'start' | 'firstTime' | 'end' | 'firstMinute'
 >;
 
 /** A stored `short_sessions` row in numbers (`end` null for rows stored before migration 0003). */
-export type StoredShortRow = InEpochMs<typeof shortSessions.$inferSelect, 'start' | 'end'>;
+export type StoredShortRow = InEpochMs<typeof shortSessions.$inferSelect, 'start' | 'firstTime' | 'end'>;
 
 /** A `sessions` row as finalization handles it. */
 export interface SessionRow extends StoredSessionRow {

@@ -53,6 +53,7 @@ function rowWrites(tx: Queryable, plan: BatchPlan): Promise<unknown>[] {
         r.map((s) => s.ua),
         r.map((s) => s.firstMinute),
         r.map((s) => `{${s.minuteMs.join(',')}}`),
+        r.map((s) => s.firstTime),
       ]),
     );
     const qh: [string[], number[], string[], number[], number[], (string | null)[], (number | null)[]] = [
@@ -88,6 +89,7 @@ function rowWrites(tx: Queryable, plan: BatchPlan): Promise<unknown>[] {
         r.map((s) => s.end),
         r.map((s) => s.stream),
         r.map((s) => s.durationMs),
+        r.map((s) => s.firstTime),
       ]),
     );
   }
@@ -171,8 +173,10 @@ function listenerMonthWrites(tx: Queryable, plan: BatchPlan, settings: FinalizeS
         key,
         rebuilt.map((m) => m.end),
         rebuilt.map((m) => (m.end - m.month) / QUARTER_HOUR_MS),
-        settings.maxSessionS * 1000,
-        // A session that starts in the next month can hold audio of this one: its first event's.
+        // A session's audio runs to less than maxSession after its first event, which is at most
+        // MAX_DURATION after its start; and a session that starts in the next month can hold audio
+        // of this one (an event's interval reaches up to MAX_DURATION before its time).
+        (settings.maxSessionS + MAX_DURATION_S) * 1000,
         MAX_DURATION_S * 1000,
       ]),
     );

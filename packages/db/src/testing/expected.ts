@@ -22,9 +22,10 @@ export function expectedTables(events: readonly ListenEvent[], settings: Finaliz
     if (list) list.push(e);
     else byId.set(e.session, [e]);
   }
-  const runs = new Map<string, { output: string; ua: string | null }>();
+  const runs = new Map<string, { firstTime: number; output: string; ua: string | null }>();
   for (const run of splitSessions(events, settings)) {
     runs.set(`${run.session.session}\u0000${run.session.start}`, {
+      firstTime: run.events[0]!.time,
       output: run.output,
       ua: run.events.find((e) => e.ua)?.ua ?? null,
     });
@@ -43,6 +44,7 @@ export function expectedTables(events: readonly ListenEvent[], settings: Finaliz
       t.sessions.push({
         session: s.session,
         start: s.start,
+        firstTime: run.firstTime,
         stream: s.stream,
         output: run.output,
         end: s.end,
@@ -84,6 +86,7 @@ export function expectedTables(events: readonly ListenEvent[], settings: Finaliz
       t.shorts.push({
         session: s.session,
         start: s.start,
+        firstTime: runs.get(`${s.session}\u0000${s.start}`)!.firstTime,
         end: s.end,
         stream: s.stream,
         durationMs: Math.round(s.duration * 1000),

@@ -43,7 +43,7 @@ export async function readTables(db: Queryable): Promise<Tables> {
   // Columns are aliased to the schema's field names, so rows come back in the Tables shapes.
   const [sessions, quarterHours, rollup, minutes, shorts, listenerMonths] = await Promise.all([
     db.query<Tables['sessions'][number]>(
-      `select session, ${ms('start')} as start, stream, output, ${ms('"end"')} as "end",
+      `select session, ${ms('start')} as start, ${ms('first_time')} as "firstTime", stream, output, ${ms('"end"')} as "end",
         elapsed_ms::float8 as "elapsedMs", duration_ms::float8 as "durationMs", bytes::float8 as bytes, listener, ua,
         ${ms('first_minute')} as "firstMinute", minute_ms::float8[] as "minuteMs"
         from sessions`,
@@ -61,7 +61,8 @@ export async function readTables(db: Queryable): Promise<Tables> {
       `select stream, ${ms('minute')} as minute, ms::float8 as ms, sessions from stream_minutes`,
     ),
     db.query<Tables['shorts'][number]>(
-      `select session, ${ms('start')} as start, ${ms('"end"')} as "end", stream, duration_ms::float8 as "durationMs"
+      `select session, ${ms('start')} as start, ${ms('first_time')} as "firstTime", ${ms('"end"')} as "end", stream,
+        duration_ms::float8 as "durationMs"
         from short_sessions`,
     ),
     db.query<Tables['listenerMonths'][number]>(
