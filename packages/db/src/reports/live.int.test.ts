@@ -88,24 +88,46 @@ describe.each<Driver>(['postgres', 'pglite'])('live listeners on %s', (driver) =
       expect({ now, live: await peopleAt(db, now) }).toEqual({ now, live: { live: 1 } });
   });
 
-  it('drops a listener who stopped once its gap has passed: 1.5 x its last duration + 5 s', async () => {
+  it('drops a listener who stopped once its gap has passed: 1.5 x the longer of its last two durations + 5 s', async () => {
     const from = T0 + 2 * 3600 * S;
-    // Shoutcast: ticks, then a close 8 s after the last tick (8 s of remainder): gap 17 s.
+    // Shoutcast: ticks, then a close 8 s after the last tick (8 s of remainder): gap 50 s from the tick's 30 s.
     const mp3 = shoutcast('mp3-stops', from, from + 128 * S);
     // HLS: the last segment's 6 s: gap 14 s.
     const segs = hls('hls-stops', from, 20);
     await insertEvents(db, [...mp3, ...segs], { idleS: 300 });
     const mp3End = from + 128 * S;
     const hlsEnd = Math.max(...segs.map((e) => e.time));
-    expect(await peopleAt(db, mp3End + 17 * S)).toMatchObject({ 'live-mp3': 1 });
-    expect(await peopleAt(db, mp3End + 17 * S + 1)).not.toHaveProperty('live-mp3');
+    expect(await peopleAt(db, mp3End + 50 * S)).toMatchObject({ 'live-mp3': 1 });
+    expect(await peopleAt(db, mp3End + 50 * S + 1)).not.toHaveProperty('live-mp3');
     expect(await peopleAt(db, hlsEnd + 14 * S)).toMatchObject({ live: 1 });
     expect(await peopleAt(db, hlsEnd + 14 * S + 1)).not.toHaveProperty('live');
     expect(await peopleAt(db, Math.max(mp3End, hlsEnd) + 60 * S)).toEqual({});
-    // The seconds figure lingers for its minute after both left.
-    const rows = await liveListeners(db, mp3End + 30 * S);
+    // The seconds figure goes on for its minute after they left.
+    const rows = await liveListeners(db, mp3End + 55 * S);
     expect(rows.find((r) => r.stream === 'live-mp3')).toMatchObject({ listeners: 0 });
     expect(rows.find((r) => r.stream === 'live-mp3')?.listeningNow).toBeGreaterThan(0);
+  });
+
+  it('keeps a listener whose last event is short: a probe of another variant, a segment cut off', async () => {
+    const from = T0 + 4 * 3600 * S;
+    const base = { output: 'hls' as const, session: 'hls-probe' };
+    await insertEvents(
+      db,
+      [
+        event({ ...base, stream: 'live', time: from, duration: 0, bytes: 0 }),
+        event({ ...base, stream: 'live-32k', time: from + 30, duration: 6 }),
+        // ffmpeg's probe of the other variant, credited 0 s (as the station's players test shows).
+        event({ ...base, stream: 'live-64k', time: from + 35, duration: 0, bytes: 0 }),
+        event({ ...base, stream: 'live-32k', time: from + 6 * S, duration: 6 }),
+        // Cut off after 0.5 s (pro rata), the player switching variants.
+        event({ ...base, stream: 'live-64k', time: from + 12 * S, duration: 0.5 }),
+      ],
+      { idleS: 300 },
+    );
+    // Its last event 5.5 s ago is the probe (0 s), the segment before it gives the 6 s cadence.
+    expect(await peopleAt(db, from + 5.5 * S)).toEqual({ live: 1 });
+    expect(await peopleAt(db, from + 12 * S + 14 * S)).toEqual({ live: 1 });
+    expect(await peopleAt(db, from + 12 * S + 14 * S + 1)).toEqual({});
   });
 
   it('counts people, one per session, and bounds the gap by idle', async () => {

@@ -15,7 +15,7 @@ export interface LiveStream {
 export interface LiveGapOptions {
   /** The bound, seconds: no session is live `idle` or more after its last event. Default 300 s. */
   idleS?: number;
-  /** The expected gap is `gapFactor` x the last event's duration + `gapSlackS`. Default 1.5. */
+  /** The expected gap is `gapFactor` x the longer duration of the last two events + `gapSlackS`. Default 1.5. */
   gapFactor?: number;
   /** Seconds added to the expected gap (the sink's batching, ingest, jitter). Default 5 s. */
   gapSlackS?: number;
@@ -36,11 +36,15 @@ const WINDOW_MS = MINUTE_MS;
  *
  * - `listeners`: people. A session id is live when its last event at or before `now` (in event
  *   order) is recent enough that its next one is still expected: `now - time <= min(idle,
- *   gapFactor x duration + gapSlack)`. An event reports the audio delivered since the previous one,
- *   so its duration is the output's cadence as this session sees it: the tick for Shoutcast
- *   (30 s by default), the segment's duration for HLS. A Shoutcast close reports only the
- *   remainder and a paused connection delivers nothing, so those drop out soon; an HLS master
- *   playlist's zero-duration event gives the slack alone, its segments follow at once.
+ *   gapFactor x d + gapSlack)`, `d` the longer duration of its last two events. An event reports
+ *   the audio delivered since the previous one, so a full one's duration is the output's cadence as
+ *   this session sees it: the tick for Shoutcast (30 s by default), the segment's duration for HLS.
+ *   The last two, not the last alone: one short event (a segment cut off, a player's probe of
+ *   another variant credited 0 s, a Shoutcast close's remainder) does not end the expectation
+ *   (ffmpeg probes the other variant right after its first segment: with the last event alone it
+ *   read 0 six seconds in). A stalled Shoutcast connection emits no tick and drops out after its
+ *   gap; an HLS master playlist's zero-duration event alone gives the slack, its segments follow at
+ *   once.
  * - `listeningNow`: the listening seconds placed in `(now - 60 s, now]`, / 60 (each event's seconds
  *   spread evenly over `(time - duration, time]`, as everywhere else).
  *
@@ -62,13 +66,15 @@ export async function liveListeners(
   const firstStream = (alias: string) => `join lateral (select stream from listen_events s
         where s.session = ${alias}.session and s.time > $2::timestamptz - interval '1 day' and s.time <= $2::timestamptz + interval '1 day'
         order by s.time, (s.duration_ms > 0), s.id collate "C" limit 1) f on true`;
-  // The BRIN index on time finds the last idle of events; an id's last event is the last in
+  // The BRIN index on time finds the last idle of events; an id's last two events are the last in
   // DESIGN's order (time, zero-duration first, id).
   const rows = await db.query<{ stream: string; people: number; ms: number }>(
-    `with last_events as (
-      select distinct on (session) session, ${epochMs('time')} as t_ms, duration_ms from listen_events
-        where time >= $5::timestamptz and time <= $2::timestamptz
-        order by session, time desc, (duration_ms > 0) desc, id collate "C" desc
+    `with recent as (
+      select session, ${epochMs('time')} as t_ms, duration_ms,
+        row_number() over (partition by session order by time desc, (duration_ms > 0) desc, id collate "C" desc) as rn
+        from listen_events where time >= $5::timestamptz and time <= $2::timestamptz
+    ), last_events as (
+      select session, max(t_ms) as t_ms, max(duration_ms) as duration_ms from recent where rn <= 2 group by session
     ), people as (
       select f.stream, count(*)::float8 as people from last_events l
       ${firstStream('l')}
