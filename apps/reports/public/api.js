@@ -22,8 +22,8 @@
  */
 /** @typedef {{ label: string, fromS: number, toS: number | null, sessions: number, short: number }} HistogramBin */
 /** GET /v1/breakdowns, the part the page draws. @typedef {{ config: ReportConfig, histogram: HistogramBin[] }} BreakdownsBody */
-/** @typedef {{ stream: string, listeners: number }} LiveStream */
-/** One event of /v1/live/stream. @typedef {{ at: string, windowS: number, streams: LiveStream[], total: number }} LiveSnapshot */
+/** People listening now (`listeners`) and the last minute's seconds / 60 (`listeningNow`). @typedef {{ stream: string, listeners: number, listeningNow: number }} LiveStream */
+/** One event of /v1/live/stream. @typedef {{ at: string, windowS: number, gap: { idleS: number, gapFactor: number, gapSlackS: number }, streams: LiveStream[], total: number, totalListeningNow: number }} LiveSnapshot */
 
 const TOKEN_KEY = 'earshot.readToken';
 /** A feed that dropped is opened again after this long. */

@@ -176,8 +176,8 @@ export function renderBreakdowns(body, charts) {
 }
 
 /**
- * Listening now, at the snapshot's time in `tz` (the report's zone, like every other time on the
- * page).
+ * Listening now: the people (sessions whose next event is still expected), at the snapshot's time
+ * in `tz` (the report's zone, like every other time on the page).
  * @param {LiveSnapshot} snapshot
  * @param {string} tz
  */
@@ -190,7 +190,7 @@ export function renderLive(snapshot, tz) {
     const tr = document.createElement('tr');
     tr.append(
       cell('td', s.stream),
-      cell('td', fmt(s.listeners, 1), {
+      cell('td', fmt(s.listeners, 0), {
         'data-field': 'listeners',
         'data-value': s.listeners,
         'data-row': s.stream,

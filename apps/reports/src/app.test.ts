@@ -293,7 +293,7 @@ describe('reports API', () => {
     expect(b.config).toEqual(offline.config);
   });
 
-  it('counts live listeners from the last minute of raw events, and pushes them over SSE', async () => {
+  it("counts the people listening now, with the last minute's seconds beside them, and pushes them over SSE", async () => {
     const now = Date.now();
     await insertEvents(
       db,
@@ -310,8 +310,11 @@ describe('reports API', () => {
       { idleS: 300 },
     );
     const live = await (await get('/v1/live')).json();
-    expect(live.streams).toEqual([{ stream: 'live-a', listeners: 0.5 }]);
-    expect(live.total).toBe(0.5);
+    // One listener whose 30 s tick came 10 s ago: 1 person; 30 s of the last 60 s: 0.5.
+    expect(live.streams).toEqual([{ stream: 'live-a', listeners: 1, listeningNow: 0.5 }]);
+    expect(live.total).toBe(1);
+    expect(live.totalListeningNow).toBe(0.5);
+    expect(live.gap).toEqual({ idleS: 300, gapFactor: 1.5, gapSlackS: 5 });
     expect(live.config).toMatchObject({ idle: 300, minSession: 60 });
 
     const res = await get('/v1/live/stream', { accept: 'text/event-stream' });
@@ -333,7 +336,7 @@ describe('reports API', () => {
         }
       }
     };
-    expect((await next()).total).toBe(0.5);
+    expect((await next()).total).toBe(1);
     await insertEvents(
       db,
       [
@@ -363,7 +366,8 @@ describe('reports API', () => {
     for (let i = 0; i < 20 && update.streams.length < 2; i++) update = await next();
     // Live files HLS segments under the session's group key, as reports do.
     expect(update.streams.map((s: { stream: string }) => s.stream)).toEqual(['live-a', 'live-b']);
-    expect(update.streams[1].listeners).toBe(0.1);
+    expect(update.streams[1]).toEqual({ stream: 'live-b', listeners: 1, listeningNow: 0.1 });
+    expect(update.total).toBe(2);
     expect(app.live.subscriberCount).toBe(1);
     await reader.cancel();
     // The client left: its subscription ends with it, and the feed stops polling.

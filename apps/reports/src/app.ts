@@ -39,6 +39,7 @@ export function createApp(options: CreateAppOptions): { app: Hono; live: LiveFee
   const live = new LiveFeed(db, {
     refreshMs: options.liveRefreshMs ?? 5000,
     ...(options.liveClock ? { now: options.liveClock } : {}),
+    gap: { idleS: options.defaults.idleS },
     onError: (error) => options.logger?.error({ err: error }, 'live listeners query failed'),
   });
   const liveApi = liveRoutes(live, deps);

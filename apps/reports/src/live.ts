@@ -1,15 +1,25 @@
 import { isoTime } from '@earshot/core';
-import { type LiveStream, liveListeners, type Queryable } from '@earshot/db';
+import {
+  DEFAULT_LIVE_GAP,
+  type LiveGapOptions,
+  type LiveStream,
+  liveListeners,
+  type Queryable,
+} from '@earshot/db';
 
 /** Listeners right now, per stream, as the API and the SSE feed send it. */
 export interface LiveSnapshot {
   /** When it was computed, ISO-8601 UTC. */
   at: string;
-  /** The window the listening seconds are taken from: `(at - windowS, at]`. */
+  /** The window `listeningNow`'s seconds are taken from: `(at - windowS, at]`. */
   windowS: number;
+  /** What makes a session live: its last event at most `min(idleS, gapFactor x duration + gapSlackS)` old. */
+  gap: Required<LiveGapOptions>;
   streams: LiveStream[];
-  /** Sum over the streams. */
+  /** People listening now: the sum of `listeners` over the streams. */
   total: number;
+  /** The sum of `listeningNow` over the streams. */
+  totalListeningNow: number;
 }
 
 export interface LiveFeedOptions {
@@ -17,6 +27,8 @@ export interface LiveFeedOptions {
   refreshMs?: number;
   /** Clock, for tests. */
   now?: () => number;
+  /** When a session counts as live (idle, gap factor and slack). Default `DEFAULT_LIVE_GAP`. */
+  gap?: LiveGapOptions;
   onError?: (error: unknown) => void;
 }
 
@@ -32,6 +44,7 @@ export class LiveFeed {
   private timer: ReturnType<typeof setInterval> | undefined;
   private readonly refreshMs: number;
   private readonly now: () => number;
+  private readonly gap: Required<LiveGapOptions>;
   private readonly db: Queryable;
   private readonly options: LiveFeedOptions;
 
@@ -40,6 +53,7 @@ export class LiveFeed {
     this.options = options;
     this.refreshMs = options.refreshMs ?? 5000;
     this.now = options.now ?? Date.now;
+    this.gap = { ...DEFAULT_LIVE_GAP, ...options.gap };
   }
 
   /** The current snapshot (from cache when fresh enough). */
@@ -52,12 +66,14 @@ export class LiveFeed {
     this.inFlight ??= (async () => {
       try {
         const at = this.now();
-        const streams = await liveListeners(this.db, at);
+        const streams = await liveListeners(this.db, at, this.gap);
         const snapshot: LiveSnapshot = {
           at: isoTime(at),
           windowS: 60,
+          gap: this.gap,
           streams,
           total: streams.reduce((sum, s) => sum + s.listeners, 0),
+          totalListeningNow: streams.reduce((sum, s) => sum + s.listeningNow, 0),
         };
         this.snapshot = snapshot;
         this.takenAt = at;

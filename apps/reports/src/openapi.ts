@@ -196,11 +196,14 @@ export const openApiDocument = {
     '/v1/live': {
       get: {
         summary:
-          'Listeners now per session stream: listening seconds in the last minute / 60, from raw events (refreshed every 5 s)',
+          'People listening now per session stream: sessions whose next event is still expected, from raw events (refreshed every 5 s)',
         description:
-          "Each event's seconds count for its session's stream (the stream of the session id's first event: for HLS the group key). Takes no parameters.",
+          "A session is live while its last event is at most min(idle, gapFactor x its duration + gapSlackS) old (`gap`): the tick for Shoutcast, the segment for HLS. `listeningNow` is the listening seconds in the last `windowS` / 60 beside it. Each session counts for its stream (the stream of the session id's first event: for HLS the group key). Takes no parameters.",
         responses: {
-          200: { description: '`{ at, windowS, streams: [{ stream, listeners }], total, config }`' },
+          200: {
+            description:
+              '`{ at, windowS, gap: { idleS, gapFactor, gapSlackS }, streams: [{ stream, listeners, listeningNow }], total, totalListeningNow, config }`',
+          },
           400: error,
           401: unauthorized,
         },

@@ -2,8 +2,10 @@
 // events a callback sink collects must make one session per player with the time played.
 import { execFileSync } from 'node:child_process';
 import { compareEvents, DEFAULT_SESSION_SETTINGS, type ListenEvent, splitSessions } from '@earshot/core';
+import { type Db, insertEvents, liveListeners } from '@earshot/db';
+import { openTestDb, type TestDb } from '@earshot/db/testing';
 import { createCallbackSink } from '@earshot/logger';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createStation } from '../src/station.js';
 import { play } from '../src/testing.js';
 
@@ -22,10 +24,57 @@ beforeAll(() => {
 const sum = (events: ListenEvent[], field: 'duration' | 'bytes') =>
   events.reduce((total, e) => total + e[field], 0);
 
+// Live listeners while the players play: the events so far go into a database (PGlite, in memory,
+// one per test) as ingest would store them, and liveListeners reads it at the moment.
+let test: TestDb;
+let db: Db;
+beforeEach(async () => {
+  test = await openTestDb('pglite');
+  db = test.db;
+});
+afterEach(() => test?.dispose());
+
+/** People listening per stream at `now`, from the events stored so far. */
+async function peopleAt(now: number): Promise<Record<string, number>> {
+  const rows = await liveListeners(db, now);
+  return Object.fromEntries(rows.filter((r) => r.listeners > 0).map((r) => [r.stream, r.listeners]));
+}
+
+/**
+ * Every second from `fromS` after now until `playing` settles: stores the events collected since
+ * the last sample, and reads live at that moment. Returns the readings.
+ */
+async function sampleLive(
+  events: ListenEvent[],
+  playing: Promise<unknown>,
+  fromS: number,
+): Promise<{ atS: number; live: Record<string, number> }[]> {
+  const started = Date.now();
+  let done = false;
+  playing.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  let stored = 0;
+  const readings: { atS: number; live: Record<string, number> }[] = [];
+  await new Promise((resolve) => setTimeout(resolve, fromS * 1000));
+  while (!done) {
+    const batch = events.slice(stored);
+    stored += batch.length;
+    if (batch.length > 0) await insertEvents(db, batch, { idleS: DEFAULT_SESSION_SETTINGS.idleS });
+    const now = Date.now();
+    const live = await peopleAt(now);
+    if (!done) readings.push({ atS: Math.round((now - started) / 100) / 10, live });
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  return readings;
+}
+
 describe('ffmpeg playing the station', () => {
   it('makes one session per player: HLS under the group key with variant segments, MP3 in ticks', async () => {
     const events: ListenEvent[] = [];
     let mp3WallS = 0;
+    let readings: { atS: number; live: Record<string, number> }[] = [];
     const station = await createStation({
       port: 0,
       tickS: TICK_S,
@@ -34,15 +83,28 @@ describe('ffmpeg playing the station', () => {
     try {
       // `-re` plays at real speed, as a listener would. `-live_start_index -1` starts at the live
       // edge; ffmpeg's default (3 segments back) fetches that much more than it plays.
-      const [, mp3Play] = await Promise.all([
+      const players = [
         play(`${station.url}/hls/live.m3u8`, ['-re', '-live_start_index', '-1'], PLAY_S),
         play(`${station.url}/stream.mp3`, [], PLAY_S),
-      ]);
-      mp3WallS = mp3Play.wallS;
+      ];
+      // From the MP3 player's first tick until a player stops: one person on each stream.
+      readings = await sampleLive(events, Promise.race(players), TICK_S + 1);
+      const [, mp3Play] = await Promise.all(players);
+      mp3WallS = mp3Play!.wallS;
       await new Promise((resolve) => setTimeout(resolve, 300));
     } finally {
       await station.close();
     }
+    expect(readings.length).toBeGreaterThanOrEqual(PLAY_S - 8);
+    for (const reading of readings)
+      expect(reading).toEqual({ atS: reading.atS, live: { live: 1, 'live-mp3': 1 } });
+    // Both players gone: the MP3 close (its remainder) and the last segment are the last events,
+    // so live reads 0 once their gaps (1.5 x their duration + 5 s, at most 14 s) have passed.
+    // (Ingest is idempotent on event ids: storing them all again adds only the ones not yet stored.)
+    await insertEvents(db, events, { idleS: DEFAULT_SESSION_SETTINGS.idleS });
+    const last = Math.max(...events.map((e) => e.time));
+    expect(await peopleAt(last)).not.toEqual({});
+    expect(await peopleAt(last + 15_000)).toEqual({});
 
     const runs = splitSessions(events, DEFAULT_SESSION_SETTINGS);
     expect(runs).toHaveLength(2);
@@ -88,12 +150,18 @@ describe('ffmpeg playing the station', () => {
   it('keeps one session for a player that opens a variant playlist directly (redirected to carry it)', async () => {
     const events: ListenEvent[] = [];
     const station = await createStation({ port: 0, sink: createCallbackSink((e) => void events.push(e)) });
+    let readings: { atS: number; live: Record<string, number> }[] = [];
     try {
-      await play(`${station.url}/hls/64k/live.m3u8`, ['-re', '-live_start_index', '-1'], PLAY_S);
+      const playing = play(`${station.url}/hls/64k/live.m3u8`, ['-re', '-live_start_index', '-1'], PLAY_S);
+      readings = await sampleLive(events, playing, 1);
+      await playing;
       await new Promise((resolve) => setTimeout(resolve, 300));
     } finally {
       await station.close();
     }
+    // Live while it plays: one person, on the variant (no master playlist named a group).
+    expect(readings.length).toBeGreaterThanOrEqual(PLAY_S - 3);
+    for (const reading of readings) expect(reading).toEqual({ atS: reading.atS, live: { 'live-64k': 1 } });
     // No master playlist: segments only, every one with the session id the redirect handed out,
     // across the playlist reloads of the whole play.
     expect(events.length).toBeGreaterThanOrEqual(PLAY_S / SEGMENT_S);

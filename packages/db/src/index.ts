@@ -54,7 +54,9 @@ export {
   utcDayOf,
 } from './partitions.js';
 export {
+  DEFAULT_LIVE_GAP,
   type DbReportOptions,
+  type LiveGapOptions,
   type LiveStream,
   listStreams,
   liveListeners,

@@ -14,7 +14,7 @@
  */
 // The four row lists of a report (a report may be asked for only some of them) are core's.
 export { REPORT_PARTS, type ReportPart } from '@earshot/core';
-export { type LiveStream, liveListeners } from './live.js';
+export { DEFAULT_LIVE_GAP, type LiveGapOptions, type LiveStream, liveListeners } from './live.js';
 export { type DbReportOptions, reportPeriod } from './options.js';
 export { reportFromDb } from './report.js';
 export { rebuildQuarterHourRollup } from './rollup-rebuild.js';
