@@ -14,6 +14,7 @@ import {
 } from '@earshot/collectors';
 import type { ListenEvent } from '@earshot/core';
 import { createHttpSink, type EventSink } from '@earshot/logger';
+import { jsonLogger } from './collect-run.js';
 import type { Env } from './env.js';
 import { UsageError } from './errors.js';
 
@@ -205,16 +206,6 @@ function mapperFactory(request: AccessLogRequest) {
       ...(request.segmentDurationS !== undefined ? { fallbackSegmentS: request.segmentDurationS } : {}),
       ...(ledger ? { ledger } : {}),
     });
-}
-
-function jsonLogger(stderr: NodeJS.WritableStream) {
-  const log = (level: string) => (object: Record<string, unknown>, message?: string) => {
-    const err = object.err instanceof Error ? { err: object.err.message } : {};
-    stderr.write(
-      `${JSON.stringify({ level, time: new Date().toISOString(), msg: message, ...object, ...err })}\n`,
-    );
-  };
-  return { info: log('info'), warn: log('warn'), error: log('error') };
 }
 
 /** `earshot collect access-log`: tails until SIGINT/SIGTERM (or reads once with --once). */

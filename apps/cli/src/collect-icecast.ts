@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { createIcecastCollector, type IcecastMount, parseMountKey } from '@earshot/collectors';
 import { createHttpSink } from '@earshot/logger';
+import { jsonLogger, runPollingCollector } from './collect-run.js';
 import type { Env } from './env.js';
 import { UsageError } from './errors.js';
 
@@ -155,13 +156,7 @@ export async function runCollectIcecast(
 ): Promise<string> {
   const request = parseCollectIcecastArgs(args, env);
   if (request.help) return `${COLLECT_ICECAST_HELP}\n`;
-  const log = (level: string) => (object: Record<string, unknown>, message?: string) => {
-    const err = object.err instanceof Error ? { err: object.err.message } : {};
-    io.stderr.write(
-      `${JSON.stringify({ level, time: new Date().toISOString(), msg: message, ...object, ...err })}\n`,
-    );
-  };
-  const logger = { info: log('info'), warn: log('warn'), error: log('error') };
+  const logger = jsonLogger(io.stderr);
   const sink = createHttpSink({ url: request.ingestUrl, token: request.token, logger, maxBuffer: 100_000 });
   const collector = createIcecastCollector({
     admin: { url: request.icecastUrl, user: request.user, password: request.password },
@@ -175,26 +170,16 @@ export async function runCollectIcecast(
     sink,
     logger,
   });
-  if (request.once) {
-    const report = await collector.runOnce();
-    const stats = await sink.close({ timeoutMs: 10_000 });
-    return `${JSON.stringify({ ...report, sent: stats.sent, failed: stats.failed, dropped: stats.dropped })}\n`;
-  }
-  logger.info(
-    {
-      icecast: request.icecastUrl,
-      mounts: request.mounts?.map((m) => m.mount) ?? 'all',
-      tickS: request.tickS,
-    },
-    'collecting Icecast listeners',
-  );
-  await collector.start();
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
+  return runPollingCollector(collector, sink, {
+    once: request.once,
+    logger,
+    started: [
+      {
+        icecast: request.icecastUrl,
+        mounts: request.mounts?.map((m) => m.mount) ?? 'all',
+        tickS: request.tickS,
+      },
+      'collecting Icecast listeners',
+    ],
   });
-  await collector.stop();
-  const stats = await sink.close({ timeoutMs: 10_000 });
-  logger.info({ ...stats }, 'stopped');
-  return '';
 }

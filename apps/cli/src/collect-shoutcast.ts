@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { createShoutcastCollector } from '@earshot/collectors';
 import { createHttpSink } from '@earshot/logger';
+import { jsonLogger, runPollingCollector } from './collect-run.js';
 import type { Env } from './env.js';
 import { UsageError } from './errors.js';
 
@@ -106,13 +107,7 @@ export async function runCollectShoutcast(
 ): Promise<string> {
   const request = parseCollectShoutcastArgs(args, env);
   if (request.help) return `${COLLECT_SHOUTCAST_HELP}\n`;
-  const log = (level: string) => (object: Record<string, unknown>, message?: string) => {
-    const err = object.err instanceof Error ? { err: object.err.message } : {};
-    io.stderr.write(
-      `${JSON.stringify({ level, time: new Date().toISOString(), msg: message, ...object, ...err })}\n`,
-    );
-  };
-  const logger = { info: log('info'), warn: log('warn'), error: log('error') };
+  const logger = jsonLogger(io.stderr);
   const sink = createHttpSink({ url: request.ingestUrl, token: request.token, logger, maxBuffer: 100_000 });
   const collector = createShoutcastCollector({
     url: request.url,
@@ -126,21 +121,12 @@ export async function runCollectShoutcast(
     sink,
     logger,
   });
-  if (request.once) {
-    const report = await collector.runOnce();
-    const stats = await sink.close({ timeoutMs: 10_000 });
-    return `${JSON.stringify({ ...report, sent: stats.sent, failed: stats.failed, dropped: stats.dropped })}\n`;
-  }
-  logger.info(
-    { dnas: request.url, sid: request.sid, stream: request.stream },
-    'collecting Shoutcast DNAS listeners',
-  );
-  collector.start();
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
+  return runPollingCollector(collector, sink, {
+    once: request.once,
+    logger,
+    started: [
+      { dnas: request.url, sid: request.sid, stream: request.stream },
+      'collecting Shoutcast DNAS listeners',
+    ],
   });
-  await collector.stop();
-  logger.info({ ...(await sink.close({ timeoutMs: 10_000 })) }, 'stopped');
-  return '';
 }
