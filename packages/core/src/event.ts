@@ -1,3 +1,5 @@
+import type { Origin } from './audience.js';
+
 /** Which output delivered an event: a continuous Shoutcast/ICY-style HTTP stream, or HLS. */
 export type Output = 'shoutcast' | 'hls';
 
@@ -36,6 +38,13 @@ export interface ListenEvent {
   ua?: string;
   /** Client IP, up to 1024 characters. Never stored: ingest turns it into `listener` and drops it. */
   ip?: string;
+  /**
+   * ISO 3166-1 alpha-2 country of `ip`, looked up by ingest (or the offline CLI) before the IP is
+   * dropped. Not accepted from a client.
+   */
+  country?: string;
+  /** Set when `ip` is in a configured relay or monitor range (by ingest). Not accepted from a client. */
+  origin?: Origin;
 }
 
 /** What is wrong with one field of one event. */

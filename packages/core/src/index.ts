@@ -3,6 +3,22 @@
  * minutes, quarter-hours, AQH, cume, TLH, AAS, ATSL and TSL out, by daypart and in any IANA time zone.
  * No I/O, no dependencies, no Node APIs: it runs in Node, a browser or an edge worker unchanged.
  */
+export {
+  type Audience,
+  type AudienceOf,
+  type Basis,
+  BREAKDOWN_DIMENSIONS,
+  type BreakdownDimension,
+  type ClientFacts,
+  DEFAULT_LEFT_RUNNING_S,
+  EXCLUSION_REASONS,
+  type ExclusionReason,
+  type Origin,
+  originOnlyAudience,
+  SESSION_CLASSES,
+  type SessionClass,
+  UNKNOWN_GROUP,
+} from './audience.js';
 export { bucketStart, isoTime, MINUTE_MS, placeEvent, placeSeconds, QUARTER_HOUR_MS } from './clock.js';
 export { csvField, REPORT_COLUMNS, REPORT_PARTS, type ReportPart, reportCsv } from './csv.js';
 export { type Daypart, DEFAULT_DAYPARTS, inDaypart, parseDaypart, resolveDaypart } from './daypart.js';
