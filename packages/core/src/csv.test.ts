@@ -44,10 +44,10 @@ describe('reportCsv', () => {
     }));
     const report = buildReport(events);
     expect(reportCsv(report, 'sessions')).toBe(
-      'session,stream,start,end,elapsed,duration,bytes,listener\n"s,1",main,2026-11-02T07:00:00.000Z,2026-11-02T07:01:30.000Z,90,90,300,\n',
+      'session,stream,start,end,elapsed,duration,bytes,listener,output,class,country,device,os,player\n"s,1",main,2026-11-02T07:00:00.000Z,2026-11-02T07:01:30.000Z,90,90,300,,shoutcast,human,,unknown,unknown,unknown\n',
     );
     expect(reportCsv(report, 'summary').split('\n')[0]).toBe(
-      'stream,quarterHours,aqh,aas,tlh,cume,activeSessions,sessionStarts,atsl,tsl,tslNielsen',
+      'stream,quarterHours,aqh,aas,tlh,cume,activeSessions,sessionStarts,atsl,tsl,tslNielsen,excludedBot,excludedRelay,excludedMonitor,leftRunning',
     );
     expect(reportCsv(report, 'minutes').split('\n').slice(1, 3)).toEqual([
       'main,2026-11-02T07:00:00.000Z,1,1',
@@ -69,7 +69,7 @@ describe('reportCsv', () => {
     }));
     const report = buildReport(events);
     expect(reportCsv(report, 'sessions').split('\n')[1]).toBe(
-      `"'=cmd|""/c calc""!A1",'+main,2026-11-02T07:00:00.000Z,2026-11-02T07:01:30.000Z,90,90,300,'@evil`,
+      `"'=cmd|""/c calc""!A1",'+main,2026-11-02T07:00:00.000Z,2026-11-02T07:01:30.000Z,90,90,300,'@evil,shoutcast,human,,unknown,unknown,unknown`,
     );
     expect(reportCsv(report, 'minutes').split('\n')[1]).toBe("'+main,2026-11-02T07:00:00.000Z,1,1");
   });

@@ -1,29 +1,56 @@
 import type { Report } from './report.js';
 
 /** The list parts of a report (DESIGN section 7), each exportable as CSV. */
-export type ReportPart = 'sessions' | 'minutes' | 'quarterHours' | 'summary';
+export type ReportPart = 'sessions' | 'minutes' | 'quarterHours' | 'summary' | 'breakdown';
 
 /** The report's list parts, in section 7 order. */
-export const REPORT_PARTS: readonly ReportPart[] = ['sessions', 'minutes', 'quarterHours', 'summary'];
+export const REPORT_PARTS: readonly ReportPart[] = [
+  'sessions',
+  'minutes',
+  'quarterHours',
+  'summary',
+  'breakdown',
+];
+
+const SUMMARY_FIGURES = [
+  'quarterHours',
+  'aqh',
+  'aas',
+  'tlh',
+  'cume',
+  'activeSessions',
+  'sessionStarts',
+  'atsl',
+  'tsl',
+  'tslNielsen',
+  'excludedBot',
+  'excludedRelay',
+  'excludedMonitor',
+  'leftRunning',
+] as const;
 
 /** CSV columns of each report part, in section 7 field order; every Earshot CSV uses these. */
 export const REPORT_COLUMNS: Readonly<Record<ReportPart, readonly string[]>> = {
-  sessions: ['session', 'stream', 'start', 'end', 'elapsed', 'duration', 'bytes', 'listener'],
+  sessions: [
+    'session',
+    'stream',
+    'start',
+    'end',
+    'elapsed',
+    'duration',
+    'bytes',
+    'listener',
+    'output',
+    'class',
+    'country',
+    'device',
+    'os',
+    'player',
+  ],
   minutes: ['stream', 'minute', 'listeners', 'sessions'],
   quarterHours: ['stream', 'start', 'qualified', 'seconds'],
-  summary: [
-    'stream',
-    'quarterHours',
-    'aqh',
-    'aas',
-    'tlh',
-    'cume',
-    'activeSessions',
-    'sessionStarts',
-    'atsl',
-    'tsl',
-    'tslNielsen',
-  ],
+  summary: ['stream', ...SUMMARY_FIGURES],
+  breakdown: ['group', ...SUMMARY_FIGURES],
 };
 
 // Spreadsheets run a cell that starts with = + - @ as a formula; a leading tab or CR can hide one

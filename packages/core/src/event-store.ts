@@ -1,4 +1,12 @@
+import type { Origin } from './audience.js';
 import type { ListenEvent, Output } from './event.js';
+
+/** An event's client facts, kept once per distinct combination (see {@link EventStore}). */
+export interface EventClient {
+  ua: string | undefined;
+  country: string | undefined;
+  origin: Origin | undefined;
+}
 
 /**
  * One session id's events, column by column: how events cross to another thread (plain data for
@@ -29,6 +37,10 @@ export interface PackedSession {
   otherIds: Map<number, string>;
   /** The stream keys and listener keys the events name, each once. */
   strings: string[];
+  /** Index into `clientList` + 1 of each event's client facts; 0 = none. */
+  clients: Uint32Array;
+  /** The client facts (`ua`, `country`, `origin`) the events carry, each combination once. */
+  clientList: EventClient[];
 }
 
 const HEX = '0123456789abcdef';
@@ -96,6 +108,8 @@ interface SessionList {
   streamIndex: number;
   listener: string | undefined;
   listenerIndex: number;
+  client: EventClient | undefined;
+  clientIndex: number;
 }
 
 const ID_NONE = 0;
@@ -145,6 +159,11 @@ export class EventStore {
   /** @internal Stream and listener keys, each once (interned). */
   readonly strings: string[] = [];
   private readonly stringIndexes = new Map<string, number>();
+  /** @internal Index into `clientList` + 1 of each event's client facts; 0 = none. */
+  clients = new Uint32Array(0);
+  /** @internal Client facts, each combination once (interned). */
+  readonly clientList: EventClient[] = [];
+  private readonly clientIndexes = new Map<string, number>();
 
   /**
    * Makes room for `events` events in all, at once: with a good estimate (the file's size over its
@@ -170,6 +189,7 @@ export class EventStore {
     this.outputs = resize(this.outputs, capacity);
     this.streams = resize(this.streams, capacity);
     this.listeners = resize(this.listeners, capacity);
+    this.clients = resize(this.clients, capacity);
     this.idKinds = resize(this.idKinds, capacity);
     this.idWords = resize(this.idWords, capacity * 4);
     this.next = resize(this.next, capacity);
@@ -186,13 +206,39 @@ export class EventStore {
     return index;
   }
 
+  private internClient(
+    ua: string | undefined,
+    country: string | undefined,
+    origin: Origin | undefined,
+  ): number {
+    if (ua === undefined && country === undefined && origin === undefined) return 0;
+    const key = `${ua ?? ''}\u0000${ua === undefined ? 0 : 1}${country ?? ''}\u0000${origin ?? ''}`;
+    let index = this.clientIndexes.get(key);
+    if (index === undefined) {
+      index = this.clientList.length;
+      this.clientList.push({ ua, country, origin });
+      this.clientIndexes.set(key, index);
+    }
+    return index + 1;
+  }
+
   /** Adds one valid event (see core's `parseEvent`). */
   add(event: ListenEvent): void {
     if (this.size === this.capacity) this.grow();
     const i = this.size++;
     let list = this.sessions.get(event.session);
     if (!list) {
-      list = { head: i, tail: i, n: 0, stream: '', streamIndex: -1, listener: undefined, listenerIndex: 0 };
+      list = {
+        head: i,
+        tail: i,
+        n: 0,
+        stream: '',
+        streamIndex: -1,
+        listener: undefined,
+        listenerIndex: 0,
+        client: undefined,
+        clientIndex: 0,
+      };
       this.sessions.set(event.session, list);
     } else {
       this.next[list.tail] = i;
@@ -215,6 +261,12 @@ export class EventStore {
       list.listenerIndex = listener === undefined ? 0 : this.intern(listener) + 1;
     }
     this.listeners[i] = list.listenerIndex;
+    const last = list.client;
+    if (!last || last.ua !== event.ua || last.country !== event.country || last.origin !== event.origin) {
+      list.clientIndex = this.internClient(event.ua, event.country, event.origin);
+      list.client = { ua: event.ua, country: event.country, origin: event.origin };
+    }
+    this.clients[i] = list.clientIndex;
     const id = event.id;
     if (id === undefined) this.idKinds[i] = ID_NONE;
     else if (packUuid(id, this.idWords, i * 4)) this.idKinds[i] = ID_UUID;
@@ -256,7 +308,10 @@ export class EventStore {
       idWords: new Uint32Array(n * 4),
       otherIds: new Map(),
       strings: [],
+      clients: new Uint32Array(n),
+      clientList: [],
     };
+    const localClients = new Map<number, number>();
     const local = new Map<number, number>();
     const localString = (index: number) => {
       let mapped = local.get(index);
@@ -275,6 +330,16 @@ export class EventStore {
       packed.streams[k] = localString(this.streams[i]!);
       const listener = this.listeners[i]!;
       packed.listeners[k] = listener === 0 ? 0 : localString(listener - 1) + 1;
+      const client = this.clients[i]!;
+      if (client !== 0) {
+        let mapped = localClients.get(client);
+        if (mapped === undefined) {
+          packed.clientList.push(this.clientList[client - 1]!);
+          mapped = packed.clientList.length;
+          localClients.set(client, mapped);
+        }
+        packed.clients[k] = mapped;
+      }
       const kind = this.idKinds[i]!;
       packed.idKinds[k] = kind;
       if (kind === ID_UUID) packed.idWords.set(this.idWords.subarray(i * 4, i * 4 + 4), k * 4);
@@ -297,6 +362,8 @@ type EventColumns = Pick<
   | 'idWords'
   | 'otherIds'
   | 'strings'
+  | 'clients'
+  | 'clientList'
 >;
 
 /** The id of event `i` of some columns, rebuilt as a string. */
@@ -319,6 +386,9 @@ class ColumnEvent implements ListenEvent {
   readonly duration: number;
   readonly bytes: number;
   readonly listener: string | undefined;
+  readonly ua: string | undefined;
+  readonly country: string | undefined;
+  readonly origin: Origin | undefined;
   private readonly columns: EventColumns;
   private readonly index: number;
 
@@ -331,6 +401,11 @@ class ColumnEvent implements ListenEvent {
     this.duration = columns.durationsMs[i]! / 1000;
     this.bytes = columns.bytes[i]!;
     this.listener = listener === 0 ? undefined : columns.strings[listener - 1];
+    const client = columns.clients[i]!;
+    const facts = client === 0 ? undefined : columns.clientList[client - 1];
+    this.ua = facts?.ua;
+    this.country = facts?.country;
+    this.origin = facts?.origin;
     this.columns = columns;
     this.index = i;
   }

@@ -46,17 +46,20 @@ export { type ReportSummary, type SummaryTotals, summarizeTotals } from './metri
 export { periodMinuteRanges, periodQuarterHours, quarterHourExtent, resolvePeriod } from './period.js';
 export {
   assembleReport,
+  type BreakdownRow,
+  breakdownRows,
   buildReport,
   DEFAULT_REPORT_SETTINGS,
+  groupValue,
   type Report,
   ReportBuilder,
   type ReportConfig,
-  reportConfig,
   type ReportMinute,
   type ReportOptions,
   type ReportQuarterHour,
   type ReportSession,
   type ReportSettings,
+  reportConfig,
   resolveSettings,
   toReportSession,
 } from './report.js';

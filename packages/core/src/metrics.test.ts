@@ -12,6 +12,8 @@ describe('summarizeTotals', () => {
         activeSessions: 1,
         sessionStarts: 1,
         cume: 1,
+        excluded: { bot: 2, relay: 1, monitor: 0 },
+        leftRunning: 0,
       }),
     ).toEqual({
       stream: 'main',
@@ -25,6 +27,10 @@ describe('summarizeTotals', () => {
       atsl: 1200,
       tsl: 1200 / 3600,
       tslNielsen: 0.5,
+      excludedBot: 2,
+      excludedRelay: 1,
+      excludedMonitor: 0,
+      leftRunning: 0,
     });
   });
 });

@@ -44,6 +44,17 @@ export interface ReportSummary {
    * audience's quarter-hours, in hours, per cume listener).
    */
   tslNielsen: number;
+  /** Active sessions classified as bots (user agent), counted in gross figures only. */
+  excludedBot: number;
+  /** Active sessions from relays (IP range or agent), counted in gross figures only. */
+  excludedRelay: number;
+  /** Active sessions of the station's own monitoring (IP range or agent), counted in gross figures only. */
+  excludedMonitor: number;
+  /**
+   * Of the active sessions counted here, those with at least `leftRunning` seconds of listening
+   * (streams that look left running: kept in the figures, reported apart).
+   */
+  leftRunning: number;
 }
 
 /**
@@ -65,6 +76,10 @@ export interface SummaryTotals {
   sessionStarts: number;
   /** Distinct cume keys (listener, else `session:` + session id) among the active sessions. */
   cume: number;
+  /** Active sessions by exclusion reason (counted in the figures above only when gross). */
+  excluded: { bot: number; relay: number; monitor: number };
+  /** Active sessions counted above with at least `leftRunning` seconds of listening. */
+  leftRunning: number;
 }
 
 /**
@@ -97,5 +112,9 @@ export function summarizeTotals(totals: SummaryTotals): ReportSummary {
     atsl: seconds / totals.activeSessions,
     tsl: seconds / 3600 / cume,
     tslNielsen: (aqh * quarterHours * 0.25) / cume,
+    excludedBot: totals.excluded.bot,
+    excludedRelay: totals.excluded.relay,
+    excludedMonitor: totals.excluded.monitor,
+    leftRunning: totals.leftRunning,
   };
 }

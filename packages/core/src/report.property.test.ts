@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { type AudienceOf, BREAKDOWN_DIMENSIONS } from './audience.js';
 import type { ListenEvent } from './event.js';
 import { assembleReport, buildReport, ReportBuilder } from './report.js';
 import {
@@ -26,6 +27,9 @@ const eventsArb = fc
       durationMs: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 120_000 }), fc.constant(30_000)),
       bytes: fc.integer({ min: 0, max: 1_000_000 }),
       listener: fc.option(fc.constantFrom('L1', 'L2', 'L3'), { nil: undefined }),
+      ua: fc.option(fc.constantFrom('VLC/3.0', 'Googlebot/2.1', 'Mobile/1'), { nil: undefined }),
+      country: fc.option(fc.constantFrom('US', 'DE'), { nil: undefined }),
+      origin: fc.option(fc.constantFrom('relay' as const, 'monitor' as const), { nil: undefined, freq: 8 }),
       // Events without an id are deduplicated by their content.
       withId: fc.boolean(),
     }),
@@ -43,6 +47,9 @@ const eventsArb = fc
       };
       if (r.withId) event.id = `id-${String(i).padStart(4, '0')}`;
       if (r.listener) event.listener = r.listener;
+      if (r.ua) event.ua = r.ua;
+      if (r.country) event.country = r.country;
+      if (r.origin) event.origin = r.origin;
       return event;
     }),
   );
@@ -71,14 +78,27 @@ const PERIODS = [
   },
 ];
 
+/** Rules enough to give sessions different classes and clients. */
+const AUDIENCE: AudienceOf = ({ ua, origin }) => ({
+  class: origin ?? (ua?.includes('bot') ? 'bot' : 'human'),
+  device: ua?.startsWith('Mobile') ? 'mobile' : 'unknown',
+  os: 'unknown',
+  player: ua?.split('/')[0] ?? 'unknown',
+});
+
 describe('report invariants (property tests)', () => {
   it('shuffling and duplicating events changes no figure', () => {
     fc.assert(
-      fc.property(rearrangedArb, fc.constantFrom(...PERIODS), ({ events, rearranged }, period) => {
-        expect(buildReport(rearranged, { ...SETTINGS, ...period })).toEqual(
-          buildReport(events, { ...SETTINGS, ...period }),
-        );
-      }),
+      fc.property(
+        rearrangedArb,
+        fc.constantFrom(...PERIODS),
+        fc.constantFrom('net' as const, 'gross' as const),
+        fc.constantFrom(null, ...BREAKDOWN_DIMENSIONS),
+        ({ events, rearranged }, period, basis, by) => {
+          const options = { ...SETTINGS, ...period, basis, by, audience: AUDIENCE };
+          expect(buildReport(rearranged, options)).toEqual(buildReport(events, options));
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { AudienceOf } from './audience.js';
 import { resolveDaypart } from './daypart.js';
 import type { ListenEvent } from './event.js';
 import { buildReport } from './report.js';
@@ -66,6 +67,9 @@ describe('buildReport', () => {
       minSession: 60,
       aqhQualifier: 300,
       maxSession: 86400,
+      basis: 'net',
+      leftRunning: 28800,
+      by: null,
     });
     expect(report.quarterHours.map((q) => [q.start.slice(11, 16), q.qualified, q.seconds])).toEqual([
       ['07:00', 2, 1200],
@@ -84,6 +88,10 @@ describe('buildReport', () => {
         atsl: 1200,
         tsl: 2400 / 3600 / 2,
         tslNielsen: 0.5,
+        excludedBot: 0,
+        excludedRelay: 0,
+        excludedMonitor: 0,
+        leftRunning: 0,
       },
     ]);
     expect(report.sessions.map((s) => [s.session, s.start, s.duration, s.elapsed])).toEqual([
@@ -179,5 +187,94 @@ describe('buildReport', () => {
     const report = buildReport(events, { streams: ['other'] });
     expect(report.summary.map((s) => s.stream)).toEqual(['other']);
     expect(report.sessions.map((s) => s.session)).toEqual(['B']);
+  });
+});
+
+describe('net and gross, breakdowns', () => {
+  // A stand-in for @earshot/audience's rules: enough to tell the classes apart.
+  const audience: AudienceOf = ({ ua, origin }) => ({
+    class: origin ?? (ua?.includes('bot') ? 'bot' : 'human'),
+    device: ua?.startsWith('Mobile') ? 'mobile' : 'desktop',
+    os: 'unknown',
+    player: ua?.split('/')[0] ?? 'unknown',
+  });
+  const events = [
+    ...shoutcast('human-us', at(7, 0), at(7, 30), { listener: 'L1', ua: 'Mobile/1', country: 'US' }),
+    ...shoutcast('human-de', at(7, 0), at(7, 15), { listener: 'L2', ua: 'VLC/3', country: 'DE' }),
+    ...shoutcast('bot', at(7, 0), at(7, 30), { ua: 'Googlebot/2.1', country: 'US' }),
+    ...shoutcast('relay', at(7, 0), at(7, 30), { ua: 'VLC/3', origin: 'relay' }),
+  ];
+  const period = { from: at(7, 0), to: at(8, 0), audience };
+
+  it('counts humans only by default (net) and every session when gross; both count the excluded by reason', () => {
+    const net = buildReport(events, period);
+    const gross = buildReport(events, { ...period, basis: 'gross' });
+    expect(net.config.basis).toBe('net');
+    expect(gross.config.basis).toBe('gross');
+    expect(net.summary[0]).toMatchObject({
+      tlh: 2700 / 3600,
+      cume: 2,
+      activeSessions: 2,
+      excludedBot: 1,
+      excludedRelay: 1,
+      excludedMonitor: 0,
+    });
+    expect(gross.summary[0]).toMatchObject({
+      tlh: (2700 + 3600) / 3600,
+      cume: 4,
+      activeSessions: 4,
+      excludedBot: 1,
+      excludedRelay: 1,
+    });
+    expect(net.sessions.map((s) => [s.session, s.class])).toEqual([
+      ['human-de', 'human'],
+      ['human-us', 'human'],
+    ]);
+    expect(gross.sessions.map((s) => s.class).sort()).toEqual(['bot', 'human', 'human', 'relay']);
+    // The minute series is net too: two listeners at 07:10, four gross.
+    expect(net.minutes.find((m) => m.minute === '2026-11-02T07:10:00.000Z')?.sessions).toBe(2);
+    expect(gross.minutes.find((m) => m.minute === '2026-11-02T07:10:00.000Z')?.sessions).toBe(4);
+  });
+
+  it('breaks the summary down by country, device, player, output and class', () => {
+    const byCountry = buildReport(events, { ...period, by: 'country' });
+    expect(byCountry.config.by).toBe('country');
+    expect(byCountry.breakdown.map((g) => [g.group, g.activeSessions, g.tlh, g.cume, g.excludedBot])).toEqual(
+      [
+        ['DE', 1, 900 / 3600, 1, 0],
+        ['US', 1, 1800 / 3600, 1, 1],
+      ],
+    );
+    // AQH per group: US qualifies in both QHs of its half hour, DE in one: over the period's 4 QHs.
+    expect(byCountry.breakdown.map((g) => g.aqh)).toEqual([1 / 4, 2 / 4]);
+    const byClass = buildReport(events, { ...period, basis: 'gross', by: 'class' });
+    expect(byClass.breakdown.map((g) => [g.group, g.activeSessions])).toEqual([
+      ['bot', 1],
+      ['human', 2],
+      ['relay', 1],
+    ]);
+    const byPlayer = buildReport(events, { ...period, basis: 'gross', by: 'player' });
+    expect(byPlayer.breakdown.map((g) => [g.group, g.activeSessions])).toEqual([
+      ['Googlebot', 1],
+      ['Mobile', 1],
+      ['VLC', 2],
+    ]);
+    expect(buildReport(events, { ...period, by: 'output' }).breakdown.map((g) => g.group)).toEqual([
+      'shoutcast',
+    ]);
+    expect(buildReport(events, { ...period, by: 'device' }).breakdown.map((g) => g.group)).toEqual([
+      'desktop',
+      'mobile',
+    ]);
+    // Without rules only the origin set by ingest's IP ranges excludes: the relay, not the bot.
+    expect(buildReport(events, { from: at(7, 0), to: at(8, 0) }).summary[0]?.activeSessions).toBe(3);
+  });
+
+  it('counts sessions of at least leftRunning seconds apart, without removing them', () => {
+    const long = shoutcast('long', at(7, 0), at(7, 30), { listener: 'L9' });
+    const report = buildReport([...events, ...long], { ...period, leftRunningS: 1800 });
+    expect(report.config.leftRunning).toBe(1800);
+    // human-us and long listen 1800 s each; the bot's 1800 s are not counted net.
+    expect(report.summary[0]).toMatchObject({ activeSessions: 3, leftRunning: 2 });
   });
 });

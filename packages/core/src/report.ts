@@ -1,3 +1,14 @@
+import {
+  type Audience,
+  type AudienceOf,
+  type Basis,
+  type BreakdownDimension,
+  DEFAULT_LEFT_RUNNING_S,
+  type ExclusionReason,
+  originOnlyAudience,
+  type SessionClass,
+  UNKNOWN_GROUP,
+} from './audience.js';
 import { bucketStart, isoTime, MINUTE_MS, QUARTER_HOUR_MS } from './clock.js';
 import type { Daypart } from './daypart.js';
 import type { ListenEvent } from './event.js';
@@ -21,12 +32,21 @@ export interface ReportSettings extends SessionSettings, CountSettings {
    * (5 minutes: Triton Webcast Metrics, legacy Nielsen diary rule; Nielsen PPM moved to 180 s in 2025).
    */
   aqhQualifierS: number;
+  /**
+   * Sessions with at least this much listening (seconds) look like streams left running: counted
+   * apart in the summary (`leftRunning`), not removed. Default 28800 (8 h).
+   */
+  leftRunningS: number;
 }
 
-/** Default report settings: idle 300 s, max session 86400 s, min session 60 s, AQH qualifier 300 s. */
+/**
+ * Default report settings: idle 300 s, max session 86400 s, min session 60 s, AQH qualifier 300 s,
+ * left running from 8 h.
+ */
 export const DEFAULT_REPORT_SETTINGS: Readonly<ReportSettings> = {
   ...DEFAULT_SESSION_SETTINGS,
   aqhQualifierS: 300,
+  leftRunningS: DEFAULT_LEFT_RUNNING_S,
 };
 
 /** What a report covers and how it is computed. */
@@ -44,6 +64,15 @@ export interface ReportOptions extends Partial<ReportSettings> {
   daypart?: Daypart | null;
   /** Only sessions of these streams (by session `stream`). Default: all. */
   streams?: readonly string[];
+  /** `net` (humans only, the default) or `gross` (every counted session, bots and relays too). */
+  basis?: Basis;
+  /**
+   * How a session's class and client are decided from its first user agent and IP origin. Default
+   * {@link originOnlyAudience}; the CLI and the worker use `@earshot/audience`'s rules.
+   */
+  audience?: AudienceOf;
+  /** Also break the summary figures down by this dimension ({@link Report.breakdown}). */
+  by?: BreakdownDimension | null;
 }
 
 /**
@@ -73,6 +102,12 @@ export interface ReportConfig {
    * section 3). Default 86400 (24 h).
    */
   maxSession: number;
+  /** `net`: humans only (IAB, Triton); `gross`: every counted session. */
+  basis: Basis;
+  /** Listening from which a session counts as left running (summary `leftRunning`), seconds. Default 28800. */
+  leftRunning: number;
+  /** The dimension of `breakdown`, or null. */
+  by: BreakdownDimension | null;
 }
 
 /** A counted session as reports show it (DESIGN section 3): times ISO-8601 UTC, durations seconds. */
@@ -93,7 +128,23 @@ export interface ReportSession {
   bytes: number;
   /** First non-empty `listener` key of its events, or null when none carried one. */
   listener: string | null;
+  /** `output` of its first event. */
+  output: string;
+  /** `human`, or why it is left out of net figures (`bot`, `relay`, `monitor`). */
+  class: SessionClass;
+  /** Country of its first event's IP (ISO 3166-1 alpha-2), or null. */
+  country: string | null;
+  /** Device type, OS and player of its first user agent (`unknown` when not known). */
+  device: string;
+  os: string;
+  player: string;
 }
+
+/** One group of a breakdown: the summary figures of the sessions whose dimension has this value. */
+export type BreakdownRow = Omit<ReportSummary, 'stream'> & {
+  /** The value (`US`, `mobile`, `VLC`, `hls`...; `unknown` when the session lacks it). */
+  group: string;
+};
 
 /** One minute of one stream (DESIGN section 4, minute series), over counted sessions. */
 export interface ReportMinute {
@@ -139,6 +190,11 @@ export interface Report {
   quarterHours: ReportQuarterHour[];
   /** One row per stream with listening in the period's quarter-hours (daypart applied), by stream. */
   summary: ReportSummary[];
+  /**
+   * With `by`: the summary figures of all selected streams together, one row per value of the
+   * dimension with listening in the period, by value; empty otherwise.
+   */
+  breakdown: BreakdownRow[];
 }
 
 /**
@@ -146,7 +202,14 @@ export interface Report {
  * shaped it, in seconds. Every report (offline or from the database) states them the same way.
  */
 export function reportConfig(
-  period: { from: number; to: number; tz: string; daypart: Daypart | null },
+  period: {
+    from: number;
+    to: number;
+    tz: string;
+    daypart: Daypart | null;
+    basis?: Basis | undefined;
+    by?: BreakdownDimension | null | undefined;
+  },
   settings: ReportSettings,
 ): ReportConfig {
   return {
@@ -158,6 +221,9 @@ export function reportConfig(
     minSession: settings.minSessionS,
     aqhQualifier: settings.aqhQualifierS,
     maxSession: settings.maxSessionS,
+    basis: period.basis ?? 'net',
+    leftRunning: settings.leftRunningS,
+    by: period.by ?? null,
   };
 }
 
@@ -168,25 +234,94 @@ export function resolveSettings(options: Partial<ReportSettings>): ReportSetting
     maxSessionS: options.maxSessionS ?? DEFAULT_REPORT_SETTINGS.maxSessionS,
     minSessionS: options.minSessionS ?? DEFAULT_REPORT_SETTINGS.minSessionS,
     aqhQualifierS: options.aqhQualifierS ?? DEFAULT_REPORT_SETTINGS.aqhQualifierS,
+    leftRunningS: options.leftRunningS ?? DEFAULT_REPORT_SETTINGS.leftRunningS,
   };
 }
 
-interface StreamTotals {
+/** A session's value for a breakdown dimension (`unknown` when the session lacks it). */
+export function groupValue(by: BreakdownDimension, session: Session, audience: Audience): string {
+  switch (by) {
+    case 'country':
+      return session.country ?? UNKNOWN_GROUP;
+    case 'output':
+      return session.output;
+    case 'class':
+      return audience.class;
+    default:
+      return audience[by] || UNKNOWN_GROUP;
+  }
+}
+
+/** What a report sums for one stream (or one breakdown group) over the period's quarter-hours. */
+interface Tally {
   ms: number;
   active: number;
   starts: number;
+  qualified: number;
   listeners: Set<string>;
+  excluded: Record<ExclusionReason, number>;
+  leftRunning: number;
+}
+
+const newTally = (): Tally => ({
+  ms: 0,
+  active: 0,
+  starts: 0,
+  qualified: 0,
+  listeners: new Set(),
+  excluded: { bot: 0, relay: 0, monitor: 0 },
+  leftRunning: 0,
+});
+
+function tallyOf(tallies: Map<string, Tally>, key: string): Tally {
+  let tally = tallies.get(key);
+  if (!tally) {
+    tally = newTally();
+    tallies.set(key, tally);
+  }
+  return tally;
+}
+
+/** The summary rows of some tallies: keys with listening, by key. */
+function summarize(tallies: Map<string, Tally>, qhCount: number): ReportSummary[] {
+  const out: ReportSummary[] = [];
+  for (const [stream, t] of [...tallies].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    if (t.ms === 0) continue;
+    out.push(
+      summarizeTotals({
+        stream,
+        listeningMs: t.ms,
+        qualified: t.qualified,
+        quarterHours: qhCount,
+        activeSessions: t.active,
+        sessionStarts: t.starts,
+        cume: t.listeners.size,
+        excluded: t.excluded,
+        leftRunning: t.leftRunning,
+      }),
+    );
+  }
+  return out;
+}
+
+/** Summary rows of a breakdown, keyed by `group` instead of `stream`. */
+export function breakdownRows(summary: readonly ReportSummary[]): BreakdownRow[] {
+  return summary.map(({ stream, ...rest }) => ({ group: stream, ...rest }));
 }
 
 /**
  * Assembles the section 7 report from counted sessions and their placed listening (see
  * {@link finalizeRuns}). All sums are in integer milliseconds, so the result does not depend on the
- * order of `facts`.
+ * order of `facts`. Net (the default) counts human sessions only; gross counts every session; both
+ * count the non-human active sessions by reason in the summary's `excluded*` fields.
  */
 export function assembleReport(facts: readonly SessionFacts[], options: ReportOptions = {}): Report {
   const settings = resolveSettings(options);
   const tz = options.tz ?? 'UTC';
   const daypart = options.daypart ?? null;
+  const basis = options.basis ?? 'net';
+  const by = options.by ?? null;
+  const audienceOf = options.audience ?? originOnlyAudience;
   const streams = options.streams && options.streams.length > 0 ? new Set(options.streams) : undefined;
   const selected = streams ? facts.filter((f) => streams.has(f.session.stream)) : facts;
   const extent = options.from === undefined || options.to === undefined ? dataExtent(selected) : undefined;
@@ -197,6 +332,7 @@ export function assembleReport(facts: readonly SessionFacts[], options: ReportOp
   const minuteIncluded = periodMinuteTest(from, to, tz, daypart);
 
   const qualifierMs = Math.round(settings.aqhQualifierS * 1000);
+  const leftRunningMs = Math.round(settings.leftRunningS * 1000);
   // Rows by stream, then by bucket start: numeric inner keys keep the hot loop free of string building.
   const minuteRows = new Map<
     string,
@@ -214,12 +350,30 @@ export function assembleReport(facts: readonly SessionFacts[], options: ReportOp
     }
     return map;
   };
-  const totals = new Map<string, StreamTotals>();
-  const sessions: Session[] = [];
+  const totals = new Map<string, Tally>();
+  const groups = new Map<string, Tally>();
+  const sessions: { session: Session; audience: Audience }[] = [];
 
   for (const { session, minutes, quarterHours } of selected) {
     const stream = session.stream;
-    if (session.start >= from && session.start < to) sessions.push(session);
+    const audience = audienceOf({ ua: session.ua, origin: session.origin });
+    let sessionMs = 0;
+    let qualifiedQhs = 0;
+    for (const [qh, ms] of quarterHours) {
+      if (ms <= 0 || !qhSet.has(qh)) continue;
+      sessionMs += ms;
+      if (ms >= qualifierMs) qualifiedQhs += 1;
+    }
+    const group = by === null ? undefined : groupValue(by, session, audience);
+    const human = audience.class === 'human';
+    if (!human && basis === 'net') {
+      if (sessionMs > 0) {
+        tallyOf(totals, stream).excluded[audience.class as ExclusionReason] += 1;
+        if (group !== undefined) tallyOf(groups, group).excluded[audience.class as ExclusionReason] += 1;
+      }
+      continue;
+    }
+    if (session.start >= from && session.start < to) sessions.push({ session, audience });
     const streamMinutes = inner(minuteRows, stream);
     for (const [minute, ms] of minutes) {
       if (ms <= 0 || !minuteIncluded(minute)) continue;
@@ -230,10 +384,8 @@ export function assembleReport(facts: readonly SessionFacts[], options: ReportOp
       } else streamMinutes.set(minute, { stream, minute, ms, sessions: 1 });
     }
     const streamQhs = inner(qhRows, stream);
-    let sessionMs = 0;
     for (const [qh, ms] of quarterHours) {
       if (ms <= 0 || !qhSet.has(qh)) continue;
-      sessionMs += ms;
       const qualified = ms >= qualifierMs ? 1 : 0;
       const row = streamQhs.get(qh);
       if (row) {
@@ -243,54 +395,33 @@ export function assembleReport(facts: readonly SessionFacts[], options: ReportOp
     }
     const startsHere = qhSet.has(bucketStart(session.start, QUARTER_HOUR_MS));
     if (sessionMs === 0 && !startsHere) continue;
-    let total = totals.get(stream);
-    if (!total) {
-      total = { ms: 0, active: 0, starts: 0, listeners: new Set() };
-      totals.set(stream, total);
-    }
-    if (startsHere) total.starts += 1;
-    if (sessionMs > 0) {
-      total.ms += sessionMs;
-      total.active += 1;
-      total.listeners.add(session.listener ?? `session:${session.session}`);
+    for (const tally of group === undefined
+      ? [tallyOf(totals, stream)]
+      : [tallyOf(totals, stream), tallyOf(groups, group)]) {
+      if (startsHere) tally.starts += 1;
+      if (sessionMs === 0) continue;
+      tally.ms += sessionMs;
+      tally.active += 1;
+      tally.qualified += qualifiedQhs;
+      tally.listeners.add(session.listener ?? `session:${session.session}`);
+      if (!human) tally.excluded[audience.class as ExclusionReason] += 1;
+      if (Math.round(session.duration * 1000) >= leftRunningMs) tally.leftRunning += 1;
     }
   }
 
   const qhCount = qhList.length;
-  const qualifiedByStream = new Map<string, number>();
-  for (const [stream, rows] of qhRows) {
-    let qualified = 0;
-    for (const row of rows.values()) qualified += row.qualified;
-    qualifiedByStream.set(stream, qualified);
-  }
-
-  const summary: ReportSummary[] = [];
-  for (const [stream, total] of [...totals].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    if (total.ms === 0) continue;
-    summary.push(
-      summarizeTotals({
-        stream,
-        listeningMs: total.ms,
-        qualified: qualifiedByStream.get(stream) ?? 0,
-        quarterHours: qhCount,
-        activeSessions: total.active,
-        sessionStarts: total.starts,
-        cume: total.listeners.size,
-      }),
-    );
-  }
-
   const byStreamThen = <T extends { stream: string }>(a: T, b: T, at: number, bt: number) =>
     a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : at - bt;
 
   sessions.sort(
     (a, b) =>
-      byStreamThen(a, b, a.start, b.start) || (a.session < b.session ? -1 : a.session > b.session ? 1 : 0),
+      byStreamThen(a.session, b.session, a.session.start, b.session.start) ||
+      (a.session.session < b.session.session ? -1 : a.session.session > b.session.session ? 1 : 0),
   );
 
   return {
-    config: reportConfig({ from, to, tz, daypart }, settings),
-    sessions: sessions.map(toReportSession),
+    config: reportConfig({ from, to, tz, daypart, basis, by }, settings),
+    sessions: sessions.map((s) => toReportSession(s.session, s.audience)),
     minutes: [...minuteRows.values()]
       .flatMap((rows) => [...rows.values()])
       .sort((a, b) => byStreamThen(a, b, a.minute, b.minute))
@@ -309,12 +440,13 @@ export function assembleReport(facts: readonly SessionFacts[], options: ReportOp
         qualified: r.qualified,
         seconds: r.ms / 1000,
       })),
-    summary,
+    summary: summarize(totals, qhCount),
+    breakdown: by === null ? [] : breakdownRows(summarize(groups, qhCount)),
   };
 }
 
 /** A session as reports show it: times ISO-8601 UTC with milliseconds. */
-export function toReportSession(session: Session): ReportSession {
+export function toReportSession(session: Session, audience: Audience): ReportSession {
   return {
     session: session.session,
     stream: session.stream,
@@ -324,13 +456,19 @@ export function toReportSession(session: Session): ReportSession {
     duration: session.duration,
     bytes: session.bytes,
     listener: session.listener,
+    output: session.output,
+    class: audience.class,
+    country: session.country,
+    device: audience.device,
+    os: audience.os,
+    player: audience.player,
   };
 }
 
 /**
  * Builds a report from raw listen events, incrementally: `add` events in any order (duplicates
  * allowed), then `finish`. Every event is kept in an {@link EventStore} (typed-array columns, about
- * 50 bytes an event; `ua` and `ip` dropped; streams and listener keys interned) for as long as the
+ * 50 bytes an event; `ip` dropped; streams, listener keys and client facts interned) for as long as the
  * builder lives: `finish` cuts, counts and places each session id's events but frees nothing, so
  * memory grows with the events added, not with the sessions open.
  */
@@ -352,7 +490,7 @@ export class ReportBuilder {
     this.store.reserve(events);
   }
 
-  /** Adds one valid event (see `parseEvent`). Client facts (`ua`, `ip`) are not kept. */
+  /** Adds one valid event (see `parseEvent`). Its `ip` is not kept (enrich the event first). */
   add(event: ListenEvent): void {
     this.store.add(event);
   }

@@ -35,6 +35,10 @@ describe('splitSessions', () => {
       duration: 600,
       bytes: 60 * 307_200,
       listener: null,
+      output: 'hls',
+      ua: null,
+      country: null,
+      origin: null,
     });
     expect(runs[0]!.output).toBe('hls');
     expect(isCounted(runs[0]!.session, { minSessionS: 60 })).toBe(true);
@@ -151,7 +155,18 @@ describe('isCounted', () => {
 
 describe('countShortSessions', () => {
   it('counts tune-outs by stream and start minute', () => {
-    const base = { session: 's', end: 0, elapsed: 0, duration: 5, bytes: 0, listener: null };
+    const base = {
+      session: 's',
+      end: 0,
+      elapsed: 0,
+      duration: 5,
+      bytes: 0,
+      listener: null,
+      output: 'shoutcast' as const,
+      ua: null,
+      country: null,
+      origin: null,
+    };
     const counts = [
       ...countShortSessions([
         { ...base, stream: 'a', start: T0 + 1000 },

@@ -1,3 +1,4 @@
+import type { Origin } from './audience.js';
 import { MINUTE_MS, placeEvent, QUARTER_HOUR_MS } from './clock.js';
 import { durationMsOf, eventKey, type ListenEvent, type Output } from './event.js';
 
@@ -48,6 +49,14 @@ export interface Session {
   bytes: number;
   /** The first non-empty `listener` of the events, or null. */
   listener: string | null;
+  /** `output` of the first event. */
+  output: Output;
+  /** The first non-empty `ua` of the events, or null. */
+  ua: string | null;
+  /** The first `country` of the events (ingest's lookup of the IP), or null. */
+  country: string | null;
+  /** The first `origin` of the events (a relay or monitor IP range, by ingest), or null. */
+  origin: Origin | null;
 }
 
 /** A session together with the (deduplicated, ordered) events it is made of. */
@@ -114,10 +123,16 @@ function toSession(events: ListenEvent[]): Session {
   let durationMs = 0;
   let bytes = 0;
   let listener: string | null = null;
+  let ua: string | null = null;
+  let country: string | null = null;
+  let origin: Origin | null = null;
   for (const event of events) {
     durationMs += durationMsOf(event);
     bytes += event.bytes;
     if (listener === null && event.listener) listener = event.listener;
+    if (ua === null && event.ua) ua = event.ua;
+    if (country === null && event.country) country = event.country;
+    if (origin === null && event.origin) origin = event.origin;
   }
   return {
     session: first.session,
@@ -128,6 +143,10 @@ function toSession(events: ListenEvent[]): Session {
     duration: durationMs / 1000,
     bytes,
     listener,
+    output: first.output,
+    ua,
+    country,
+    origin,
   };
 }
 
@@ -222,7 +241,11 @@ export function sameSession(a: Session, b: Session): boolean {
     a.elapsed === b.elapsed &&
     a.duration === b.duration &&
     a.bytes === b.bytes &&
-    a.listener === b.listener
+    a.listener === b.listener &&
+    a.output === b.output &&
+    a.ua === b.ua &&
+    a.country === b.country &&
+    a.origin === b.origin
   );
 }
 
