@@ -4,4 +4,6 @@
  * bot/relay/monitor/human class and the device, OS and player from the user agent. Node only; every
  * function is synchronous once constructed, and nothing is ever downloaded at run time.
  */
+export { createEnricher, type Enricher } from './enrich.js';
 export { GEO_DATABASE_PACKAGE, type GeoDatabase, type GeoInfo, geoInfo, openGeoDatabase } from './geo.js';
+export { createOriginOf, type IpRanges, parseIpRanges } from './ranges.js';
