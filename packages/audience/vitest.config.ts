@@ -1,0 +1,3 @@
+import { createVitestConfig } from '@earshot/vitest-config';
+
+export default createVitestConfig();
