@@ -6,8 +6,8 @@ import { createDb, type Db, readComponentSettings, writeComponentSettings } from
 import { createApp as createIngestApp } from '@earshot/ingest';
 import { createHttpSink } from '@earshot/logger';
 import { createApp as createReportsApp } from '@earshot/reports';
-import { createStation } from '@earshot/station';
 import { type RunningServer, serveApp } from '@earshot/service';
+import { createStation } from '@earshot/station';
 import { createWorker } from '@earshot/worker';
 import type { Logger } from 'pino';
 

@@ -1,9 +1,11 @@
 import type { IncomingMessage } from 'node:http';
+import { createEnricher, type Enricher, geoInfo, openGeoDatabase } from '@earshot/audience';
 import type { Db } from '@earshot/db';
 import { bearerAuth, httpError, jsonErrors, withTimeout } from '@earshot/service';
 import { type Context, Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import pino, { type Logger } from 'pino';
+import { Gauge } from 'prom-client';
 import { BodyError, bodyFormatOf, isGzip, parseItems, readBody } from './body.js';
 import { type BatchLimits, checkBatch } from './check-batch.js';
 import { GroupCommitter, QueueFullError, StoreUnavailableError } from './group-commit.js';
@@ -21,6 +23,11 @@ export interface IngestDeps {
   idleS: number;
   /** Secret for listener keys derived from `ip` (EARSHOT_LISTENER_SALT). */
   listenerSalt?: string | undefined;
+  /**
+   * Sets each event's country (IP database) and origin (relay and monitor ranges) from its ip before
+   * the ip is dropped. Default: the shipped IP database, no ranges.
+   */
+  enrich?: Enricher;
   /** Largest body in bytes, compressed and inflated (413 beyond). Default 5 MiB. */
   maxBodyBytes?: number;
   /** Most events per request (413 beyond). Default 10000. */
@@ -103,6 +110,17 @@ export function createApp(deps: IngestDeps): IngestApp {
       realm: 'earshot-ingest',
       body: () => ({ error: 'missing or unknown bearer token' }),
     });
+  const enrich =
+    deps.enrich ?? createEnricher({ geo: openGeoDatabase(), ranges: { relay: [], monitor: [] } });
+  const geo = geoInfo(enrich.geo);
+  if (geo && !metrics.registry.getSingleMetric('earshot_geo_database_info')) {
+    new Gauge({
+      name: 'earshot_geo_database_info',
+      help: 'The IP-to-country database ingest looks countries up in: its npm package, version and build time (value 1).',
+      labelNames: ['package', 'version', 'built_at'],
+      registers: [metrics.registry],
+    }).set({ package: geo.package, version: geo.version, built_at: geo.builtAt }, 1);
+  }
   const eventsAuth = auth(deps.tokens);
   const metricsAuth = auth([...deps.tokens, ...(deps.metricsTokens ?? [])]);
   const committer = new GroupCommitter({
@@ -219,7 +237,7 @@ export function createApp(deps: IngestDeps): IngestApp {
       fail(err.status, { error: err.message, issues: err.issues }, headers);
     }
 
-    const { events, issues } = checkBatch(items, deps.listenerSalt, limits);
+    const { events, issues } = checkBatch(items, deps.listenerSalt, limits, enrich);
     if (issues.length > 0) {
       metrics.eventsRejected.inc({ reason: 'invalid' }, items.length);
       fail(400, {

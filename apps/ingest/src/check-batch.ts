@@ -1,3 +1,4 @@
+import type { Enricher } from '@earshot/audience';
 import { type BatchIssue, type ListenEvent, parseEvent } from '@earshot/core';
 import { utcDayOf } from '@earshot/db';
 import { listenerKey } from './listener.js';
@@ -130,12 +131,14 @@ function checkSessionTotal(
 /**
  * Validates a batch whole: core's checks of each event, then ingest's own (the ip, the time window,
  * the number of days, bytes against duration, each session's sums). Every issue of every event is
- * listed, with its index; nothing of a batch with an issue may be written.
+ * listed, with its index; nothing of a batch with an issue may be written. `enrich` sets each
+ * event's country and origin from its ip before the ip is turned into a listener key and dropped.
  */
 export function checkBatch(
   items: readonly unknown[],
   salt: string | undefined,
   limits: BatchLimits,
+  enrich?: Enricher,
 ): { events: ListenEvent[]; issues: BatchIssue[] } {
   const events: ListenEvent[] = [];
   const issues: BatchIssue[] = [];
@@ -150,6 +153,7 @@ export function checkBatch(
       continue;
     }
     const event = result.event;
+    enrich?.(event);
     applyListener(event, index, salt, issues);
     checkTime(event, index, limits, now, days, issues);
     if (event.bytes > event.duration * limits.maxBytesPerS + SHORT_EVENT_ALLOWANCE_BYTES) {

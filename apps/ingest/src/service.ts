@@ -1,3 +1,5 @@
+import { createEnricher, openGeoDatabase } from '@earshot/audience';
+import { ipRangesOf } from '@earshot/contract';
 import { createDb, type IngestSettings, writeComponentSettings } from '@earshot/db';
 import { serveApp } from '@earshot/service';
 import pino, { type Logger } from 'pino';
@@ -68,6 +70,7 @@ export async function startIngest(env: IngestEnv, logger: Logger): Promise<Runni
     metricsTokens: env.EARSHOT_METRICS_TOKENS,
     idleS: env.EARSHOT_IDLE_S,
     listenerSalt: env.EARSHOT_LISTENER_SALT,
+    enrich: createEnricher({ geo: openGeoDatabase(), ranges: ipRangesOf(env) }),
     maxBodyBytes: env.EARSHOT_MAX_BODY_BYTES,
     maxBatch: env.EARSHOT_MAX_BATCH,
     maxEventAgeS: env.EARSHOT_MAX_EVENT_AGE_S,

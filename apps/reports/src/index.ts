@@ -1,5 +1,4 @@
 export { type AppLogger, type CreateAppOptions, createApp } from './app.js';
-export { clientFamily } from './clients.js';
 export { loadReportsEnv, type ReportsEnv, reportsEnvSchema } from './env.js';
 export { reportFileName } from './file-name.js';
 export { type HistogramBin, labelHistogram } from './histogram.js';

@@ -50,6 +50,21 @@ const periodParameterDocs: Record<
       'Seconds a session needs in a quarter-hour to count in its audience (0..900). Default EARSHOT_AQH_QUALIFIER_S.',
     schema: { type: 'number' },
   },
+  gross: {
+    description:
+      '`true`: every counted session, bots, relays and monitors too (gross). Default `false`: humans only (net, as the IAB and Triton report). `config.basis` says which; the summary counts the excluded sessions by reason either way.',
+    schema: { type: 'string', enum: ['true', 'false'] },
+  },
+  by: {
+    description:
+      'Also break the summary figures of the selected streams down by this dimension: the report gains `breakdown` (and `part=breakdown` in CSV).',
+    schema: { type: 'string', enum: ['country', 'device', 'os', 'player', 'output', 'class'] },
+  },
+  leftRunning: {
+    description:
+      'Listening (seconds) from which a session looks like a stream left running: counted apart in the summary (`leftRunning`), not removed. Default 28800 (8 h).',
+    schema: { type: 'number' },
+  },
 };
 
 const periodParameters = PERIOD_PARAMETERS.map((name) => ({
@@ -186,7 +201,7 @@ export const openApiDocument = {
         responses: {
           200: {
             description:
-              '`{ config, basis, station?, histogram: [{ label, fromS, toS, sessions, short }], comparison: { current, previous, streams: [{ stream, current, previous, delta }] }, byOutput, byClient }`. The histogram and the breakdowns by output and client count sessions that start in the period; the first bin, `short (< minSession s)`, holds the short sessions (tune-outs), the others the counted sessions by listening time.',
+              '`{ config, basis, station?, histogram: [{ label, fromS, toS, sessions, short }], comparison: { current, previous, streams: [{ stream, current, previous, delta }] }, groups: { country, device, os, player, output, class? } }`. Each `groups` table holds the summary figures (AQH, TLH, cume, active sessions...) of the selected streams together per value of the dimension (`class` only when gross). The histogram counts sessions that start in the period; the first bin, `short (< minSession s)`, holds the short sessions (tune-outs), the others the counted sessions by listening time.',
           },
           400: error,
           401: unauthorized,

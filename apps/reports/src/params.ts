@@ -1,6 +1,9 @@
 import {
+  BREAKDOWN_DIMENSIONS,
+  type BreakdownDimension,
   type Daypart,
   DEFAULT_DAYPARTS,
+  DEFAULT_LEFT_RUNNING_S,
   isValidTimeZone,
   localTime,
   parseReportTime,
@@ -64,6 +67,9 @@ export const PERIOD_PARAMETERS = [
   'minSession',
   'maxSession',
   'aqhQualifier',
+  'gross',
+  'by',
+  'leftRunning',
 ] as const;
 
 /** What a period query asks for. */
@@ -151,6 +157,13 @@ export function parsePeriodQuery(
     }
   }
   const aqhQualifierS = seconds(q, 'aqhQualifier', 900) ?? defaults.aqhQualifierS;
+  const leftRunningS = seconds(q, 'leftRunning', 7 * 86_400) ?? DEFAULT_LEFT_RUNNING_S;
+  const grossText = single(q, 'gross');
+  if (grossText !== undefined && grossText !== 'true' && grossText !== 'false')
+    throw badParameter('gross', 'must be true (every counted session) or false (humans only, the default)');
+  const byText = single(q, 'by');
+  if (byText !== undefined && !(BREAKDOWN_DIMENSIONS as readonly string[]).includes(byText))
+    throw badParameter('by', `must be one of ${BREAKDOWN_DIMENSIONS.join(', ')}`);
 
   const options: PeriodQuery['options'] = {
     tz,
@@ -159,6 +172,9 @@ export function parsePeriodQuery(
     minSessionS: defaults.minSessionS,
     maxSessionS: defaults.maxSessionS,
     aqhQualifierS,
+    leftRunningS,
+    basis: grossText === 'true' ? 'gross' : 'net',
+    by: (byText as BreakdownDimension | undefined) ?? null,
   };
   if (from !== undefined) options.from = from;
   if (to !== undefined) options.to = to;

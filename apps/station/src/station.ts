@@ -1,8 +1,8 @@
 import type { AddressInfo } from 'node:net';
-import { getConnInfo } from '@hono/node-server/conninfo';
-import { createAdaptorServer } from '@hono/node-server';
 import { createListenLogger, type EventSink, type LoggerLike } from '@earshot/logger';
 import { createFetchAdapter } from '@earshot/logger/fetch';
+import { createAdaptorServer } from '@hono/node-server';
+import { getConnInfo } from '@hono/node-server/conninfo';
 import { Hono } from 'hono';
 import { cors } from 'hono/cors';
 import { loadAudio, type StationAudio } from './audio.js';

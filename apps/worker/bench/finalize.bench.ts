@@ -14,8 +14,8 @@
  * TEST_DATABASE_URL or EARSHOT_TEST_PG (admin URL, default postgres://postgres@127.0.0.1:5432/test), EARSHOT_TEST_REDIS.
  */
 import { randomUUID } from 'node:crypto';
-import type { ListenEvent } from '@earshot/core';
 import { FINALIZE_JOB, finalizeJobId } from '@earshot/contract';
+import type { ListenEvent } from '@earshot/core';
 import { countUnfinalized, createDb, insertEvents, sweepOnce } from '@earshot/db';
 import { createTestDatabase, TEST_ADMIN_URL } from '@earshot/db/testing';
 import { createApp, createScheduler } from '@earshot/ingest';

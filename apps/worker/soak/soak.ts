@@ -65,7 +65,6 @@ const log = (msg: string) => console.log(`[soak +${((Date.now() - t0) / 1000).to
 // ---------------------------------------------------------------------------------------------
 // Processes
 
-
 interface Proc {
   child: ChildProcess;
   tail(): string;
@@ -143,7 +142,6 @@ function pgCtl(args: string[]): void {
 function postmasterPid(): number {
   return Number(readFileSync(join(pgData, 'postmaster.pid'), 'utf8').split('\n')[0]);
 }
-
 
 function freezePg(): void {
   const pm = postmasterPid();
@@ -584,7 +582,6 @@ function mergeTables(into: Tables, part: Tables): void {
     }
   }
 }
-
 
 async function pendingCount(db: Db): Promise<number> {
   const rows = await db.query<{ n: number }>(

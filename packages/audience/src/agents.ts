@@ -129,3 +129,10 @@ export function createAudienceOf(rules: AgentRules): AudienceOf {
     return { ...audience, class: origin ?? audience.class };
   };
 }
+
+/** No station patterns: isbot's list alone decides bots (relays and monitors by origin only). */
+export const NO_AGENT_RULES: AgentRules = Object.freeze({
+  botAgents: [],
+  relayAgents: [],
+  monitorAgents: [],
+});

@@ -1,32 +1,5 @@
 // Collectors: each turns one kind of server's listeners into listen events (DESIGN.md section 2b).
-export {
-  fetchListClients,
-  fetchStats,
-  type IcecastAdmin,
-  type IcecastListener,
-  type IcecastMountStats,
-  type IcecastStats,
-  parseListClients,
-  parseStats,
-} from './icecast/admin.js';
-export {
-  type CycleReport,
-  createIcecastCollector,
-  type IcecastCollector,
-  type IcecastCollectorOptions,
-  type IcecastMount,
-} from './icecast/collector.js';
-export { type Connection, closeEvents, sessionIdOf, tickEvents } from './icecast/connection.js';
-export { deterministicId } from './shared/deterministic-id.js';
-export { type LogLine, type LogPosition, readNewLines } from './shared/log-tail.js';
-export { readStateFile, writeStateFile } from './shared/state-file.js';
-export { type MountKey, parseMountKey, streamKeyOf } from './shared/stream-key.js';
-export {
-  createShoutcastCollector,
-  type ShoutcastCollectorOptions,
-  type ShoutcastCycle,
-} from './shoutcast/collector.js';
-export { type DnasListener, parseDnasBitrate, parseDnasListeners } from './shoutcast/dnas.js';
+
 export {
   type AccessLogCollector,
   type AccessLogCollectorOptions,
@@ -61,3 +34,31 @@ export {
   createAccessLogMapper,
   type MapperCounts,
 } from './access-log/to-events.js';
+export {
+  fetchListClients,
+  fetchStats,
+  type IcecastAdmin,
+  type IcecastListener,
+  type IcecastMountStats,
+  type IcecastStats,
+  parseListClients,
+  parseStats,
+} from './icecast/admin.js';
+export {
+  type CycleReport,
+  createIcecastCollector,
+  type IcecastCollector,
+  type IcecastCollectorOptions,
+  type IcecastMount,
+} from './icecast/collector.js';
+export { type Connection, closeEvents, sessionIdOf, tickEvents } from './icecast/connection.js';
+export { deterministicId } from './shared/deterministic-id.js';
+export { type LogLine, type LogPosition, readNewLines } from './shared/log-tail.js';
+export { readStateFile, writeStateFile } from './shared/state-file.js';
+export { type MountKey, parseMountKey, streamKeyOf } from './shared/stream-key.js';
+export {
+  createShoutcastCollector,
+  type ShoutcastCollectorOptions,
+  type ShoutcastCycle,
+} from './shoutcast/collector.js';
+export { type DnasListener, parseDnasBitrate, parseDnasListeners } from './shoutcast/dnas.js';

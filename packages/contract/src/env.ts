@@ -1,3 +1,4 @@
+import { type AgentRules, type IpRanges, parseAgentPatterns, parseIpRanges } from '@earshot/audience';
 import { isValidTimeZone } from '@earshot/core';
 import { z } from 'zod';
 import { FINALIZE_QUEUE, QUEUE_PREFIX } from './queue.js';
@@ -7,6 +8,26 @@ import { FINALIZE_QUEUE, QUEUE_PREFIX } from './queue.js';
  * from this fragment; packages never read `process.env` themselves.
  */
 const seconds = (fallback: number) => z.coerce.number().positive().default(fallback);
+
+/** A list parsed by `parse`, which throws an Error saying what is wrong: a zod issue instead. */
+const parsedList = (parse: (text: string | undefined) => string[]) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      try {
+        return parse(v);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    });
+
+/** IP ranges (`EARSHOT_RELAY_IPS=203.0.113.0/24,2001:db8::/32`): addresses or CIDR, comma-separated. */
+export const ipRangeList = parsedList((v) => parseIpRanges(v));
+
+/** User-agent patterns (`EARSHOT_BOT_AGENTS=StatusCake,/^probe\b/`): substrings or /regex/, case-insensitive. */
+export const agentList = parsedList((v) => parseAgentPatterns(v));
 
 /** A comma-separated list (`EARSHOT_INGEST_TOKENS=a,b`): trimmed, empty items dropped; unset is empty. */
 export const commaList = z
@@ -69,6 +90,19 @@ export const sharedEnvSchema = z.object({
     .nonnegative()
     .default(7 * 86_400),
   LOG_LEVEL: logLevel('info'),
+  /**
+   * Net and gross (DESIGN 4). IP ranges of the station's relays and of its own monitoring: matched
+   * by ingest on the raw IP (which is then dropped), so their sessions are left out of net figures.
+   */
+  EARSHOT_RELAY_IPS: ipRangeList,
+  EARSHOT_MONITOR_IPS: ipRangeList,
+  /**
+   * User-agent patterns the worker classifies sessions by, beside isbot's list of bots: the
+   * station's own bots, relays and monitors.
+   */
+  EARSHOT_BOT_AGENTS: agentList,
+  EARSHOT_RELAY_AGENTS: agentList,
+  EARSHOT_MONITOR_AGENTS: agentList,
 });
 
 export type SharedEnv = z.infer<typeof sharedEnvSchema>;
@@ -109,4 +143,18 @@ export function parseEnv<T extends z.ZodType>(
   if (result.ok) return result.env;
   const lines = result.issues.map((i) => `  ${i.name}: ${i.message}`);
   throw new Error(`invalid environment:\n${lines.join('\n')}`);
+}
+
+/** The worker's (and the offline report's) user-agent rules from the environment. */
+export function agentRulesOf(env: SharedEnv): AgentRules {
+  return {
+    botAgents: env.EARSHOT_BOT_AGENTS,
+    relayAgents: env.EARSHOT_RELAY_AGENTS,
+    monitorAgents: env.EARSHOT_MONITOR_AGENTS,
+  };
+}
+
+/** Ingest's (and the offline report's) relay and monitor IP ranges from the environment. */
+export function ipRangesOf(env: SharedEnv): IpRanges {
+  return { relay: env.EARSHOT_RELAY_IPS, monitor: env.EARSHOT_MONITOR_IPS };
 }

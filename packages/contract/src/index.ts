@@ -4,9 +4,13 @@
  * environment fragment of DESIGN section 8 that every app's `env.ts` extends.
  */
 export {
+  agentList,
+  agentRulesOf,
   checkEnv,
   commaList,
   type EnvIssue,
+  ipRangeList,
+  ipRangesOf,
   LOG_LEVELS,
   type LogLevel,
   logLevel,

@@ -1,7 +1,7 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openTestDb, TEST_ADMIN_URL } from './testing/index.js';
 import type { Db } from './client.js';
+import { openTestDb, TEST_ADMIN_URL } from './testing/index.js';
 
 // postgres.js 3.4.9 has two ways to take a process down when a backend dies under it (a PostgreSQL
 // restart, pg_terminate_backend): the array-type fetch on connect rejects with no handler (an

@@ -1,10 +1,10 @@
 import { eventKey, type ListenEvent } from '@earshot/core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type Driver, openTestDb } from './testing/index.js';
 import type { Db } from './client.js';
 import { insertEvents } from './events.js';
 import { migrate } from './migrate.js';
 import { dropEventPartitionsBefore, listEventPartitions } from './partitions.js';
+import { type Driver, openTestDb } from './testing/index.js';
 
 const T0 = Date.UTC(2026, 10, 1, 23, 58);
 

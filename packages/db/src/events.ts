@@ -47,7 +47,7 @@ export interface InsertEventsResult {
  * not come through it, and throws.
  */
 export function unstorableField(event: ListenEvent): string | undefined {
-  for (const field of ['session', 'stream', 'listener', 'ua'] as const) {
+  for (const field of ['session', 'stream', 'listener', 'ua', 'country'] as const) {
     const value = event[field];
     if (value?.includes('\u0000')) return field;
   }
@@ -64,6 +64,8 @@ interface Row {
   bytes: number;
   listener: string | null;
   ua: string | null;
+  country: string | null;
+  origin: string | null;
 }
 
 function rowKey(id: string, timeMs: number | string): string {
@@ -79,8 +81,8 @@ function rowKey(id: string, timeMs: number | string): string {
 // with a unique violation, and nothing of it is written), no duplicate rows in the answer.
 function upsertSql(source: string, keys: string | null, receivedAt: string, idle: string): string {
   const statement = `with ins as (
-  insert into listen_events (id, session, stream, output, time, duration_ms, bytes, listener, ua, received_at)
-  select s.id, s.session, s.stream, s.output, s.time, s.duration_ms, s.bytes, s.listener, s.ua, coalesce(${receivedAt}::timestamptz, now())
+  insert into listen_events (id, session, stream, output, time, duration_ms, bytes, listener, ua, country, origin, received_at)
+  select s.id, s.session, s.stream, s.output, s.time, s.duration_ms, s.bytes, s.listener, s.ua, s.country, s.origin, coalesce(${receivedAt}::timestamptz, now())
   from ${source} order by s.id collate "C", s.time
   ${keys === null ? '' : 'on conflict (id, time) do nothing'}
   returning id, session, time
@@ -131,17 +133,19 @@ ${states}`;
 
 // Times travel as epoch ms (int8[]): cheaper than ISO text, and exact (to_timestamp rounds to the
 // microsecond; a whole ms is exactly representable at that precision).
-const UNNEST_SOURCE = `(select id, session, stream, output, to_timestamp(ms::float8 / 1000) as time, duration_ms, bytes, listener, ua
-  from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::int[], $7::int8[], $8::text[], $9::text[])
-  as u(id, session, stream, output, ms, duration_ms, bytes, listener, ua)) as s`;
+const UNNEST_SOURCE = `(select id, session, stream, output, to_timestamp(ms::float8 / 1000) as time, duration_ms, bytes, listener, ua,
+  country, origin
+  from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::int[], $7::int8[], $8::text[], $9::text[],
+    $10::text[], $11::text[])
+  as u(id, session, stream, output, ms, duration_ms, bytes, listener, ua, country, origin)) as s`;
 const UNNEST_KEYS = `(select id, ms, to_timestamp(ms::float8 / 1000) as time from unnest($1::text[], $5::int8[]) as u(id, ms)) as k`;
-const UNNEST_SQL = upsertSql(UNNEST_SOURCE, UNNEST_KEYS, '$10', '$11');
-const UNNEST_PLAIN_SQL = upsertSql(UNNEST_SOURCE, null, '$10', '$11');
+const UNNEST_SQL = upsertSql(UNNEST_SOURCE, UNNEST_KEYS, '$12', '$13');
+const UNNEST_PLAIN_SQL = upsertSql(UNNEST_SOURCE, null, '$12', '$13');
 
 const STAGE = 'earshot_stage_listen_events';
 const STAGE_DDL = `create temp table if not exists ${STAGE} (id text, session text, stream text, output text,
-  time timestamptz, duration_ms int, bytes bigint, listener text, ua text) on commit delete rows`;
-const COPY_SQL = `copy ${STAGE} (id, session, stream, output, time, duration_ms, bytes, listener, ua) from stdin`;
+  time timestamptz, duration_ms int, bytes bigint, listener text, ua text, country text, origin text) on commit delete rows`;
+const COPY_SQL = `copy ${STAGE} (id, session, stream, output, time, duration_ms, bytes, listener, ua, country, origin) from stdin`;
 const COPY_KEYS = `(select id, (extract(epoch from time) * 1000)::int8 as ms, time from ${STAGE}) as k`;
 const COPY_UPSERT_SQL = upsertSql(`${STAGE} as s`, COPY_KEYS, '$1', '$2');
 
@@ -160,7 +164,7 @@ function copyText(value: string | null): string {
 function copyPayload(rows: readonly Row[]): string {
   let out = '';
   for (const r of rows) {
-    out += `${copyText(r.id)}\t${copyText(r.session)}\t${copyText(r.stream)}\t${r.output}\t${iso(r.time)}\t${r.durationMs}\t${r.bytes}\t${copyText(r.listener)}\t${copyText(r.ua)}\n`;
+    out += `${copyText(r.id)}\t${copyText(r.session)}\t${copyText(r.stream)}\t${r.output}\t${iso(r.time)}\t${r.durationMs}\t${r.bytes}\t${copyText(r.listener)}\t${copyText(r.ua)}\t${copyText(r.country)}\t${copyText(r.origin)}\n`;
   }
   return out;
 }
@@ -180,7 +184,7 @@ async function writeUnnest(
   idleS: number,
 ): Promise<ResultRow[]> {
   const n = rows.length;
-  const cols: unknown[][] = Array.from({ length: 9 }, () => new Array(n));
+  const cols: unknown[][] = Array.from({ length: 11 }, () => new Array(n));
   for (let i = 0; i < n; i++) {
     const r = rows[i]!;
     cols[0]![i] = r.id;
@@ -192,6 +196,8 @@ async function writeUnnest(
     cols[6]![i] = r.bytes;
     cols[7]![i] = r.listener;
     cols[8]![i] = r.ua;
+    cols[9]![i] = r.country;
+    cols[10]![i] = r.origin;
   }
   const params = [...cols, receivedAt, idleS];
   // Batches are nearly always all new (a retry is the exception): the plain insert skips the
@@ -276,6 +282,8 @@ export async function insertEvents(
       bytes: e.bytes,
       listener: e.listener ?? null,
       ua: e.ua ?? null,
+      country: e.country ?? null,
+      origin: e.origin ?? null,
     });
   }
 

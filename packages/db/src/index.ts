@@ -45,17 +45,17 @@ export { MIGRATIONS_FOLDER, migrate } from './migrate.js';
 export {
   type DropEventPartitionsOptions,
   dropEventPartitionsBefore,
-  PartitionDdlError,
-  type PartitionDdlOptions,
-  type SkippedPartition,
   ensureEventPartitions,
   eventPartitionName,
   listEventPartitions,
+  PartitionDdlError,
+  type PartitionDdlOptions,
+  type SkippedPartition,
   utcDayOf,
 } from './partitions.js';
 export {
-  DEFAULT_LIVE_GAP,
   type DbReportOptions,
+  DEFAULT_LIVE_GAP,
   type LiveGapOptions,
   type LiveStream,
   listStreams,
@@ -66,18 +66,16 @@ export {
   reportFromDb,
   reportPeriod,
   SESSION_LENGTH_BINS,
-  type SessionGroup,
   type SessionSelection,
   sessionLengthHistogram,
-  sessionsBy,
   shortSessionCounts,
 } from './reports/index.js';
 // The drizzle tables (also at `@earshot/db/schema`).
 export {
   earshotSettings,
   finalizeFailures,
-  listenerKeys,
   listenEvents,
+  listenerKeys,
   QUALIFIER_MINUTES,
   sessionChangeSeq,
   sessionQuarterHours,

@@ -15,8 +15,8 @@ import {
   expectedTables,
   readTables,
   sortTables,
-  TEST_ADMIN_URL,
   type Tables,
+  TEST_ADMIN_URL,
   type TestDatabase,
 } from './testing/index.js';
 
@@ -222,6 +222,16 @@ describe('migration 0005 (session start) on a database finalized with start = fi
       const db = await createDb({ url: driver === 'postgres' ? before.url : 'memory:', migrate: false });
       try {
         await migrate(db, { migrationsFolder: folder });
+        // This version's insertEvents and rollup rebuild write and read the columns 0006 adds: the
+        // old schema has them for the setup only, and loses them before the later migrations run.
+        const later = [
+          ['listen_events', 'country', 'text'],
+          ['listen_events', 'origin', 'text'],
+          ['sessions', 'class', `text not null default 'human'`],
+          ['session_quarter_hours', 'class', `text not null default 'human'`],
+        ];
+        for (const [table, column, type] of later)
+          await db.query(`alter table ${table} add column ${column} ${type}`);
         await insertEvents(db, all(), { idleS: SETTINGS.idleS });
         // The rows the finalizer wrote before 0005, and its marks.
         const old = oldWay(reference, () => true);
@@ -274,6 +284,7 @@ describe('migration 0005 (session start) on a database finalized with start = fi
           );
         }
         await rebuildQuarterHourRollup(db); // stream_quarter_hours.starts by the old starts
+        for (const [table, column] of later) await db.query(`alter table ${table} drop column ${column}`);
         // Finalized, and received long ago (the sweep would wait for a receipt under idle ago).
         await db.query(`update session_state set finalized_seq = change_seq,
           last_received_at = now() - interval '1 day', due_at = now() - interval '1 day'`);

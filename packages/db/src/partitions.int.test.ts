@@ -1,7 +1,6 @@
 import type { ListenEvent } from '@earshot/core';
 import postgres from 'postgres';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type Driver, openTestDb } from './testing/index.js';
 import type { Db } from './client.js';
 import { insertEvents } from './events.js';
 import {
@@ -13,6 +12,7 @@ import {
   type SkippedPartition,
   utcDayOf,
 } from './partitions.js';
+import { type Driver, openTestDb } from './testing/index.js';
 
 const DAY_MS = 86_400_000;
 const OCT1 = Date.UTC(2026, 9, 1);

@@ -35,6 +35,10 @@ export const listenEvents = pgTable(
     bytes: bigint('bytes', { mode: 'number' }).notNull(),
     listener: text('listener'),
     ua: text('ua'),
+    /** Country of the event's IP (ISO 3166-1 alpha-2), looked up by ingest before the IP was dropped. */
+    country: text('country'),
+    /** `relay` or `monitor` when the event's IP was in a configured range (by ingest); else null. */
+    origin: text('origin'),
     receivedAt: ts('received_at').notNull().default(sql`now()`),
   },
   (t) => [
@@ -105,6 +109,18 @@ export const sessions = pgTable(
     bytes: bigint('bytes', { mode: 'number' }).notNull(),
     listener: text('listener'),
     ua: text('ua'),
+    /** The first country of its events (ingest's lookup of the IP), or null. */
+    country: text('country'),
+    /**
+     * `human`, or why the session is left out of net figures: `bot`, `relay`, `monitor` (DESIGN 4).
+     * Only human sessions are in the rollups (stream_minutes, stream_quarter_hours, listener months):
+     * net reports read those; gross reports read the per-session rows.
+     */
+    class: text('class').notNull().default('human'),
+    /** Device type, OS and player of its first user agent (`unknown` when not known). */
+    device: text('device').notNull().default('unknown'),
+    os: text('os').notNull().default('unknown'),
+    player: text('player').notNull().default('unknown'),
     /** Listening ms per minute from `first_minute` on (dense array), so a re-finalization can subtract it. */
     firstMinute: ts('first_minute').notNull(),
     minuteMs: bigint('minute_ms', { mode: 'number' }).array().notNull(),
@@ -117,6 +133,10 @@ export const sessions = pgTable(
     index('sessions_start').on(t.start),
     // A listener's sessions on a stream: what the worker reads to rebuild a stream_listener_months row.
     index('sessions_listener').on(t.listener, t.stream, t.start).where(sql`listener is not null`),
+    // Gross minutes add the excluded sessions' minute arrays to the (net) rollup: few rows.
+    index('sessions_excluded').on(t.start).where(sql`class <> 'human'`),
+    // Sessions of an hour or more: where the count of streams left running (8 h by default) looks.
+    index('sessions_long').on(t.start).where(sql`duration_ms >= 3600000`),
   ],
 );
 
@@ -134,6 +154,8 @@ export const sessionQuarterHours = pgTable(
     prevQuarterHour: ts('prev_quarter_hour'),
     /** Whether the session also listened in the quarter-hour just before (prev = this - 15 min). */
     continues: boolean('continues').notNull().default(false),
+    /** The session's class (see `sessions.class`): net per-session queries keep `human` rows only. */
+    class: text('class').notNull().default('human'),
   },
   (t) => [
     primaryKey({ columns: [t.session, t.sessionStart, t.quarterHour] }),
@@ -144,6 +166,8 @@ export const sessionQuarterHours = pgTable(
     index('session_quarter_hours_gaps')
       .on(t.quarterHour)
       .where(sql`not continues and prev_quarter_hour is not null`),
+    // The excluded sessions' rows of a period (net reports count them by reason): few rows.
+    index('session_quarter_hours_excluded').on(t.quarterHour).where(sql`class <> 'human'`),
   ],
 );
 
@@ -199,6 +223,8 @@ export const shortSessions = pgTable(
     durationMs: bigint('duration_ms', { mode: 'number' }).notNull(),
     /** `time` of the session's last event (null for rows stored before migration 0003). */
     end: ts('end'),
+    /** The session's class, as in `sessions` (net tune-out counts keep `human` rows only). */
+    class: text('class').notNull().default('human'),
   },
   (t) => [
     primaryKey({ columns: [t.session, t.start] }),

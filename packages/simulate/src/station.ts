@@ -98,7 +98,24 @@ export interface StationOptions {
   variantDirectShare?: number;
   /** Add a `ua` (user agent) to every event. Default false. */
   userAgents?: boolean;
+  /** With `userAgents`: the share of sessions made by bots (crawlers, uptime checks). Default 0.03. */
+  botShare?: number;
+  /**
+   * Add an `ip` to every event: each listener a public IPv4 address of one of a few networks in
+   * different countries (ingest looks the country up and drops the address). Default false.
+   */
+  ips?: boolean;
 }
+
+const BOT_AGENTS = [
+  'Googlebot/2.1 (+http://www.google.com/bot.html)',
+  'Mozilla/5.0 (compatible; UptimeRobot/2.0; http://www.uptimerobot.com/)',
+  'curl/8.5.0',
+];
+
+// First octets of public IPv4 networks registered in different countries (by the shipped IP
+// database: US, NL, AU, DE, BR, JP...); a listener's address is a random host in one of them.
+const IP_NETWORKS = ['8.8', '193.0', '202.12', '80.156', '200.147', '133.242', '81.2', '24.48'];
 
 const USER_AGENTS = [
   'VLC/3.0.21 LibVLC/3.0.21',
@@ -115,6 +132,8 @@ const USER_AGENTS = [
 const ARRIVALS = 1;
 const SESSIONS = 2;
 const AUDIENCE = 3;
+const BOTS = 4;
+const ADDRESSES = 5;
 
 const LOG_SIGMA = 1;
 const SHORT_MEAN_S = 30;
@@ -141,6 +160,8 @@ interface Resolved {
   abrSwitchRate: number;
   variantDirectShare: number;
   userAgents: boolean;
+  botShare: number;
+  ips: boolean;
 }
 
 function share(name: string, value: number | undefined, fallback: number): number {
@@ -200,6 +221,8 @@ function resolve(options: StationOptions): Resolved {
     abrSwitchRate: share('abrSwitchRate', options.abrSwitchRate, 0.01),
     variantDirectShare: share('variantDirectShare', options.variantDirectShare, 0),
     userAgents: options.userAgents ?? false,
+    botShare: share('botShare', options.botShare, 0.03),
+    ips: options.ips ?? false,
   };
 }
 
@@ -263,6 +286,7 @@ interface SessionContext {
   session: string;
   listener: string | undefined;
   ua: string | undefined;
+  ip: string | undefined;
   events: ListenEvent[];
 }
 
@@ -285,6 +309,7 @@ function push(
   };
   if (ctx.listener !== undefined) event.listener = ctx.listener;
   if (ctx.ua !== undefined) event.ua = ctx.ua;
+  if (ctx.ip !== undefined) event.ip = ctx.ip;
   ctx.events.push(event);
 }
 
@@ -383,8 +408,19 @@ function simulateSession(o: Resolved, seq: number, arrivalMs: number): ListenEve
       ? createRandom(deriveSeed(o.seed, AUDIENCE, listenerIndex)).next()
       : rng.next();
   const spec = pickWeighted(o.streams, deviceU);
-  const ua = o.userAgents ? USER_AGENTS[Math.floor(deviceU * USER_AGENTS.length)] : undefined;
-  const ctx: SessionContext = { o, rng, session: uuidv4(rng), listener, ua, events: [] };
+  // Bots and addresses come from their own sub-streams, so turning them on changes nothing else.
+  const botRng = createRandom(deriveSeed(o.seed, BOTS, seq));
+  const ua = !o.userAgents
+    ? undefined
+    : botRng.chance(o.botShare)
+      ? BOT_AGENTS[botRng.int(0, BOT_AGENTS.length - 1)]
+      : USER_AGENTS[Math.floor(deviceU * USER_AGENTS.length)];
+  let ip: string | undefined;
+  if (o.ips) {
+    const ipRng = createRandom(deriveSeed(o.seed, ADDRESSES, listenerIndex >= 0 ? listenerIndex : -1 - seq));
+    ip = `${IP_NETWORKS[ipRng.int(0, IP_NETWORKS.length - 1)]}.${ipRng.int(0, 255)}.${ipRng.int(1, 254)}`;
+  }
+  const ctx: SessionContext = { o, rng, session: uuidv4(rng), listener, ua, ip, events: [] };
 
   const { runsS, pausesS } = planListening(o, rng, spec.output === 'shoutcast' ? o.tickS : 1);
   const hlsState = spec.output === 'hls' ? { variant: pickWeighted(spec.variants, rng.next()) } : undefined;

@@ -1,15 +1,21 @@
-import { REPORT_COLUMNS, type Report, type ReportSummary, reportCsv } from '@earshot/core';
+import {
+  BREAKDOWN_DIMENSIONS,
+  type BreakdownDimension,
+  type BreakdownRow,
+  REPORT_COLUMNS,
+  type Report,
+  type ReportSummary,
+  reportCsv,
+} from '@earshot/core';
 import {
   type DbReportOptions,
   type ReportPart,
   reportFromDb,
   reportPeriod,
   sessionLengthHistogram,
-  sessionsBy,
 } from '@earshot/db';
 import { type Context, Hono } from 'hono';
 import { accepts } from 'hono/accepts';
-import { clientFamily } from '../clients.js';
 import { reportFileName } from '../file-name.js';
 import { labelHistogram } from '../histogram.js';
 import {
@@ -48,26 +54,6 @@ function compareSummaries(current: readonly ReportSummary[], previous: readonly 
   });
 }
 
-function grouped(rows: { key: string; sessions: number; durationMs: number }[]) {
-  const merged = new Map<string, { sessions: number; durationMs: number }>();
-  for (const r of rows) {
-    const m = merged.get(r.key) ?? { sessions: 0, durationMs: 0 };
-    m.sessions += r.sessions;
-    m.durationMs += r.durationMs;
-    merged.set(r.key, m);
-  }
-  const total = [...merged.values()].reduce((sum, m) => sum + m.sessions, 0);
-  return [...merged]
-    .map(([key, m]) => ({
-      key,
-      sessions: m.sessions,
-      share: total > 0 ? m.sessions / total : 0,
-      listeningHours: m.durationMs / 3_600_000,
-      atsl: m.sessions > 0 ? m.durationMs / 1000 / m.sessions : 0,
-    }))
-    .sort((a, b) => b.sessions - a.sessions || (a.key < b.key ? -1 : 1));
-}
-
 /** `/report` (JSON and CSV), `/dayparts` and `/breakdowns`: the section 7 reports over a period. */
 export function reportRoutes({ db, defaults, stations }: RouteDeps): Hono {
   const routes = new Hono();
@@ -100,8 +86,11 @@ export function reportRoutes({ db, defaults, stations }: RouteDeps): Hono {
     if (format === 'csv') {
       if (q.parts) throw badParameter('parts', 'parts is for JSON; a CSV holds one part: use part=...');
       const part =
-        parseChoice<ReportPart>(q, 'part', ['summary', 'sessions', 'minutes', 'quarterHours']) ?? 'summary';
+        parseChoice<ReportPart>(q, 'part', ['summary', 'sessions', 'minutes', 'quarterHours', 'breakdown']) ??
+        (q.by ? 'breakdown' : 'summary');
       const { options: opts, station } = await period(c, ['format', 'part']);
+      if (part === 'breakdown' && opts.by === null)
+        throw badParameter('part', 'the breakdown part needs by=country|device|os|player|output|class');
       const report = await reportFromDb(db, { ...opts, parts: [part] });
       const name = reportFileName(report, part, {
         station: station?.key,
@@ -143,33 +132,35 @@ export function reportRoutes({ db, defaults, stations }: RouteDeps): Hono {
 
   routes.get('/breakdowns', async (c) => {
     const { options: opts, station } = await period(c);
+    if (opts.by !== null)
+      throw badParameter('by', 'this endpoint breaks the figures down by every dimension');
     const { from, to } = opts;
-    const sel = { from, to, tz: opts.tz, daypart: opts.daypart, streams: opts.streams };
+    const sel = { from, to, tz: opts.tz, daypart: opts.daypart, streams: opts.streams, basis: opts.basis };
     const previousFrom = shiftLocalDays(from, opts.tz, -7);
     const previousTo = shiftLocalDays(to, opts.tz, -7);
-    const [head, previous, histogram, byOutput, byUa] = await Promise.all([
+    // The group tables: every dimension but class (a net report has one class), and class when gross.
+    const dimensions = BREAKDOWN_DIMENSIONS.filter((d) => d !== 'class' || opts.basis === 'gross');
+    const [head, previous, histogram, ...tables] = await Promise.all([
       reportFromDb(db, { ...opts, parts: ['summary'] }),
       reportFromDb(db, { ...opts, from: previousFrom, to: previousTo, parts: ['summary'] }),
       sessionLengthHistogram(db, sel),
-      sessionsBy(db, 'output', sel),
-      sessionsBy(db, 'ua', sel),
+      ...dimensions.map((by) => reportFromDb(db, { ...opts, by, parts: ['breakdown'] })),
     ]);
+    const groups: Partial<Record<BreakdownDimension, BreakdownRow[]>> = {};
+    dimensions.forEach((by, i) => {
+      groups[by] = tables[i]!.breakdown;
+    });
     return c.json({
       config: head.config,
       ...stationInfo(station),
-      basis: `histogram, byOutput and byClient: counted sessions that start in the period's quarter-hours (daypart applied), with their whole listening time; the histogram's first bin holds the short sessions (tune-outs: under minSession, ${defaults.minSessionS} s), which are not counted anywhere else`,
+      basis: `groups: the summary figures of the selected streams together, per value of each dimension (${head.config.basis}); histogram: counted sessions that start in the period's quarter-hours (daypart applied), with their whole listening time; the histogram's first bin holds the short sessions (tune-outs: under minSession, ${defaults.minSessionS} s), which are not counted anywhere else`,
       histogram: labelHistogram(histogram, defaults.minSessionS),
       comparison: {
         current: { from: head.config.from, to: head.config.to },
         previous: { from: previous.config.from, to: previous.config.to },
         streams: compareSummaries(head.summary, previous.summary),
       },
-      byOutput: grouped(
-        byOutput.map((g) => ({ key: g.value ?? 'unknown', sessions: g.sessions, durationMs: g.durationMs })),
-      ).map(({ key, ...rest }) => ({ output: key, ...rest })),
-      byClient: grouped(
-        byUa.map((g) => ({ key: clientFamily(g.value), sessions: g.sessions, durationMs: g.durationMs })),
-      ).map(({ key, ...rest }) => ({ client: key, ...rest })),
+      groups,
     });
   });
 

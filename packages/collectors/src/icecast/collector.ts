@@ -4,8 +4,8 @@ import { parseAccessLine } from '../access-log/parse-line.js';
 import { shortHash } from '../shared/deterministic-id.js';
 import { type LogPosition, readNewLines } from '../shared/log-tail.js';
 import { readStateFile, writeStateFile } from '../shared/state-file.js';
-import { startTickLoop, type TickLoop } from '../shared/tick-loop.js';
 import { streamKeyOf } from '../shared/stream-key.js';
+import { startTickLoop, type TickLoop } from '../shared/tick-loop.js';
 import {
   fetchListClients,
   fetchStats,

@@ -1,8 +1,8 @@
 import type { ListenEvent } from '@earshot/core';
 import type { EventSink, LoggerLike } from '@earshot/logger';
+import { type Connection, closeEvents, tickEvents } from '../icecast/connection.js';
 import { readStateFile, writeStateFile } from '../shared/state-file.js';
 import { startTickLoop, type TickLoop } from '../shared/tick-loop.js';
-import { type Connection, closeEvents, tickEvents } from '../icecast/connection.js';
 import { parseDnasBitrate, parseDnasListeners } from './dnas.js';
 
 export interface ShoutcastCollectorOptions {

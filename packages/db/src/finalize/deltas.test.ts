@@ -27,6 +27,11 @@ function row(firstMinute: number, minuteMs: number[], over: Partial<SessionRow> 
     bytes: 1000,
     listener: 'L1',
     ua: null,
+    country: null,
+    class: 'human',
+    device: 'unknown',
+    os: 'unknown',
+    player: 'unknown',
     firstMinute,
     minuteMs,
     ...over,
@@ -36,6 +41,15 @@ function row(firstMinute: number, minuteMs: number[], over: Partial<SessionRow> 
 const full = (n: number) => new Array<number>(n).fill(MINUTE_MS);
 
 describe('rollup deltas', () => {
+  it('leaves the rollups alone for a session of another class than human (they hold net figures)', () => {
+    const deltas = createRollupDeltas();
+    addRowDeltas(deltas, row(H10, [60_000, 60_000], { class: 'bot' }), 1);
+    addRowDeltas(deltas, row(H10, [60_000], { session: 's2', class: 'relay' }), -1);
+    expect(changedMinutes(deltas)).toEqual([]);
+    expect(changedQuarterHours(deltas)).toEqual([]);
+    expect(listenerMonthsToWrite(deltas)).toEqual({ added: [], rebuilt: [] });
+  });
+
   it('gives zero deltas when a session row is added and then removed', () => {
     const deltas = createRollupDeltas();
     const r = row(H10 + 5 * MINUTE_MS, full(40));

@@ -55,8 +55,12 @@ export function createRollupDeltas(): RollupDeltas {
   return { minutes: new Map(), quarterHours: new Map(), addMonths: new Map(), rebuildMonths: new Map() };
 }
 
-/** Adds a counted session row to the deltas (`sign` +1: a new row; -1: a removed one). */
+/**
+ * Adds a counted session row to the deltas (`sign` +1: a new row; -1: a removed one). The rollups
+ * hold human sessions only (net figures): a row of any other class changes nothing in them.
+ */
 export function addRowDeltas(deltas: RollupDeltas, row: SessionRow, sign: 1 | -1): void {
+  if (row.class !== 'human') return;
   addMinuteDeltas(deltas.minutes, row, sign);
   const qhs = addQuarterHourDeltas(deltas.quarterHours, row, sign);
   addListenerMonths(sign === 1 ? deltas.addMonths : deltas.rebuildMonths, row, qhs);

@@ -23,6 +23,11 @@ interface SessionRowDb {
   bytes: number;
   listener: string | null;
   ua: string | null;
+  country: string | null;
+  class: string;
+  device: string;
+  os: string;
+  player: string;
   first_minute_ms: number;
   minute_ms: number[];
 }
@@ -34,6 +39,7 @@ interface ShortRowDb {
   end_ms: number | null;
   stream: string;
   duration_ms: number;
+  class: string;
 }
 
 function push<T>(into: Map<string, T[]>, key: string, value: T): void {
@@ -57,7 +63,7 @@ export async function readBatch(tx: Queryable, work: readonly StateRow[]): Promi
   ]);
 
   const input: BatchInput = { events: new Map(), sessions: new Map(), shorts: new Map() };
-  // A null listener or ua reads as absent everywhere in core (`first non-empty`; ids are never null).
+  // A null listener, ua, country or origin reads as absent everywhere in core (`first non-empty`; ids are never null).
   for (const row of eventRows) push(input.events, row.session, row as unknown as ListenEvent);
   for (const r of oldSessionRows) {
     push(input.sessions, r.session, {
@@ -72,6 +78,11 @@ export async function readBatch(tx: Queryable, work: readonly StateRow[]): Promi
       bytes: r.bytes,
       listener: r.listener,
       ua: r.ua,
+      country: r.country,
+      class: r.class,
+      device: r.device,
+      os: r.os,
+      player: r.player,
       firstMinute: r.first_minute_ms,
       minuteMs: r.minute_ms,
     });
@@ -84,6 +95,7 @@ export async function readBatch(tx: Queryable, work: readonly StateRow[]): Promi
       end: r.end_ms,
       stream: r.stream,
       durationMs: r.duration_ms,
+      class: r.class,
     });
   }
   return input;

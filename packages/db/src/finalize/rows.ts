@@ -1,12 +1,5 @@
-import {
-  compareEvents,
-  finalizeRuns,
-  isCounted,
-  type ListenEvent,
-  MINUTE_MS,
-  sortUnique,
-  splitSorted,
-} from '@earshot/core';
+import { finalizeRuns, isCounted, type ListenEvent, MINUTE_MS, sortUnique, splitSorted } from '@earshot/core';
+import { audienceOf } from './audience.js';
 import { iso } from './sql-time.js';
 import type { FinalizeSettings, SessionRow, ShortRow } from './types.js';
 
@@ -37,51 +30,41 @@ function denseMinutes(
 }
 
 /**
- * Cuts one id's events as core's `finalizeSessionId` does (`splitSorted`, `finalizeRuns`) and shapes the rows the worker stores. A stored
- * row also needs the `output` of the session's first event and its first user agent, which core's
- * result does not carry: they are read from the events in core's order (`compareEvents`), where a
- * session's events are exactly those with `first <= time <= end`, `first` being its first event's
- * `time` (sessions of one id never share a time; `start`, an interval start, can lie before the
- * previous session's end).
+ * Cuts one id's events as core's `finalizeSessionId` does (`splitSorted`, `finalizeRuns`) and shapes
+ * the rows the worker stores, each session classified and its client parsed by the settings' agent
+ * rules (DESIGN 4: core's `assembleReport` with the same rules gives the same classes).
  */
 export function computeSessionRows(
   events: readonly ListenEvent[],
   settings: FinalizeSettings,
 ): { counted: SessionRow[]; short: ShortRow[] } {
-  const sorted = [...events].sort(compareEvents);
-  const runs = splitSorted(sortUnique([...sorted]), settings);
+  const runs = splitSorted(sortUnique([...events]), settings);
   const done = finalizeRuns(runs, settings);
+  const classify = audienceOf(settings);
   const firstTimes = runs.map((r) => r.events[0]!.time);
   const countedFirsts = firstTimes.filter((_, k) => isCounted(runs[k]!.session, settings));
   const shortFirsts = firstTimes.filter((_, k) => !isCounted(runs[k]!.session, settings));
   const counted: SessionRow[] = [];
-  let i = 0;
-  // Counted sessions come in order, so one forward pass over the sorted events finds them all.
   for (const [k, fact] of done.counted.entries()) {
     const s = fact.session;
-    const firstTime = countedFirsts[k]!;
-    while (i < sorted.length && sorted[i]!.time < firstTime) i++;
-    const output = sorted[i]?.output ?? 'shoutcast';
-    let ua: string | null = null;
-    for (let j = i; j < sorted.length && sorted[j]!.time <= s.end; j++) {
-      const candidate = sorted[j]!.ua;
-      if (candidate) {
-        ua = candidate;
-        break;
-      }
-    }
+    const audience = classify({ ua: s.ua, origin: s.origin });
     counted.push({
       session: s.session,
       start: s.start,
-      firstTime,
+      firstTime: countedFirsts[k]!,
       stream: s.stream,
-      output,
+      output: s.output,
       end: s.end,
       elapsedMs: s.end - s.start,
       durationMs: Math.round(s.duration * 1000),
       bytes: s.bytes,
       listener: s.listener,
-      ua,
+      ua: s.ua,
+      country: s.country,
+      class: audience.class,
+      device: audience.device,
+      os: audience.os,
+      player: audience.player,
       ...denseMinutes(fact.minutes, s.start),
       quarterHours: fact.quarterHours,
     });
@@ -93,6 +76,7 @@ export function computeSessionRows(
     end: s.end,
     stream: s.stream,
     durationMs: Math.round(s.duration * 1000),
+    class: classify({ ua: s.ua, origin: s.origin }).class,
   }));
   for (const row of counted) {
     for (const [field, value] of [
@@ -121,6 +105,11 @@ export function sameSessionRow(a: SessionRow, b: SessionRow): boolean {
     a.bytes !== b.bytes ||
     a.listener !== b.listener ||
     a.ua !== b.ua ||
+    a.country !== b.country ||
+    a.class !== b.class ||
+    a.device !== b.device ||
+    a.os !== b.os ||
+    a.player !== b.player ||
     a.firstMinute !== b.firstMinute ||
     a.minuteMs.length !== b.minuteMs.length
   ) {
@@ -133,6 +122,10 @@ export function sameSessionRow(a: SessionRow, b: SessionRow): boolean {
 /** Whether a stored short-session row and a computed one of the same (session, start) hold the same values. */
 export function sameShortRow(a: ShortRow, b: ShortRow): boolean {
   return (
-    a.firstTime === b.firstTime && a.stream === b.stream && a.durationMs === b.durationMs && a.end === b.end
+    a.firstTime === b.firstTime &&
+    a.stream === b.stream &&
+    a.durationMs === b.durationMs &&
+    a.end === b.end &&
+    a.class === b.class
   );
 }

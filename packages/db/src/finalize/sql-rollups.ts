@@ -46,8 +46,8 @@ export const INSERT_KEYS_SQL = `insert into listener_keys (key) select k.key fro
   where not exists (select 1 from listener_keys x where x.key = k.key) order by k.key
   on conflict (key) do nothing`;
 
-// When a session row is removed, its key's months are rebuilt from the rows that remain (a bit may
-// have been the removed row's alone): delete, then OR back every remaining row's QHs of the month,
+// When a session row is removed, its key's months are rebuilt from the human rows that remain (a bit
+// may have been the removed row's alone; the months hold net cume keys): delete, then OR back every remaining row's QHs of the month,
 // found through sessions_listener (a listener's sessions) or the session id (a key without listener).
 // Two finalizers rebuilding one key's month would each rebuild from a snapshot without the other's
 // removal, and the OR on conflict would keep a bit that neither should. So every key whose months a
@@ -80,12 +80,13 @@ export const REBUILD_LISTENER_MONTHS_SQL = `insert into stream_listener_months a
   cross join lateral (
     select ${ms('q.quarter_hour')} as qh_ms from sessions s
       join session_quarter_hours q on q.session = s.session and q.session_start = s.start
-      where s.listener = d.key and s.stream = d.stream
+      where s.listener = d.key and s.stream = d.stream and s.class = 'human'
         and s.start >= ${ts('(d.month_ms - $6::float8)')} and s.start < ${ts('(d.end_ms + $7::float8)')}
         and q.quarter_hour >= ${ts('d.month_ms')} and q.quarter_hour < ${ts('d.end_ms')}
     union all
     select ${ms('q.quarter_hour')} from session_quarter_hours q
       where d.key like 'session:%' and q.session = substr(d.key, 9) and q.listener is null and q.stream = d.stream
+        and q.class = 'human'
         and q.quarter_hour >= ${ts('d.month_ms')} and q.quarter_hour < ${ts('d.end_ms')}
   ) x
   group by d.stream, d.month_ms, k.id, d.n

@@ -55,18 +55,18 @@ export const REARM_SQL = `update session_state s set due_at = to_timestamp(d.due
 // Rows come back shaped as core's ListenEvent (time in epoch ms, duration in seconds: duration_ms / 1000
 // as a double, which durationMsOf rounds back exactly), so they go to core without a copy.
 export const EVENTS_SQL = `select e.session, e.id, e.stream, e.output, ${ms('e.time')} as time,
-  e.duration_ms::float8 / 1000 as duration, e.bytes::float8 as bytes, e.listener, e.ua
+  e.duration_ms::float8 / 1000 as duration, e.bytes::float8 as bytes, e.listener, e.ua, e.country, e.origin
   from listen_events e
   where e.session = any($1::text[]) and e.time >= $2::timestamptz`;
 
 export const OLD_SESSIONS_SQL = `select session, ${ms('start')} as start_ms, ${ms('first_time')} as first_time_ms, stream, output, ${ms('"end"')} as end_ms,
   elapsed_ms::float8 as elapsed_ms, duration_ms::float8 as duration_ms, bytes::float8 as bytes, listener, ua,
-  ${ms('first_minute')} as first_minute_ms, minute_ms::float8[] as minute_ms
+  country, class, device, os, player, ${ms('first_minute')} as first_minute_ms, minute_ms::float8[] as minute_ms
   from sessions where session = any($1::text[])`;
 
 export const OLD_SHORTS_SQL = `select session, ${ms('start')} as start_ms, ${ms('first_time')} as first_time_ms,
   ${ms('"end"')} as end_ms, stream,
-  duration_ms::float8 as duration_ms
+  duration_ms::float8 as duration_ms, class
   from short_sessions where session = any($1::text[])`;
 
 export const MARK_FINALIZED_SQL = `update session_state s set finalized_seq = u.seq, finalized_at = now()

@@ -1,8 +1,12 @@
+import type { AgentRules } from '@earshot/audience';
 import type { CountSettings, ListenEvent, SessionSettings } from '@earshot/core';
 import type { sessions, shortSessions } from '../schema.js';
 
-/** Settings that cut and count sessions (seconds): idle, maximum and minimum session. */
-export type FinalizeSettings = SessionSettings & CountSettings;
+/**
+ * Settings that cut, count and classify sessions: idle, maximum and minimum session (seconds), and
+ * the station's user-agent rules (bots, relays, monitors; isbot's list applies without them too).
+ */
+export type FinalizeSettings = SessionSettings & CountSettings & { agents?: AgentRules | undefined };
 
 /** What a finalization did for one session id. */
 export type FinalizeOutcome =
@@ -65,9 +69,11 @@ export interface StateRow {
 }
 
 /** An event row: core's ListenEvent, with SQL nulls where core has absent fields. */
-export type EventRow = Omit<ListenEvent, 'listener' | 'ua'> & {
+export type EventRow = Omit<ListenEvent, 'listener' | 'ua' | 'country' | 'origin'> & {
   listener: string | null;
   ua: string | null;
+  country: string | null;
+  origin: string | null;
 };
 
 /** A row's timestamp columns `K` as epoch ms (null stays null), the rest as the schema reads them. */

@@ -54,17 +54,23 @@ function rowWrites(tx: Queryable, plan: BatchPlan): Promise<unknown>[] {
         r.map((s) => s.firstMinute),
         r.map((s) => `{${s.minuteMs.join(',')}}`),
         r.map((s) => s.firstTime),
+        r.map((s) => s.country),
+        r.map((s) => s.class),
+        r.map((s) => s.device),
+        r.map((s) => s.os),
+        r.map((s) => s.player),
       ]),
     );
-    const qh: [string[], number[], string[], number[], number[], (string | null)[], (number | null)[]] = [
-      [],
-      [],
-      [],
-      [],
-      [],
-      [],
-      [],
-    ];
+    const qh: [
+      string[],
+      number[],
+      string[],
+      number[],
+      number[],
+      (string | null)[],
+      (number | null)[],
+      string[],
+    ] = [[], [], [], [], [], [], [], []];
     for (const s of r) {
       let prev: number | null = null;
       for (const [quarterHour, value] of rowQuarterHours(s)) {
@@ -75,6 +81,7 @@ function rowWrites(tx: Queryable, plan: BatchPlan): Promise<unknown>[] {
         qh[4].push(value);
         qh[5].push(s.listener);
         qh[6].push(prev);
+        qh[7].push(s.class);
         prev = quarterHour;
       }
     }
@@ -90,6 +97,7 @@ function rowWrites(tx: Queryable, plan: BatchPlan): Promise<unknown>[] {
         r.map((s) => s.stream),
         r.map((s) => s.durationMs),
         r.map((s) => s.firstTime),
+        r.map((s) => s.class),
       ]),
     );
   }

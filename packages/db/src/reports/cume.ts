@@ -30,14 +30,14 @@ export async function cumeOf(
             from session_quarter_hours t
             where not t.continues and t.quarter_hour >= $5::timestamptz and t.quarter_hour < $6::timestamptz
               and t.quarter_hour in (select unnest(($1::text[])::timestamptz[]))
-              and ($2::text[] is null or t.stream = any($2::text[]))
+              and ($2::text[] is null or t.stream = any($2::text[])) and (t.class = 'human' or $7::boolean)
           union
           select coalesce($3::text, t.stream), coalesce(t.listener, 'session:' || t.session)
             from session_quarter_hours t
             where t.continues and t.quarter_hour in (select unnest(($4::text[])::timestamptz[]))
-              and ($2::text[] is null or t.stream = any($2::text[]))
+              and ($2::text[] is null or t.stream = any($2::text[])) and (t.class = 'human' or $7::boolean)
         ) k group by stream`,
-        [r.qhList.map(isoTime), streams, r.groupAs ?? null, runStarts, lo, hi],
+        [r.qhList.map(isoTime), streams, r.groupAs ?? null, runStarts, lo, hi, r.basis === 'gross'],
       ),
     );
     return new Map(rows.map((c) => [c.stream, c.cume]));

@@ -20,6 +20,5 @@ export { reportFromDb } from './report.js';
 export { rebuildQuarterHourRollup } from './rollup-rebuild.js';
 export type { SessionSelection } from './selection.js';
 export { SESSION_LENGTH_BINS, sessionLengthHistogram } from './session-lengths.js';
-export { type SessionGroup, sessionsBy } from './sessions-by.js';
 export { shortSessionCounts } from './short-sessions.js';
 export { listStreams } from './streams.js';

@@ -1,4 +1,6 @@
 import {
+  type Basis,
+  type BreakdownDimension,
   type Daypart,
   isoTime,
   periodQuarterHours,
@@ -25,6 +27,7 @@ export interface DbReportOptions extends ReportOptions {
   /**
    * Read the quarter-hour rollup (`stream_quarter_hours`, see {@link rebuildQuarterHourRollup}); default
    * true. `false` computes the same figures from the per-session rows alone (slower; for checks).
+   * The rollups hold human sessions only: a gross report always reads the per-session rows.
    */
   rollup?: boolean | undefined;
   /**
@@ -47,6 +50,9 @@ export interface ResolvedReport {
   qualifierMs: number;
   settings: ReportSettings;
   cume: 'auto' | 'runs' | 'months';
+  /** Net (human sessions only: the rollups, or per-session rows with class `human`) or gross. */
+  basis: Basis;
+  by: BreakdownDimension | null;
 }
 
 /**
@@ -129,6 +135,9 @@ export async function resolveReport(db: Queryable, options: DbReportOptions): Pr
     qhList: periodQuarterHours(from, to, tz, daypart),
     qualifierMs: Math.round(settings.aqhQualifierS * 1000),
     settings,
-    cume: options.cume ?? 'auto',
+    // The listener months hold net keys only.
+    cume: options.basis === 'gross' ? 'runs' : (options.cume ?? 'auto'),
+    basis: options.basis ?? 'net',
+    by: options.by ?? null,
   };
 }

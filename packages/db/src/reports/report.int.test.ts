@@ -1,5 +1,6 @@
+import { createAudienceOf, createEnricher, NO_AGENT_RULES, openGeoDatabase } from '@earshot/audience';
 import {
-  buildReport,
+  buildReport as coreBuildReport,
   DEFAULT_DAYPARTS,
   type ListenEvent,
   parseReportTime,
@@ -14,15 +15,34 @@ import { type Driver, loadAndFinalize, openTestDb } from '../testing/index.js';
 // local days of 100 quarter-hours and dayparts in a zone other than UTC are exercised.
 const TZ = 'America/New_York';
 const T0 = Date.parse('2026-10-31T20:00:00Z');
+// What ingest does with each event's ip (a country from the shipped database, relays by range),
+// done here once for both sides: the listeners on 8.8.0.0/16 are the station's relays.
+const enrich = createEnricher({ geo: openGeoDatabase(), ranges: { relay: ['8.8.0.0/16'], monitor: [] } });
+const enriched = (list: ListenEvent[]) =>
+  list.map((e) => {
+    const copy = { ...e };
+    enrich(copy);
+    delete copy.ip;
+    return copy;
+  });
+// The worker's classification (isbot's list, no station patterns), given to the offline report too.
+const audience = createAudienceOf(NO_AGENT_RULES);
+const buildReport: typeof coreBuildReport = (list, options = {}) =>
+  coreBuildReport(list, { audience, ...options });
+
 const events: ListenEvent[] = [
-  ...generateStation({
-    seed: 'reports-db',
-    start: '2026-10-31T18:00:00Z',
-    hours: 20,
-    listeners: 12,
-    tz: TZ,
-    userAgents: true,
-  }),
+  ...enriched(
+    generateStation({
+      seed: 'reports-db',
+      start: '2026-10-31T18:00:00Z',
+      hours: 20,
+      listeners: 12,
+      tz: TZ,
+      userAgents: true,
+      botShare: 0.15,
+      ips: true,
+    }),
+  ),
   // One session with a whole quarter-hour without audio inside it: HLS playlist requests (no audio)
   // every 4 minutes keep it open from 20:01 to 20:35, audio only at its two ends.
   {
@@ -86,6 +106,14 @@ const CASES: DbReportOptions[] = [
   { tz: TZ, streams: ['main'], aqhQualifierS: 180 },
   { from: at('2026-10-31T20:00'), streams: ['main-mp3', 'nope'] },
   { to: at('2026-11-01T03:00'), tz: 'UTC', aqhQualifierS: 60.5 },
+  // Gross, breakdowns and a shorter threshold for streams left running.
+  { from: at('2026-10-31T20:00'), to: at('2026-11-01T12:00'), tz: TZ, basis: 'gross' },
+  { tz: TZ, by: 'country', daypart: DEFAULT_DAYPARTS[0]! },
+  { tz: TZ, by: 'device', basis: 'gross', leftRunningS: 3600 },
+  { from: at('2026-10-31T20:00'), by: 'player', streams: ['main-mp3'] },
+  { by: 'output', leftRunningS: 7200 },
+  { by: 'class', basis: 'gross', aqhQualifierS: 180 },
+  { by: 'os', basis: 'gross', daypart: DEFAULT_DAYPARTS[5]!, tz: TZ },
 ];
 
 describe.each<Driver>(['postgres', 'pglite'])('reportFromDb on %s', (driver) => {
@@ -105,6 +133,28 @@ describe.each<Driver>(['postgres', 'pglite'])('reportFromDb on %s', (driver) => 
     const offline = buildReport(events);
     expect(offline.sessions.length).toBeGreaterThan(20);
     expect(await reportFromDb(db)).toEqual(offline);
+  });
+
+  it('leaves the bots and relays out of net figures, counts them gross, and says so', async () => {
+    const options = { from: at('2026-10-31T20:00'), to: at('2026-11-01T12:00'), tz: TZ };
+    const net = await reportFromDb(db, options);
+    const gross = await reportFromDb(db, { ...options, basis: 'gross' });
+    expect([net.config.basis, gross.config.basis]).toEqual(['net', 'gross']);
+    const sum = (r: typeof net, f: (s: (typeof net.summary)[number]) => number) =>
+      r.summary.reduce((n, s) => n + f(s), 0);
+    const excluded = sum(net, (s) => s.excludedBot + s.excludedRelay + s.excludedMonitor);
+    expect(sum(net, (s) => s.excludedBot)).toBeGreaterThan(0);
+    expect(sum(net, (s) => s.excludedRelay)).toBeGreaterThan(0);
+    // Gross counts exactly the excluded sessions more.
+    expect(sum(gross, (s) => s.activeSessions) - sum(net, (s) => s.activeSessions)).toBe(excluded);
+    expect(sum(gross, (s) => s.tlh)).toBeGreaterThan(sum(net, (s) => s.tlh));
+    expect(net.sessions.every((s) => s.class === 'human')).toBe(true);
+    expect(new Set(gross.sessions.map((s) => s.class))).toEqual(new Set(['human', 'bot', 'relay']));
+    const byCountry = await reportFromDb(db, { ...options, by: 'country', parts: ['breakdown'] });
+    expect(byCountry.breakdown.map((g) => g.group)).toEqual(expect.arrayContaining(['AU', 'BR', 'CA']));
+    expect(byCountry.breakdown.reduce((n, g) => n + g.activeSessions, 0)).toBe(
+      sum(net, (s) => s.activeSessions),
+    );
   });
 
   it('equals the offline report for a period, zone, daypart and streams', async () => {

@@ -1,15 +1,18 @@
 import {
   isoTime,
+  MINUTE_MS,
   REPORT_PARTS,
   type Report,
+  type ReportMinute,
   type ReportQuarterHour,
-  reportConfig,
   type ReportSummary,
+  reportConfig,
   summarizeTotals,
 } from '@earshot/core';
 import type { Queryable } from '../client.js';
+import { breakdownFromDb, excludedCounts, excludedMinutes, leftRunningCounts } from './audience.js';
 import { queryMinutes } from './minutes.js';
-import { type DbReportOptions, resolveReport } from './options.js';
+import { type DbReportOptions, type ResolvedReport, resolveReport } from './options.js';
 import { queryQuarterHours } from './quarter-hours.js';
 import { rollupQualifier, rollupQuarterHours } from './rollup-quarter-hours.js';
 import { rollupTotals } from './rollup-totals.js';
@@ -27,17 +30,22 @@ export async function reportFromDb(db: Queryable, options: DbReportOptions = {})
   const r = await resolveReport(db, options);
   const parts = new Set(options.parts ?? REPORT_PARTS);
   const wantQh = parts.has('quarterHours') || parts.has('summary');
-  const useRollup = options.rollup !== false;
+  // The rollups hold human sessions only (net).
+  const useRollup = options.rollup !== false && r.basis === 'net';
   const k = rollupQualifier(r.qualifierMs);
-  const [sessions, minutes, qhRows, totals] = await Promise.all([
+  const wantSummary = parts.has('summary');
+  const [sessions, minutes, qhRows, totals, excluded, leftRunning, breakdown] = await Promise.all([
     parts.has('sessions') ? querySessions(db, r) : Promise.resolve([]),
-    parts.has('minutes') ? queryMinutes(db, r) : Promise.resolve([]),
+    parts.has('minutes') ? grossMinutes(db, r) : Promise.resolve([]),
     !wantQh
       ? Promise.resolve([])
       : useRollup && k !== undefined
         ? rollupQuarterHours(db, r, k)
         : queryQuarterHours(db, r),
-    !parts.has('summary') ? Promise.resolve(undefined) : useRollup ? rollupTotals(db, r) : queryTotals(db, r),
+    !wantSummary ? Promise.resolve(undefined) : useRollup ? rollupTotals(db, r) : queryTotals(db, r),
+    wantSummary ? excludedCounts(db, r) : Promise.resolve(new Map<string, never>()),
+    wantSummary ? leftRunningCounts(db, r) : Promise.resolve(new Map<string, number>()),
+    parts.has('breakdown') && r.by !== null ? breakdownFromDb(db, r) : Promise.resolve([]),
   ]);
 
   const quarterHours: ReportQuarterHour[] = parts.has('quarterHours')
@@ -64,6 +72,8 @@ export async function reportFromDb(db: Queryable, options: DbReportOptions = {})
           activeSessions: t.active,
           sessionStarts: totals.starts.get(t.stream) ?? 0,
           cume: t.cume,
+          excluded: excluded.get(t.stream) ?? { bot: 0, relay: 0, monitor: 0 },
+          leftRunning: leftRunning.get(t.stream) ?? 0,
         }),
       );
     }
@@ -75,5 +85,39 @@ export async function reportFromDb(db: Queryable, options: DbReportOptions = {})
     minutes,
     quarterHours,
     summary,
+    breakdown,
   };
+}
+
+/** The minute series: the rollup's (human sessions), plus the excluded sessions' when gross. */
+async function grossMinutes(db: Queryable, r: ResolvedReport): Promise<ReportMinute[]> {
+  if (r.basis === 'net') return queryMinutes(db, r);
+  const [net, extra] = await Promise.all([queryMinutes(db, r), excludedMinutes(db, r)]);
+  if (extra.length === 0) return net;
+  const rows = new Map<string, { stream: string; minute: number; ms: number; sessions: number }>();
+  for (const m of net) {
+    const minute = Date.parse(m.minute);
+    rows.set(`${m.stream}\u0000${minute}`, {
+      stream: m.stream,
+      minute,
+      ms: Math.round(m.listeners * MINUTE_MS),
+      sessions: m.sessions,
+    });
+  }
+  for (const m of extra) {
+    const key = `${m.stream}\u0000${m.minute}`;
+    const row = rows.get(key);
+    if (row) {
+      row.ms += m.ms;
+      row.sessions += m.sessions;
+    } else rows.set(key, { ...m });
+  }
+  return [...rows.values()]
+    .sort((a, b) => byText(a.stream, b.stream) || a.minute - b.minute)
+    .map((m) => ({
+      stream: m.stream,
+      minute: isoTime(m.minute),
+      listeners: m.ms / MINUTE_MS,
+      sessions: m.sessions,
+    }));
 }

@@ -11,7 +11,7 @@ import { QUALIFIER_MINUTES } from '../schema.js';
  * The worker keeps it current in each finalization transaction (see finalize.ts): for every counted
  * session row it inserts (+1) or removes (-1), `ms`, `sessions`, `continuing` and `qualified[k]`
  * at each (stream, QH) with listening, and `starts` at the QH of its start. This rebuilds all of it
- * from `sessions` and `session_quarter_hours` (a repair, and the reference the tests compare the
+ * from the human rows of `sessions` and `session_quarter_hours` (the rollup holds net figures; a repair, and the reference the tests compare the
  * worker's deltas with); the migration that added the rollup ran the same backfill.
  */
 export async function rebuildQuarterHourRollup(db: Queryable): Promise<void> {
@@ -33,7 +33,7 @@ export async function rebuildQuarterHourRollup(db: Queryable): Promise<void> {
       coalesce(b.starts, 0), coalesce(a.q, array_fill(0, array[${QUALIFIER_MINUTES}]))
     from (select stream, quarter_hour as qh, sum(ms) as ms, count(*) as n, count(*) filter (where continues) as c,
         array[${qualified}]::int[] as q
-      from session_quarter_hours group by 1, 2) a
+      from session_quarter_hours where class = 'human' group by 1, 2) a
     full join (select stream, date_bin('15 minutes', start, timestamptz '1970-01-01 00:00:00+00') as qh, count(*) as starts
-      from sessions group by 1, 2) b on a.stream = b.stream and a.qh = b.qh`);
+      from sessions where class = 'human' group by 1, 2) b on a.stream = b.stream and a.qh = b.qh`);
 }

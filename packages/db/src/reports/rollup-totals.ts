@@ -5,7 +5,7 @@ import type { ResolvedReport } from './options.js';
 import type { ReportTotals } from './totals.js';
 
 /**
- * The summary's totals from the rollup (`stream_quarter_hours`), corrected for sessions a daypart
+ * The summary's totals (net: the rollups hold human sessions) from the rollup (`stream_quarter_hours`), corrected for sessions a daypart
  * or a gap cuts into several runs; cume from {@link cumeOf}. Equal to `queryTotals`.
  */
 export async function rollupTotals(db: Queryable, r: ResolvedReport): Promise<ReportTotals> {
@@ -55,13 +55,14 @@ export async function rollupTotals(db: Queryable, r: ResolvedReport): Promise<Re
       `select coalesce($3::text, t.stream) as stream, count(*)::float8 as n
         from (
           select stream, session, session_start, quarter_hour as before_qh from session_quarter_hours
-            where not continues and prev_quarter_hour is not null
+            where not continues and prev_quarter_hour is not null and class = 'human'
               and quarter_hour >= $4::timestamptz and quarter_hour < $5::timestamptz
               and quarter_hour in (select unnest(($1::text[])::timestamptz[])) and stream = any($2::text[])
           union all
           select s.stream, s.session, s.session_start, r.prev_in + interval '15 minutes'
             from unnest(($6::text[])::timestamptz[], ($7::text[])::timestamptz[]) as r(qh, prev_in)
             join session_quarter_hours s on s.quarter_hour = r.qh and s.continues and s.stream = any($2::text[])
+              and s.class = 'human'
         ) t
         where exists (select 1 from session_quarter_hours x
           where x.session = t.session and x.session_start = t.session_start

@@ -24,16 +24,16 @@ export async function sessionLengthHistogram(
   const counts = SESSION_LENGTH_BINS.map((bin) => ({ ...bin, sessions: 0, short: 0 }));
   if (!s) return counts;
   const bounds = SESSION_LENGTH_BINS.slice(1).map((b) => b.fromS * 1000);
-  const params = [s.qhs, s.lo, s.hi, s.streams, bounds];
+  const params = [s.qhs, s.lo, s.hi, s.streams, s.gross, bounds];
   const [counted, short] = await Promise.all([
     db.query<{ bin: number; n: number }>(
-      `select width_bucket(duration_ms, $5::bigint[]) as bin, count(*)::float8 as n from sessions
+      `select width_bucket(duration_ms, $6::bigint[]) as bin, count(*)::float8 as n from sessions
         where ${START_IN_PERIOD} group by 1`,
       params,
     ),
     db.query<{ n: number }>(
       `select count(*)::float8 as n from short_sessions where ${START_IN_PERIOD}`,
-      params.slice(0, 4),
+      params.slice(0, 5),
     ),
   ]);
   for (const row of counted) counts[row.bin]!.sessions += row.n;

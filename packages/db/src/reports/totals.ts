@@ -30,7 +30,7 @@ export async function queryTotals(db: Queryable, r: ResolvedReport): Promise<Rep
           select t.stream, t.session, min(t.listener) as listener, sum(t.ms) as ms
           from session_quarter_hours t
           join unnest(($1::text[])::timestamptz[]) as p(qh) on t.quarter_hour = p.qh
-          where ($2::text[] is null or t.stream = any($2::text[]))
+          where ($2::text[] is null or t.stream = any($2::text[])) and (t.class = 'human' or $4::boolean)
           group by t.stream, t.session, t.session_start
         ), per_key as (
           select coalesce($3::text, stream) as stream, coalesce(listener, 'session:' || session) as key,
@@ -39,7 +39,7 @@ export async function queryTotals(db: Queryable, r: ResolvedReport): Promise<Rep
         )
         select stream, sum(ms)::float8 as ms, sum(sessions)::float8 as active, count(*)::float8 as cume
         from per_key group by stream`,
-        [qhs, r.streams, r.groupAs ?? null],
+        [qhs, r.streams, r.groupAs ?? null, r.basis === 'gross'],
       ),
     ),
     db.query<{ stream: string; starts: number }>(
@@ -48,9 +48,16 @@ export async function queryTotals(db: Queryable, r: ResolvedReport): Promise<Rep
         join unnest(($1::text[])::timestamptz[]) as p(qh)
           on date_bin('15 minutes', s.start, timestamptz '1970-01-01 00:00:00+00') = p.qh
         where s.start >= $4::timestamptz and s.start < $5::timestamptz
-          and ($2::text[] is null or s.stream = any($2::text[]))
+          and ($2::text[] is null or s.stream = any($2::text[])) and (s.class = 'human' or $6::boolean)
         group by 1`,
-      [qhs, r.streams, r.groupAs ?? null, qhs[0], isoTime(r.qhList[r.qhList.length - 1]! + QUARTER_HOUR_MS)],
+      [
+        qhs,
+        r.streams,
+        r.groupAs ?? null,
+        qhs[0],
+        isoTime(r.qhList[r.qhList.length - 1]! + QUARTER_HOUR_MS),
+        r.basis === 'gross',
+      ],
     ),
   ]);
   return { totals, starts: new Map(starts.map((s) => [s.stream, s.starts])) };

@@ -5,6 +5,7 @@ import {
   QUARTER_HOUR_MS,
   splitSessions,
 } from '@earshot/core';
+import { audienceOf } from '../finalize/audience.js';
 import type { FinalizeSettings } from '../finalize/types.js';
 import { QUALIFIER_MINUTES } from '../schema.js';
 import { emptyTables, sortTables, type Tables } from './tables.js';
@@ -30,6 +31,7 @@ export function expectedTables(events: readonly ListenEvent[], settings: Finaliz
       ua: run.events.find((e) => e.ua)?.ua ?? null,
     });
   }
+  const classify = audienceOf(settings);
   const t = emptyTables();
   const minutes = new Map<string, Tables['minutes'][number]>();
   for (const list of byId.values()) {
@@ -41,6 +43,8 @@ export function expectedTables(events: readonly ListenEvent[], settings: Finaliz
       const dense: number[] = [];
       for (let k = first; k <= last; k += MINUTE_MS) dense.push(m.get(k) ?? 0);
       const run = runs.get(`${s.session}\u0000${s.start}`)!;
+      const audience = classify({ ua: s.ua, origin: s.origin });
+      const human = audience.class === 'human';
       t.sessions.push({
         session: s.session,
         start: s.start,
@@ -53,6 +57,11 @@ export function expectedTables(events: readonly ListenEvent[], settings: Finaliz
         bytes: s.bytes,
         listener: s.listener,
         ua: run.ua,
+        country: s.country,
+        class: audience.class,
+        device: audience.device,
+        os: audience.os,
+        player: audience.player,
         firstMinute: first,
         minuteMs: dense,
       });
@@ -69,11 +78,12 @@ export function expectedTables(events: readonly ListenEvent[], settings: Finaliz
           listener: s.listener,
           prevQuarterHour: prev,
           continues: prev === quarterHour - QUARTER_HOUR_MS,
+          class: audience.class,
         });
         prev = quarterHour;
       }
       for (const [minute, value] of m) {
-        if (value <= 0) continue;
+        if (value <= 0 || !human) continue;
         const key = `${s.stream}\u0000${minute}`;
         const row = minutes.get(key);
         if (row) {
@@ -90,10 +100,11 @@ export function expectedTables(events: readonly ListenEvent[], settings: Finaliz
         end: s.end,
         stream: s.stream,
         durationMs: Math.round(s.duration * 1000),
+        class: classify({ ua: s.ua, origin: s.origin }).class,
       });
   }
   t.minutes = [...minutes.values()];
-  // The rollup, straight from its definition: sums over the session rows by (stream, QH).
+  // The rollup, straight from its definition: sums over the human session rows by (stream, QH).
   const rollup = new Map<string, Tables['rollup'][number]>();
   const at = (stream: string, quarterHour: number) => {
     const key = `${stream}\u0000${quarterHour}`;
@@ -112,19 +123,20 @@ export function expectedTables(events: readonly ListenEvent[], settings: Finaliz
     }
     return row;
   };
-  for (const r of t.quarterHours) {
+  const humanQuarterHours = t.quarterHours.filter((r) => r.class === 'human');
+  for (const r of humanQuarterHours) {
     const row = at(r.stream, r.quarterHour);
     row.ms += r.ms;
     row.sessions += 1;
     if (r.continues) row.continuing += 1;
     for (let k = 1; k <= QUALIFIER_MINUTES; k++) if (r.ms >= k * MINUTE_MS) row.qualified[k - 1]! += 1;
   }
-  for (const s of t.sessions)
+  for (const s of t.sessions.filter((x) => x.class === 'human'))
     at(s.stream, Math.floor(s.start / QUARTER_HOUR_MS) * QUARTER_HOUR_MS).starts += 1;
   t.rollup = [...rollup.values()];
   // Listener months, straight from their definition: the QHs of each cume key's rows by UTC month.
   const months = new Map<string, { stream: string; month: number; key: string; bits: string[] }>();
-  for (const r of t.quarterHours) {
+  for (const r of humanQuarterHours) {
     const d = new Date(r.quarterHour);
     const month = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
     const end = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);

@@ -31,7 +31,16 @@ const STREAMS = [
   { key: 'jazz', output: 'shoutcast' as const, kbps: 64 },
   { key: 'news', output: 'hls' as const, kbps: 96, variants: ['news-64k', 'news-128k'] },
 ];
-const AGENTS = ['VLC/3.0.20', 'Winamp/5.9', 'AppleCoreMedia/1.0', 'Mozilla/5.0 (X11; Linux x86_64)'];
+const AGENTS = [
+  'VLC/3.0.20',
+  'Winamp/5.9',
+  'AppleCoreMedia/1.0',
+  'Mozilla/5.0 (X11; Linux x86_64)',
+  // Bots (isbot's list): their sessions are left out of net figures.
+  'Googlebot/2.1 (+http://www.google.com/bot.html)',
+  'curl/8.5.0',
+];
+const COUNTRIES = ['US', 'DE', 'BR'];
 const ODD_IDS = ['with space', 'comma,brace{}', 'quote"back\\slash', 'NULL', 'ünïcødé🎵', "o'hara"];
 
 export function generateEvents(options: GenerateOptions): ListenEvent[] {
@@ -53,6 +62,9 @@ export function generateEvents(options: GenerateOptions): ListenEvent[] {
     const spec = pick(STREAMS);
     const listener = rand() < 0.7 ? `L${int(1, Math.max(2, Math.floor(options.ids / 2)))}` : undefined;
     const ua = rand() < 0.8 ? pick(AGENTS) : undefined;
+    // What ingest sets from the IP: a country for most ids, a relay or monitor origin for a few.
+    const country = rand() < 0.8 ? pick(COUNTRIES) : undefined;
+    const origin = rand() < 0.06 ? ('relay' as const) : rand() < 0.03 ? ('monitor' as const) : undefined;
     let t = startMs + Math.floor(rand() * spreadMs);
     const visits = int(1, options.maxVisits ?? 3);
     for (let v = 0; v < visits; v++) {
@@ -63,6 +75,8 @@ export function generateEvents(options: GenerateOptions): ListenEvent[] {
         // Some events lack the listener key or the user agent: "first non-empty" must be honoured.
         if (listener && rand() < 0.85) e.listener = listener;
         if (ua && rand() < 0.7) e.ua = ua;
+        if (country) e.country = country;
+        if (origin) e.origin = origin;
         events.push(e);
       };
       if (spec.output === 'hls') push({ stream: spec.key, time: t, duration: 0, bytes: 0 });

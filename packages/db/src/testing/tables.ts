@@ -45,12 +45,12 @@ export async function readTables(db: Queryable): Promise<Tables> {
     db.query<Tables['sessions'][number]>(
       `select session, ${ms('start')} as start, ${ms('first_time')} as "firstTime", stream, output, ${ms('"end"')} as "end",
         elapsed_ms::float8 as "elapsedMs", duration_ms::float8 as "durationMs", bytes::float8 as bytes, listener, ua,
-        ${ms('first_minute')} as "firstMinute", minute_ms::float8[] as "minuteMs"
+        country, class, device, os, player, ${ms('first_minute')} as "firstMinute", minute_ms::float8[] as "minuteMs"
         from sessions`,
     ),
     db.query<Tables['quarterHours'][number]>(
       `select session, ${ms('session_start')} as "sessionStart", stream, ${ms('quarter_hour')} as "quarterHour",
-        ms::float8 as ms, listener, ${ms('prev_quarter_hour')} as "prevQuarterHour", continues
+        ms::float8 as ms, listener, ${ms('prev_quarter_hour')} as "prevQuarterHour", continues, class
         from session_quarter_hours`,
     ),
     db.query<Tables['rollup'][number]>(
@@ -62,7 +62,7 @@ export async function readTables(db: Queryable): Promise<Tables> {
     ),
     db.query<Tables['shorts'][number]>(
       `select session, ${ms('start')} as start, ${ms('first_time')} as "firstTime", ${ms('"end"')} as "end", stream,
-        duration_ms::float8 as "durationMs"
+        duration_ms::float8 as "durationMs", class
         from short_sessions`,
     ),
     db.query<Tables['listenerMonths'][number]>(
