@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
+import { agentRulesOf, ipRangesOf } from '@earshot/contract';
 import { parseMountKey } from '@earshot/collectors';
 import { ConfigError, type RunningService } from '@earshot/service';
 import { HLS_CLOCK, tickWithinIdle } from '@earshot/station';
@@ -91,6 +92,8 @@ export async function startEarshot(env: AllInOneEnv, logger: Logger): Promise<Ru
     stationTickS: tick.tickS,
     maxEventAgeS: env.EARSHOT_MAX_EVENT_AGE_S,
     icecast,
+    agents: agentRulesOf(env),
+    ranges: ipRangesOf(env),
     logger,
   });
 

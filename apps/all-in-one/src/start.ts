@@ -2,7 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createIcecastCollector, type IcecastCollector, type IcecastMount } from '@earshot/collectors';
-import { createDb, type Db, readComponentSettings, writeComponentSettings } from '@earshot/db';
+import { type AgentRules, createEnricher, type IpRanges, openGeoDatabase } from '@earshot/audience';
+import {
+  createDb,
+  type Db,
+  type FinalizeSettings,
+  readComponentSettings,
+  sameFinalizeSettings,
+  writeComponentSettings,
+} from '@earshot/db';
 import { createApp as createIngestApp } from '@earshot/ingest';
 import { createHttpSink } from '@earshot/logger';
 import { createApp as createReportsApp } from '@earshot/reports';
@@ -37,6 +45,10 @@ export interface AllInOneOptions {
   maxEventAgeS?: number;
   /** An Icecast 2 server to count in this process (as `earshot collect icecast` does). */
   icecast?: AllInOneIcecast | undefined;
+  /** The station's user-agent rules (EARSHOT_*_AGENTS). Default none (isbot's list alone). */
+  agents?: AgentRules | undefined;
+  /** Relay and monitor IP ranges (EARSHOT_RELAY_IPS, EARSHOT_MONITOR_IPS). Default none. */
+  ranges?: IpRanges | undefined;
   logger: Logger;
 }
 
@@ -98,24 +110,19 @@ export async function startAllInOne(options: AllInOneOptions): Promise<RunningAl
     dataDir: options.dataDir,
     logger: logger.child({ part: 'db' }),
   });
-  const settings = {
+  const settings: FinalizeSettings = {
     idleS: options.idleS,
     minSessionS: options.minSessionS,
     maxSessionS: options.maxSessionS,
+    agents: options.agents,
   };
   // Record what the rows are cut with and the window ingest accepts, as the separate services do
   // (retention and the session_state prune read the latter). A demo restarted with another idle
   // is allowed here, with a warning: the rows already stored keep the old settings.
-  const stored = await readComponentSettings<typeof settings>(db, 'finalize');
-  const s = stored?.settings;
-  if (
-    s &&
-    (s.idleS !== settings.idleS ||
-      s.minSessionS !== settings.minSessionS ||
-      s.maxSessionS !== settings.maxSessionS)
-  )
+  const stored = await readComponentSettings<FinalizeSettings>(db, 'finalize');
+  if (stored && !sameFinalizeSettings(stored.settings, settings))
     logger.warn(
-      { stored: s, running: settings },
+      { stored: stored.settings, running: settings },
       'the stored sessions were finalized with other session settings; they keep them',
     );
   await writeComponentSettings(db, 'finalize', settings);
@@ -146,6 +153,7 @@ export async function startAllInOne(options: AllInOneOptions): Promise<RunningAl
     tokens: options.ingestTokens,
     idleS: options.idleS,
     listenerSalt: options.listenerSalt,
+    enrich: createEnricher({ geo: openGeoDatabase(), ranges: options.ranges ?? { relay: [], monitor: [] } }),
     maxEventAgeS: options.maxEventAgeS ?? 0,
     scheduler,
     logger: logger.child({ part: 'ingest' }),

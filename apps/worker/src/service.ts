@@ -1,4 +1,11 @@
-import { createDb, readComponentSettings, writeComponentSettings } from '@earshot/db';
+import { agentRulesOf } from '@earshot/contract';
+import {
+  createDb,
+  type FinalizeSettings,
+  readComponentSettings,
+  sameFinalizeSettings,
+  writeComponentSettings,
+} from '@earshot/db';
 import { ConfigError, type RunningService } from '@earshot/service';
 import { type Logger, pino } from 'pino';
 import type { WorkerEnv } from './env.js';
@@ -22,23 +29,20 @@ export async function startWorker(config: WorkerEnv, logger: Logger): Promise<Ru
     maxConnections: config.EARSHOT_DB_POOL,
     logger: logger.child({ component: 'db' }),
   });
-  const settings = {
+  const settings: FinalizeSettings = {
     idleS: config.EARSHOT_IDLE_S,
     maxSessionS: config.EARSHOT_MAX_SESSION_S,
     minSessionS: config.EARSHOT_MIN_SESSION_S,
+    agents: agentRulesOf(config),
   };
-  // The stored rows were cut with the settings recorded here: a worker with others would mix two
-  // definitions of a session in one table without anyone noticing.
-  const stored = await readComponentSettings<typeof settings>(db, 'finalize');
-  const differs =
-    stored !== undefined &&
-    (stored.settings.idleS !== settings.idleS ||
-      stored.settings.maxSessionS !== settings.maxSessionS ||
-      stored.settings.minSessionS !== settings.minSessionS);
+  // The stored rows were cut and classified with the settings recorded here: a worker with others
+  // would mix two definitions of a session in one table without anyone noticing.
+  const stored = await readComponentSettings<FinalizeSettings>(db, 'finalize');
+  const differs = stored !== undefined && !sameFinalizeSettings(stored.settings, settings);
   if (differs && config.EARSHOT_SETTINGS_CHANGE !== 'accept') {
     await db.close();
     throw new ConfigError(
-      'the stored sessions were finalized with other session settings; start with the same EARSHOT_IDLE_S, EARSHOT_MIN_SESSION_S and EARSHOT_MAX_SESSION_S, or set EARSHOT_SETTINGS_CHANGE=accept to record the new ones (rows already stored keep the old ones)',
+      'the stored sessions were finalized with other session settings; start with the same EARSHOT_IDLE_S, EARSHOT_MIN_SESSION_S, EARSHOT_MAX_SESSION_S and EARSHOT_BOT_AGENTS, EARSHOT_RELAY_AGENTS, EARSHOT_MONITOR_AGENTS, or set EARSHOT_SETTINGS_CHANGE=accept to record the new ones (rows already stored keep the old ones)',
       { stored: stored.settings, running: settings },
     );
   }

@@ -1,3 +1,4 @@
+import type { FinalizeSettings } from './finalize/types.js';
 import type { Queryable } from './client.js';
 
 /**
@@ -47,4 +48,17 @@ export async function readComponentSettings<T>(
   // postgres.js and PGlite both parse jsonb; a driver that does not returns text.
   const settings = typeof row.settings === 'string' ? (JSON.parse(row.settings) as T) : row.settings;
   return { settings, updatedAt: new Date(row.updated_at) };
+}
+
+/**
+ * Whether two sets of finalize settings cut, count and classify sessions the same way (the session
+ * settings, and the station's user-agent rules in order; absent rules are no rules). Settings
+ * recorded before the rules existed read as having none.
+ */
+export function sameFinalizeSettings(a: FinalizeSettings, b: FinalizeSettings): boolean {
+  const rules = (s: FinalizeSettings) =>
+    JSON.stringify([s.agents?.botAgents ?? [], s.agents?.relayAgents ?? [], s.agents?.monitorAgents ?? []]);
+  return (
+    a.idleS === b.idleS && a.minSessionS === b.minSessionS && a.maxSessionS === b.maxSessionS && rules(a) === rules(b)
+  );
 }

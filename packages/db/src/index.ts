@@ -18,6 +18,7 @@ export {
   type ComponentSettings,
   type IngestSettings,
   readComponentSettings,
+  sameFinalizeSettings,
   writeComponentSettings,
 } from './component-settings.js';
 export {
