@@ -1,4 +1,4 @@
-import { checkEnv, sharedEnvSchema, timeZone } from '@earshot/contract';
+import { agentList, checkEnv, ipRangeList, sharedEnvSchema, timeZone } from '@earshot/contract';
 import { z } from 'zod';
 
 // No defaults here, unlike the services: the commands fall back to core's defaults and tell an unset
@@ -17,6 +17,12 @@ const EnvSchema = z.object({
   EARSHOT_MIN_SESSION_S: seconds('nonnegative'),
   EARSHOT_MAX_SESSION_S: seconds('positive'),
   EARSHOT_AQH_QUALIFIER_S: seconds('nonnegative'),
+  // Net and gross, offline: the worker's user-agent rules and ingest's relay and monitor ranges.
+  EARSHOT_BOT_AGENTS: agentList.optional(),
+  EARSHOT_RELAY_AGENTS: agentList.optional(),
+  EARSHOT_MONITOR_AGENTS: agentList.optional(),
+  EARSHOT_RELAY_IPS: ipRangeList.optional(),
+  EARSHOT_MONITOR_IPS: ipRangeList.optional(),
   // Retention keeps at least what ingest can still receive (see earshot retention).
   EARSHOT_MAX_EVENT_AGE_S: seconds('nonnegative'),
   // Database mode (no --events): PostgreSQL, else the embedded PGlite in EARSHOT_DATA_DIR.

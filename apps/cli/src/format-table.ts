@@ -182,6 +182,11 @@ export function formatTable(report: Report, extras: TableExtras): string {
   out.push(
     `Settings  idle ${c.idle} s, min session ${c.minSession} s, AQH qualifier ${c.aqhQualifier} s, max session ${c.maxSession} s`,
   );
+  out.push(
+    c.basis === 'net'
+      ? 'Counting  net: human sessions only (bots, relays and the station\'s monitoring left out; --gross counts them)'
+      : 'Counting  gross: every session, bots, relays and the station\'s monitoring included',
+  );
   out.push('');
 
   if (report.summary.length === 0) {
@@ -215,6 +220,29 @@ export function formatTable(report: Report, extras: TableExtras): string {
     ]);
     out.push('Summary by stream (AQH, AAS: sessions; TLH: hours; ATSL per session; TSL per listener)');
     out.push(renderColumns(header, rows));
+    const total = (f: (s: Report['summary'][number]) => number) => report.summary.reduce((n, s) => n + f(s), 0);
+    const [bots, relays, monitors, left] = [
+      total((s) => s.excludedBot),
+      total((s) => s.excludedRelay),
+      total((s) => s.excludedMonitor),
+      total((s) => s.leftRunning),
+    ];
+    out.push(
+      `${c.basis === 'net' ? 'Left out' : 'Of these'}  ${formatNumber(bots)} bot, ${formatNumber(relays)} relay and ${formatNumber(monitors)} monitoring sessions; ${formatNumber(left)} sessions of ${formatNumber(c.leftRunning / 3600, 1)} h or more look left running (kept)`,
+    );
+    if (report.breakdown.length > 0) {
+      const groups = report.breakdown.map((g) => [
+        g.group,
+        formatNumber(g.activeSessions),
+        formatNumber(g.tlh, 1),
+        formatNumber(g.cume),
+        formatNumber(g.aqh, 1),
+        formatHms(g.atsl),
+        formatNumber(g.sessionStarts),
+      ]);
+      out.push('', `By ${c.by} (all selected streams together)`);
+      out.push(renderColumns([c.by ?? '', 'active', 'TLH', 'cume', 'AQH', 'ATSL', 'starts'], groups));
+    }
     const listeners = listenersSection(report, extras.daypart);
     if (listeners) out.push('', listeners);
   }

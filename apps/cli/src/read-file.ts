@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { createEnricher, type Enricher, type IpRanges, openGeoDatabase } from '@earshot/audience';
 import {
   EventStore,
   type FinalizedRuns,
@@ -31,6 +32,8 @@ export interface WorkerInput {
   /** Bytes in the range, to estimate its lines. */
   sizeBytes: number;
   settings: ReportSettings;
+  /** Relay and monitor IP ranges (events with an `ip` are enriched as ingest does). */
+  ranges: IpRanges;
   skipInvalid: boolean;
   maxInvalid: number;
 }
@@ -76,6 +79,8 @@ export interface ReadFileOptions {
   /** File size in bytes (0 for stdin). */
   size: number;
   options: ReportOptions;
+  /** Relay and monitor IP ranges; events with an `ip` get their country and origin as at ingest. */
+  ranges: IpRanges;
   skipInvalid: boolean;
   maxInvalid: number;
   /** Reader threads; 1 reads in this thread only. */
@@ -90,6 +95,22 @@ export interface ReadFileOptions {
 export function defaultThreads(path: string, size: number, cores = availableParallelism()): number {
   if (path === '-' || size < PARALLEL_MIN_BYTES || cores < PARALLEL_MIN_CORES) return 1;
   return Math.min(MAX_THREADS, cores);
+}
+
+/**
+ * Adds events to a store as ingest would store them: an event with an `ip` gets its country (the
+ * shipped IP database, opened at the first such event) and its relay or monitor origin first; the
+ * ip itself is not kept (the store has no column for it).
+ */
+export function storeAdder(store: EventStore, ranges: IpRanges): (event: ListenEvent) => void {
+  let enrich: Enricher | undefined;
+  return (event) => {
+    if (event.ip !== undefined) {
+      enrich ??= createEnricher({ geo: openGeoDatabase(), ranges });
+      enrich(event);
+    }
+    store.add(event);
+  };
 }
 
 /**
@@ -180,7 +201,7 @@ async function readSingle(
   const invalid: string[] = [];
   const source = openSource(o.path);
   try {
-    const stats = await readEvents(source, (event) => store.add(event), {
+    const stats = await readEvents(source, storeAdder(store, o.ranges), {
       skipInvalid: o.skipInvalid,
       // A gzip file's size says little about its lines: let the store grow then.
       ...(o.size > 0 && !gzip
@@ -222,6 +243,7 @@ export async function readFile(o: ReadFileOptions): Promise<ReadFileResult> {
       range,
       sizeBytes: Math.min(range.end, o.size) - range.start,
       settings,
+      ranges: o.ranges,
       skipInvalid: o.skipInvalid,
       maxInvalid: o.maxInvalid,
     }),
@@ -233,7 +255,7 @@ export async function readFile(o: ReadFileOptions): Promise<ReadFileResult> {
     const source = openSource(o.path, 0);
     let own: Extract<WorkerMessage, { type: 'read' }>;
     try {
-      const stats = await readEvents(source, (event) => store.add(event), {
+      const stats = await readEvents(source, storeAdder(store, o.ranges), {
         skipInvalid: o.skipInvalid,
         range: ranges[0]!,
         sizeBytes: ranges[0]!.end,

@@ -7,6 +7,7 @@ import {
   type FinalizeRequest,
   finalizeStore,
   readFailure,
+  storeAdder,
   type WorkerInput,
   type WorkerMessage,
 } from './read-file.js';
@@ -19,7 +20,7 @@ const store = new EventStore();
 const invalid: InvalidLine[] = [];
 const source = openSource(input.path, Math.max(0, input.range.start - 1));
 try {
-  const stats = await readEvents(source, (event) => store.add(event), {
+  const stats = await readEvents(source, storeAdder(store, input.ranges), {
     skipInvalid: input.skipInvalid,
     range: input.range,
     sizeBytes: input.sizeBytes,

@@ -1,5 +1,7 @@
 import { parseArgs } from 'node:util';
+import { type AgentRules, type IpRanges, parseAgentPatterns, parseIpRanges } from '@earshot/audience';
 import {
+  BREAKDOWN_DIMENSIONS,
   type Daypart,
   isValidTimeZone,
   parseReportTime,
@@ -11,7 +13,7 @@ import { UsageError } from './errors.js';
 
 export const FORMATS = ['table', 'json', 'csv'] as const;
 export type Format = (typeof FORMATS)[number];
-export const CSV_PARTS = ['sessions', 'minutes', 'quarterHours', 'summary'] as const;
+export const CSV_PARTS = ['sessions', 'minutes', 'quarterHours', 'summary', 'breakdown'] as const;
 export type CsvPart = (typeof CSV_PARTS)[number];
 
 /** Everything `earshot report` was asked to do, validated. */
@@ -20,6 +22,12 @@ export interface ReportRequest {
   events: string | undefined;
   options: ReportOptions & { tz: string };
   daypart: Daypart | null;
+  /** The user-agent rules that classify sessions offline (the worker's, from the environment). */
+  agents: AgentRules;
+  /** Relay and monitor IP ranges applied offline to events that carry an `ip` (as ingest does). */
+  ranges: IpRanges;
+  /** Which of the classification options were given on the command line (the database refuses them). */
+  classificationOptions: string[];
   format: Format;
   part: CsvPart;
   skipInvalid: boolean;
@@ -54,8 +62,18 @@ Options:
   --aqh-qualifier S     seconds in a quarter-hour to count in it, 0..900, 0 = any listening
                         (env EARSHOT_AQH_QUALIFIER_S, default 300)
   --max-session S       longest session, seconds (env EARSHOT_MAX_SESSION_S, default 86400)
+  --gross               count every session: bots, relays and the station's monitoring too
+                        (default: net, humans only, as the IAB and Triton report)
+  --by DIMENSION        also break the summary down by country, device, os, player, output or class
+  --left-running S      listening from which a session looks left running, counted apart
+                        (default 28800, 8 h)
+  --bot-agents LIST     user agents of bots beside isbot's list: comma-separated substrings or
+                        /regex/ (env EARSHOT_BOT_AGENTS); --relay-agents, --monitor-agents likewise
+  --relay-ips LIST      IP ranges of relays (CIDR or addresses, env EARSHOT_RELAY_IPS);
+                        --monitor-ips likewise: applied to events that carry an ip
   --format FORMAT       table (default), json (the DESIGN section 7 shape) or csv
-  --part PART           with --format csv: summary (default), sessions, minutes or quarterHours
+  --part PART           with --format csv: summary (default; breakdown with --by), sessions, minutes,
+                        quarterHours or breakdown
   --skip-invalid        skip malformed lines (counted on stderr) instead of failing
   --threads N           reader threads (default: one per core, up to 4, for files over 16 MB)
   -h, --help            this help
@@ -125,8 +143,12 @@ export function parseReportArgs(args: readonly string[], env: Env): ReportReques
     skipInvalid: false,
     daypart: null,
     threads: undefined,
+    agents: { botAgents: [], relayAgents: [], monitorAgents: [] },
+    ranges: { relay: [], monitor: [] },
+    classificationOptions: [],
   };
   if (v.help) return { ...base, events: undefined, options: { tz: 'UTC' }, help: true };
+
 
   const tz = v.tz ?? env.EARSHOT_TZ ?? 'UTC';
   if (!isValidTimeZone(tz)) {
@@ -173,9 +195,39 @@ export function parseReportArgs(args: readonly string[], env: Env): ReportReques
   }
   const format = oneOf('format', v.format, FORMATS, 'table');
   if (v.part !== undefined && format !== 'csv') throw new UsageError('--part: only applies to --format csv');
-  const part = oneOf('part', v.part, CSV_PARTS, 'summary');
+  const by = v.by === undefined ? null : oneOf('by', v.by, BREAKDOWN_DIMENSIONS, 'country');
+  const part = oneOf('part', v.part, CSV_PARTS, by === null ? 'summary' : 'breakdown');
+  if (part === 'breakdown' && by === null)
+    throw new UsageError('--part breakdown: needs --by country|device|os|player|output|class');
+  const leftRunningS = seconds('left-running', v['left-running'], undefined, 'positive');
+  const list = <T>(option: string, parse: (text: string | undefined, source?: string) => T, fallback: T): T => {
+    const text = v[option as keyof typeof v] as string | undefined;
+    if (text === undefined) return fallback;
+    try {
+      return parse(text, `--${option}`);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+  };
+  const agents: AgentRules = {
+    botAgents: list('bot-agents', parseAgentPatterns, env.EARSHOT_BOT_AGENTS ?? []),
+    relayAgents: list('relay-agents', parseAgentPatterns, env.EARSHOT_RELAY_AGENTS ?? []),
+    monitorAgents: list('monitor-agents', parseAgentPatterns, env.EARSHOT_MONITOR_AGENTS ?? []),
+  };
+  const ranges: IpRanges = {
+    relay: list('relay-ips', parseIpRanges, env.EARSHOT_RELAY_IPS ?? []),
+    monitor: list('monitor-ips', parseIpRanges, env.EARSHOT_MONITOR_IPS ?? []),
+  };
+  const classificationOptions = [
+    'bot-agents',
+    'relay-agents',
+    'monitor-agents',
+    'relay-ips',
+    'monitor-ips',
+  ].filter((o) => v[o as keyof typeof v] !== undefined);
 
-  const options: ReportRequest['options'] = { tz, daypart };
+  const options: ReportRequest['options'] = { tz, daypart, basis: v.gross ? 'gross' : 'net', by };
+  if (leftRunningS !== undefined) options.leftRunningS = leftRunningS;
   if (from !== undefined) options.from = from;
   if (to !== undefined) options.to = to;
   if (streams.length > 0) options.streams = streams;
@@ -201,6 +253,9 @@ export function parseReportArgs(args: readonly string[], env: Env): ReportReques
     events: v.events,
     options,
     daypart,
+    agents,
+    ranges,
+    classificationOptions,
     format,
     part,
     skipInvalid: v['skip-invalid'] ?? false,
@@ -217,6 +272,7 @@ const STRING_OPTIONS = new Set([
   '--min-session',
   '--aqh-qualifier',
   '--max-session',
+  '--left-running',
 ]);
 
 /** `--min-session -1` reads as two options to parseArgs; join a negative number to its option. */
@@ -249,6 +305,14 @@ function parse(args: readonly string[]) {
       'min-session': { type: 'string' },
       'aqh-qualifier': { type: 'string' },
       'max-session': { type: 'string' },
+      gross: { type: 'boolean' },
+      by: { type: 'string' },
+      'left-running': { type: 'string' },
+      'bot-agents': { type: 'string' },
+      'relay-agents': { type: 'string' },
+      'monitor-agents': { type: 'string' },
+      'relay-ips': { type: 'string' },
+      'monitor-ips': { type: 'string' },
       format: { type: 'string', short: 'f' },
       part: { type: 'string' },
       'skip-invalid': { type: 'boolean' },

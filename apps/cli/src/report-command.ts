@@ -1,4 +1,5 @@
 import { stat } from 'node:fs/promises';
+import { createAudienceOf } from '@earshot/audience';
 import { assembleReport, type Report, reportCsv } from '@earshot/core';
 import type { Env } from './env.js';
 import { DataError, UsageError } from './errors.js';
@@ -54,6 +55,7 @@ async function reportFromFile(request: ReportRequest, path: string, io: Io): Pro
       name,
       size,
       options: request.options,
+      ranges: request.ranges,
       skipInvalid: request.skipInvalid,
       maxInvalid: MAX_INVALID_SHOWN,
       threads: request.threads ?? defaultThreads(path, size),
@@ -84,7 +86,10 @@ async function reportFromFile(request: ReportRequest, path: string, io: Io): Pro
     );
   }
 
-  const report = assembleReport(finalized.counted, request.options);
+  const report = assembleReport(finalized.counted, {
+    ...request.options,
+    audience: createAudienceOf(request.agents),
+  });
   return render(report, request, {
     source: name,
     events: stats.events,

@@ -38,6 +38,11 @@ export async function reportFromDatabase(
       );
     }
   }
+  const [classification] = request.classificationOptions;
+  if (classification !== undefined)
+    throw new UsageError(
+      `--${classification}: the worker classified the stored sessions with its own rules (EARSHOT_*_AGENTS) and ingest matched the IP ranges when the events came in; use --events FILE to try other rules`,
+    );
   const url = env.DATABASE_URL;
   const dataDir = resolveDataDir(env.EARSHOT_DATA_DIR, env);
   if (url === undefined && !existsSync(dataDir)) {

@@ -1,10 +1,12 @@
 import { isoTime } from '@earshot/core';
 import {
   DEFAULT_LIVE_GAP,
+  type FinalizeSettings,
   type LiveGapOptions,
   type LiveStream,
   liveListeners,
   type Queryable,
+  readComponentSettings,
 } from '@earshot/db';
 
 /** Listeners right now, per stream, as the API and the SSE feed send it. */
@@ -14,7 +16,7 @@ export interface LiveSnapshot {
   /** The window `listeningNow`'s seconds are taken from: `(at - windowS, at]`. */
   windowS: number;
   /** What makes a session live: its last event at most `min(idleS, gapFactor x duration + gapSlackS)` old. */
-  gap: Required<LiveGapOptions>;
+  gap: Required<Omit<LiveGapOptions, 'agents'>>;
   streams: LiveStream[];
   /** People listening now: the sum of `listeners` over the streams. */
   total: number;
@@ -44,7 +46,7 @@ export class LiveFeed {
   private timer: ReturnType<typeof setInterval> | undefined;
   private readonly refreshMs: number;
   private readonly now: () => number;
-  private readonly gap: Required<LiveGapOptions>;
+  private readonly gap: Required<Omit<LiveGapOptions, 'agents'>>;
   private readonly db: Queryable;
   private readonly options: LiveFeedOptions;
 
@@ -66,7 +68,10 @@ export class LiveFeed {
     this.inFlight ??= (async () => {
       try {
         const at = this.now();
-        const streams = await liveListeners(this.db, at, this.gap);
+        // Net, by the rules the worker classifies with (recorded in the database when it started).
+        const finalize = await readComponentSettings<FinalizeSettings>(this.db, 'finalize');
+        const agents = finalize?.settings.agents;
+        const streams = await liveListeners(this.db, at, { ...this.gap, ...(agents ? { agents } : {}) });
         const snapshot: LiveSnapshot = {
           at: isoTime(at),
           windowS: 60,

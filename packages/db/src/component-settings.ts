@@ -1,5 +1,5 @@
-import type { FinalizeSettings } from './finalize/types.js';
 import type { Queryable } from './client.js';
+import type { FinalizeSettings } from './finalize/types.js';
 
 /**
  * Settings a running component works with, as stored in `earshot_settings` (one row per
@@ -59,6 +59,9 @@ export function sameFinalizeSettings(a: FinalizeSettings, b: FinalizeSettings): 
   const rules = (s: FinalizeSettings) =>
     JSON.stringify([s.agents?.botAgents ?? [], s.agents?.relayAgents ?? [], s.agents?.monitorAgents ?? []]);
   return (
-    a.idleS === b.idleS && a.minSessionS === b.minSessionS && a.maxSessionS === b.maxSessionS && rules(a) === rules(b)
+    a.idleS === b.idleS &&
+    a.minSessionS === b.minSessionS &&
+    a.maxSessionS === b.maxSessionS &&
+    rules(a) === rules(b)
   );
 }

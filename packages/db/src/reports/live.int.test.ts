@@ -154,4 +154,38 @@ describe.each<Driver>(['postgres', 'pglite'])('live listeners on %s', (driver) =
     expect(await peopleAt(db, hlsEnd + 20 * S)).not.toHaveProperty('live');
     expect(await peopleAt(db, hlsEnd + 20 * S, { gapSlackS: 30 })).toMatchObject({ live: 3 });
   });
+
+  it('counts people only: bots by user agent, relays and monitors by IP range or agent are left out', async () => {
+    const from = T0 + 5 * 3600 * S;
+    const to = from + 300 * S;
+    const as = (events: ListenEvent[], extra: Partial<ListenEvent>) =>
+      events.map((e) => ({ ...e, ...extra }));
+    await insertEvents(
+      db,
+      [
+        ...as(shoutcast('person', from, to), { ua: 'VLC/3.0.21 LibVLC/3.0.21' }),
+        ...as(shoutcast('crawler', from, to), { ua: 'Googlebot/2.1 (+http://www.google.com/bot.html)' }),
+        ...as(shoutcast('relay-ip', from, to), { ua: 'VLC/3.0.21 LibVLC/3.0.21', origin: 'relay' }),
+        ...as(shoutcast('probe', from, to), {
+          ua: 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0 StationProbe',
+        }),
+      ],
+      { idleS: 300 },
+    );
+    const now = from + 200 * S;
+    // The station's probe looks like a browser to isbot: the station names it as its monitoring.
+    expect(await peopleAt(db, now)).toEqual({ 'live-mp3': 2 });
+    expect(
+      await peopleAt(db, now, {
+        agents: { botAgents: [], relayAgents: [], monitorAgents: ['StationProbe'] },
+      }),
+    ).toEqual({
+      'live-mp3': 1,
+    });
+    expect(
+      await liveListeners(db, now, {
+        agents: { botAgents: [], relayAgents: [], monitorAgents: ['stationprobe'] },
+      }),
+    ).toEqual([{ stream: 'live-mp3', listeners: 1, listeningNow: 1 }]);
+  });
 });

@@ -1,3 +1,4 @@
+import { type AgentRules, createAudienceOf, NO_AGENT_RULES } from '@earshot/audience';
 import { DEFAULT_SESSION_SETTINGS, isoTime, MINUTE_MS } from '@earshot/core';
 import type { Queryable } from '../client.js';
 import { byText, epochMs } from './sql.js';
@@ -19,9 +20,15 @@ export interface LiveGapOptions {
   gapFactor?: number;
   /** Seconds added to the expected gap (the sink's batching, ingest, jitter). Default 5 s. */
   gapSlackS?: number;
+  /**
+   * The worker's user-agent rules: live counts people, so sessions whose user agent is a bot's, a
+   * relay's or a monitor's (or whose IP was in a relay or monitor range) are left out. Default: no
+   * station patterns (isbot's list alone).
+   */
+  agents?: AgentRules;
 }
 
-export const DEFAULT_LIVE_GAP: Readonly<Required<LiveGapOptions>> = {
+export const DEFAULT_LIVE_GAP: Readonly<Required<Omit<LiveGapOptions, 'agents'>>> = {
   idleS: DEFAULT_SESSION_SETTINGS.idleS,
   gapFactor: 1.5,
   gapSlackS: 5,
@@ -48,6 +55,10 @@ const WINDOW_MS = MINUTE_MS;
  * - `listeningNow`: the listening seconds placed in `(now - 60 s, now]`, / 60 (each event's seconds
  *   spread evenly over `(time - duration, time]`, as everywhere else).
  *
+ * Both are net, as reports are by default: a session whose last events came from a relay or
+ * monitor IP range (ingest's `origin`), or whose user agent the rules (`agents`, isbot's list)
+ * take for a bot, relay or monitor, is not a person listening and is left out.
+ *
  * Both count for the session's stream as reports do: the stream of the session id's first event
  * (in the last day), so HLS segments of variants count for the group key of the master playlist's
  * event. (A session resumed after a pause over `idle` is its own session in reports, with its own
@@ -60,6 +71,7 @@ export async function liveListeners(
 ): Promise<LiveStream[]> {
   const nowMs = typeof now === 'number' ? now : now.getTime();
   const { idleS, gapFactor, gapSlackS } = { ...DEFAULT_LIVE_GAP, ...options };
+  const classify = createAudienceOf(options.agents ?? NO_AGENT_RULES);
   if (!(idleS > 0) || !(gapFactor >= 0) || !(gapSlackS >= 0))
     throw new TypeError('liveListeners: idleS must be > 0, gapFactor and gapSlackS >= 0');
   const idleMs = idleS * 1000;
@@ -68,28 +80,35 @@ export async function liveListeners(
         order by s.time, (s.duration_ms > 0), s.id collate "C" limit 1) f on true`;
   // The BRIN index on time finds the last idle of events; an id's last two events are the last in
   // DESIGN's order (time, zero-duration first, id).
-  const rows = await db.query<{ stream: string; people: number; ms: number }>(
+  // Grouped by user agent too, so that bots' sessions can be left out by the same rules as reports
+  // (the user agent of a session's last events; one from a relay or monitor range is left out by
+  // its origin in SQL).
+  const rows = await db.query<{ stream: string; ua: string | null; people: number; ms: number }>(
     `with recent as (
-      select session, ${epochMs('time')} as t_ms, duration_ms,
+      select session, ${epochMs('time')} as t_ms, duration_ms, ua, origin,
         row_number() over (partition by session order by time desc, (duration_ms > 0) desc, id collate "C" desc) as rn
         from listen_events where time >= $5::timestamptz and time <= $2::timestamptz
     ), last_events as (
-      select session, max(t_ms) as t_ms, max(duration_ms) as duration_ms from recent where rn <= 2 group by session
+      select session, max(t_ms) as t_ms, max(duration_ms) as duration_ms, max(ua) as ua,
+        bool_or(origin is not null) as from_range
+        from recent where rn <= 2 group by session
     ), people as (
-      select f.stream, count(*)::float8 as people from last_events l
+      select f.stream, l.ua, count(*)::float8 as people from last_events l
       ${firstStream('l')}
-      where $3::float8 - l.t_ms <= least($4::float8, $6::float8 * l.duration_ms + $7::float8)
-      group by f.stream
+      where not l.from_range and $3::float8 - l.t_ms <= least($4::float8, $6::float8 * l.duration_ms + $7::float8)
+      group by f.stream, l.ua
     ), seconds as (
-      select f.stream,
+      select f.stream, e.ua,
         sum(greatest(0, least(e.t_ms, $3::float8) - greatest(e.t_ms - e.duration_ms, $3::float8 - ${WINDOW_MS})))::float8 as ms
-        from (select session, ${epochMs('time')} as t_ms, duration_ms from listen_events
-          where time > $1::timestamptz and time < $2::timestamptz + interval '1 day' and duration_ms > 0) e
+        from (select session, ${epochMs('time')} as t_ms, duration_ms, ua from listen_events
+          where time > $1::timestamptz and time < $2::timestamptz + interval '1 day' and duration_ms > 0
+            and origin is null) e
         ${firstStream('e')}
-        group by f.stream
+        group by f.stream, e.ua
     )
-    select coalesce(p.stream, s.stream) as stream, coalesce(p.people, 0)::float8 as people, coalesce(s.ms, 0)::float8 as ms
-      from people p full join seconds s on s.stream = p.stream`,
+    select coalesce(p.stream, s.stream) as stream, coalesce(p.ua, s.ua) as ua, coalesce(p.people, 0)::float8 as people,
+      coalesce(s.ms, 0)::float8 as ms
+      from people p full join seconds s on s.stream = p.stream and s.ua is not distinct from p.ua`,
     [
       isoTime(nowMs - WINDOW_MS),
       isoTime(nowMs),
@@ -100,8 +119,16 @@ export async function liveListeners(
       gapSlackS * 1000,
     ],
   );
-  return rows
-    .filter((row) => row.people > 0 || row.ms > 0)
-    .map((row) => ({ stream: row.stream, listeners: row.people, listeningNow: row.ms / WINDOW_MS }))
+  const byStream = new Map<string, { people: number; ms: number }>();
+  for (const row of rows) {
+    if (classify({ ua: row.ua, origin: null }).class !== 'human') continue;
+    const total = byStream.get(row.stream) ?? { people: 0, ms: 0 };
+    total.people += row.people;
+    total.ms += row.ms;
+    byStream.set(row.stream, total);
+  }
+  return [...byStream]
+    .filter(([, t]) => t.people > 0 || t.ms > 0)
+    .map(([stream, t]) => ({ stream, listeners: t.people, listeningNow: t.ms / WINDOW_MS }))
     .sort((a, b) => byText(a.stream, b.stream));
 }
