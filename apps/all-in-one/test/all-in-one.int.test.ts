@@ -1,18 +1,22 @@
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildReport, type ListenEvent, parseEvent } from '@earshot/core';
+import { createAudienceOf, createEnricher, NO_AGENT_RULES, openGeoDatabase } from '@earshot/audience';
+import { buildReport, type ListenEvent, parseEvent, type Report } from '@earshot/core';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadOrCreateSalt, type RunningAllInOne, startAllInOne } from '../src/start.js';
 
 const SETTINGS = { idleS: 2, minSessionS: 60, maxSessionS: 86_400, aqhQualifierS: 300 };
+const RANGES = { relay: ['198.51.100.0/24'], monitor: [] };
 const INGEST = 'ingest-token-for-tests';
 const READ = 'read-token-for-tests';
 
 /**
- * Two Shoutcast listeners (one under the 60 s minimum) and one HLS session, ending now. Events are
- * 1 s apart so that a 2 s idle keeps each session whole and the test waits seconds, not minutes.
+ * Two Shoutcast listeners (one under the 60 s minimum) and one HLS session from a German address,
+ * ending now; and two that are no people: a crawler (a bot by its user agent) and the station's
+ * relay (by its address, in RANGES). Events are 1 s apart so that a 2 s idle keeps each session
+ * whole and the test waits seconds, not minutes.
  */
 function events(now: number): ListenEvent[] {
   const out: ListenEvent[] = [];
@@ -49,7 +53,7 @@ function events(now: number): ListenEvent[] {
     time: start,
     duration: 0,
     bytes: 0,
-    ip: '203.0.113.9',
+    ip: '80.156.1.2',
     ua: 'VLC/3.0',
   });
   for (let i = 1; i <= 75; i++) {
@@ -61,9 +65,23 @@ function events(now: number): ListenEvent[] {
       time: start + i * 1000,
       duration: 1,
       bytes: 8000,
-      ip: '203.0.113.9',
+      ip: '80.156.1.2',
       ua: 'VLC/3.0',
     });
+  }
+  const tick = (session: string, i: number, extra: Partial<ListenEvent>): ListenEvent => ({
+    id: `${session}-${i}`,
+    session,
+    stream: 'live-mp3',
+    output: 'shoutcast',
+    time: start + i * 1000,
+    duration: 1,
+    bytes: 8000,
+    ...extra,
+  });
+  for (let i = 1; i <= 80; i++) {
+    out.push(tick('bot', i, { ip: '66.249.66.1', ua: 'Googlebot/2.1 (+http://www.google.com/bot.html)' }));
+    out.push(tick('relay', i, { ip: '198.51.100.7', ua: 'Liquidsoap/2.1.3 (Unix; OCaml 4.14.0)' }));
   }
   return out;
 }
@@ -86,6 +104,7 @@ describe('all in one process on embedded PGlite, no Redis', () => {
       ...SETTINGS,
       sweepS: 1,
       tz: 'UTC',
+      ranges: RANGES,
       logger: pino({ level: 'silent' }),
     });
   });
@@ -124,40 +143,57 @@ describe('all in one process on embedded PGlite, no Redis', () => {
     const unauthorized = await fetch(`${running.reportsUrl}/v1/report`);
     expect(unauthorized.status).toBe(401);
 
-    // Ingest replaced the ip by a listener key; the offline report needs the same key to compare.
+    // Ingest replaced the ip by a listener key (and looked up its country and range first); the
+    // offline report needs the same key, and does the same lookups.
     const stored = await running.db.query<{ session: string; listener: string | null }>(
       'select distinct session, listener from listen_events order by session',
     );
     const keyOf = new Map(stored.map((r) => [r.session, r.listener ?? undefined]));
     expect(keyOf.get('c')).toMatch(/^[0-9a-f]{16,}$/);
-    const offline = buildReport(
-      sent.map((e) => {
-        const { ip: _ip, ...rest } = e;
-        const parsed = parseEvent({ ...rest, listener: e.listener ?? keyOf.get(e.session) });
-        if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
-        return parsed.event;
-      }),
-      SETTINGS,
-    );
+    const enrich = createEnricher({ geo: openGeoDatabase(), ranges: RANGES });
+    const offlineEvents = sent.map((e) => {
+      const copy = { ...e };
+      enrich(copy);
+      const { ip: _ip, country, origin, ...rest } = copy;
+      const parsed = parseEvent({ ...rest, listener: e.listener ?? keyOf.get(e.session) });
+      if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
+      return { ...parsed.event, ...(country ? { country } : {}), ...(origin ? { origin } : {}) };
+    });
+    const audience = createAudienceOf(NO_AGENT_RULES);
+    const offline = buildReport(offlineEvents, { ...SETTINGS, audience });
+    const offlineGross = buildReport(offlineEvents, { ...SETTINGS, audience, basis: 'gross' });
 
     expect(offline.sessions).toHaveLength(2);
-    let report: typeof offline | undefined;
-    for (let i = 0; i < 60; i++) {
-      const response = await fetch(
-        `${running.reportsUrl}/v1/report?from=${offline.config.from}&to=${offline.config.to}`,
-        {
-          headers: { authorization: `Bearer ${READ}` },
-        },
-      );
+    const read = async (query: string): Promise<Report> => {
+      const response = await fetch(`${running.reportsUrl}/v1/report?${query}`, {
+        headers: { authorization: `Bearer ${READ}` },
+      });
       expect(response.status, await response.clone().text()).toBe(200);
-      report = (await response.json()) as typeof offline;
-      if (report.sessions.length === offline.sessions.length) break;
+      return (await response.json()) as Report;
+    };
+    const period = `from=${offline.config.from}&to=${offline.config.to}`;
+    let report: Report | undefined;
+    for (let i = 0; i < 60; i++) {
+      report = await read(`${period}&gross=true`);
+      if (report.sessions.length === offlineGross.sessions.length) break;
       await new Promise((r) => setTimeout(r, 500));
     }
-    expect(report).toEqual(offline);
-    expect(report!.sessions.map((s) => [s.session, s.stream, s.duration])).toEqual([
-      ['c', 'live', 75],
-      ['a', 'live-mp3', 90],
+    expect(report).toEqual(offlineGross);
+    expect(await read(period)).toEqual(offline);
+    expect(offline.sessions.map((s) => [s.session, s.stream, s.duration, s.country, s.player])).toEqual([
+      ['c', 'live', 75, 'DE', 'VLC'],
+      ['a', 'live-mp3', 90, null, 'unknown'],
     ]);
+    // Gross and net differ by exactly the crawler's and the relay's sessions.
+    const ids = (r: Report) => r.sessions.map((s) => `${s.session}:${s.class}`).sort();
+    expect(ids(offlineGross).filter((id) => !ids(offline).includes(id))).toEqual(['bot:bot', 'relay:relay']);
+    const mp3 = (r: Report) => r.summary.find((s) => s.stream === 'live-mp3')!;
+    expect(mp3(offlineGross).activeSessions - mp3(offline).activeSessions).toBe(2);
+    expect(mp3(offlineGross).tlh - mp3(offline).tlh).toBeCloseTo(160 / 3600, 12);
+    expect([mp3(offline).excludedBot, mp3(offline).excludedRelay]).toEqual([1, 1]);
+    // The breakdown by country, from the database, as offline.
+    expect((await read(`${period}&by=country&parts=breakdown`)).breakdown).toEqual(
+      buildReport(offlineEvents, { ...SETTINGS, audience, by: 'country' }).breakdown,
+    );
   });
 });

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { createAudienceOf, createEnricher, openGeoDatabase } from '@earshot/audience';
 import { buildReport, DEFAULT_DAYPARTS, type ListenEvent, parseReportTime, type Report } from '@earshot/core';
 import { generateStation, shuffled, toNdjson, withDuplicates } from '@earshot/simulate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -349,7 +350,7 @@ describe('earshot report --format csv', () => {
     expect(summary.code).toBe(0);
     const rows = summary.stdout.trimEnd().split('\n');
     expect(rows[0]).toBe(
-      'stream,quarterHours,aqh,aas,tlh,cume,activeSessions,sessionStarts,atsl,tsl,tslNielsen',
+      'stream,quarterHours,aqh,aas,tlh,cume,activeSessions,sessionStarts,atsl,tsl,tslNielsen,excludedBot,excludedRelay,excludedMonitor,leftRunning',
     );
     const report = buildReport(events);
     expect(rows).toHaveLength(1 + report.summary.length);
@@ -374,7 +375,7 @@ describe('earshot report --format csv', () => {
     );
     const quoted = await run(['report', '--events', odd, '--format', 'csv', '--part', 'sessions']);
     expect(quoted.stdout.split('\n')[1]).toBe(
-      '"a,""b""",main-mp3,2026-11-03T12:00:00.000Z,2026-11-03T12:01:30.000Z,90,90,1440000,',
+      '"a,""b""",main-mp3,2026-11-03T12:00:00.000Z,2026-11-03T12:01:30.000Z,90,90,1440000,,shoutcast,human,,unknown,unknown,unknown',
     );
   });
 });
@@ -553,5 +554,84 @@ describe('earshot command line errors', () => {
     expect(reportHelp.stdout).toMatch(
       /session list .* holds the counted sessions that start in\s+\[--from, --to\), whatever --daypart/,
     );
+  });
+});
+
+describe('earshot report: net and gross, breakdowns', () => {
+  let withClients: ListenEvent[];
+  let path: string;
+  beforeAll(() => {
+    withClients = generateStation({
+      seed: 12,
+      start: '2026-11-03T06:00:00-05:00',
+      hours: 2,
+      listeners: 30,
+      tz: TZ,
+      userAgents: true,
+      botShare: 0.2,
+      ips: true,
+    });
+    path = file('clients.ndjson', toNdjson(withClients));
+  });
+  /** The events as ingest stores them: country and origin from the ip, the ip dropped. */
+  const enriched = (ranges: { relay: string[]; monitor: string[] }) => {
+    const enrich = createEnricher({ geo: openGeoDatabase(), ranges });
+    return withClients.map((e) => {
+      const copy = { ...e };
+      enrich(copy);
+      delete copy.ip;
+      return copy;
+    });
+  };
+
+  it('is net by default and gross with --gross, by isbot and the given agents and ranges, as core computes', async () => {
+    const ranges = { relay: ['8.8.0.0/16'], monitor: [] };
+    const agents = { botAgents: ['Winamp'], relayAgents: [], monitorAgents: [] };
+    const args = ['report', '--events', path, '--format', 'json', '--tz', TZ, '--relay-ips', '8.8.0.0/16'];
+    const net = await run([...args, '--bot-agents', 'Winamp', '--by', 'country']);
+    expect(net.stderr).toBe('');
+    const netReport = JSON.parse(net.stdout) as Report;
+    const audience = createAudienceOf(agents);
+    expect(netReport).toEqual(buildReport(enriched(ranges), { tz: TZ, audience, by: 'country' }));
+    expect(netReport.config).toMatchObject({ basis: 'net', by: 'country' });
+    const excluded = netReport.summary.reduce((n, s) => n + s.excludedBot + s.excludedRelay, 0);
+    expect(excluded).toBeGreaterThan(0);
+    const gross = JSON.parse((await run([...args, '--bot-agents', 'Winamp', '--gross'])).stdout) as Report;
+    expect(gross).toEqual(buildReport(enriched(ranges), { tz: TZ, audience, basis: 'gross' }));
+    const active = (r: Report) => r.summary.reduce((n, s) => n + s.activeSessions, 0);
+    expect(active(gross) - active(netReport)).toBe(excluded);
+    // Without the station's pattern Winamp is a player, not a bot: fewer sessions left out.
+    const plainNet = JSON.parse((await run(args)).stdout) as Report;
+    expect(plainNet.summary.reduce((n, s) => n + s.excludedBot, 0)).toBeLessThan(
+      netReport.summary.reduce((n, s) => n + s.excludedBot, 0),
+    );
+  });
+
+  it('prints the breakdown as a table and as CSV', async () => {
+    const table = await run(['report', '--events', path, '--tz', TZ, '--by', 'player']);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toContain('Counting  net: human sessions only');
+    expect(table.stdout).toMatch(/Left out {2}\d+ bot, 0 relay and 0 monitoring sessions/);
+    expect(table.stdout).toContain('By player (all selected streams together)');
+    expect(table.stdout).toMatch(/\nVLC +\d+/);
+    const csv = await run(['report', '--events', path, '--format', 'csv', '--by', 'device']);
+    expect(csv.stdout.split('\n')[0]).toBe(
+      'group,quarterHours,aqh,aas,tlh,cume,activeSessions,sessionStarts,atsl,tsl,tslNielsen,excludedBot,excludedRelay,excludedMonitor,leftRunning',
+    );
+  });
+
+  it('refuses bad rules and a breakdown part without --by, naming the option (exit 2)', async () => {
+    const badRange = await run(['report', '--events', path, '--relay-ips', '10.0.0.0/99']);
+    expect(badRange.code).toBe(2);
+    expect(badRange.stderr).toContain('--relay-ips');
+    const badRegex = await run(['report', '--events', path, '--bot-agents', '/(/']);
+    expect(badRegex.code).toBe(2);
+    expect(badRegex.stderr).toContain('--bot-agents');
+    const part = await run(['report', '--events', path, '--format', 'csv', '--part', 'breakdown']);
+    expect(part.code).toBe(2);
+    expect(part.stderr).toContain('--by');
+    const by = await run(['report', '--events', path, '--by', 'planet']);
+    expect(by.code).toBe(2);
+    expect(by.stderr).toContain('--by: "planet" is not one of country, device, os, player, output, class');
   });
 });

@@ -184,8 +184,8 @@ export function formatTable(report: Report, extras: TableExtras): string {
   );
   out.push(
     c.basis === 'net'
-      ? 'Counting  net: human sessions only (bots, relays and the station\'s monitoring left out; --gross counts them)'
-      : 'Counting  gross: every session, bots, relays and the station\'s monitoring included',
+      ? "Counting  net: human sessions only (bots, relays and the station's monitoring left out; --gross counts them)"
+      : "Counting  gross: every session, bots, relays and the station's monitoring included",
   );
   out.push('');
 
@@ -220,7 +220,8 @@ export function formatTable(report: Report, extras: TableExtras): string {
     ]);
     out.push('Summary by stream (AQH, AAS: sessions; TLH: hours; ATSL per session; TSL per listener)');
     out.push(renderColumns(header, rows));
-    const total = (f: (s: Report['summary'][number]) => number) => report.summary.reduce((n, s) => n + f(s), 0);
+    const total = (f: (s: Report['summary'][number]) => number) =>
+      report.summary.reduce((n, s) => n + f(s), 0);
     const [bots, relays, monitors, left] = [
       total((s) => s.excludedBot),
       total((s) => s.excludedRelay),

@@ -149,7 +149,6 @@ export function parseReportArgs(args: readonly string[], env: Env): ReportReques
   };
   if (v.help) return { ...base, events: undefined, options: { tz: 'UTC' }, help: true };
 
-
   const tz = v.tz ?? env.EARSHOT_TZ ?? 'UTC';
   if (!isValidTimeZone(tz)) {
     throw new UsageError(
@@ -200,7 +199,11 @@ export function parseReportArgs(args: readonly string[], env: Env): ReportReques
   if (part === 'breakdown' && by === null)
     throw new UsageError('--part breakdown: needs --by country|device|os|player|output|class');
   const leftRunningS = seconds('left-running', v['left-running'], undefined, 'positive');
-  const list = <T>(option: string, parse: (text: string | undefined, source?: string) => T, fallback: T): T => {
+  const list = <T>(
+    option: string,
+    parse: (text: string | undefined, source?: string) => T,
+    fallback: T,
+  ): T => {
     const text = v[option as keyof typeof v] as string | undefined;
     if (text === undefined) return fallback;
     try {
