@@ -21,7 +21,13 @@
  * @typedef {{ config: ReportConfig, dayparts: { name: string, spec: string | null, summary: ReportSummary[] }[] }} DaypartsBody
  */
 /** @typedef {{ label: string, fromS: number, toS: number | null, sessions: number, short: number }} HistogramBin */
-/** GET /v1/breakdowns, the part the page draws. @typedef {{ config: ReportConfig, histogram: HistogramBin[] }} BreakdownsBody */
+/** @typedef {import('./assets/core.js').BreakdownDimension} BreakdownDimension */
+/** @typedef {import('./assets/core.js').BreakdownRow} BreakdownRow */
+/**
+ * GET /v1/breakdowns, the parts the page draws: the histogram, and one table of summary figures per
+ * dimension (the selected streams together; `class` only when gross).
+ * @typedef {{ config: ReportConfig, histogram: HistogramBin[], groups: Partial<Record<BreakdownDimension, BreakdownRow[]>> }} BreakdownsBody
+ */
 /** People listening now (`listeners`) and the last minute's seconds / 60 (`listeningNow`). @typedef {{ stream: string, listeners: number, listeningNow: number }} LiveStream */
 /** One event of /v1/live/stream. @typedef {{ at: string, windowS: number, gap: { idleS: number, gapFactor: number, gapSlackS: number }, streams: LiveStream[], total: number, totalListeningNow: number }} LiveSnapshot */
 

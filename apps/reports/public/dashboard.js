@@ -11,6 +11,7 @@ import {
   field,
   renderBreakdowns,
   renderDayparts,
+  renderGroups,
   renderLive,
   renderReport,
   showTokenForm,
@@ -69,6 +70,22 @@ function settlePeriod() {
   if (!from.value) from.value = addDays(to.value, -6);
 }
 
+/** Whether the net/gross switch is on gross (every counted session) rather than net (people only). */
+const isGross = () => $('basis-gross', HTMLInputElement).checked;
+
+/**
+ * Sets the net/gross switch and keeps it in the address (`?gross=true`, none for net), so a reload or
+ * a shared link shows the same basis.
+ * @param {boolean} gross
+ */
+function setGross(gross) {
+  $(gross ? 'basis-gross' : 'basis-net', HTMLInputElement).checked = true;
+  const url = new URL(location.href);
+  if (gross) url.searchParams.set('gross', 'true');
+  else url.searchParams.delete('gross');
+  history.replaceState(null, '', url.pathname + url.search + url.hash);
+}
+
 /** @param {Record<string, string>} [extra] */
 function currentParams(extra = {}) {
   const p = new URLSearchParams();
@@ -80,6 +97,7 @@ function currentParams(extra = {}) {
   const scope = field('scope').value;
   if (scope.startsWith('station:')) p.set('station', scope.slice(8));
   else if (scope.startsWith('stream:')) p.append('stream', scope.slice(7));
+  if (isGross()) p.set('gross', 'true');
   for (const [k, v] of Object.entries(extra)) p.set(k, v);
   return p;
 }
@@ -110,6 +128,7 @@ async function refresh() {
     renderReport(report, state.charts);
     renderDayparts(dayparts);
     renderBreakdowns(breakdowns, state.charts);
+    renderGroups(breakdowns);
     const csv = new URLSearchParams(withDaypart);
     csv.set('format', 'csv');
     csv.set('part', field('csv-part').value);
@@ -194,6 +213,7 @@ async function start() {
       const preset = url.searchParams.get(key);
       if (preset) field(key).value = preset;
     }
+  if (!started) setGross(url.searchParams.get('gross') === 'true');
   started = true;
   await refresh();
   client.followLive(showLive);
@@ -203,6 +223,12 @@ $('pickers').addEventListener('submit', (e) => {
   e.preventDefault();
   refresh();
 });
+// The switch redraws at once, with the pickers as they are (as Show would).
+for (const id of ['basis-net', 'basis-gross'])
+  $(id).addEventListener('change', () => {
+    setGross(isGross());
+    refresh();
+  });
 $('csv-link').addEventListener('click', downloadCsv);
 $('token-form').addEventListener('submit', (e) => {
   e.preventDefault();

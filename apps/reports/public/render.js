@@ -2,17 +2,19 @@
 // The page's elements and tables. Every number cell carries its exact value in data-value (and its
 // field and row in data-field and data-row), so a reader can check the page against the API.
 import { drawHistogram, drawMinutes, drawQuarterHours } from './charts.js';
-import { clockIn, dateIn, fmt } from './format.js';
+import { clockIn, dateIn, fmt, groupLabel, percent } from './format.js';
 
 /** @typedef {import('./assets/core.js').Report} Report */
 /** @typedef {import('./api.js').DaypartsBody} DaypartsBody */
 /** @typedef {import('./api.js').BreakdownsBody} BreakdownsBody */
 /** @typedef {import('./api.js').LiveSnapshot} LiveSnapshot */
 /** @typedef {import('./charts.js').Charts} Charts */
+/** @typedef {import('./api.js').BreakdownRow} BreakdownRow */
 /**
- * A table column: a text column shows the value as it is, any other one the figure rounded to
- * `digits` (default 2).
- * @typedef {{ key: string, label: string, text?: boolean, digits?: number }} Column
+ * A table column: a text column shows the value as it is (or as `show` names it; `tagged` gives its
+ * cell the data- attributes too), a `bar` column a share (0..1) as a bar with its percentage, any
+ * other one the figure rounded to `digits` (default 2).
+ * @typedef {{ key: string, label: string, text?: boolean, show?: (value: string) => string, tagged?: boolean, bar?: boolean, digits?: number }} Column
  */
 /** @typedef {{ [key: string]: unknown, rowKey?: string }} Row */
 
@@ -86,15 +88,22 @@ function renderTable(table, columns, rows) {
     const tr = document.createElement('tr');
     for (const c of columns) {
       const value = row[c.key];
-      if (c.text) tr.append(cell('td', String(value ?? '')));
-      else
-        tr.append(
-          cell('td', fmt(value, c.digits), {
-            'data-field': c.key,
-            'data-value': value,
-            'data-row': row.rowKey ?? '',
-          }),
-        );
+      const attrs = { 'data-field': c.key, 'data-value': value, 'data-row': row.rowKey ?? '' };
+      if (c.text) {
+        const text = String(value ?? '');
+        const td = cell('td', c.show ? c.show(text) : text, c.tagged ? attrs : {});
+        if (c.show && c.show(text) !== text) td.title = text;
+        tr.append(td);
+      } else if (c.bar) {
+        const share = typeof value === 'number' ? value : null;
+        const td = cell('td', '', { ...attrs, class: 'share' });
+        const fill = cell('span', '', { class: 'fill' });
+        fill.style.width = `${Math.max(0, Math.min(1, share ?? 0)) * 100}%`;
+        const bar = cell('span', '', { class: 'bar', 'aria-hidden': 'true' });
+        bar.append(fill);
+        td.append(bar, cell('span', percent(share), { class: 'pct' }));
+        tr.append(td);
+      } else tr.append(cell('td', fmt(value, c.digits), attrs));
     }
     tbody.append(tr);
   }
@@ -111,8 +120,14 @@ const FIGURES = [
   { key: 'tsl', label: 'TSL (h)' },
 ];
 
+/** What each basis counts, as the page says it. */
+const BASIS_TEXT = {
+  net: 'Net: people only. Bots, relays and monitors are left out of every figure.',
+  gross: 'Gross: every counted session, bots, relays and monitors included.',
+};
+
 /**
- * The report's config line, summary table and time charts.
+ * The report's config line, basis, summary table, sessions counted apart and time charts.
  * @param {Report} report
  * @param {Charts} charts
  */
@@ -120,9 +135,14 @@ export function renderReport(report, charts) {
   const c = report.config;
   /** @param {string} iso */
   const local = (iso) => `${dateIn(Date.parse(iso), c.tz)} ${clockIn(Date.parse(iso), c.tz).slice(0, 5)}`;
+  const leftRunningH = `${fmt(c.leftRunning / 3600, 1)} h`;
   $('config').textContent =
-    `${local(c.from)} to ${local(c.to)} ${c.tz} (${c.from} to ${c.to})${c.daypart ? `, daypart ${c.daypart}` : ''}; idle ${c.idle} s, min session ${c.minSession} s, ` +
-    `AQH qualifier ${c.aqhQualifier} s, max session ${c.maxSession} s`;
+    `${local(c.from)} to ${local(c.to)} ${c.tz} (${c.from} to ${c.to})${c.daypart ? `, daypart ${c.daypart}` : ''}; ${c.basis}; idle ${c.idle} s, min session ${c.minSession} s, ` +
+    `AQH qualifier ${c.aqhQualifier} s, max session ${c.maxSession} s, left running from ${c.leftRunning} s`;
+  const basis = $('basis');
+  basis.textContent = BASIS_TEXT[c.basis];
+  basis.dataset.basis = c.basis;
+  document.body.dataset.basis = c.basis;
   renderTable(
     $('summary'),
     [
@@ -135,8 +155,40 @@ export function renderReport(report, charts) {
     ],
     report.summary.map((s) => ({ ...s, rowKey: s.stream })),
   );
+  renderCountedApart(report, leftRunningH);
   drawMinutes(charts, $('minutes-chart'), report);
   drawQuarterHours(charts, $('qh-chart'), report);
+}
+
+/**
+ * The summary's sessions counted apart, per stream and in all: the non-human ones by reason (left out
+ * of net figures, included in gross ones) and those left running (kept either way).
+ * @param {Report} report
+ * @param {string} leftRunningH the left-running threshold, as shown
+ */
+function renderCountedApart(report, leftRunningH) {
+  const net = report.config.basis === 'net';
+  /** @type {Column[]} */
+  const columns = [
+    { key: 'stream', label: 'Stream', text: true },
+    { key: 'excludedBot', label: 'Bots', digits: 0 },
+    { key: 'excludedRelay', label: 'Relays', digits: 0 },
+    { key: 'excludedMonitor', label: 'Monitors', digits: 0 },
+    { key: 'leftRunning', label: `Left running (${leftRunningH}+)`, digits: 0 },
+  ];
+  /** @type {Row[]} */
+  const rows = report.summary.map((s) => ({ ...s, rowKey: s.stream }));
+  if (report.summary.length > 1) {
+    /** @type {Row} */
+    const total = { stream: 'All streams', rowKey: 'total' };
+    for (const c of columns.slice(1))
+      total[c.key] = report.summary.reduce((n, s) => n + Number(s[/** @type {'leftRunning'} */ (c.key)]), 0);
+    rows.push(total);
+  }
+  renderTable($('counted-apart'), columns, rows);
+  $('counted-apart-note').textContent =
+    `Active sessions of bots, relays (other servers re-streaming) and the station's monitors: ${net ? 'left out of the figures above' : 'counted in the figures above'}. ` +
+    `Left running: ${net ? 'human ' : ''}sessions with ${leftRunningH} or more of listening in all, kept in the figures and counted here apart.`;
 }
 
 /** @param {DaypartsBody} body */
@@ -173,6 +225,58 @@ export function renderBreakdowns(body, charts) {
     bins.map((b) => ({ ...b, rowKey: b.label })),
   );
   drawHistogram(charts, $('histogram-chart'), bins);
+}
+
+/** The dimensions of /v1/breakdowns' groups, in the page's order, with their headings. */
+const DIMENSIONS = /** @type {const} */ ([
+  ['country', 'Country'],
+  ['device', 'Device'],
+  ['os', 'OS'],
+  ['player', 'Player'],
+  ['output', 'Output'],
+  ['class', 'Class'],
+]);
+
+/**
+ * One table per dimension of the breakdowns' groups (the selected streams together): the group,
+ * its sessions, TLH, cume and AQH, and its share of the TLH as a bar, by TLH, largest first.
+ * @param {BreakdownsBody} body
+ */
+export function renderGroups(body) {
+  const host = $('groups');
+  host.replaceChildren();
+  for (const [dimension, heading] of DIMENSIONS) {
+    const rows = body.groups[dimension];
+    if (!rows) continue;
+    const tlh = rows.reduce((n, r) => n + r.tlh, 0);
+    const sorted = [...rows].sort(
+      (a, b) => b.tlh - a.tlh || (a.group < b.group ? -1 : a.group > b.group ? 1 : 0),
+    );
+    const table = cell('table', '', {
+      id: `group-${dimension}`,
+      class: 'figures',
+      'data-dimension': dimension,
+    });
+    renderTable(
+      table,
+      [
+        { key: 'group', label: heading, text: true, tagged: true, show: (g) => groupLabel(dimension, g) },
+        { key: 'activeSessions', label: 'Sessions', digits: 0 },
+        { key: 'tlh', label: 'TLH' },
+        { key: 'cume', label: 'Cume', digits: 0 },
+        { key: 'aqh', label: 'AQH' },
+        { key: 'share', label: 'TLH share', bar: true },
+      ],
+      sorted.map((r) => ({ ...r, share: tlh > 0 ? r.tlh / tlh : null, rowKey: r.group })),
+    );
+    if (sorted.length === 0) {
+      const empty = cell('td', 'No listening in the period.', { colspan: 6, class: 'empty' });
+      const tr = document.createElement('tr');
+      tr.append(empty);
+      table.querySelector('tbody')?.append(tr);
+    }
+    host.append(table);
+  }
 }
 
 /**

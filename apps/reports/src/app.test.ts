@@ -1,4 +1,10 @@
-import { buildReport, type ListenEvent, parseReportTime } from '@earshot/core';
+import { createAudienceOf, NO_AGENT_RULES } from '@earshot/audience';
+import {
+  buildReport as coreReport,
+  type ListenEvent,
+  parseReportTime,
+  type ReportOptions,
+} from '@earshot/core';
 import { type Db, insertEvents, type Queryable } from '@earshot/db';
 import { loadAndFinalize, openTestDb, DEFAULT_TEST_SETTINGS as SETTINGS } from '@earshot/db/testing';
 import { generateStation } from '@earshot/simulate';
@@ -27,6 +33,12 @@ const stations = parseStations({
     },
   ],
 });
+// The finalizer classifies each session with @earshot/audience's rules (isbot's list; loadAndFinalize's
+// settings carry no station patterns), and the database's reports are net by default: the offline
+// report must classify the same way to equal them.
+const audience = createAudienceOf(NO_AGENT_RULES);
+const buildReport = (list: Iterable<ListenEvent>, options: ReportOptions = {}) =>
+  coreReport(list, { audience, ...options });
 const defaults = { idleS: 300, minSessionS: 60, maxSessionS: 86_400, aqhQualifierS: 300, tz: 'UTC' };
 
 describe('reports API', () => {
@@ -172,7 +184,7 @@ describe('reports API', () => {
     const summary = await get(`/v1/report?tz=${TZ}`, { accept: 'text/csv' });
     const rows = (await summary.text()).trimEnd().split('\n');
     expect(rows[0]).toBe(
-      'stream,quarterHours,aqh,aas,tlh,cume,activeSessions,sessionStarts,atsl,tsl,tslNielsen',
+      'stream,quarterHours,aqh,aas,tlh,cume,activeSessions,sessionStarts,atsl,tsl,tslNielsen,excludedBot,excludedRelay,excludedMonitor,leftRunning',
     );
     expect(rows).toHaveLength(offline.summary.length + 1);
     expect(rows[1]!.split(',').map(Number).slice(1)).toEqual(
@@ -187,6 +199,10 @@ describe('reports API', () => {
         'atsl',
         'tsl',
         'tslNielsen',
+        'excludedBot',
+        'excludedRelay',
+        'excludedMonitor',
+        'leftRunning',
       ].map((k) => offline.summary[0]![k as 'aqh']),
     );
     expect(JSON.parse(summary.headers.get('earshot-config')!)).toEqual(offline.config);
@@ -280,10 +296,31 @@ describe('reports API', () => {
     // The first bin holds the tune-outs and nothing else; the others, counted sessions only.
     expect(b.histogram[0].sessions).toBe(b.histogram[0].short);
     expect(b.histogram.slice(1).every((h: { short: number }) => h.short === 0)).toBe(true);
-    expect(b.byOutput.map((o: { output: string }) => o.output).sort()).toEqual(['hls', 'shoutcast']);
-    expect(b.byOutput.reduce((n: number, o: { sessions: number }) => n + o.sessions, 0)).toBe(starts);
-    expect(b.byClient.reduce((n: number, o: { sessions: number }) => n + o.sessions, 0)).toBe(starts);
-    expect(b.byClient.map((o: { client: string }) => o.client)).toContain('VLC');
+    // One table per dimension (class only when gross), each equal to the report's breakdown by it.
+    expect(Object.keys(b.groups).sort()).toEqual(['country', 'device', 'os', 'output', 'player']);
+    type Row = { group: string; activeSessions: number; sessionStarts: number; tlh: number };
+    const total = (rows: Row[], key: 'activeSessions' | 'sessionStarts') =>
+      rows.reduce((n, r) => n + r[key], 0);
+    const active = offline.summary.reduce((n, s) => n + s.activeSessions, 0);
+    expect(active).toBeGreaterThan(0);
+    for (const by of ['country', 'device', 'os', 'player', 'output'] as const) {
+      const rows: Row[] = b.groups[by];
+      expect(rows, by).toEqual(buildReport(events, { tz: TZ, by }).breakdown);
+      // Every active session of the selection (all streams here) is in exactly one group.
+      expect(total(rows, 'activeSessions'), by).toBe(active);
+      expect(total(rows, 'sessionStarts'), by).toBe(starts);
+    }
+    expect(b.groups.output.map((o: Row) => o.group).sort()).toEqual(['hls', 'shoutcast']);
+    // The seed's user agents include VLC's; the bots it has are left out of net groups.
+    expect(b.groups.player.map((o: Row) => o.group)).toContain('VLC');
+    const bots = offline.summary.reduce((n, s) => n + s.excludedBot, 0);
+    expect(bots).toBeGreaterThan(0);
+    const gross = await (await get(`/v1/breakdowns?tz=${TZ}&gross=true`)).json();
+    expect(gross.config.basis).toBe('gross');
+    const classes = gross.groups.class as Row[];
+    expect(classes.find((r) => r.group === 'bot')?.activeSessions).toBe(bots);
+    expect(total(classes, 'activeSessions')).toBe(active + bots);
+    expect(total(gross.groups.output, 'activeSessions')).toBe(active + bots);
     // A week earlier in local time: across the end of DST that is 7 x 24 h + 1 h.
     expect(Date.parse(b.comparison.current.from) - Date.parse(b.comparison.previous.from)).toBe(
       7 * 86_400_000 + 3_600_000,
