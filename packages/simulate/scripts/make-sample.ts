@@ -1,5 +1,6 @@
 // Regenerates samples/station.ndjson.gz: a small station's morning, 05:00-10:00 in New York on a
-// Tuesday (the ramp into AM drive), both outputs. Same seed, same file: run `pnpm --filter
+// Tuesday (the ramp into AM drive), both outputs, with the listeners' user agents (3 % of the
+// sessions bots) and IP addresses (so that the offline report finds their countries). Same seed, same file: run `pnpm --filter
 // @earshot/simulate sample` after changing the generator and commit the result.
 import { writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -14,6 +15,8 @@ const events = generateStation({
   hours: 5,
   listeners: 100,
   tz: 'America/New_York',
+  userAgents: true,
+  ips: true,
 });
 const text = toNdjson(events);
 // Level 9 and gzip's fixed header (no name, mtime 0) keep the file byte-identical across runs.
