@@ -247,6 +247,10 @@ describe('reports API', () => {
         '/v1/report?from=2026-11-02&to=2026-11-03&stream=main&daypart=Mon-Fri%2007:00-09:00&format=csv&part=sessions',
       ),
     ).toBe('earshot-sessions-main-2026-11-02_2026-11-03-UTC-Mon-Fri_07_00-09_00-aqh300s.csv');
+    // A breakdown names its dimension, a gross report says so.
+    expect(await name('/v1/report?from=2026-11-02&to=2026-11-03&by=country&gross=true&format=csv')).toBe(
+      'earshot-breakdown-by-country-2026-11-02_2026-11-03-UTC-aqh300s-gross.csv',
+    );
     // Without from/to: the data's period, in local time (here whole quarter-hours around the data).
     const offline = buildReport(events, { tz: TZ });
     const local = (iso: string) => {

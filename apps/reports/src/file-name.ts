@@ -17,8 +17,9 @@ function localStamp(iso: string, tz: string): string {
 /**
  * The file name of a CSV download, carrying the config that shaped it (a saved file loses the
  * `Earshot-Config` header): part, station or streams, period `[from, to)` in local time of the
- * report's zone (`to` exclusive, as in `config`), zone, daypart, and AQH qualifier, e.g.
- * `earshot-summary-wxyz-2026-11-01_2026-11-08-America_New_York-AM_drive-aqh300s.csv`.
+ * report's zone (`to` exclusive, as in `config`), zone, daypart, AQH qualifier and `gross` when
+ * not net, e.g. `earshot-summary-wxyz-2026-11-01_2026-11-08-America_New_York-AM_drive-aqh300s.csv`
+ * or `earshot-breakdown-by-country-...-aqh300s-gross.csv`.
  */
 export function reportFileName(
   report: Pick<Report, 'config'>,
@@ -36,12 +37,14 @@ export function reportFileName(
     (streams.length === 0 ? '' : streams.length <= 3 ? streams.join('+') : `${streams.length}-streams`);
   const pieces = [
     'earshot',
-    part,
+    // A breakdown's dimension, and gross (net is the default and goes unsaid).
+    part === 'breakdown' && c.by ? `${part}-by-${c.by}` : part,
     safe(who).slice(0, 80),
     `${localStamp(c.from, c.tz)}_${localStamp(c.to, c.tz)}`,
     safe(c.tz),
     c.daypart === null ? '' : safe(scope.daypartName ?? c.daypart),
     `aqh${c.aqhQualifier}s`,
+    c.basis === 'gross' ? 'gross' : '',
   ];
   return `${pieces.filter((p) => p !== '').join('-')}.csv`;
 }
