@@ -68,7 +68,7 @@ describe('worker processes', () => {
     const { db, ingest, start } = await setup('redis://127.0.0.1:6379/0');
     const workers = start(3);
     await Promise.all(workers.map((w) => w.port));
-    const events = generateEvents({ seed: 21, ids: 400, idleS: settings.idleS });
+    const events = generateEvents({ seed: 21, ids: 400, idleS: settings.idleS, asSent: true });
     await deliver(ingest, events, { seed: 21, idleS: settings.idleS });
     expect(await settle(db)).toBe(true);
     expect(await readTables(db)).toEqual(expectedTables(events, settings));
@@ -82,7 +82,7 @@ describe('worker processes', () => {
     await Promise.all([victim!.port, survivor!.port]);
     const redis = new Redis(space.redisUrl);
     cleanup.push(() => redis.quit());
-    const events = generateEvents({ seed: 22, ids: 300, idleS: settings.idleS });
+    const events = generateEvents({ seed: 22, ids: 300, idleS: settings.idleS, asSent: true });
     await deliver(ingest, events, {
       seed: 22,
       idleS: settings.idleS,
@@ -101,7 +101,7 @@ describe('worker processes', () => {
     const { db, ingest, start } = await setup(REDIS_FAULTS_URL);
     const workers = start(2);
     await Promise.all(workers.map((w) => w.port));
-    const events = generateEvents({ seed: 23, ids: 300, idleS: settings.idleS });
+    const events = generateEvents({ seed: 23, ids: 300, idleS: settings.idleS, asSent: true });
     let restarted = false;
     // The producer retries a batch that failed, as the logger's sink does (ingest answered 5xx).
     const retryingIngest: Ingest = {
@@ -136,22 +136,42 @@ describe('worker processes', () => {
     cleanup.push(() => first.kill());
     await first.port;
     expect(await first.stop()).toBe(0);
-    expect((await readComponentSettings(t.db, 'finalize'))?.settings).toEqual(settings);
+    // Recorded with the station's user-agent rules (none given: empty lists).
+    const noRules = { botAgents: [], relayAgents: [], monitorAgents: [] };
+    expect((await readComponentSettings(t.db, 'finalize'))?.settings).toEqual({
+      ...settings,
+      agents: noRules,
+    });
 
     const other = { ...settings, idleS: settings.idleS + 1 };
     const refused = spawnWorker(workerEnv(t.url, undefined, other));
     cleanup.push(() => refused.kill());
     expect(await refused.exited).toBe(2);
     expect(refused.output()).toMatch(/finalized with other session settings/);
-    expect((await readComponentSettings(t.db, 'finalize'))?.settings).toEqual(settings);
+    expect((await readComponentSettings(t.db, 'finalize'))?.settings).toEqual({
+      ...settings,
+      agents: noRules,
+    });
+    // Other user-agent rules classify sessions otherwise: refused too.
+    const otherRules = spawnWorker({
+      ...workerEnv(t.url, undefined, settings),
+      EARSHOT_BOT_AGENTS: 'StatusCake',
+    });
+    cleanup.push(() => otherRules.kill());
+    expect(await otherRules.exited).toBe(2);
+    expect(otherRules.output()).toMatch(/EARSHOT_BOT_AGENTS/);
 
     const accepted = spawnWorker({
       ...workerEnv(t.url, undefined, other),
       EARSHOT_SETTINGS_CHANGE: 'accept',
+      EARSHOT_BOT_AGENTS: 'StatusCake',
     });
     cleanup.push(() => accepted.kill());
     await accepted.port;
     expect(await accepted.stop()).toBe(0);
-    expect((await readComponentSettings(t.db, 'finalize'))?.settings).toEqual(other);
+    expect((await readComponentSettings(t.db, 'finalize'))?.settings).toEqual({
+      ...other,
+      agents: { ...noRules, botAgents: ['StatusCake'] },
+    });
   });
 });

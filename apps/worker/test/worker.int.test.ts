@@ -61,7 +61,7 @@ describe('the finalization worker', () => {
   it('finalizes a generated stream (repeats, late batches, resumes) to what core computes offline', async () => {
     const { db, ingest, worker } = await setup();
     await worker.start();
-    const events = generateEvents({ seed: 11, ids: 300, idleS: settings.idleS });
+    const events = generateEvents({ seed: 11, ids: 300, idleS: settings.idleS, asSent: true });
     await deliver(ingest, events, { seed: 11, idleS: settings.idleS });
     expect(await settle(db)).toBe(true);
     const expected = expectedTables(events, settings);
@@ -93,7 +93,7 @@ describe('the finalization worker', () => {
   it('finalizes a stream sent in random order to what core computes offline', async () => {
     const { db, ingest, worker } = await setup();
     await worker.start();
-    const events = generateEvents({ seed: 12, ids: 150, idleS: settings.idleS });
+    const events = generateEvents({ seed: 12, ids: 150, idleS: settings.idleS, asSent: true });
     await deliver(ingest, events, { seed: 12, idleS: settings.idleS, order: 'shuffled', lateShare: 0.2 });
     expect(await settle(db)).toBe(true);
     expect(await readTables(db)).toEqual(expectedTables(events, settings));
@@ -150,7 +150,7 @@ describe('the finalization worker', () => {
         defaultMetrics: false,
       });
       cleanup.push(() => worker.close());
-      const events = generateEvents({ seed: 13, ids: 1, idleS: settings.idleS, maxVisits: 1 });
+      const events = generateEvents({ seed: 13, ids: 1, idleS: settings.idleS, asSent: true, maxVisits: 1 });
       if (producer === 'ingest') {
         const ingest = realIngest(t.db, space, settings);
         cleanup.push(() => ingest.close());
@@ -193,7 +193,7 @@ describe('the finalization worker', () => {
     await worker.start();
     const ingest = realIngest(t.db, undefined, settings);
     cleanup.push(() => ingest.close());
-    const events = generateEvents({ seed: 14, ids: 20, idleS: settings.idleS });
+    const events = generateEvents({ seed: 14, ids: 20, idleS: settings.idleS, asSent: true });
     await ingest.send(events);
     expect(await waitFor(async () => (await countUnfinalized(t.db)).pending === 0, 15_000)).toBe(true);
     expect(await readTables(t.db)).toEqual(expectedTables(events, settings));
@@ -239,7 +239,7 @@ describe('embedded mode (PGlite, no Redis)', () => {
     try {
       expect(worker.mode).toBe('sweep-only');
       await worker.start();
-      const events = generateEvents({ seed: 12, ids: 120, idleS: settings.idleS });
+      const events = generateEvents({ seed: 12, ids: 120, idleS: settings.idleS, asSent: true });
       await deliver(ingest, events, { seed: 12, idleS: settings.idleS });
       await sleep(settings.idleS * 1000);
       expect(await waitFor(async () => (await countUnfinalized(db)).pending === 0, 30_000, 100)).toBe(true);

@@ -24,6 +24,11 @@ export interface GenerateOptions {
   maxVisits?: number;
   /** Most events per visit. Default 40. */
   maxEvents?: number;
+  /**
+   * Events as a client sends them to ingest: without the `country` and `origin` that ingest sets
+   * (and refuses from a client). Default false: events as stored, some with both.
+   */
+  asSent?: boolean;
 }
 
 const STREAMS = [
@@ -75,8 +80,8 @@ export function generateEvents(options: GenerateOptions): ListenEvent[] {
         // Some events lack the listener key or the user agent: "first non-empty" must be honoured.
         if (listener && rand() < 0.85) e.listener = listener;
         if (ua && rand() < 0.7) e.ua = ua;
-        if (country) e.country = country;
-        if (origin) e.origin = origin;
+        if (country && !options.asSent) e.country = country;
+        if (origin && !options.asSent) e.origin = origin;
         events.push(e);
       };
       if (spec.output === 'hls') push({ stream: spec.key, time: t, duration: 0, bytes: 0 });
