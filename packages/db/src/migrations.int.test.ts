@@ -307,3 +307,84 @@ describe('migration 0005 (session start) on a database finalized with start = fi
     });
   }
 });
+
+// Migration 0006: sessions gained a class (human, bot, relay, monitor); only humans stay in the rollups.
+describe('migration 0006 (net and gross) on a database finalized before sessions had a class', () => {
+  // events(), with a crawler's user agent on session d and a player's on a and b: before 0006
+  // every session was human, d's listening in every rollup.
+  const BOT = 'Googlebot/2.1 (+http://www.google.com/bot.html)';
+  const all = (): ListenEvent[] =>
+    events().map((e) => ({ ...e, ua: e.session === 'd' ? BOT : 'VLC/3.0.21 LibVLC/3.0.21' }));
+  const ids = ['a', 'b', 'c', 'd'];
+  let folder: string;
+  let before: TestDatabase;
+
+  beforeAll(async () => {
+    folder = await mkdtemp(join(tmpdir(), 'earshot-migrations-'));
+    await cp(MIGRATIONS_FOLDER, folder, { recursive: true });
+    const journalPath = join(folder, 'meta', '_journal.json');
+    const journal = JSON.parse(await readFile(journalPath, 'utf8')) as { entries: { tag: string }[] };
+    journal.entries = journal.entries.filter((e) => e.tag < '0006_');
+    await writeFile(journalPath, JSON.stringify(journal));
+    before = await createTestDatabase(TEST_ADMIN_URL, 'migration6');
+  });
+
+  afterAll(async () => {
+    await before?.drop();
+    if (folder) await rm(folder, { recursive: true, force: true });
+  });
+
+  for (const driver of ['postgres', 'pglite'] as const) {
+    it(`takes the bots stored as listeners out of every rollup once the sweep has run (${driver})`, async () => {
+      const db = await createDb({ url: driver === 'postgres' ? before.url : 'memory:', migrate: false });
+      try {
+        await migrate(db, { migrationsFolder: folder });
+        // The finalizer before 0006 knew no user agents' classes: this version's, on the columns
+        // 0006 adds (for the setup only), with every session's user agent a player's, writes the
+        // rows it wrote (all human). Then the crawler's real agent goes into its events and rows.
+        const later = [
+          ['listen_events', 'country', 'text'],
+          ['listen_events', 'origin', 'text'],
+          ['sessions', 'country', 'text'],
+          ['sessions', 'class', `text not null default 'human'`],
+          ['sessions', 'device', `text not null default 'unknown'`],
+          ['sessions', 'os', `text not null default 'unknown'`],
+          ['sessions', 'player', `text not null default 'unknown'`],
+          ['session_quarter_hours', 'class', `text not null default 'human'`],
+          ['short_sessions', 'class', `text not null default 'human'`],
+        ];
+        for (const [table, column, type] of later)
+          await db.query(`alter table ${table} add column ${column} ${type}`);
+        const asPlayers = all().map((e) => ({ ...e, ua: 'VLC/3.0.21 LibVLC/3.0.21' }));
+        await insertEvents(db, asPlayers, { idleS: SETTINGS.idleS });
+        await finalizeSessions(db, ids, SETTINGS, { force: true });
+        await db.query(`update listen_events set ua = $1 where session = 'd'`, [BOT]);
+        await db.query(`update sessions set ua = $1 where session = 'd'`, [BOT]);
+        for (const [table, column] of later) await db.query(`alter table ${table} drop column ${column}`);
+        const old = await db.query<{ n: number }>(
+          `select count(*)::int as n from stream_minutes where stream = 'jazz'`,
+        );
+        expect(old[0]!.n).toBeGreaterThan(0); // d's minutes are in the rollup
+        await db.query(`update session_state set last_received_at = now() - interval '1 day',
+          due_at = now() - interval '1 day'`);
+        await db.query(`update listen_events set received_at = now() - interval '1 day'`);
+
+        await migrate(db);
+        const swept = await sweepOnce(db, SETTINGS);
+        expect(swept.finalized).toBe(ids.length);
+        expect((await countUnfinalized(db)).pending).toBe(0);
+        // Every row is what this version computes from the events: d a bot, out of the rollups.
+        const tables = await readTables(db);
+        expect(tables).toEqual(expectedTables(all(), SETTINGS));
+        expect(tables.sessions.find((s) => s.session === 'd')).toMatchObject({
+          class: 'bot',
+          player: 'Googlebot',
+        });
+        expect(tables.minutes.filter((m) => m.stream === 'jazz')).toEqual([]);
+        expect((await sweepOnce(db, SETTINGS)).finalized).toBe(0);
+      } finally {
+        await db.close();
+      }
+    });
+  }
+});
