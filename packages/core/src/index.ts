@@ -87,4 +87,13 @@ export {
   splitSessions,
   splitSorted,
 } from './sessions.js';
+export {
+  MAX_TRACK_TEXT_LENGTH,
+  type ParseTrackResult,
+  parseStreamTitle,
+  parseTrack,
+  TRACK_KINDS,
+  type TrackEvent,
+  type TrackKind,
+} from './track.js';
 export { isValidTimeZone, type LocalTime, localTime, parseReportTime, zonedTimeToUtc } from './zone.js';
