@@ -67,6 +67,7 @@ export {
   reportFromDb,
   reportPeriod,
   SESSION_LENGTH_BINS,
+  sessionEvents,
   type SessionSelection,
   sessionLengthHistogram,
   shortSessionCounts,

@@ -21,4 +21,5 @@ export { rebuildQuarterHourRollup } from './rollup-rebuild.js';
 export type { SessionSelection } from './selection.js';
 export { SESSION_LENGTH_BINS, sessionLengthHistogram } from './session-lengths.js';
 export { shortSessionCounts } from './short-sessions.js';
+export { sessionEvents } from './session-events.js';
 export { listStreams } from './streams.js';
