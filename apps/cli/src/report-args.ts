@@ -92,7 +92,8 @@ Options:
   --tracks FILE         NDJSON track events (what each stream plays from when, DESIGN section 9;
                         .gz read as gzip): adds per play listeners at start, performances, TLH,
                         tune-outs and a tune-out index, per song totals and ATH per month
-                        (json: "tracks"; csv: --part plays, songs or ath; table: a Tracks section)
+                        (json: "tracks"; csv: --part plays, songs or ath; table: a Tracks section);
+                        plays cover the whole period, whatever --daypart
   --performance-min S   listening inside a play that makes a performance, seconds (default 0:
                         any listening, as SoundExchange counts)
   --skip-invalid        skip malformed lines (counted on stderr) instead of failing

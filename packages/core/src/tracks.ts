@@ -250,7 +250,8 @@ export function songKey(track: Pick<TrackEvent, 'artist' | 'title' | 'isrc'>): s
  * data when not given). Sessions considered: every run (counted or short: SoundExchange counts any
  * listener who heard any part, so `minSession` does not apply) of a selected stream, of the basis
  * (net: class `human` by `options.audience`; gross: all). Listening is placed by {@link spreadMs}.
- * The result does not depend on the order of the runs.
+ * The result does not depend on the order of the runs. `options.daypart` is echoed in the config
+ * only: plays are listed over the whole period (each judged against its own daypart's rate).
  */
 export function assembleTrackReport(
   runs: Iterable<SessionRun>,
