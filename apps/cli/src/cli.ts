@@ -7,6 +7,7 @@ import { runMigrate, runRetention } from './db-commands.js';
 import { loadEnv } from './env.js';
 import { DataError, UsageError } from './errors.js';
 import { runReport } from './report-command.js';
+import { runSoundExchange } from './soundexchange-command.js';
 
 const HELP = `Usage: earshot <command> [options]
 
@@ -14,6 +15,7 @@ Listener analytics for internet radio.
 
 Commands:
   report     listener report (AQH, cume, TLH, ATSL by stream and daypart) from an NDJSON event export or the database
+  soundexchange  SoundExchange report of use (TSV, performances per sound recording) from events and track events
   migrate    create or update Earshot's tables in the database
   retention  drop raw listen-event days older than --keep-days N that ingest and the worker no longer need
   collect icecast  count an unmodified Icecast 2 server's listeners into ingest (earshot collect icecast --help)
@@ -52,7 +54,7 @@ async function main(argv: readonly string[]): Promise<number> {
       await write(process.stdout, `${pkg.version}\n`);
       return 0;
     }
-    const commands = ['report', 'migrate', 'retention', 'collect', 'import'];
+    const commands = ['report', 'soundexchange', 'migrate', 'retention', 'collect', 'import'];
     if (!commands.includes(command))
       throw new UsageError(`unknown command "${command}" (see earshot --help)`);
     const env = loadEnv(process.env);
@@ -79,7 +81,9 @@ async function main(argv: readonly string[]): Promise<number> {
           ? await runMigrate(rest, env.env)
           : command === 'retention'
             ? await runRetention(rest, env.env)
-            : await runReport(rest, env.env, { stdout: process.stdout, stderr: process.stderr });
+            : command === 'soundexchange'
+              ? await runSoundExchange(rest, env.env, { stdout: process.stdout, stderr: process.stderr })
+              : await runReport(rest, env.env, { stdout: process.stdout, stderr: process.stderr });
     await write(process.stdout, output);
     return 0;
   } catch (error) {

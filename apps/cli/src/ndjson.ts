@@ -125,8 +125,9 @@ async function decoded(stream: Readable): Promise<Readable> {
   return stream;
 }
 
-function describeIssue(field: string, reason: string): string {
-  return `${field === '' ? 'event' : field}: ${reason}`;
+/** One issue of a record as `field: reason` (`event: ...` or `track: ...` for the record as a whole). */
+export function describeIssue(field: string, reason: string, record: string): string {
+  return `${field === '' ? record : field}: ${reason}`;
 }
 
 /**
@@ -135,9 +136,31 @@ function describeIssue(field: string, reason: string): string {
  * valid events to `onEvent`. A malformed line throws a {@link LineError}, or with `skipInvalid`
  * goes to `onInvalid` and is counted. Line numbers count from the first line read.
  */
-export async function readEvents(
+export function readEvents(
   source: Source,
   onEvent: (event: ListenEvent) => void,
+  options: ReadOptions,
+): Promise<ReadStats> {
+  return readNdjson(
+    source,
+    (value) => {
+      const parsed = parseEvent(value);
+      if (!parsed.ok) return parsed.issues.map((i) => describeIssue(i.field, i.reason, 'event')).join('; ');
+      onEvent(parsed.event);
+      return undefined;
+    },
+    options,
+  );
+}
+
+/**
+ * Reads NDJSON records from a byte stream, as {@link readEvents} does, with `accept` deciding what a
+ * parsed line is: it hands the record on and returns undefined, or returns what is wrong with it
+ * (`field: reason`). `stats.events` counts the lines accepted.
+ */
+export async function readNdjson(
+  source: Source,
+  accept: (value: unknown) => string | undefined,
   options: ReadOptions,
 ): Promise<ReadStats> {
   const stats: ReadStats = { lines: 0, events: 0, skipped: 0 };
@@ -182,13 +205,12 @@ export async function readEvents(
       bad(`json: ${(error as Error).message}`);
       return;
     }
-    const parsed = parseEvent(value);
-    if (!parsed.ok) {
-      bad(parsed.issues.map((i) => describeIssue(i.field, i.reason)).join('; '));
+    const issue = accept(value);
+    if (issue !== undefined) {
+      bad(issue);
       return;
     }
     stats.events++;
-    onEvent(parsed.event);
   };
 
   const tooLong = () => new LineError(stats.lines + 1, `line longer than ${MAX_LINE_BYTES} bytes`);

@@ -70,6 +70,8 @@ export interface ReadFileResult {
   stats: ReadStats;
   /** The first `maxInvalid` malformed lines (`FILE:LINE: field: reason`); all are counted in stats. */
   invalid: string[];
+  /** With `keepStore`: every event read, by session id (`store.events(id)`). */
+  store?: EventStore;
 }
 
 export interface ReadFileOptions {
@@ -85,6 +87,11 @@ export interface ReadFileOptions {
   maxInvalid: number;
   /** Reader threads; 1 reads in this thread only. */
   threads: number;
+  /**
+   * Keep the events and return their store (for the track figures, which need each session's
+   * events): read in this thread only, whatever `threads` says.
+   */
+  keepStore?: boolean;
   onProgress?: (progress: { bytesRead: number; lines: number }) => void;
 }
 
@@ -212,7 +219,8 @@ async function readSingle(
       },
       ...(o.onProgress ? { onProgress: o.onProgress } : {}),
     });
-    return { finalized: finalizeStore(store, settings), stats, invalid };
+    const finalized = finalizeStore(store, settings);
+    return o.keepStore ? { finalized, stats, invalid, store } : { finalized, stats, invalid };
   } catch (error) {
     if (error instanceof LineError)
       throw new DataError(`${o.name}:${error.line}: ${error.detail}`, error.line);
@@ -234,7 +242,8 @@ export async function readFile(o: ReadFileOptions): Promise<ReadFileResult> {
   const settings = resolveSettings(o.options);
   const count = Math.max(1, Math.floor(o.threads));
   const gzip = o.path !== '-' && o.size > 0 && (await isGzipFile(o.path));
-  if (count === 1 || o.path === '-' || o.size === 0 || gzip) return readSingle(o, settings, gzip);
+  if (count === 1 || o.keepStore || o.path === '-' || o.size === 0 || gzip)
+    return readSingle(o, settings, gzip);
 
   const ranges = splitRanges(o.size, count);
   const workers = ranges.slice(1).map((range) =>

@@ -13,13 +13,28 @@ import { UsageError } from './errors.js';
 
 export const FORMATS = ['table', 'json', 'csv'] as const;
 export type Format = (typeof FORMATS)[number];
-export const CSV_PARTS = ['sessions', 'minutes', 'quarterHours', 'summary', 'breakdown'] as const;
+export const CSV_PARTS = [
+  'sessions',
+  'minutes',
+  'quarterHours',
+  'summary',
+  'breakdown',
+  'plays',
+  'songs',
+  'ath',
+] as const;
+/** CSV parts that come from the track figures (they need --tracks). */
+export const TRACK_CSV_PARTS: readonly CsvPart[] = ['plays', 'songs', 'ath'];
 export type CsvPart = (typeof CSV_PARTS)[number];
 
 /** Everything `earshot report` was asked to do, validated. */
 export interface ReportRequest {
   /** NDJSON event file (`-` = stdin), or undefined for the database mode. */
   events: string | undefined;
+  /** NDJSON track-event file (`-` = stdin): the report gets the track figures (DESIGN section 9). */
+  tracks: string | undefined;
+  /** Seconds of listening inside a play that make a performance; 0 = any listening. */
+  performanceMinS: number;
   options: ReportOptions & { tz: string };
   daypart: Daypart | null;
   /** The user-agent rules that classify sessions offline (the worker's, from the environment). */
@@ -73,7 +88,14 @@ Options:
                         --monitor-ips likewise: applied to events that carry an ip
   --format FORMAT       table (default), json (the DESIGN section 7 shape) or csv
   --part PART           with --format csv: summary (default; breakdown with --by), sessions, minutes,
-                        quarterHours or breakdown
+                        quarterHours, breakdown, or with --tracks plays, songs or ath
+  --tracks FILE         NDJSON track events (what each stream plays from when, DESIGN section 9;
+                        .gz read as gzip): adds per play listeners at start, performances, TLH,
+                        tune-outs and a tune-out index, per song totals and ATH per month
+                        (json: "tracks"; csv: --part plays, songs or ath; table: a Tracks section);
+                        plays cover the whole period, whatever --daypart
+  --performance-min S   listening inside a play that makes a performance, seconds (default 0:
+                        any listening, as SoundExchange counts)
   --skip-invalid        skip malformed lines (counted on stderr) instead of failing
   --threads N           reader threads (default: one per core, up to 4, for files over 16 MB)
   -h, --help            this help
@@ -110,13 +132,15 @@ function oneOf<T extends string>(
 }
 
 /** node:util parseArgs errors, reworded to name the option in one line. */
-function explainParseError(error: unknown): UsageError {
+function explainParseError(error: unknown, command: string): UsageError {
   const err = error as { code?: string; message?: string };
   const message = err.message ?? String(error);
   const option = /'(-{1,2}[^' ]+)/.exec(message)?.[1];
   switch (err.code) {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
-      return new UsageError(`unknown option ${option ?? ''} (see earshot report --help)`.replace('  ', ' '));
+      return new UsageError(
+        `unknown option ${option ?? ''} (see earshot ${command} --help)`.replace('  ', ' '),
+      );
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
       return new UsageError(option ? `${option}: needs a value` : message);
     case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
@@ -130,14 +154,25 @@ function explainParseError(error: unknown): UsageError {
 
 /** Parses and validates `earshot report` arguments; throws {@link UsageError} naming the bad option. */
 export function parseReportArgs(args: readonly string[], env: Env): ReportRequest {
+  return parseRequest(args, env, 'report').request;
+}
+
+/** Parses `earshot report` (or `soundexchange`) arguments: the request, and the raw values. */
+export function parseRequest(
+  args: readonly string[],
+  env: Env,
+  command: 'report' | 'soundexchange',
+): { request: ReportRequest; values: ReturnType<typeof parse>['values'] } {
   let parsed: ReturnType<typeof parse>;
   try {
-    parsed = parse(args);
+    parsed = parse(args, command);
   } catch (error) {
-    throw explainParseError(error);
+    throw explainParseError(error, command);
   }
   const v = parsed.values;
   const base = {
+    tracks: undefined,
+    performanceMinS: 0,
     format: 'table' as Format,
     part: 'summary' as CsvPart,
     skipInvalid: false,
@@ -147,7 +182,8 @@ export function parseReportArgs(args: readonly string[], env: Env): ReportReques
     ranges: { relay: [], monitor: [] },
     classificationOptions: [],
   };
-  if (v.help) return { ...base, events: undefined, options: { tz: 'UTC' }, help: true };
+  if (v.help)
+    return { request: { ...base, events: undefined, options: { tz: 'UTC' }, help: true }, values: v };
 
   const tz = v.tz ?? env.EARSHOT_TZ ?? 'UTC';
   if (!isValidTimeZone(tz)) {
@@ -196,6 +232,8 @@ export function parseReportArgs(args: readonly string[], env: Env): ReportReques
   if (v.part !== undefined && format !== 'csv') throw new UsageError('--part: only applies to --format csv');
   const by = v.by === undefined ? null : oneOf('by', v.by, BREAKDOWN_DIMENSIONS, 'country');
   const part = oneOf('part', v.part, CSV_PARTS, by === null ? 'summary' : 'breakdown');
+  if (TRACK_CSV_PARTS.includes(part) && v.tracks === undefined)
+    throw new UsageError(`--part ${part}: needs --tracks FILE.ndjson (track events)`);
   if (part === 'breakdown' && by === null)
     throw new UsageError('--part breakdown: needs --by country|device|os|player|output|class');
   const leftRunningS = seconds('left-running', v['left-running'], undefined, 'positive');
@@ -252,8 +290,20 @@ export function parseReportArgs(args: readonly string[], env: Env): ReportReques
 
   if (v.events !== undefined && v.events.trim() === '')
     throw new UsageError('--events: needs a file name (or - for stdin)');
-  return {
+  if (v.tracks !== undefined) {
+    if (v.tracks.trim() === '') throw new UsageError('--tracks: needs a file name (or - for stdin)');
+    if (v.events === undefined)
+      throw new UsageError('--tracks: needs --events FILE (track figures are computed offline only)');
+    if (v.tracks === '-' && v.events === '-')
+      throw new UsageError('--tracks: --events already reads stdin; give one of them a file');
+  }
+  const performanceMinS = seconds('performance-min', v['performance-min'], 0, 'nonnegative') ?? 0;
+  if (v['performance-min'] !== undefined && v.tracks === undefined)
+    throw new UsageError('--performance-min: only applies with --tracks');
+  const request: ReportRequest = {
     events: v.events,
+    tracks: v.tracks,
+    performanceMinS,
     options,
     daypart,
     agents,
@@ -265,6 +315,7 @@ export function parseReportArgs(args: readonly string[], env: Env): ReportReques
     threads,
     help: false,
   };
+  return { request, values: v };
 }
 
 const STRING_OPTIONS = new Set([
@@ -276,6 +327,7 @@ const STRING_OPTIONS = new Set([
   '--aqh-qualifier',
   '--max-session',
   '--left-running',
+  '--performance-min',
 ]);
 
 /** `--min-session -1` reads as two options to parseArgs; join a negative number to its option. */
@@ -292,8 +344,8 @@ function joinNegativeNumbers(args: readonly string[]): string[] {
   return out;
 }
 
-function parse(args: readonly string[]) {
-  return parseArgs({
+function parse(args: readonly string[], command: 'report' | 'soundexchange') {
+  const parsed = parseArgs({
     args: joinNegativeNumbers(args),
     strict: true,
     allowPositionals: false,
@@ -318,9 +370,22 @@ function parse(args: readonly string[]) {
       'monitor-ips': { type: 'string' },
       format: { type: 'string', short: 'f' },
       part: { type: 'string' },
+      tracks: { type: 'string', short: 't' },
+      'performance-min': { type: 'string' },
       'skip-invalid': { type: 'boolean' },
       threads: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
+      service: { type: 'string' },
+      category: { type: 'string' },
     },
   });
+  if (command === 'report') {
+    // The report of use's own options; parseArgs cannot vary its option list and keep the types.
+    for (const option of ['service', 'category'] as const)
+      if (parsed.values[option] !== undefined)
+        throw new UsageError(
+          `unknown option --${option} (see earshot report --help; earshot soundexchange takes it)`,
+        );
+  }
+  return parsed;
 }

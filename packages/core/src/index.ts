@@ -96,4 +96,34 @@ export {
   type TrackEvent,
   type TrackKind,
 } from './track.js';
+export {
+  SOUNDEXCHANGE_CATEGORIES,
+  SOUNDEXCHANGE_COLUMNS,
+  type SoundExchangeColumn,
+  type SoundExchangeRow,
+  soundExchangeRows,
+  soundExchangeTsv,
+  TRACK_COLUMNS,
+  TRACK_PARTS,
+  type TrackPart,
+  trackCsv,
+} from './track-export.js';
+export {
+  assembleTrackReport,
+  buildTrackReport,
+  listeningInWindow,
+  mostSpecificDaypart,
+  type PlayWindow,
+  songKey,
+  spreadMs,
+  type TrackAth,
+  type TrackPlay,
+  type TrackReport,
+  type TrackReportConfig,
+  type TrackReportOptions,
+  type TrackSong,
+  trackPlays,
+  trackReportPeriod,
+  trackSongs,
+} from './tracks.js';
 export { isValidTimeZone, type LocalTime, localTime, parseReportTime, zonedTimeToUtc } from './zone.js';
