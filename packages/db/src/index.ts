@@ -86,6 +86,7 @@ export {
   streamListenerMonths,
   streamMinutes,
   streamQuarterHours,
+  streamTracks,
 } from './schema.js';
 export {
   countUnfinalized,
@@ -95,3 +96,10 @@ export {
   type SweepResult,
   sweepOnce,
 } from './sweep.js';
+export {
+  type InsertTracksOptions,
+  type InsertTracksResult,
+  insertTracks,
+  type ReadTracksOptions,
+  readTracks,
+} from './tracks.js';
