@@ -56,7 +56,7 @@ export interface ListenLogger {
   hlsSegment(options: HlsSegmentOptions): SegmentTracker;
   /**
    * Announces what `stream` plays from `track.time` on (default now) until its next track: pushes a
-   * track event (DESIGN section 9) with a new UUIDv7 id to the sink's `pushTrack` (the HTTP sink
+   * track event (DESIGN section 9) with a new UUIDv7 id (or `track.id`) to the sink's `pushTrack` (the HTTP sink
    * posts it to ingest's `/v1/tracks`). Never throws; returns the event pushed, or undefined when
    * the sink takes no tracks.
    */
@@ -65,6 +65,12 @@ export interface ListenLogger {
 
 /** What {@link ListenLogger.nowPlaying} is told: a track event without its id and stream. */
 export type NowPlaying = Omit<TrackEvent, 'id' | 'stream' | 'time' | 'kind'> & {
+  /**
+   * The event's id. Default a new UUIDv7. Give one derived from your playout (its log entry, or
+   * stream + start time) when the same play may be announced twice, by a restarted process or by
+   * several: ingest stores an id once.
+   */
+  id?: string;
   /** When the track starts, epoch ms. Default now. */
   time?: number;
   /** Default `music`. */
@@ -102,7 +108,7 @@ export function createListenLogger(options: ListenLoggerOptions): ListenLogger {
         }
         const event: TrackEvent = {
           ...track,
-          id: makeId(),
+          id: track.id ?? makeId(),
           stream,
           time: track.time ?? now(),
           kind: track.kind ?? 'music',
