@@ -41,6 +41,8 @@ export interface EventSink {
    * under the same rules as `push`. Optional: a sink without it has nowhere to send tracks.
    */
   pushTrack?(track: TrackEvent): void;
+  /** The counters of track events, when the sink keeps them apart from `stats()` (the HTTP sink). */
+  trackStats?(): SinkStats;
   /** Sends everything buffered now; resolves when it was delivered or given up on (or at `timeoutMs`). */
   flush(options?: { timeoutMs?: number }): Promise<void>;
   /** Stops taking events, flushes with a deadline, and resolves with the final counters. Idempotent. */
