@@ -112,6 +112,20 @@ describe('nowPlaying through the HTTP sink', () => {
     await sink.close();
   });
 
+  it('keeps an id the caller derived from its playout, so a second announcement of the play is the same event', async () => {
+    const seen: TrackEvent[] = [];
+    const logger = createListenLogger({
+      sink: createCallbackSink(() => {}, { onTrack: (t) => void seen.push(t) }),
+      now: () => 5_000,
+    });
+    logger.nowPlaying('live', { id: 'playout-log-42', artist: 'A', title: 'T', time: 1_000 });
+    logger.nowPlaying('live', { id: 'playout-log-42', artist: 'A', title: 'T', time: 1_000 });
+    expect(seen.map((t) => [t.id, t.time])).toEqual([
+      ['playout-log-42', 1_000],
+      ['playout-log-42', 1_000],
+    ]);
+  });
+
   it('derives the tracks URL from a base URL or the events URL', () => {
     expect(tracksUrl('http://ingest:8080')).toBe('http://ingest:8080/v1/tracks');
     expect(tracksUrl('http://ingest:8080/earshot/v1/events')).toBe('http://ingest:8080/earshot/v1/tracks');
