@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAudienceOf, createEnricher, NO_AGENT_RULES, openGeoDatabase } from '@earshot/audience';
 import { buildReport, type ListenEvent, parseEvent, type Report } from '@earshot/core';
+import { readTracks } from '@earshot/db';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadOrCreateSalt, type RunningAllInOne, startAllInOne } from '../src/start.js';
@@ -124,6 +125,29 @@ describe('all in one process on embedded PGlite, no Redis', () => {
       salt: 'from-the-environment',
       created: false,
     });
+  });
+
+  it("stores the station's tracks: each tone, announced through its HTTP sink to ingest's /v1/tracks", async () => {
+    const tones = ['Tone A (440 Hz)', 'Tone C# (554 Hz)', 'Tone E (659 Hz)'];
+    const now = Date.now();
+    const stored = async () =>
+      (await readTracks(running.db, { from: now - 60_000, to: now + 60_000 })).filter(
+        (t) => t.stream === 'live',
+      );
+    let tracks = await stored();
+    // The tone playing at start, then one every 6 s; the sink flushes within a second.
+    for (let i = 0; i < 40 && tracks.length < 2; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      tracks = await stored();
+    }
+    expect(tracks.length).toBeGreaterThanOrEqual(1);
+    for (const track of tracks) {
+      expect(track).toMatchObject({ artist: 'Earshot Demo', kind: 'music', duration: 6 });
+      expect(tones).toContain(track.title);
+      expect(track.time % 6000).toBe(0);
+    }
+    const mp3 = await readTracks(running.db, { streams: ['live-mp3'], from: now - 60_000, to: now + 60_000 });
+    expect(mp3.length).toBeGreaterThanOrEqual(1);
   });
 
   it('serves the station, takes events, finalizes them by the sweep and reports what core computes', async () => {

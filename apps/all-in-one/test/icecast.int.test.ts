@@ -3,6 +3,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readTracks } from '@earshot/db';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -62,6 +63,33 @@ describe('all in one with an Icecast collector', () => {
     await Promise.all(children.map(exited));
     await icecast?.dispose();
     await rm(dir, { recursive: true, force: true });
+  });
+
+  it("stores a track for each title the source's metadata update gives the mount (admin/metadata)", async () => {
+    // What a playout system does for an MP3 mount: Icecast's metadata update, the ICY StreamTitle.
+    const setSong = async (song: string) => {
+      const res = await fetch(
+        `${icecast.url}/admin/metadata?mount=/live.mp3&mode=updinfo&song=${encodeURIComponent(song)}`,
+        { headers: { authorization: `Basic ${Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64')}` } },
+      );
+      expect(res.status, await res.clone().text()).toBe(200);
+    };
+    const from = Date.now() - 1000;
+    const stored = () => readTracks(running.db, { streams: ['icecast-live'], from, to: Date.now() + 60_000 });
+    await setSong('Artist One - Song One');
+    expect(await waitFor(async () => (await stored()).length === 1, 15_000)).toBe(true);
+    await setSong('Station Jingle');
+    expect(await waitFor(async () => (await stored()).length === 2, 15_000)).toBe(true);
+    const tracks = await stored();
+    expect(tracks.map((t) => [t.stream, t.artist, t.title, t.kind])).toEqual([
+      ['icecast-live', 'Artist One', 'Song One', 'music'],
+      ['icecast-live', '', 'Station Jingle', 'other'],
+    ]);
+    expect(tracks[0]!.time).toBeGreaterThanOrEqual(from);
+    expect(tracks[1]!.time).toBeGreaterThan(tracks[0]!.time);
+    // The same title polled again (a tick of 2 s) adds nothing.
+    await new Promise((r) => setTimeout(r, 4500));
+    expect(await stored()).toHaveLength(2);
   });
 
   it('finalizes an Icecast listener as Icecast logged it, under the configured key', async () => {

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { createEnricher, type Enricher, geoInfo, openGeoDatabase } from '@earshot/audience';
-import type { Db } from '@earshot/db';
+import { type Db, insertTracks } from '@earshot/db';
 import { bearerAuth, httpError, jsonErrors, withTimeout } from '@earshot/service';
 import { type Context, Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
@@ -8,6 +8,7 @@ import pino, { type Logger } from 'pino';
 import { Gauge } from 'prom-client';
 import { BodyError, bodyFormatOf, isGzip, parseItems, readBody } from './body.js';
 import { type BatchLimits, checkBatch } from './check-batch.js';
+import { checkTracks } from './check-tracks.js';
 import { GroupCommitter, QueueFullError, StoreUnavailableError } from './group-commit.js';
 import { createMetrics, type IngestMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
@@ -89,7 +90,10 @@ function fail(status: number, body: object, headers: Record<string, string> = {}
   throw httpError(status as ContentfulStatusCode, body, headers);
 }
 
-/** Builds the ingest HTTP service (DESIGN sections 5, 6): POST /v1/events, health, readiness, metrics, OpenAPI. */
+/**
+ * Builds the ingest HTTP service (DESIGN sections 5, 6, 9): POST /v1/events and /v1/tracks, health,
+ * readiness, metrics, OpenAPI.
+ */
 export function createApp(deps: IngestDeps): IngestApp {
   const logger = deps.logger ?? pino({ level: 'silent' });
   const metrics = deps.metrics ?? createMetrics({ defaultMetrics: false });
@@ -136,6 +140,7 @@ export function createApp(deps: IngestDeps): IngestApp {
     metrics,
     logger,
   });
+  const trackTimeoutMs = deps.group?.timeoutMs ?? 10_000;
   let draining = false;
   const { scheduler } = deps;
   if (scheduler && !metrics.registry.getSingleMetric('earshot_ingest_redis_up')) {
@@ -205,46 +210,55 @@ export function createApp(deps: IngestDeps): IngestApp {
 
   app.get('/openapi.json', (c) => c.json(openApiDocument));
 
-  app.post('/v1/events', eventsAuth, async (c: Context<{ Bindings: { incoming?: IncomingMessage } }>) => {
+  /**
+   * The checks both POST routes share, in order: draining, the events queue full (refused before
+   * the body is read: Node discards the unread rest and keeps the connection), Content-Type, then
+   * the body read (gzip, size) and split into items. Counts refused bodies in `rejected`.
+   */
+  const readItems = async (
+    c: Context<{ Bindings: { incoming?: IncomingMessage } }>,
+    what: 'listen events' | 'track events',
+    rejected: IngestMetrics['eventsRejected'],
+  ): Promise<{ items: unknown[]; bodyBytes: number }> => {
     if (draining)
       fail(
         503,
         { error: 'ingest is shutting down; retry' },
         { 'retry-after': retryAfter, connection: 'close' },
       );
-    // Full already: refuse before reading and parsing the body (Node discards the unread rest and
-    // keeps the connection).
     if (committer.full()) queueFull();
     const format = bodyFormatOf(c.req.header('content-type'));
     if (!format) {
       fail(415, {
-        error: 'Content-Type must be application/json (an array of events) or application/x-ndjson',
+        error: `Content-Type must be application/json (an array of ${what}) or application/x-ndjson`,
       });
     }
-
-    let items: unknown[];
-    let bodyBytes: number;
     try {
       const gzip = isGzip(c.req.header('content-encoding'));
       const body = await readBody(c.req.raw, c.env?.incoming, maxBodyBytes, gzip);
-      bodyBytes = body.length;
-      items = parseItems(body, format, maxBatch);
+      return { items: parseItems(body, format, maxBatch, what), bodyBytes: body.length };
     } catch (err) {
       if (!(err instanceof BodyError)) throw err;
-      if (err.status !== 415)
-        metrics.eventsRejected.inc({ reason: err.status === 413 ? 'too_large' : 'invalid' });
+      if (err.status !== 415) rejected.inc({ reason: err.status === 413 ? 'too_large' : 'invalid' });
       const headers: Record<string, string> = err.status === 413 ? { connection: 'close' } : {};
-      fail(err.status, { error: err.message, issues: err.issues }, headers);
+      return fail(err.status, { error: err.message, issues: err.issues }, headers);
     }
+  };
+
+  const badBatch = (issues: readonly { index: number }[], count: number, what: string): never =>
+    fail(400, {
+      error: `invalid batch: ${new Set(issues.map((i) => i.index)).size} of ${count} ${what} are bad; nothing was written`,
+      issues: issues.slice(0, MAX_ISSUES),
+      ...(issues.length > MAX_ISSUES ? { truncated: true, issueCount: issues.length } : {}),
+    });
+
+  app.post('/v1/events', eventsAuth, async (c: Context<{ Bindings: { incoming?: IncomingMessage } }>) => {
+    const { items, bodyBytes } = await readItems(c, 'listen events', metrics.eventsRejected);
 
     const { events, issues } = checkBatch(items, deps.listenerSalt, limits, enrich);
     if (issues.length > 0) {
       metrics.eventsRejected.inc({ reason: 'invalid' }, items.length);
-      fail(400, {
-        error: `invalid batch: ${new Set(issues.map((i) => i.index)).size} of ${items.length} events are bad; nothing was written`,
-        issues: issues.slice(0, MAX_ISSUES),
-        ...(issues.length > MAX_ISSUES ? { truncated: true, issueCount: issues.length } : {}),
-      });
+      badBatch(issues, items.length, 'events');
     }
 
     try {
@@ -269,13 +283,50 @@ export function createApp(deps: IngestDeps): IngestApp {
     }
   });
 
+  // Track writes in flight: drain() waits for them, so every acknowledged track is committed.
+  const trackWrites = new Set<Promise<unknown>>();
+
+  // Track events (DESIGN 9) are a few per stream per hour: one upsert per request, no group commit.
+  app.post('/v1/tracks', eventsAuth, async (c: Context<{ Bindings: { incoming?: IncomingMessage } }>) => {
+    const { items } = await readItems(c, 'track events', metrics.tracksRejected);
+    const { tracks, issues } = checkTracks(items, limits);
+    if (issues.length > 0) {
+      metrics.tracksRejected.inc({ reason: 'invalid' }, items.length);
+      badBatch(issues, items.length, 'track events');
+    }
+    const write = insertTracks(deps.db, tracks);
+    trackWrites.add(write);
+    void write.catch(() => {}).finally(() => trackWrites.delete(write));
+    let result: Awaited<typeof write>;
+    try {
+      result = await withTimeout(write, trackTimeoutMs, 'track write');
+    } catch (err) {
+      logger.error({ err, tracks: tracks.length }, 'track write failed');
+      metrics.tracksRejected.inc({ reason: 'unavailable' }, tracks.length);
+      return fail(
+        503,
+        {
+          error: 'the track store did not commit; retry later (a retry stores nothing twice)',
+        },
+        { 'retry-after': retryAfter },
+      );
+    }
+    metrics.tracksAccepted.inc(result.inserted);
+    metrics.tracksReplaced.inc(result.replaced);
+    metrics.tracksDuplicate.inc(result.unchanged);
+    return c.json(
+      { accepted: result.inserted, replaced: result.replaced, duplicates: result.unchanged },
+      200,
+    );
+  });
+
   return {
     app,
     committer,
     metrics,
     async drain() {
       draining = true;
-      await committer.drain();
+      await Promise.all([committer.drain(), ...[...trackWrites].map((w) => w.catch(() => {}))]);
     },
   };
 }

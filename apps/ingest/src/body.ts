@@ -127,7 +127,12 @@ export async function readBody(
  */
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-export function parseItems(body: Buffer, format: BodyFormat, maxBatch: number): unknown[] {
+export function parseItems(
+  body: Buffer,
+  format: BodyFormat,
+  maxBatch: number,
+  what = 'listen events',
+): unknown[] {
   let text: string;
   try {
     // Fatal: invalid UTF-8 is refused rather than stored as U+FFFD (a different id or session).
@@ -143,7 +148,7 @@ export function parseItems(body: Buffer, format: BodyFormat, maxBatch: number): 
     } catch (err) {
       throw new BodyError(400, `body is not valid JSON: ${(err as Error).message}`);
     }
-    if (!Array.isArray(value)) throw new BodyError(400, 'body must be a JSON array of listen events');
+    if (!Array.isArray(value)) throw new BodyError(400, `body must be a JSON array of ${what}`);
     items = value;
   } else {
     items = [];

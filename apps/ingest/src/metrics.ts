@@ -7,6 +7,10 @@ export interface IngestMetrics {
   eventsAccepted: Counter;
   eventsDuplicate: Counter;
   eventsRejected: Counter<'reason'>;
+  tracksAccepted: Counter;
+  tracksReplaced: Counter;
+  tracksDuplicate: Counter;
+  tracksRejected: Counter<'reason'>;
   batchEvents: Histogram;
   commitSeconds: Histogram;
   groupRequests: Histogram;
@@ -50,6 +54,27 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Inges
     eventsRejected: new Counter({
       name: 'earshot_ingest_events_rejected_total',
       help: 'Events in refused batches, by reason (invalid, too_large, unavailable: not committed, answered 503; queue_full: refused at once, 503).',
+      labelNames: ['reason'],
+      registers,
+    }),
+    tracksAccepted: new Counter({
+      name: 'earshot_ingest_tracks_accepted_total',
+      help: 'Track events written as new rows (POST /v1/tracks), counted after commit.',
+      registers,
+    }),
+    tracksReplaced: new Counter({
+      name: 'earshot_ingest_tracks_replaced_total',
+      help: 'Track events that replaced the stored track of their id with other content (corrections).',
+      registers,
+    }),
+    tracksDuplicate: new Counter({
+      name: 'earshot_ingest_tracks_duplicate_total',
+      help: 'Track events acknowledged that were stored already as they are (retries), or repeated in the request.',
+      registers,
+    }),
+    tracksRejected: new Counter({
+      name: 'earshot_ingest_tracks_rejected_total',
+      help: 'Track events in refused requests, by reason (invalid, too_large, unavailable: answered 503).',
       labelNames: ['reason'],
       registers,
     }),

@@ -49,13 +49,63 @@ const listenEvent = {
   },
 } as const;
 
+const text = (description: string, minLength = 0) => ({
+  type: 'string',
+  minLength,
+  maxLength: 512,
+  description,
+});
+
+const trackEvent = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'stream', 'time', 'artist', 'title', 'kind'],
+  properties: {
+    id: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 128,
+      description:
+        'Unique per track event (UUIDv7 from the logger; derived from the source by a collector). An event with a stored id replaces it (a correction); the same event again adds nothing.',
+    },
+    stream: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 128,
+      description: 'Stream key; a track on an HLS stream-group key covers its variants.',
+    },
+    time: {
+      oneOf: [
+        { type: 'string', format: 'date-time', description: 'ISO-8601 with a zone.' },
+        { type: 'integer', description: 'Epoch milliseconds.' },
+      ],
+      description: "When the track starts on the stream; it plays until the stream's next track event.",
+    },
+    artist: text('Featured artist (required non-empty for music; may be empty for talk, ad and other).'),
+    title: text('Sound recording or segment title.', 1),
+    album: text('Album.'),
+    isrc: {
+      type: 'string',
+      description: 'ISRC, 12 characters once dashes are removed (`US-RC1-76-07839`); stored upper case.',
+    },
+    label: text('Marketing label.'),
+    duration: {
+      type: 'number',
+      exclusiveMinimum: 0,
+      maximum: 86_400,
+      description: "The track's length, seconds, if known.",
+    },
+    kind: { type: 'string', enum: ['music', 'talk', 'ad', 'other'] },
+  },
+} as const;
+
 export const openApiDocument = {
   openapi: '3.1.0',
   info: {
     title: 'Earshot ingest',
     version: '0.1.0',
     description:
-      'Receives listen events from streaming-server loggers. A batch is validated whole and acknowledged (2xx) only after it is committed; retrying a batch adds nothing.',
+      'Receives listen events and track events (now playing) from streaming-server loggers and collectors. A batch is validated whole and acknowledged (2xx) only after it is committed; retrying a batch adds nothing.',
   },
   components: {
     securitySchemes: {
@@ -68,6 +118,23 @@ export const openApiDocument = {
     },
     schemas: {
       ListenEvent: listenEvent,
+      TrackEvent: trackEvent,
+      TracksAccepted: {
+        type: 'object',
+        required: ['accepted', 'replaced', 'duplicates'],
+        properties: {
+          accepted: { type: 'integer', description: 'Track events stored as new by this request.' },
+          replaced: {
+            type: 'integer',
+            description: 'Track events that replaced the stored one of their id with other content.',
+          },
+          duplicates: {
+            type: 'integer',
+            description:
+              'Track events stored already as they are (a retry), or repeated in the request (the last of an id wins).',
+          },
+        },
+      },
       Issue: {
         type: 'object',
         required: ['index', 'field', 'reason'],
@@ -153,6 +220,55 @@ export const openApiDocument = {
           '503': {
             ...error(
               'The database is unavailable, the queue of events held for it is full (EARSHOT_QUEUE_MAX_EVENTS / EARSHOT_QUEUE_MAX_BYTES), or ingest is shutting down: nothing was written. Or the commit did not finish within EARSHOT_COMMIT_TIMEOUT_MS: it may still, and a retry stores nothing twice. Retry after Retry-After.',
+            ),
+            headers: { 'Retry-After': { schema: { type: 'integer' } } },
+          },
+        },
+      },
+    },
+    '/v1/tracks': {
+      post: {
+        summary: 'Ingest a batch of track events (what each stream plays from a time on)',
+        description:
+          'Same token, body formats, gzip and limits as /v1/events. Validated whole, written in one statement, acknowledged after commit.',
+        security: [{ bearer: [] }],
+        parameters: [
+          {
+            name: 'Content-Encoding',
+            in: 'header',
+            required: false,
+            schema: { type: 'string', enum: ['gzip', 'identity'] },
+          },
+        ],
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: { type: 'array', items: { $ref: '#/components/schemas/TrackEvent' } },
+            },
+            'application/x-ndjson': {
+              schema: { type: 'string', description: 'One TrackEvent JSON object per line.' },
+            },
+          },
+        },
+        responses: {
+          '200': {
+            description: 'Committed.',
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/TracksAccepted' } } },
+          },
+          '400': error(
+            'Invalid body or track events (core checks, unknown fields, time more than EARSHOT_MAX_EVENT_AHEAD_S ahead); `issues` names each by index, field and reason. Nothing was written.',
+          ),
+          '401': error('Missing or unknown bearer token.'),
+          '413': error(
+            'Body over EARSHOT_MAX_BODY_BYTES (compressed or inflated) or batch over EARSHOT_MAX_BATCH events.',
+          ),
+          '415': error(
+            'Content-Type is not application/json or application/x-ndjson, or Content-Encoding is not gzip.',
+          ),
+          '503': {
+            ...error(
+              'The database is unavailable or did not commit within EARSHOT_COMMIT_TIMEOUT_MS (it may still: a retry stores nothing twice), or ingest is shutting down. Retry after Retry-After.',
             ),
             headers: { 'Retry-After': { schema: { type: 'integer' } } },
           },

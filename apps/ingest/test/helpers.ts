@@ -51,6 +51,26 @@ export interface PostOptions {
   gzip?: boolean;
   ndjson?: boolean;
   headers?: Record<string, string>;
+  /** Default `/v1/events`. */
+  path?: string;
+}
+
+/** `n` valid track events with ids `${prefix}-${i}`, one a minute on stream `rock` from T0. */
+export function makeTracks(
+  n: number,
+  prefix = 't',
+  over: (i: number) => Record<string, unknown> = () => ({}),
+): Record<string, unknown>[] {
+  return Array.from({ length: n }, (_, i) => ({
+    id: `${prefix}-${i}`,
+    stream: 'rock',
+    time: T0 + i * 60_000,
+    artist: 'Earshot Demo',
+    title: `Tone ${i}`,
+    kind: 'music',
+    duration: 60,
+    ...over(i),
+  }));
 }
 
 /** POSTs a batch to an in-process app. */
@@ -76,7 +96,7 @@ export async function post(
     payload = new Uint8Array(gzipSync(payload)) as Uint8Array<ArrayBuffer>;
     headers['content-encoding'] = 'gzip';
   }
-  return app.request('/v1/events', { method: 'POST', headers, body: payload });
+  return app.request(options.path ?? '/v1/events', { method: 'POST', headers, body: payload });
 }
 
 export async function countRows(db: Db, where = 'true', params: unknown[] = []): Promise<number> {

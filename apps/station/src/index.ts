@@ -4,6 +4,7 @@
  */
 export { DEFAULT_AUDIO_DIR, loadAudio, type StationAudio, type Variant } from './audio.js';
 export { HLS_CLOCK, liveWindow, masterPlaylist, variantPlaylist } from './hls.js';
+export { DEMO_ARTIST, TONES, toneAt, toneTitle } from './programme.js';
 export {
   createStation,
   createStationApp,

@@ -20,6 +20,7 @@ export async function startStation(env: StationEnv, logger: Logger): Promise<Run
       })
     : createCallbackSink((event) => logger.info({ event: { ...event, ip: undefined } }, 'listen event'), {
         logger,
+        onTrack: (track) => logger.info({ track }, 'track event'),
       });
   const station = await createStation({
     sink,

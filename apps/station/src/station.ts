@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { createListenLogger, type EventSink, type LoggerLike } from '@earshot/logger';
+import { createListenLogger, type EventSink, type ListenLogger, type LoggerLike } from '@earshot/logger';
 import { createFetchAdapter } from '@earshot/logger/fetch';
 import { createAdaptorServer } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
@@ -8,6 +8,7 @@ import { cors } from 'hono/cors';
 import { loadAudio, type StationAudio } from './audio.js';
 import { HLS_CLOCK, liveWindow, masterPlaylist, segmentOf, variantPlaylist } from './hls.js';
 import { liveMp3Body } from './mp3.js';
+import { startToneAnnouncer } from './programme.js';
 
 /** Stream keys the station reports under. */
 export const STREAM_KEYS = { mp3: 'live-mp3', hlsGroup: 'live' } as const;
@@ -35,6 +36,11 @@ export interface StationOptions {
   logger?: LoggerLike;
   /** Clock, epoch ms: the live position of every stream follows it. Default `Date.now`. */
   now?: () => number;
+  /**
+   * Announce each tone as a track event (the listen logger's `nowPlaying`, to the sink's
+   * `pushTrack`) on `live-mp3` and the HLS group `live` when it starts. Default true.
+   */
+  announceTracks?: boolean;
 }
 
 /** A running station. */
@@ -47,10 +53,12 @@ export interface Station {
 }
 
 /** Serves a 64 kbit/s MP3 stream at `/stream.mp3` and live HLS at `/hls/live.m3u8`, logging listen events. */
-export function createStationApp(options: StationOptions & { audio: StationAudio }): Hono {
+export function createStationApp(
+  options: StationOptions & { audio: StationAudio; listen?: ListenLogger },
+): Hono {
   const { audio, sink, logger } = options;
   const now = options.now ?? Date.now;
-  const listen = createListenLogger({ sink, now, logger });
+  const listen = options.listen ?? createListenLogger({ sink, now, logger });
   const web = createFetchAdapter(listen, { trustProxy: options.trustProxy });
   const master = masterPlaylist(audio.variants);
   const byName = new Map(audio.variants.map((variant) => [variant.name, variant]));
@@ -153,7 +161,9 @@ const KEEP_ALIVE_MS = 65_000;
  */
 export async function createStation(options: StationOptions): Promise<Station> {
   const audio = await loadAudio(options.audioDir);
-  const app = createStationApp({ ...options, audio });
+  const now = options.now ?? Date.now;
+  const listen = createListenLogger({ sink: options.sink, now, logger: options.logger });
+  const app = createStationApp({ ...options, audio, listen });
   const server = createAdaptorServer({ fetch: app.fetch });
   // HLS players reuse one connection for a segment every target duration (6 s). Node's default
   // keep-alive of 5 s closes it just before each reuse: every segment request races a reset, and
@@ -171,12 +181,28 @@ export async function createStation(options: StationOptions): Promise<Station> {
     });
   });
   const { port } = server.address() as AddressInfo;
+  const stopAnnouncing =
+    options.announceTracks === false
+      ? () => {}
+      : startToneAnnouncer({
+          listen,
+          now,
+          logger: options.logger,
+          streams: [
+            { key: STREAM_KEYS.mp3, loopMs: (audio.mp3.byteLength * 8) / audio.mp3BitrateKbps },
+            {
+              key: STREAM_KEYS.hlsGroup,
+              loopMs: (audio.variants[0]?.segments.length ?? 3) * HLS_CLOCK.segmentMs,
+            },
+          ],
+        });
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   let closing: Promise<void> | undefined;
   return {
     url,
     port,
     close() {
+      stopAnnouncing();
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());
         // Streams never end by themselves: cut them, which emits each listener's remainder.

@@ -71,6 +71,7 @@ describe.each<Driver>(['postgres', 'pglite'])('@earshot/db on %s', (driver) => {
       'stream_listener_months',
       'stream_minutes',
       'stream_quarter_hours',
+      'stream_tracks',
     ]);
     const partitioned = await db.query<{ strategy: string }>(
       `select partstrat as strategy from pg_partitioned_table where partrelid = 'listen_events'::regclass`,

@@ -87,6 +87,7 @@ export {
   streamListenerMonths,
   streamMinutes,
   streamQuarterHours,
+  streamTracks,
 } from './schema.js';
 export {
   countUnfinalized,
@@ -96,3 +97,10 @@ export {
   type SweepResult,
   sweepOnce,
 } from './sweep.js';
+export {
+  type InsertTracksOptions,
+  type InsertTracksResult,
+  insertTracks,
+  type ReadTracksOptions,
+  readTracks,
+} from './tracks.js';

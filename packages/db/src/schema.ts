@@ -297,3 +297,30 @@ export const earshotSettings = pgTable('earshot_settings', {
   settings: jsonb('settings').notNull(),
   updatedAt: ts('updated_at').notNull().default(sql`now()`),
 });
+
+/**
+ * Track events (DESIGN section 9): from `time` on, `stream` plays this track, until the stream's
+ * next row. Keyed by the event id alone, so an event with a stored id replaces that row (a
+ * correction, also one that moves `time`). Figures read a stream's rows in time order.
+ */
+export const streamTracks = pgTable(
+  'stream_tracks',
+  {
+    id: text('id').primaryKey(),
+    stream: text('stream').notNull(),
+    time: ts('time').notNull(),
+    /** Empty for talk, ads and other segments without one. */
+    artist: text('artist').notNull(),
+    title: text('title').notNull(),
+    album: text('album'),
+    /** 12 characters, no dashes, upper case (core's `parseTrack`). */
+    isrc: text('isrc'),
+    label: text('label'),
+    /** The track's length, if the source said. */
+    durationMs: integer('duration_ms'),
+    /** `music`, `talk`, `ad` or `other`. */
+    kind: text('kind').notNull(),
+    receivedAt: ts('received_at').notNull().default(sql`now()`),
+  },
+  (t) => [index('stream_tracks_stream_time').on(t.stream, t.time)],
+);

@@ -1,16 +1,19 @@
-import type { ListenEvent } from '@earshot/core';
+import type { ListenEvent, TrackEvent } from '@earshot/core';
 import type { EventSink, LoggerLike, SinkStats } from './types.js';
 
 export interface CallbackSinkOptions {
   logger?: LoggerLike;
   /** How long `close()` waits for pending callbacks by default, ms. Default 5000. */
   closeTimeoutMs?: number;
+  /** Where track events go (`pushTrack`, the listen logger's `nowPlaying`); without it they are dropped, counted. */
+  onTrack?: (track: TrackEvent) => void | Promise<void>;
 }
 
 /**
  * A sink that hands each event to your function: for a custom transport (a queue, a file, a test).
  * A callback that throws or rejects counts as `failed` and is logged; it never reaches the audio
- * path. `flush` waits for the promises the callback returned.
+ * path. `flush` waits for the promises the callback returned. Track events go to `onTrack` and are
+ * counted with the listen events.
  */
 export function createCallbackSink(
   callback: (event: ListenEvent) => void | Promise<void>,
@@ -26,6 +29,27 @@ export function createCallbackSink(
     options.logger?.error({ err: error }, 'earshot callback sink: the callback failed');
   };
 
+  function hand<T>(to: (item: T) => void | Promise<void>, item: T): void {
+    if (closed) {
+      counters.dropped++;
+      return;
+    }
+    try {
+      const result = to(item);
+      if (result && typeof (result as Promise<void>).then === 'function') {
+        const tracked: Promise<void> = Promise.resolve(result).then(() => {
+          counters.sent++;
+        }, fail);
+        pending.add(tracked);
+        void tracked.finally(() => pending.delete(tracked));
+      } else {
+        counters.sent++;
+      }
+    } catch (error) {
+      fail(error);
+    }
+  }
+
   async function flush(flushOptions?: { timeoutMs?: number }): Promise<void> {
     const all = Promise.allSettled([...pending]).then(() => undefined);
     if (flushOptions?.timeoutMs === undefined) return all;
@@ -39,24 +63,11 @@ export function createCallbackSink(
 
   return {
     push(event) {
-      if (closed) {
-        counters.dropped++;
-        return;
-      }
-      try {
-        const result = callback(event);
-        if (result && typeof (result as Promise<void>).then === 'function') {
-          const tracked: Promise<void> = Promise.resolve(result).then(() => {
-            counters.sent++;
-          }, fail);
-          pending.add(tracked);
-          void tracked.finally(() => pending.delete(tracked));
-        } else {
-          counters.sent++;
-        }
-      } catch (error) {
-        fail(error);
-      }
+      hand(callback, event);
+    },
+    pushTrack(track) {
+      if (options.onTrack) hand(options.onTrack, track);
+      else counters.dropped++;
     },
     flush,
     close(closeOptions) {

@@ -13,10 +13,21 @@ export type {
   SegmentTracker,
   ServedPlaylist,
 } from './hls.js';
-export { createHttpSink, eventsUrl, type HttpSink, type HttpSinkOptions } from './http-sink.js';
+export {
+  createHttpSink,
+  eventsUrl,
+  type HttpSink,
+  type HttpSinkOptions,
+  tracksUrl,
+} from './http-sink.js';
 export { isValidSessionId, newId, resolveSessionId, type SessionSource } from './ids.js';
 export { isIpv4, isIpv6, normalizeIp, proxyHops, resolveClientIp } from './ip.js';
-export { createListenLogger, type ListenLogger, type ListenLoggerOptions } from './listen-logger.js';
+export {
+  createListenLogger,
+  type ListenLogger,
+  type ListenLoggerOptions,
+  type NowPlaying,
+} from './listen-logger.js';
 export { isMasterPlaylist, rewritePlaylistUris, type UriParams, withQueryParams } from './playlist.js';
 export {
   createSegmentLedger,
@@ -24,4 +35,12 @@ export {
   type ShoutcastOptions,
   type ShoutcastTracker,
 } from './shoutcast.js';
-export type { EventSink, ListenEvent, LogFn, LoggerLike, RequestFacts, SinkStats } from './types.js';
+export type {
+  EventSink,
+  ListenEvent,
+  LogFn,
+  LoggerLike,
+  RequestFacts,
+  SinkStats,
+  TrackEvent,
+} from './types.js';

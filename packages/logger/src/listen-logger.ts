@@ -1,3 +1,4 @@
+import type { TrackEvent } from '@earshot/core';
 import { buildEvent, type Delivery } from './event.js';
 import {
   type HlsMasterOptions,
@@ -53,7 +54,28 @@ export interface ListenLogger {
   hlsVariant(options: HlsVariantOptions): ServedPlaylist;
   /** A segment request: emits one event when the response ends. */
   hlsSegment(options: HlsSegmentOptions): SegmentTracker;
+  /**
+   * Announces what `stream` plays from `track.time` on (default now) until its next track: pushes a
+   * track event (DESIGN section 9) with a new UUIDv7 id (or `track.id`) to the sink's `pushTrack` (the HTTP sink
+   * posts it to ingest's `/v1/tracks`). Never throws; returns the event pushed, or undefined when
+   * the sink takes no tracks.
+   */
+  nowPlaying(stream: string, track: NowPlaying): TrackEvent | undefined;
 }
+
+/** What {@link ListenLogger.nowPlaying} is told: a track event without its id and stream. */
+export type NowPlaying = Omit<TrackEvent, 'id' | 'stream' | 'time' | 'kind'> & {
+  /**
+   * The event's id. Default a new UUIDv7. Give one derived from your playout (its log entry, or
+   * stream + start time) when the same play may be announced twice, by a restarted process or by
+   * several: ingest stores an id once.
+   */
+  id?: string;
+  /** When the track starts, epoch ms. Default now. */
+  time?: number;
+  /** Default `music`. */
+  kind?: TrackEvent['kind'];
+};
 
 export function createListenLogger(options: ListenLoggerOptions): ListenLogger {
   const { sink, logger } = options;
@@ -78,5 +100,25 @@ export function createListenLogger(options: ListenLoggerOptions): ListenLogger {
     hlsMaster: (masterOptions) => serveMasterPlaylist(context, masterOptions),
     hlsVariant: (variantOptions) => serveVariantPlaylist(context, variantOptions),
     hlsSegment: (segmentOptions) => trackSegment(context, segmentOptions),
+    nowPlaying(stream, track) {
+      try {
+        if (!sink.pushTrack) {
+          logger?.warn({ stream }, 'now playing: the sink takes no track events; not sent');
+          return undefined;
+        }
+        const event: TrackEvent = {
+          ...track,
+          id: track.id ?? makeId(),
+          stream,
+          time: track.time ?? now(),
+          kind: track.kind ?? 'music',
+        };
+        sink.pushTrack(event);
+        return event;
+      } catch (error) {
+        logger?.error({ err: error }, 'track event could not be pushed to the sink');
+        return undefined;
+      }
+    },
   };
 }

@@ -1,6 +1,6 @@
-import type { ListenEvent } from '@earshot/core';
+import type { ListenEvent, TrackEvent } from '@earshot/core';
 
-export type { ListenEvent };
+export type { ListenEvent, TrackEvent };
 
 /** A structured log function: pino's `(object, message)` signature. */
 export type LogFn = (object: Record<string, unknown>, message?: string) => void;
@@ -36,6 +36,13 @@ export interface SinkStats {
  */
 export interface EventSink {
   push(event: ListenEvent): void;
+  /**
+   * Takes a track event (what a stream plays from its `time` on; the listen logger's `nowPlaying`),
+   * under the same rules as `push`. Optional: a sink without it has nowhere to send tracks.
+   */
+  pushTrack?(track: TrackEvent): void;
+  /** The counters of track events, when the sink keeps them apart from `stats()` (the HTTP sink). */
+  trackStats?(): SinkStats;
   /** Sends everything buffered now; resolves when it was delivered or given up on (or at `timeoutMs`). */
   flush(options?: { timeoutMs?: number }): Promise<void>;
   /** Stops taking events, flushes with a deadline, and resolves with the final counters. Idempotent. */

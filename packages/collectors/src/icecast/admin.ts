@@ -26,6 +26,13 @@ export interface IcecastMountStats {
   /** Bytes read from the source so far, and since when (for a measured bitrate). */
   totalBytesRead: number | undefined;
   streamStartS: number | undefined;
+  /**
+   * Now playing: `<title>` (the ICY `StreamTitle` an MP3/AAC source sent with `admin/metadata`, or
+   * an Ogg source's TITLE comment) and `<artist>` (Ogg sources' ARTIST comment). Absent when the
+   * source sent none.
+   */
+  title?: string;
+  artist?: string;
 }
 
 type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
@@ -68,12 +75,17 @@ export function parseStats(xml: string): Parsed<IcecastStats> {
   for (const s of childrenNamed(doc.root, 'source')) {
     const mount = s.attributes.mount;
     if (!mount) continue;
-    mounts.set(mount, {
+    const stats: IcecastMountStats = {
       listeners: Number(childText(s, 'listeners') ?? 0) || 0,
       bitrateKbps: declaredBitrate(s),
       totalBytesRead: numberOrUndefined(childText(s, 'total_bytes_read')),
       streamStartS: parseIcecastTime(childText(s, 'stream_start_iso8601') ?? childText(s, 'stream_start')),
-    });
+    };
+    const title = childText(s, 'title')?.trim();
+    const artist = childText(s, 'artist')?.trim();
+    if (title) stats.title = title;
+    if (artist) stats.artist = artist;
+    mounts.set(mount, stats);
   }
   return { ok: true, value: { serverStartS, mounts } };
 }

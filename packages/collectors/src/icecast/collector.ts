@@ -1,4 +1,4 @@
-import type { ListenEvent } from '@earshot/core';
+import type { ListenEvent, TrackEvent } from '@earshot/core';
 import type { EventSink, LoggerLike } from '@earshot/logger';
 import { parseAccessLine } from '../access-log/parse-line.js';
 import { shortHash } from '../shared/deterministic-id.js';
@@ -15,6 +15,7 @@ import {
   type IcecastStats,
 } from './admin.js';
 import { type Connection, closeEvents, sessionIdOf, tickEvents } from './connection.js';
+import { type SeenTitle, titleText, trackOfTitle } from './tracks.js';
 
 /** A mount to count, its stream key and, optionally, its bitrate (for the ticks' bytes). */
 export interface IcecastMount {
@@ -42,6 +43,10 @@ export interface IcecastCollectorOptions {
    * closed at its last sighting, s. Default max(2 ticks, 10 s). Without an access log: at once.
    */
   graceS?: number;
+  /**
+   * Where the events go; track events (a counted mount's title changed) go to its `pushTrack` (the
+   * HTTP sink posts them to ingest's `/v1/tracks`). A sink without `pushTrack` gets no tracks.
+   */
   sink: EventSink;
   logger?: LoggerLike;
   /** How long a cycle waits for the sink to deliver its events before it goes on, ms. Default the tick. */
@@ -61,6 +66,8 @@ export interface CycleReport {
   closedFromLogOnly: number;
   /** Connections closed at their last sighting (no log line within the grace: Icecast killed, no log). */
   closedEstimated: number;
+  /** Track events made: counted mounts whose title changed. */
+  tracks: number;
   /** Whether the state was written (the sink had delivered everything). */
   saved: boolean;
 }
@@ -92,6 +99,8 @@ interface IcecastState {
   log?: LogPosition;
   connections: Record<string, Connection>;
   closed: Tombstone[];
+  /** Per counted mount, the title it was last seen playing (absent in states written before tracks). */
+  titles?: Record<string, SeenTitle>;
 }
 
 const TOMBSTONE_MS = 3_600_000;
@@ -131,6 +140,8 @@ export function icecastLogText(text: string): string {
  * the counted mounts every tick (admin `listclients`), and at disconnect the exact remainder from
  * Icecast's access log (seconds connected and bytes sent). Event ids and times are derived from
  * (server, Icecast start, client id, tick boundary | close), so a restart or a retry adds nothing.
+ * A counted mount's title (admin `stats`) that changes becomes a track event (DESIGN section 9)
+ * at the poll that saw it, its id derived from (server, mount, title, first sighting).
  */
 export function createIcecastCollector(options: IcecastCollectorOptions): IcecastCollector {
   const tickS = options.tickS ?? 30;
@@ -144,6 +155,7 @@ export function createIcecastCollector(options: IcecastCollectorOptions): Icecas
   let state: IcecastState = { version: 1, server, tickS, connections: {}, closed: [] };
   let loaded = false;
   let running: Promise<CycleReport> | undefined;
+  let warnedNoTracks = false;
 
   const mountOf = (mount: string, stats?: IcecastMountStats): IcecastMount | undefined => {
     if (configured) return configured.get(mount);
@@ -268,10 +280,34 @@ export function createIcecastCollector(options: IcecastCollectorOptions): Icecas
     state.log = position;
   }
 
-  async function poll(events: ListenEvent[], report: CycleReport, now: number): Promise<void> {
+  /** A track event for each counted mount whose title differs from the one it was last seen with. */
+  function titleChanges(mount: IcecastMount, mountStats: IcecastMountStats, seenMs: number): TrackEvent[] {
+    state.titles ??= {};
+    const titles = state.titles;
+    const text = titleText(mountStats);
+    if ((titles[mount.mount]?.text ?? '') === text) return [];
+    if (text === '') {
+      delete titles[mount.mount];
+      return [];
+    }
+    const seen: SeenTitle = { text, firstSeenMs: seenMs };
+    titles[mount.mount] = seen;
+    const track = trackOfTitle(server, mount.mount, mount.stream, seen, mountStats);
+    return track ? [track] : [];
+  }
+
+  async function poll(
+    events: ListenEvent[],
+    tracks: TrackEvent[],
+    report: CycleReport,
+    now: number,
+  ): Promise<void> {
     let stats: IcecastStats;
+    let seenMs: number;
     try {
-      stats = (await fetchStats(options.admin)).value;
+      const answer = await fetchStats(options.admin);
+      stats = answer.value;
+      seenMs = answer.sentMs;
     } catch (error) {
       logger?.warn({ err: error }, 'Icecast admin stats failed; this cycle makes no ticks');
       return;
@@ -288,6 +324,7 @@ export function createIcecastCollector(options: IcecastCollectorOptions): Icecas
         polledMounts.add(mount.mount); // no source: no listeners
         continue;
       }
+      tracks.push(...titleChanges(mount, mountStats, seenMs));
       let answer: Awaited<ReturnType<typeof fetchListClients>>;
       try {
         answer = await fetchListClients(options.admin, mount.mount);
@@ -350,18 +387,30 @@ export function createIcecastCollector(options: IcecastCollectorOptions): Icecas
       closedFromLog: 0,
       closedFromLogOnly: 0,
       closedEstimated: 0,
+      tracks: 0,
       saved: false,
     };
     const events: ListenEvent[] = [];
+    const tracks: TrackEvent[] = [];
     // The log first: a connection it closes is not mistaken for one that vanished.
     await readLog(events, report, now);
-    await poll(events, report, now);
+    await poll(events, tracks, report, now);
     state.closed = state.closed.filter((t) => now - t.closedAtMs < TOMBSTONE_MS).slice(-MAX_TOMBSTONES);
     for (const e of events) options.sink.push(e);
+    report.tracks = tracks.length;
+    if (tracks.length > 0) {
+      const { sink } = options;
+      if (sink.pushTrack) for (const t of tracks) sink.pushTrack(t);
+      else if (!warnedNoTracks) {
+        warnedNoTracks = true;
+        logger?.warn({}, 'the sink takes no track events: title changes are not sent');
+      }
+    }
     await options.sink.flush({ timeoutMs: options.flushTimeoutMs ?? tickMs });
     // Saved only once everything made so far is delivered: a crash before that re-reads the same
     // log lines and makes the same events again, which ingest keeps once.
-    if (options.stateFile && options.sink.stats().buffered === 0) {
+    const buffered = options.sink.stats().buffered + (options.sink.trackStats?.().buffered ?? 0);
+    if (options.stateFile && buffered === 0) {
       await writeStateFile(options.stateFile, state);
       report.saved = true;
     }
