@@ -2,7 +2,15 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAudienceOf, createEnricher, NO_AGENT_RULES, openGeoDatabase } from '@earshot/audience';
-import { buildReport, type ListenEvent, parseEvent, type Report } from '@earshot/core';
+import {
+  buildReport,
+  buildTrackReport,
+  type ListenEvent,
+  parseEvent,
+  type Report,
+  SOUNDEXCHANGE_COLUMNS,
+  type TrackReport,
+} from '@earshot/core';
 import { readTracks } from '@earshot/db';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -219,5 +227,76 @@ describe('all in one process on embedded PGlite, no Redis', () => {
     expect((await read(`${period}&by=country&parts=breakdown`)).breakdown).toEqual(
       buildReport(offlineEvents, { ...SETTINGS, audience, by: 'country' }).breakdown,
     );
+
+    // The track figures of the station's tones over these sessions: the API's (from the stored
+    // tracks and the stored sessions' raw events) equal core's offline, net and gross.
+    // Two songs on the MP3 stream and a show on HLS while these sessions played, posted as a
+    // playout system would (the station's own tones follow them, from its start).
+    const start = sent[0]!.time - 1000;
+    const posted = [
+      {
+        id: 'song-1',
+        stream: 'live-mp3',
+        time: start,
+        artist: 'Nina Simone',
+        title: 'Feeling Good',
+        isrc: 'GBF086500040',
+        kind: 'music',
+      },
+      {
+        id: 'song-2',
+        stream: 'live-mp3',
+        time: start + 40_000,
+        artist: 'Miles Davis',
+        title: 'So What',
+        album: 'Kind of Blue',
+        label: 'Columbia',
+        kind: 'music',
+      },
+      { id: 'show-1', stream: 'live', time: start, artist: '', title: 'Morning Show', kind: 'talk' },
+    ];
+    const postTracks = await fetch(`${running.ingestUrl}/v1/tracks`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${INGEST}`, 'content-type': 'application/json' },
+      body: JSON.stringify(posted),
+    });
+    expect(postTracks.status, await postTracks.clone().text()).toBe(200);
+    const from = Date.parse(offline.config.from);
+    const to = Date.parse(offline.config.to);
+    const tracks = await readTracks(running.db, { from, to });
+    expect(tracks.map((t) => t.id)).toEqual(expect.arrayContaining(['song-1', 'song-2', 'show-1']));
+    const readTrackReport = async (query: string): Promise<TrackReport> => {
+      const response = await fetch(`${running.reportsUrl}/v1/tracks?${period}${query}`, {
+        headers: { authorization: `Bearer ${READ}` },
+      });
+      expect(response.status, await response.clone().text()).toBe(200);
+      return (await response.json()) as TrackReport;
+    };
+    const netTracks = buildTrackReport(offlineEvents, tracks, { ...SETTINGS, audience, from, to });
+    const grossTracks = buildTrackReport(offlineEvents, tracks, {
+      ...SETTINGS,
+      audience,
+      from,
+      to,
+      basis: 'gross',
+    });
+    expect(await readTrackReport('')).toEqual(netTracks);
+    expect(await readTrackReport('&gross=true')).toEqual(grossTracks);
+    const performances = (r: TrackReport) => r.plays.reduce((n, p) => n + p.performances, 0);
+    expect(performances(netTracks)).toBeGreaterThan(0);
+    // The crawler and the relay listened to both songs: two performances more each, gross.
+    const song = (r: TrackReport, id: string) => r.plays.find((p) => p.id === id)!;
+    expect(song(grossTracks, 'song-1').performances - song(netTracks, 'song-1').performances).toBe(2);
+    expect(song(grossTracks, 'song-2').performances - song(netTracks, 'song-2').performances).toBe(2);
+    expect(song(netTracks, 'song-1').performances).toBe(2); // a and b (b, 30 s, is a short session)
+    expect(performances(grossTracks)).toBeGreaterThan(performances(netTracks));
+    const tsv = await fetch(
+      `${running.reportsUrl}/v1/soundexchange?${period}&service=EARSHOT-DEMO&category=A`,
+      { headers: { authorization: `Bearer ${READ}` } },
+    );
+    expect(tsv.status).toBe(200);
+    const rows = (await tsv.text()).trimEnd().split('\n');
+    expect(rows[0]!.split('\t')).toEqual([...SOUNDEXCHANGE_COLUMNS]);
+    expect(rows.slice(1).map((r) => r.split('\t').length)).toEqual(netTracks.songs.map(() => 8));
   });
 });

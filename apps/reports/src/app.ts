@@ -9,6 +9,7 @@ import { liveRoutes } from './routes/live.js';
 import { reportRoutes } from './routes/reports.js';
 import { serveDashboard } from './routes/static.js';
 import { streamRoutes } from './routes/streams.js';
+import { trackRoutes } from './routes/tracks.js';
 import type { Station } from './stations.js';
 
 export type { AppLogger } from './routes/deps.js';
@@ -72,6 +73,7 @@ export function createApp(options: CreateAppOptions): { app: Hono; live: LiveFee
   );
   app.route('/v1', reportRoutes(deps));
   app.route('/v1', streamRoutes(deps));
+  app.route('/v1', trackRoutes(deps));
   app.route('/v1', liveApi.routes);
 
   return {
