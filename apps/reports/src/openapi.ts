@@ -196,12 +196,62 @@ export const openApiDocument = {
     },
     '/v1/breakdowns': {
       get: {
-        summary: 'Session-length histogram, this period vs a week earlier, by output, by client family',
+        summary:
+          'Session-length histogram, this period vs a week earlier, and the summary figures by country, device, OS, player and output',
         parameters: periodParameters,
         responses: {
           200: {
             description:
               '`{ config, basis, station?, histogram: [{ label, fromS, toS, sessions, short }], comparison: { current, previous, streams: [{ stream, current, previous, delta }] }, groups: { country, device, os, player, output, class? } }`. Each `groups` table holds the summary figures (AQH, TLH, cume, active sessions...) of the selected streams together per value of the dimension (`class` only when gross). The histogram counts sessions that start in the period; the first bin, `short (< minSession s)`, holds the short sessions (tune-outs), the others the counted sessions by listening time.',
+          },
+          400: error,
+          401: unauthorized,
+        },
+      },
+    },
+    '/v1/tracks': {
+      get: {
+        summary: 'Track figures (DESIGN 9): plays with their audience, songs, aggregate tuning hours',
+        description:
+          "From the stored track events (POST /v1/tracks on ingest) and the raw events of the stored sessions of the period, by core's buildTrackReport: equal to `earshot report --events E --tracks T` on the same events. Raw events are kept for the retention's days; a period older than that has no listeners left to count. `performanceMin` (seconds, default 0: any listening, as SoundExchange counts) sets what makes a performance. Net by default (`gross=true`: every session).",
+        parameters: [
+          ...periodParameters,
+          { name: 'performanceMin', in: 'query', required: false, schema: { type: 'number' } },
+          { name: 'format', in: 'query', required: false, schema: { type: 'string', enum: ['json', 'csv'] } },
+          {
+            name: 'part',
+            in: 'query',
+            required: false,
+            schema: { type: 'string', enum: ['plays', 'songs', 'ath'] },
+          },
+        ],
+        responses: {
+          200: {
+            description:
+              '`{ config, plays: [{ ...track, start, end, listenersAtStart, performances, tlh, tuneOuts, tuneOutRate, expectedTuneOutRate, tuneOutIndex, daypart }], songs: [{ key, artist, title, isrc?, plays, performances, tlh, tuneOuts, tuneOutIndex }], ath: [{ stream, month, hours }] }`, or one part as CSV.',
+          },
+          400: error,
+          401: unauthorized,
+        },
+      },
+    },
+    '/v1/soundexchange': {
+      get: {
+        summary: "SoundExchange report of use (census: each song's actual total performances), tab-separated",
+        parameters: [
+          ...periodParameters,
+          { name: 'service', in: 'query', required: true, schema: { type: 'string' } },
+          {
+            name: 'category',
+            in: 'query',
+            required: false,
+            schema: { type: 'string', enum: ['A', 'B', 'C', 'H', 'I', 'J', 'K', 'L'] },
+          },
+        ],
+        responses: {
+          200: {
+            description:
+              'Header row NAME_OF_SERVICE, TRANSMISSION_CATEGORY, FEATURED_ARTIST, SOUND_RECORDING_TITLE, ISRC, ALBUM_TITLE, MARKETING_LABEL, ACTUAL_TOTAL_PERFORMANCES, then one row per sound recording (music) played in [from, to).',
           },
           400: error,
           401: unauthorized,
