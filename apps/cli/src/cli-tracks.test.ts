@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createAudienceOf } from '@earshot/audience';
 import {
   buildReport,
@@ -96,6 +97,7 @@ describe('earshot report --tracks', () => {
       kinds: ['music'],
       plays: core.plays,
       songs: core.songs,
+      shows: core.shows,
       ath: core.ath,
     });
     expect(core.plays.some((p) => p.performances > 0)).toBe(true);
@@ -105,7 +107,7 @@ describe('earshot report --tracks', () => {
   it('prints the plays, songs and ATH as CSV and a Tracks section in the table', async () => {
     const args = ['report', '--events', eventsPath, '--tracks', tracksPath, '--tz', TZ];
     const core = buildTrackReport(events, tracks, { tz: TZ, audience });
-    for (const part of ['plays', 'songs', 'ath'] as const) {
+    for (const part of ['plays', 'songs', 'shows', 'ath'] as const) {
       const csv = await run([...args, '--format', 'csv', '--part', part]);
       expect(csv.code).toBe(0);
       const lines = csv.stdout.trimEnd().split('\n');
@@ -188,6 +190,49 @@ describe('earshot soundexchange', () => {
     expect(lines.slice(1)).toEqual(rows.map((r) => SOUNDEXCHANGE_COLUMNS.map((c) => r[c]).join('\t')));
     expect(rows.length).toBeGreaterThan(0);
     expect(rows[0]!.TRANSMISSION_CATEGORY).toBe('B');
+  });
+
+  it("writes the sample station's report of use: every row of the template's columns, ISRC or album and label", async () => {
+    const samples = fileURLToPath(new URL('../../../samples/', import.meta.url));
+    const result = await run([
+      'soundexchange',
+      '--events',
+      join(samples, 'station.ndjson.gz'),
+      '--tracks',
+      join(samples, 'station-tracks.ndjson'),
+      '--from',
+      '2026-11-03T05:00',
+      '--to',
+      '2026-11-03T10:00',
+      '--tz',
+      TZ,
+      '--service',
+      'EARSHOT-SAMPLE',
+    ]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const [header, ...rows] = result.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => line.split('\t'));
+    expect(header).toEqual([...SOUNDEXCHANGE_COLUMNS]);
+    expect(rows.length).toBeGreaterThan(20);
+    const column = (name: (typeof SOUNDEXCHANGE_COLUMNS)[number]) => SOUNDEXCHANGE_COLUMNS.indexOf(name);
+    for (const row of rows) {
+      expect(row).toHaveLength(SOUNDEXCHANGE_COLUMNS.length);
+      expect(row[column('NAME_OF_SERVICE')]).toBe('EARSHOT-SAMPLE');
+      expect(row[column('FEATURED_ARTIST')]).not.toBe('');
+      expect(row[column('SOUND_RECORDING_TITLE')]).not.toBe('');
+      // 37 CFR 370: the ISRC, or else the album and the marketing label, identify the recording.
+      const isrc = row[column('ISRC')]!;
+      if (isrc === '') {
+        expect(row[column('ALBUM_TITLE')]).not.toBe('');
+        expect(row[column('MARKETING_LABEL')]).not.toBe('');
+      } else expect(isrc).toMatch(/^[A-Z]{2}[A-Z0-9]{3}\d{7}$/);
+      expect(Number(row[column('ACTUAL_TOTAL_PERFORMANCES')])).toBeGreaterThanOrEqual(0);
+      expect(Number.isInteger(Number(row[column('ACTUAL_TOTAL_PERFORMANCES')]))).toBe(true);
+    }
+    expect(rows.some((row) => Number(row[column('ACTUAL_TOTAL_PERFORMANCES')]) > 10)).toBe(true);
   });
 
   it('exits 2 without --service or --tracks, on a bad category and on --format', async () => {

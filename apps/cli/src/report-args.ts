@@ -21,10 +21,11 @@ export const CSV_PARTS = [
   'breakdown',
   'plays',
   'songs',
+  'shows',
   'ath',
 ] as const;
 /** CSV parts that come from the track figures (they need --tracks). */
-export const TRACK_CSV_PARTS: readonly CsvPart[] = ['plays', 'songs', 'ath'];
+export const TRACK_CSV_PARTS: readonly CsvPart[] = ['plays', 'songs', 'shows', 'ath'];
 export type CsvPart = (typeof CSV_PARTS)[number];
 
 /** Everything `earshot report` was asked to do, validated. */
@@ -88,11 +89,11 @@ Options:
                         --monitor-ips likewise: applied to events that carry an ip
   --format FORMAT       table (default), json (the DESIGN section 7 shape) or csv
   --part PART           with --format csv: summary (default; breakdown with --by), sessions, minutes,
-                        quarterHours, breakdown, or with --tracks plays, songs or ath
+                        quarterHours, breakdown, or with --tracks plays, songs, shows or ath
   --tracks FILE         NDJSON track events (what each stream plays from when, DESIGN section 9;
                         .gz read as gzip): adds per play listeners at start, performances, TLH,
                         tune-outs and a tune-out index, per song totals and ATH per month
-                        (json: "tracks"; csv: --part plays, songs or ath; table: a Tracks section);
+                        (json: "tracks"; csv: --part plays, songs, shows or ath; table: a Tracks section);
                         plays cover the whole period, whatever --daypart
   --performance-min S   listening inside a play that makes a performance, seconds (default 0:
                         any listening, as SoundExchange counts)

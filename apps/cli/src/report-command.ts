@@ -169,6 +169,7 @@ function render(
               kinds: tracks.config.kinds,
               plays: tracks.plays,
               songs: tracks.songs,
+              shows: tracks.shows,
               ath: tracks.ath,
             },
           }

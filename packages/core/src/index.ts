@@ -121,9 +121,11 @@ export {
   type TrackReport,
   type TrackReportConfig,
   type TrackReportOptions,
+  type TrackShow,
   type TrackSong,
   trackPlays,
   trackReportPeriod,
+  trackShows,
   trackSongs,
 } from './tracks.js';
 export { isValidTimeZone, type LocalTime, localTime, parseReportTime, zonedTimeToUtc } from './zone.js';

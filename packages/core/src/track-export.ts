@@ -2,9 +2,9 @@ import { csvField } from './csv.js';
 import type { TrackReport, TrackSong } from './tracks.js';
 
 /** The list parts of a track report, each exportable as CSV. */
-export type TrackPart = 'plays' | 'songs' | 'ath';
+export type TrackPart = 'plays' | 'songs' | 'shows' | 'ath';
 
-export const TRACK_PARTS: readonly TrackPart[] = ['plays', 'songs', 'ath'];
+export const TRACK_PARTS: readonly TrackPart[] = ['plays', 'songs', 'shows', 'ath'];
 
 /** CSV columns of each track part, in order (the field names of its rows). */
 export const TRACK_COLUMNS: Readonly<Record<TrackPart, readonly string[]>> = {
@@ -43,6 +43,7 @@ export const TRACK_COLUMNS: Readonly<Record<TrackPart, readonly string[]>> = {
     'tuneOuts',
     'tuneOutIndex',
   ],
+  shows: ['stream', 'show', 'plays', 'performances', 'tlh', 'tuneOuts', 'tuneOutIndex'],
   ath: ['stream', 'month', 'ath'],
 };
 

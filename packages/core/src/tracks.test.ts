@@ -215,6 +215,35 @@ describe('buildTrackReport', () => {
     expect(withTalk.songs.map((s) => s.kind).sort()).toEqual(['music', 'talk']);
   });
 
+  it('sums the plays of each stream and daypart into shows, talk and music alike', () => {
+    // 2026-11-02 is a Monday: 08:00 UTC is AM drive (06:00-10:00) in UTC, 03:00 Overnight in New York.
+    const talk: TrackEvent = {
+      id: 't',
+      stream: 'main',
+      time: at(8, 40),
+      artist: '',
+      title: 'News',
+      kind: 'talk',
+    };
+    const report = buildTrackReport(events, [songA, songB, talk], period);
+    expect(report.shows).toEqual([
+      {
+        stream: 'main',
+        show: 'AM drive',
+        plays: 3,
+        performances: report.plays.reduce((n, p) => n + p.performances, 0),
+        tlh: expect.closeTo(
+          report.plays.reduce((n, p) => n + p.tlh, 0),
+          12,
+        ),
+        tuneOuts: report.plays.reduce((n, p) => n + p.tuneOuts, 0),
+        tuneOutIndex: expect.any(Number),
+      },
+    ]);
+    const ny = buildTrackReport(events, [songA, songB, talk], { ...period, tz: 'America/New_York' });
+    expect(ny.shows.map((x) => [x.show, x.plays])).toEqual([['Overnight', 3]]);
+  });
+
   it('defaults the period to the quarter-hours around the counted sessions, as the listen report does', () => {
     const report = buildTrackReport(events, [songA, songB]);
     expect(report.config.from).toBe('2026-11-02T07:45:00.000Z');

@@ -172,6 +172,22 @@ export interface TrackSong {
 }
 
 /**
+ * One show over the period: the plays of a stream in one daypart (the most specific default
+ * daypart of each play's start, as `TrackPlay.daypart`), summed like songs.
+ */
+export interface TrackShow {
+  stream: string;
+  /** The daypart's name (`AM drive`, `Overnight`...); `other` for a play in none. */
+  show: string;
+  plays: number;
+  performances: number;
+  tlh: number;
+  tuneOuts: number;
+  /** Mean of the plays' defined tune-out indexes, or null. */
+  tuneOutIndex: number | null;
+}
+
+/**
  * Aggregate tuning hours (SoundExchange, 37 CFR 370: the total hours of programming transmitted to
  * all listeners) of one stream in one local month of the report's zone, inside the period.
  */
@@ -198,6 +214,8 @@ export interface TrackReport {
   plays: TrackPlay[];
   /** Songs of the `kinds` asked for (music by default), by performances (most first), then key. */
   songs: TrackSong[];
+  /** Shows (every kind of play), by stream then show name. */
+  shows: TrackShow[];
   /** ATH per stream and local month, by stream then month. */
   ath: TrackAth[];
 }
@@ -403,8 +421,57 @@ export function assembleTrackReport(
     },
     plays,
     songs: trackSongs(plays, kinds),
+    shows: trackShows(plays),
     ath,
   };
+}
+
+/**
+ * Shows over some plays: per stream and daypart of the play's start (every kind), plays,
+ * performances, listening hours and tune-outs summed, the tune-out index the mean of the plays'
+ * defined ones. By stream, then show.
+ */
+export function trackShows(plays: readonly TrackPlay[]): TrackShow[] {
+  const groups = new Map<string, { show: TrackShow; ms: number; indexSum: number; indexCount: number }>();
+  for (const play of plays) {
+    const name = play.daypart ?? 'other';
+    const key = `${play.stream}\u0000${name}`;
+    let group = groups.get(key);
+    if (!group) {
+      group = {
+        show: {
+          stream: play.stream,
+          show: name,
+          plays: 0,
+          performances: 0,
+          tlh: 0,
+          tuneOuts: 0,
+          tuneOutIndex: null,
+        },
+        ms: 0,
+        indexSum: 0,
+        indexCount: 0,
+      };
+      groups.set(key, group);
+    }
+    group.show.plays += 1;
+    group.show.performances += play.performances;
+    group.ms += Math.round(play.tlh * HOUR_MS);
+    group.show.tuneOuts += play.tuneOuts;
+    if (play.tuneOutIndex !== null) {
+      group.indexSum += play.tuneOutIndex;
+      group.indexCount += 1;
+    }
+  }
+  return [...groups.values()]
+    .map(({ show, ms, indexSum, indexCount }) => ({
+      ...show,
+      tlh: ms / HOUR_MS,
+      tuneOutIndex: indexCount > 0 ? indexSum / indexCount : null,
+    }))
+    .sort((a, b) =>
+      a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : a.show < b.show ? -1 : a.show > b.show ? 1 : 0,
+    );
 }
 
 /**

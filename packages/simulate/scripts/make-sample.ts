@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { generateStation, toNdjson } from '../src/index.js';
+import { generateStation, generateTracks, toNdjson } from '../src/index.js';
 
 const out = resolve(dirname(fileURLToPath(import.meta.url)), '../../../samples/station.ndjson.gz');
 const events = generateStation({
@@ -22,6 +22,11 @@ const text = toNdjson(events);
 // Level 9 and gzip's fixed header (no name, mtime 0) keep the file byte-identical across runs.
 const gz = gzipSync(text, { level: 9 });
 writeFileSync(out, gz);
+// The station's programme over the same hours (track events, DESIGN 9), uncompressed: small.
+const tracksOut = resolve(dirname(out), 'station-tracks.ndjson');
+const tracks = generateTracks({ seed: 'earshot-sample-1', start: '2026-11-03T05:00:00-05:00', hours: 5 });
+writeFileSync(tracksOut, `${tracks.map((t) => JSON.stringify({ ...t, time: new Date(t.time).toISOString() })).join('\n')}\n`);
+console.log(`${tracksOut}: ${tracks.length} track events`);
 console.log(
   `${out}: ${events.length} events, ${(text.length / 1e6).toFixed(1)} MB NDJSON, ${(gz.length / 1e6).toFixed(2)} MB gzip`,
 );

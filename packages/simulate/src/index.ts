@@ -23,3 +23,4 @@ export {
   type StreamSpec,
   streamStation,
 } from './station.js';
+export { generateTracks, type TracksOptions } from './tracks.js';
