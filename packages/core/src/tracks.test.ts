@@ -215,6 +215,17 @@ describe('buildTrackReport', () => {
     expect(withTalk.songs.map((s) => s.kind).sort()).toEqual(['music', 'talk']);
   });
 
+  it('counts no tune-out for a session that ends less than idle before the period ends (it may still be running)', () => {
+    const toEnd = [...events, ...ticks('s4', at(8, 50), at(8, 58))];
+    const late: TrackEvent = { ...songB, id: 'late', time: at(8, 45), duration: 900 };
+    const report = buildTrackReport(toEnd, [songA, songB, late], period);
+    const play = report.plays.find((p) => p.id === 'late')!;
+    expect(play.performances).toBe(1);
+    expect(play.tuneOuts).toBe(0); // s4 ends at 08:58, 2 min before the period's end, idle 5 min
+    const longer = buildTrackReport(toEnd, [songA, songB, late], { ...period, to: at(9, 30) });
+    expect(longer.plays.find((p) => p.id === 'late')!.tuneOuts).toBe(1);
+  });
+
   it('sums the plays of each stream and daypart into shows, talk and music alike', () => {
     // 2026-11-02 is a Monday: 08:00 UTC is AM drive (06:00-10:00) in UTC, 03:00 Overnight in New York.
     const talk: TrackEvent = {

@@ -138,7 +138,7 @@ export type TrackPlay = TrackEvent & {
   performances: number;
   /** The performing sessions' listening inside the play, hours. */
   tlh: number;
-  /** Sessions whose `end` lies inside the play. */
+  /** Sessions whose `end` lies inside the play (and at least `idle` before the period ends: a session ending later may still be running). */
   tuneOuts: number;
   /** Tune-outs per listening hour inside the play; null when `tlh` is 0. */
   tuneOutRate: number | null;
@@ -283,6 +283,9 @@ export function assembleTrackReport(
   const audienceOf = options.audience ?? originOnlyAudience;
   const performanceMinMs = Math.round((options.performanceMinS ?? 0) * 1000);
   const kinds = [...(options.kinds ?? ['music'])];
+  // A session that ends less than `idle` before the period's end may still be running (the data
+  // stops there, or its next event has not come): not a tune-out, in the plays or in the usual rate.
+  const lastTuneOut = to - settings.idleS * 1000;
   const wanted = options.streams && options.streams.length > 0 ? new Set(options.streams) : undefined;
 
   const windows = trackPlays(tracks, { from, to, streams: options.streams });
@@ -303,7 +306,8 @@ export function assembleTrackReport(
       stream = { minutes: new Map(), ends: [] };
       streams.set(session.stream, stream);
     }
-    if (session.end >= from && session.end < to) stream.ends.push(session.end);
+    const tunedOut = session.end < lastTuneOut;
+    if (session.end >= from && tunedOut) stream.ends.push(session.end);
     for (const event of events) {
       const d = durationMsOf(event);
       if (d <= 0) continue;
@@ -323,7 +327,7 @@ export function assembleTrackReport(
       play.atStart += 1;
     }
     const last = firstWhere(plays, (p) => p.window.start > session.end) - 1;
-    if (last >= 0 && session.end < plays[last]!.window.end) plays[last]!.tuneOuts += 1;
+    if (tunedOut && last >= 0 && session.end < plays[last]!.window.end) plays[last]!.tuneOuts += 1;
     const heard = new Map<number, number>();
     for (const event of events) {
       const d = durationMsOf(event);
