@@ -28,6 +28,9 @@
  * dimension (the selected streams together; `class` only when gross).
  * @typedef {{ config: ReportConfig, histogram: HistogramBin[], groups: Partial<Record<BreakdownDimension, BreakdownRow[]>> }} BreakdownsBody
  */
+/** GET /v1/tracks: the plays of the period with their audience, the songs and the ATH. @typedef {import('./assets/core.js').TrackReport} TrackReport */
+/** @typedef {import('./assets/core.js').TrackPlay} TrackPlay */
+/** @typedef {import('./assets/core.js').TrackSong} TrackSong */
 /** People listening now (`listeners`) and the last minute's seconds / 60 (`listeningNow`). @typedef {{ stream: string, listeners: number, listeningNow: number }} LiveStream */
 /** One event of /v1/live/stream. @typedef {{ at: string, windowS: number, gap: { idleS: number, gapFactor: number, gapSlackS: number }, streams: LiveStream[], total: number, totalListeningNow: number }} LiveSnapshot */
 
@@ -129,6 +132,13 @@ export function createClient({ token: initial, onRefused }) {
     dayparts: (params) => /** @type {Promise<DaypartsBody>} */ (get('/v1/dayparts', params)),
     /** @param {URLSearchParams} params */
     breakdowns: (params) => /** @type {Promise<BreakdownsBody>} */ (get('/v1/breakdowns', params)),
+    /** @param {URLSearchParams} params */
+    tracks: (params) => /** @type {Promise<TrackReport>} */ (get('/v1/tracks', params)),
+    /**
+     * A download of the API (a CSV or the SoundExchange TSV), the response as it came.
+     * @param {string} url path and query, `/v1/...?...`
+     */
+    download: (url) => fetch(url, { headers: { authorization: authorization() } }),
     /**
      * The report as CSV, the response as it came (the caller reads the file name and the errors).
      * @param {URLSearchParams} params

@@ -13,7 +13,9 @@ import {
   renderDayparts,
   renderGroups,
   renderLive,
+  renderNowPlaying,
   renderReport,
+  renderTracks,
   showTokenForm,
   status,
 } from './render.js';
@@ -29,6 +31,8 @@ const state = {
   dayparts: null,
   /** @type {import('./api.js').BreakdownsBody | null} */
   breakdowns: null,
+  /** @type {import('./api.js').TrackReport | null} */
+  tracks: null,
   /** @type {import('./api.js').LiveSnapshot | null} */
   live: null,
   /** @type {import('./charts.js').Charts} */
@@ -51,6 +55,18 @@ const messageOf = (error) => (error instanceof Error ? error.message : String(er
 function showLive(snapshot) {
   state.live = snapshot;
   renderLive(snapshot, state.tz);
+  if (state.tracks) renderNowPlaying(state.tracks, snapshot, Date.now());
+}
+
+/** The query of the tracks section (the period, streams and basis shown; no daypart). */
+let tracksQuery = '';
+
+/** The SoundExchange report of the period shown, for the service named in the input. */
+function setSoundExchangeLink() {
+  const p = new URLSearchParams(tracksQuery);
+  p.set('service', field('sx-service').value.trim() || 'EARSHOT');
+  p.set('category', 'A');
+  $('sx-link', HTMLAnchorElement).href = `/v1/soundexchange?${p}`;
 }
 
 /** The last minute with listening (epoch ms, from /v1/streams), or null when there is none. */
@@ -114,10 +130,12 @@ async function refresh() {
     state.query = withDaypart.toString();
     const reportParams = new URLSearchParams(withDaypart);
     reportParams.set('parts', 'summary,minutes,quarterHours');
-    const [report, dayparts, breakdowns] = await Promise.all([
+    const trackParams = currentParams();
+    const [report, dayparts, breakdowns, tracks] = await Promise.all([
       client.report(reportParams),
       client.dayparts(currentParams()),
       client.breakdowns(withDaypart),
+      client.tracks(trackParams),
     ]);
     // A later refresh started while this one ran: its answers are the ones to show.
     if (generation !== refreshes) return;
@@ -125,6 +143,7 @@ async function refresh() {
     state.tz = report.config.tz;
     state.dayparts = dayparts;
     state.breakdowns = breakdowns;
+    state.tracks = tracks;
     renderReport(report, state.charts);
     renderDayparts(dayparts);
     renderBreakdowns(breakdowns, state.charts);
@@ -133,6 +152,13 @@ async function refresh() {
     csv.set('format', 'csv');
     csv.set('part', field('csv-part').value);
     $('csv-link', HTMLAnchorElement).href = `/v1/report?${csv}`;
+    renderTracks(tracks, state.live, Date.now());
+    tracksQuery = trackParams.toString();
+    const playsCsv = new URLSearchParams(trackParams);
+    playsCsv.set('format', 'csv');
+    playsCsv.set('part', 'plays');
+    $('tracks-csv-link', HTMLAnchorElement).href = `/v1/tracks?${playsCsv}`;
+    setSoundExchangeLink();
     if (state.live) showLive(state.live);
     status(`updated ${clockIn(Date.now(), state.tz)} ${state.tz}`);
     state.generation = generation;
@@ -165,6 +191,32 @@ async function downloadCsv(event) {
   a.click();
   // Revoked later: some browsers start reading the blob only after click() returns.
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+/**
+ * A download link of the tracks section: the file its href names, fetched with the token (a plain
+ * link could not send it), saved under the name the API gives.
+ * @param {Event} event
+ */
+async function downloadLink(event) {
+  event.preventDefault();
+  const link = /** @type {HTMLAnchorElement} */ (event.currentTarget);
+  const url = new URL(link.href);
+  const res = await client.download(url.pathname + url.search);
+  if (!res.ok) {
+    const body = await res.json().catch(() => null);
+    return status(
+      `${link.textContent}: ${body?.parameter ? `${body.parameter}: ${body.reason}` : res.status}`,
+      true,
+    );
+  }
+  const name = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1] ?? 'earshot.txt';
+  const blob = URL.createObjectURL(await res.blob());
+  const a = document.createElement('a');
+  a.href = blob;
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(blob), 60_000);
 }
 
 let started = false;
@@ -230,6 +282,9 @@ for (const id of ['basis-net', 'basis-gross'])
     refresh();
   });
 $('csv-link').addEventListener('click', downloadCsv);
+$('sx-link').addEventListener('click', downloadLink);
+$('tracks-csv-link').addEventListener('click', downloadLink);
+$('sx-service').addEventListener('input', setSoundExchangeLink);
 $('token-form').addEventListener('submit', (e) => {
   e.preventDefault();
   client.setToken(field('token-input').value.trim());

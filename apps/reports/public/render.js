@@ -10,11 +10,14 @@ import { clockIn, dateIn, fmt, groupLabel, percent } from './format.js';
 /** @typedef {import('./api.js').LiveSnapshot} LiveSnapshot */
 /** @typedef {import('./charts.js').Charts} Charts */
 /** @typedef {import('./api.js').BreakdownRow} BreakdownRow */
+/** @typedef {import('./api.js').TrackReport} TrackReport */
+/** @typedef {import('./api.js').TrackPlay} TrackPlay */
 /**
  * A table column: a text column shows the value as it is (or as `show` names it; `tagged` gives its
  * cell the data- attributes too), a `bar` column a share (0..1) as a bar with its percentage, any
- * other one the figure rounded to `digits` (default 2).
- * @typedef {{ key: string, label: string, text?: boolean, show?: (value: string) => string, tagged?: boolean, bar?: boolean, digits?: number }} Column
+ * other one the figure rounded to `digits` (default 2), or as `format` prints it; `mark` gives a figure's
+ * cell the class `high` when it holds.
+ * @typedef {{ key: string, label: string, text?: boolean, show?: (value: string) => string, tagged?: boolean, bar?: boolean, digits?: number, format?: (value: unknown) => string, mark?: (value: unknown) => boolean }} Column
  */
 /** @typedef {{ [key: string]: unknown, rowKey?: string }} Row */
 
@@ -103,7 +106,11 @@ function renderTable(table, columns, rows) {
         bar.append(fill);
         td.append(bar, cell('span', percent(share), { class: 'pct' }));
         tr.append(td);
-      } else tr.append(cell('td', fmt(value, c.digits), attrs));
+      } else {
+        const td = cell('td', c.format ? c.format(value) : fmt(value, c.digits), attrs);
+        if (c.mark?.(value)) td.classList.add('high');
+        tr.append(td);
+      }
     }
     tbody.append(tr);
   }
@@ -302,4 +309,156 @@ export function renderLive(snapshot, tz) {
     );
     tbody.append(tr);
   }
+}
+
+/** Rows of the last plays table. */
+export const LAST_PLAYS = 50;
+/** Rows of the top songs table. */
+export const TOP_SONGS = 20;
+/** A tune-out index over this is marked: listeners left half as much again as usual. */
+export const HIGH_TUNE_OUT_INDEX = 1.5;
+
+/**
+ * A tune-out index with two decimals, '-' when there is none.
+ * @param {unknown} v
+ */
+export const tuneOutIndexText = (v) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(2) : '-');
+/** @param {unknown} v */
+const highIndex = (v) => typeof v === 'number' && v > HIGH_TUNE_OUT_INDEX;
+
+/**
+ * The plays most recent first: by start, latest first, then stream, then id.
+ * @param {readonly TrackPlay[]} plays
+ */
+export function latestPlays(plays) {
+  return [...plays].sort(
+    (a, b) =>
+      Date.parse(b.start) - Date.parse(a.start) ||
+      (a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : 0) ||
+      (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+  );
+}
+
+/**
+ * What each stream plays now: its latest play in the period, when that play has not ended yet
+ * (its end, the next track's start, its duration or the period's end, is after `nowMs`).
+ * @param {TrackReport} report
+ * @param {number} nowMs
+ * @returns {TrackPlay[]} by stream
+ */
+export function nowPlaying(report, nowMs) {
+  /** @type {Map<string, TrackPlay>} */
+  const latest = new Map();
+  for (const play of latestPlays(report.plays)) if (!latest.has(play.stream)) latest.set(play.stream, play);
+  return [...latest.values()]
+    .filter((p) => !p.end || Date.parse(p.end) > nowMs)
+    .sort((a, b) => (a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : 0));
+}
+
+/**
+ * `2026-11-01 14:05:09` in the zone.
+ * @param {string} iso
+ * @param {string} tz
+ */
+const localStamp = (iso, tz) => `${dateIn(Date.parse(iso), tz)} ${clockIn(Date.parse(iso), tz)}`;
+
+/**
+ * Now playing: each stream's current play with the people listening to that stream now (from the
+ * live snapshot, when one came). Drawn again on each snapshot.
+ * @param {TrackReport} report
+ * @param {LiveSnapshot | null} live
+ * @param {number} nowMs
+ */
+export function renderNowPlaying(report, live, nowMs) {
+  const tz = report.config.tz;
+  const tbody = $('now-playing', HTMLTableElement).tBodies[0];
+  if (!tbody) throw new Error('#now-playing has no tbody');
+  tbody.replaceChildren();
+  const playing = nowPlaying(report, nowMs);
+  for (const p of playing) {
+    const tr = document.createElement('tr');
+    tr.dataset.row = p.stream;
+    const listeners = live ? (live.streams.find((s) => s.stream === p.stream)?.listeners ?? 0) : null;
+    tr.append(
+      cell('td', p.stream, { 'data-field': 'stream', 'data-value': p.stream, 'data-row': p.stream }),
+      cell('td', p.title, { 'data-field': 'title', 'data-value': p.title, 'data-row': p.stream }),
+      cell('td', p.artist, { 'data-field': 'artist', 'data-value': p.artist, 'data-row': p.stream }),
+      cell('td', localStamp(p.start, tz), {
+        'data-field': 'start',
+        'data-value': p.start,
+        'data-row': p.stream,
+      }),
+      cell('td', listeners === null ? '' : fmt(listeners, 0), {
+        'data-field': 'listeners',
+        'data-value': listeners ?? '',
+        'data-row': p.stream,
+      }),
+    );
+    tbody.append(tr);
+  }
+  if (playing.length === 0) {
+    const tr = document.createElement('tr');
+    tr.append(cell('td', 'Nothing playing now in the period.', { colspan: 5, class: 'empty' }));
+    tbody.append(tr);
+  }
+}
+
+/**
+ * @param {HTMLElement} table
+ * @param {string} text
+ * @param {number} columns
+ */
+function emptyRow(table, text, columns) {
+  const tr = document.createElement('tr');
+  tr.append(cell('td', text, { colspan: columns, class: 'empty' }));
+  table.querySelector('tbody')?.append(tr);
+}
+
+/**
+ * The tracks section's tables: the last plays (most recent first) and the top songs (by
+ * performances, as /v1/tracks orders them), with now playing.
+ * @param {TrackReport} report
+ * @param {LiveSnapshot | null} live
+ * @param {number} nowMs
+ */
+export function renderTracks(report, live, nowMs) {
+  const tz = report.config.tz;
+  /** @type {Column} */
+  const index = { key: 'tuneOutIndex', label: 'Tune-out index', format: tuneOutIndexText, mark: highIndex };
+  const plays = latestPlays(report.plays).slice(0, LAST_PLAYS);
+  /** @type {Column[]} */
+  const playColumns = [
+    { key: 'start', label: 'Started', text: true, tagged: true, show: (iso) => localStamp(iso, tz) },
+    { key: 'stream', label: 'Stream', text: true, tagged: true },
+    { key: 'track', label: 'Artist - title', text: true, tagged: true },
+    { key: 'kind', label: 'Kind', text: true, tagged: true },
+    { key: 'listenersAtStart', label: 'Listeners at start', digits: 0 },
+    { key: 'performances', label: 'Performances', digits: 0 },
+    { key: 'tlh', label: 'TLH' },
+    { key: 'tuneOuts', label: 'Tune-outs', digits: 0 },
+    index,
+  ];
+  renderTable(
+    $('plays'),
+    playColumns,
+    plays.map((p) => ({ ...p, track: p.artist ? `${p.artist} - ${p.title}` : p.title, rowKey: p.id })),
+  );
+  if (plays.length === 0) emptyRow($('plays'), 'No plays in the period.', playColumns.length);
+  const songs = report.songs.slice(0, TOP_SONGS);
+  /** @type {Column[]} */
+  const songColumns = [
+    { key: 'artist', label: 'Artist', text: true, tagged: true },
+    { key: 'title', label: 'Title', text: true, tagged: true },
+    { key: 'plays', label: 'Plays', digits: 0 },
+    { key: 'performances', label: 'Performances', digits: 0 },
+    { key: 'tlh', label: 'TLH' },
+    index,
+  ];
+  renderTable(
+    $('songs'),
+    songColumns,
+    songs.map((s) => ({ ...s, rowKey: s.key })),
+  );
+  if (songs.length === 0) emptyRow($('songs'), 'No songs in the period.', songColumns.length);
+  renderNowPlaying(report, live, nowMs);
 }

@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { type ListenEvent, localTime } from '@earshot/core';
-import type { Db } from '@earshot/db';
+import { type ListenEvent, localTime, type TrackEvent } from '@earshot/core';
+import { type Db, insertTracks } from '@earshot/db';
 import { loadAndFinalize, openTestDb } from '@earshot/db/testing';
 import { generateStation } from '@earshot/simulate';
 import { serve } from '@hono/node-server';
@@ -87,6 +87,84 @@ function placeSessions(events: ListenEvent[]): ListenEvent[] {
   });
 }
 
+/** `YYYY-MM-DD HH:MM:SS` of an ISO time in TZ, as the tracks tables print a start. */
+const stamp = (iso: string) => `${localDate(Date.parse(iso))} ${clock(Date.parse(iso), TZ)}`;
+/** A tune-out index as the page prints it: two decimals, '-' when there is none. */
+const indexText = (v: number | null) => (v === null ? '-' : v.toFixed(2));
+/** A number cell's data-value as the figure it holds (null for none). */
+const figureOf = (c: Cell | undefined) =>
+  c === undefined ? undefined : c.value === 'null' ? null : Number(c.value);
+/**
+ * Track events over the seeded sessions' last three hours: a play every 4 minutes on each of the
+ * station's two streams (a pool of 24 songs, some talk and ads), each stream ending on a play that
+ * has not ended yet (one open, one with a long duration), and a third stream whose last play ended
+ * two hours ago (so it plays nothing now).
+ */
+function seedTracks(nowMs: number): { tracks: TrackEvent[]; current: Record<string, TrackEvent> } {
+  const tracks: TrackEvent[] = [];
+  ['main', 'main-mp3'].forEach((stream, si) => {
+    for (let i = 0; ; i++) {
+      const time = nowMs - 3 * 3_600_000 + si * 90_000 + i * 240_000;
+      if (time >= nowMs - 120_000) break;
+      const k = (i * 7 + si * 3) % 24;
+      const kind = i % 9 === 4 ? 'talk' : i % 13 === 6 ? 'ad' : 'music';
+      tracks.push(
+        kind === 'music'
+          ? {
+              id: `${stream}-${i}`,
+              stream,
+              time,
+              artist: `Artist ${k % 8}`,
+              title: `Song ${k}`,
+              ...(k % 3 === 0
+                ? { isrc: `USRC1760${pad(k).padStart(4, '0')}`, label: 'Earshot Records' }
+                : {}),
+              album: `Album ${k % 5}`,
+              duration: 200,
+              kind,
+            }
+          : {
+              id: `${stream}-${i}`,
+              stream,
+              time,
+              artist: '',
+              title: kind === 'ad' ? 'Spot' : 'Studio talk',
+              kind,
+            },
+      );
+    }
+  });
+  const current: Record<string, TrackEvent> = {
+    main: {
+      id: 'main-now',
+      stream: 'main',
+      time: nowMs - 30_000,
+      artist: 'Now Artist',
+      title: 'Open Ended',
+      kind: 'music',
+    },
+    'main-mp3': {
+      id: 'mp3-now',
+      stream: 'main-mp3',
+      time: nowMs - 20_000,
+      artist: 'Long Player',
+      title: 'An Hour Long',
+      duration: 3600,
+      kind: 'music',
+    },
+  };
+  tracks.push(...Object.values(current), {
+    id: 'old-1',
+    stream: 'old-stream',
+    time: nowMs - 2 * 3_600_000,
+    artist: 'Gone',
+    title: 'Over Already',
+    duration: 60,
+    kind: 'music',
+  });
+  return { tracks, current };
+}
+
 describe('dashboard in headless Chromium', () => {
   let db: Db;
   let dispose: () => Promise<void>;
@@ -97,6 +175,7 @@ describe('dashboard in headless Chromium', () => {
   // The live feed's clock stands still, so the page and GET /v1/live show the same snapshot.
   let liveAt: number;
   let lastMinuteMs: number;
+  let seeded: ReturnType<typeof seedTracks>;
 
   beforeAll(async () => {
     ({ db, dispose } = await openTestDb('postgres'));
@@ -131,6 +210,8 @@ describe('dashboard in headless Chromium', () => {
       });
     }
     await loadAndFinalize(db, events);
+    seeded = seedTracks(Date.now());
+    await insertTracks(db, seeded.tracks);
     liveAt = Date.now();
     const stations = parseStations({
       stations: [{ key: 'demo', name: 'Demo FM', tz: TZ, streams: ['main', 'main-mp3'] }],
@@ -386,6 +467,154 @@ describe('dashboard in headless Chromium', () => {
     expect(liveText).toBe(`at ${clock(Date.parse(liveApi.at), TZ)} ${TZ}`);
     expect(clock(Date.parse(liveApi.at), TZ)).not.toBe(clock(Date.parse(liveApi.at), BROWSER_TZ));
 
+    // Tracks: the last plays and top songs tables equal /v1/tracks for the query shown (no
+    // daypart), row for row and as formatted; the links carry the same period and basis.
+    type Play = {
+      id: string;
+      stream: string;
+      start: string;
+      end: string;
+      artist: string;
+      title: string;
+      kind: string;
+      listenersAtStart: number;
+      performances: number;
+      tlh: number;
+      tuneOuts: number;
+      tuneOutIndex: number | null;
+    };
+    type Song = {
+      key: string;
+      artist: string;
+      title: string;
+      plays: number;
+      performances: number;
+      tlh: number;
+      tuneOutIndex: number | null;
+    };
+    const tracksQueryOf = (q: string) =>
+      new URLSearchParams([...new URLSearchParams(q)].filter(([k]) => k !== 'daypart'));
+    const hrefParams = async (selector: string) =>
+      new URL((await page.getAttribute(selector, 'href')) ?? '', base).searchParams;
+    const expectTracksOf = async (q: string) => {
+      const tq = tracksQueryOf(q);
+      const tracks: { config: { basis: string }; plays: Play[]; songs: Song[] } = await api(
+        `/v1/tracks?${tq}`,
+      );
+      expect(tracks.config.basis).toBe(tq.get('gross') === 'true' ? 'gross' : 'net');
+      // What the page fetched is what the API answers to that query.
+      expect(
+        await page.evaluate(() => (window as unknown as { __earshot: { tracks: unknown } }).__earshot.tracks),
+      ).toEqual(tracks);
+      expect(tracks.plays.length).toBeGreaterThan(50);
+      expect(tracks.plays.some((p) => p.performances > 0)).toBe(true);
+      const latest = [...tracks.plays]
+        .sort(
+          (a, b) =>
+            Date.parse(b.start) - Date.parse(a.start) ||
+            (a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : 0) ||
+            (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+        )
+        .slice(0, 50);
+      const plays = await cells('#plays');
+      expect(plays.filter((c) => c.field === 'start').map((c) => c.row)).toEqual(latest.map((p) => p.id));
+      expect(plays.length).toBe(latest.length * 9);
+      for (const p of latest) {
+        const at = (field: string) => plays.find((c) => c.row === p.id && c.field === field);
+        expect(at('start')?.text, p.id).toBe(stamp(p.start));
+        expect(at('stream')?.text, p.id).toBe(p.stream);
+        expect(at('track')?.text, p.id).toBe(p.artist ? `${p.artist} - ${p.title}` : p.title);
+        expect(at('kind')?.text, p.id).toBe(p.kind);
+        for (const [field, digits] of [
+          ['listenersAtStart', 0],
+          ['performances', 0],
+          ['tlh', 2],
+          ['tuneOuts', 0],
+        ] as const) {
+          expect(figureOf(at(field)), `${p.id} ${field}`).toBe(p[field]);
+          expect(at(field)?.text, `${p.id} ${field}`).toBe(fmt(p[field], digits));
+        }
+        expect(figureOf(at('tuneOutIndex')), `${p.id} index`).toBe(p.tuneOutIndex);
+        expect(at('tuneOutIndex')?.text, `${p.id} index`).toBe(indexText(p.tuneOutIndex));
+      }
+      // The marked indexes are those over 1.5.
+      expect(
+        await page.$$eval('#plays td.high', (tds) => tds.map((td) => td.getAttribute('data-row'))),
+      ).toEqual(latest.filter((p) => p.tuneOutIndex !== null && p.tuneOutIndex > 1.5).map((p) => p.id));
+      // Top songs: the API's first 20 (music, by performances), in its order.
+      expect(tracks.songs.length).toBeGreaterThan(20);
+      const top = tracks.songs.slice(0, 20);
+      const songs = await cells('#songs');
+      expect(songs.filter((c) => c.field === 'artist').map((c) => c.row)).toEqual(top.map((s) => s.key));
+      expect(songs.length).toBe(top.length * 6);
+      for (const s of top) {
+        const at = (field: string) => songs.find((c) => c.row === s.key && c.field === field);
+        expect(at('artist')?.text).toBe(s.artist);
+        expect(at('title')?.text).toBe(s.title);
+        for (const [field, digits] of [
+          ['plays', 0],
+          ['performances', 0],
+          ['tlh', 2],
+        ] as const) {
+          expect(figureOf(at(field)), `${s.key} ${field}`).toBe(s[field]);
+          expect(at(field)?.text, `${s.key} ${field}`).toBe(fmt(s[field], digits));
+        }
+        expect(at('tuneOutIndex')?.text, `${s.key} index`).toBe(indexText(s.tuneOutIndex));
+      }
+      // The downloads: the period, zone, streams and basis shown.
+      const sx = await hrefParams('#sx-link');
+      const csvTracks = await hrefParams('#tracks-csv-link');
+      expect(new URL((await page.getAttribute('#sx-link', 'href')) ?? '', base).pathname).toBe(
+        '/v1/soundexchange',
+      );
+      for (const [k, v] of tq) {
+        expect(sx.get(k), `soundexchange ${k}`).toBe(v);
+        expect(csvTracks.get(k), `plays csv ${k}`).toBe(v);
+      }
+      expect(sx.get('gross')).toBe(tq.get('gross'));
+      expect(sx.get('category')).toBe('A');
+      expect(csvTracks.get('format')).toBe('csv');
+      expect(csvTracks.get('part')).toBe('plays');
+      return tracks;
+    };
+    const tracks = await expectTracksOf(query);
+    // Now playing: each station stream's latest track (old-stream's last play is over), with the
+    // live listeners of that stream.
+    const now = await cells('#now-playing');
+    expect([...new Set(now.map((c) => c.row))]).toEqual(['main', 'main-mp3']);
+    for (const [stream, track] of Object.entries(seeded.current)) {
+      const at = (field: string) => now.find((c) => c.row === stream && c.field === field);
+      expect(at('title')?.text).toBe(track.title);
+      expect(at('artist')?.text).toBe(track.artist);
+      expect(at('start')?.text).toBe(stamp(new Date(track.time).toISOString()));
+      const listeners = liveApi.streams.find((s: { stream: string }) => s.stream === stream)?.listeners ?? 0;
+      expect(Number(at('listeners')?.value), `${stream} listening now`).toBe(listeners);
+      expect(at('listeners')?.text).toBe(fmt(listeners, 0));
+      const play = tracks.plays.find((p) => p.id === track.id);
+      expect(Date.parse(play?.end ?? '')).toBeGreaterThan(Date.now());
+    }
+    expect(tracks.plays.find((p) => p.id === 'old-1')).toBeDefined();
+    // The SoundExchange link: the period shown, the service EARSHOT by default, then as typed.
+    const sxDefault = await hrefParams('#sx-link');
+    expect(sxDefault.get('from')).toBe(asked.get('from'));
+    expect(sxDefault.get('to')).toBe(asked.get('to'));
+    expect(sxDefault.get('service')).toBe('EARSHOT');
+    await page.fill('#sx-service', 'WXYZ-FM');
+    const sxTyped = await hrefParams('#sx-link');
+    expect(sxTyped.get('service')).toBe('WXYZ-FM');
+    expect(sxTyped.get('from')).toBe(asked.get('from'));
+    // It downloads the TSV, with the token, under the API's file name.
+    const sxHref = (await page.getAttribute('#sx-link', 'href')) ?? '';
+    const sxRes = await fetch(`${base}${sxHref}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(sxRes.status).toBe(200);
+    const sxName = /filename="([^"]+)"/.exec(sxRes.headers.get('content-disposition') ?? '')?.[1];
+    expect(sxName).toMatch(/^WXYZFM\d{8}_\d{8}_A\.txt$/);
+    const [sxDownload] = await Promise.all([page.waitForEvent('download'), page.click('#sx-link')]);
+    expect(sxDownload.suggestedFilename()).toBe(sxName);
+    await page.fill('#sx-service', 'EARSHOT');
+    await page.locator('#tracks-section').scrollIntoViewIfNeeded();
+    await page.locator('#tracks-section').screenshot({ path: '/tmp/earshot-dashboard-tracks.png' });
+
     // The CSV download's file name carries the config (period in local dates, zone, qualifier).
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#csv-link')]);
     expect(download.suggestedFilename()).toBe(
@@ -432,6 +661,8 @@ describe('dashboard in headless Chromium', () => {
     expect(grossReport.config.basis).toBe('gross');
     await expectSummaryOf(grossReport);
     await expectGroupsOf(grossBreakdowns.groups);
+    // The tracks section asks gross too (its tables, the SoundExchange and plays CSV links).
+    expect((await expectTracksOf(grossQuery)).config.basis).toBe('gross');
     // Gross counts the sessions net left out, and says of which class each is.
     const gross = (field: keyof SummaryRow) => sum(grossReport.summary.map((s: SummaryRow) => s[field]));
     const shownActive = (await cells('#summary')).filter((c) => c.field === 'activeSessions');
