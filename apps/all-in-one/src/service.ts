@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
-import { agentRulesOf, ipRangesOf } from '@earshot/contract';
 import { parseMountKey } from '@earshot/collectors';
+import { agentRulesOf, ipRangesOf } from '@earshot/contract';
 import { ConfigError, type RunningService } from '@earshot/service';
 import { HLS_CLOCK, tickWithinIdle } from '@earshot/station';
 import { type Logger, pino } from 'pino';

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createIcecastCollector, type IcecastCollector, type IcecastMount } from '@earshot/collectors';
 import { type AgentRules, createEnricher, type IpRanges, openGeoDatabase } from '@earshot/audience';
+import { createIcecastCollector, type IcecastCollector, type IcecastMount } from '@earshot/collectors';
 import {
   createDb,
   type Db,

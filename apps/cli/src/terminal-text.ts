@@ -4,8 +4,8 @@
 // which reorder what follows them, so a stream named `main\u202Eevil` would print as something else.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
-// biome-ignore lint/suspicious/noControlCharactersInRegex: the same, with the line feed allowed
 const UNSAFE_BUT_NEWLINE =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the same, with the line feed allowed
   /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
 const visible = (c: string) => `<U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}>`;
