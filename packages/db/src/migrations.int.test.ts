@@ -56,6 +56,17 @@ function events(): ListenEvent[] {
   return out;
 }
 
+/** A copy of the migrations folder holding only those whose tag sorts before `tag`. */
+async function migrationsBefore(tag: string): Promise<string> {
+  const folder = await mkdtemp(join(tmpdir(), 'earshot-migrations-'));
+  await cp(MIGRATIONS_FOLDER, folder, { recursive: true });
+  const journalPath = join(folder, 'meta', '_journal.json');
+  const journal = JSON.parse(await readFile(journalPath, 'utf8')) as { entries: { tag: string }[] };
+  journal.entries = journal.entries.filter((e) => e.tag < tag);
+  await writeFile(journalPath, JSON.stringify(journal));
+  return folder;
+}
+
 const ROLLUP_SQL = `select stream, (extract(epoch from quarter_hour) * 1000)::float8 as qh, ms::float8 as ms, sessions,
   continuing, starts, qualified from stream_quarter_hours order by stream, quarter_hour`;
 const LINKS_SQL = `select session, (extract(epoch from quarter_hour) * 1000)::float8 as qh,
@@ -76,12 +87,7 @@ describe('migrations 0001 (quarter-hour rollup) and 0002 (listener months) on a 
     await insertEvents(worker, events(), { idleS: SETTINGS.idleS });
     await finalizeSessions(worker, ['a', 'b', 'c', 'd'], SETTINGS, { force: true });
     // A migrations folder that stops at 0000.
-    folder = await mkdtemp(join(tmpdir(), 'earshot-migrations-'));
-    await cp(MIGRATIONS_FOLDER, folder, { recursive: true });
-    const journalPath = join(folder, 'meta', '_journal.json');
-    const journal = JSON.parse(await readFile(journalPath, 'utf8')) as { entries: { tag: string }[] };
-    journal.entries = journal.entries.filter((e) => e.tag.startsWith('0000_'));
-    await writeFile(journalPath, JSON.stringify(journal));
+    folder = await migrationsBefore('0001_');
     before = await createTestDatabase(TEST_ADMIN_URL, 'migration');
   });
 
@@ -192,12 +198,7 @@ describe('migration 0005 (session start) on a database finalized with start = fi
     } finally {
       await worker.close();
     }
-    folder = await mkdtemp(join(tmpdir(), 'earshot-migrations-'));
-    await cp(MIGRATIONS_FOLDER, folder, { recursive: true });
-    const journalPath = join(folder, 'meta', '_journal.json');
-    const journal = JSON.parse(await readFile(journalPath, 'utf8')) as { entries: { tag: string }[] };
-    journal.entries = journal.entries.filter((e) => e.tag < '0005_');
-    await writeFile(journalPath, JSON.stringify(journal));
+    folder = await migrationsBefore('0005_');
     before = await createTestDatabase(TEST_ADMIN_URL, 'migration');
   });
 
@@ -320,12 +321,7 @@ describe('migration 0006 (net and gross) on a database finalized before sessions
   let before: TestDatabase;
 
   beforeAll(async () => {
-    folder = await mkdtemp(join(tmpdir(), 'earshot-migrations-'));
-    await cp(MIGRATIONS_FOLDER, folder, { recursive: true });
-    const journalPath = join(folder, 'meta', '_journal.json');
-    const journal = JSON.parse(await readFile(journalPath, 'utf8')) as { entries: { tag: string }[] };
-    journal.entries = journal.entries.filter((e) => e.tag < '0006_');
-    await writeFile(journalPath, JSON.stringify(journal));
+    folder = await migrationsBefore('0006_');
     before = await createTestDatabase(TEST_ADMIN_URL, 'migration6');
   });
 
