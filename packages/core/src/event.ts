@@ -140,7 +140,27 @@ export function parseTime(value: unknown): { ok: true; ms: number } | { ok: fals
 // Control characters have no business in keys or user agents, and U+0000 cannot be stored in
 // PostgreSQL text at all; refusing them also leaves U+001F free as eventKey's field separator.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-const CONTROL = /[\u0000-\u001f\u007f]/;
+export const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/**
+ * A JSON object's fields, with an issue for each field not in `known` (`is not a <kind> field`); a
+ * value that is no object is one issue on the whole (field `''`: `<whole> must be a JSON object`).
+ */
+export function objectFields(
+  input: unknown,
+  known: ReadonlySet<string>,
+  names: { whole: string; kind: string },
+): { raw: Record<string, unknown> | undefined; issues: EventIssue[] } {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    return { raw: undefined, issues: [{ field: '', reason: `${names.whole} must be a JSON object` }] };
+  }
+  const raw = input as Record<string, unknown>;
+  const issues: EventIssue[] = [];
+  for (const key of Object.keys(raw)) {
+    if (!known.has(key)) issues.push({ field: key, reason: `is not a ${names.kind} field` });
+  }
+  return { raw, issues };
+}
 
 function checkKey(value: unknown, field: string, issues: EventIssue[]): string {
   if (typeof value !== 'string') {
@@ -177,14 +197,11 @@ function checkOptionalText(
  * found, each naming its field. Unknown fields are rejected so that a typo does not pass silently.
  */
 export function parseEvent(input: unknown): ParseEventResult {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    return { ok: false, issues: [{ field: '', reason: 'an event must be a JSON object' }] };
-  }
-  const raw = input as Record<string, unknown>;
-  const issues: EventIssue[] = [];
-  for (const key of Object.keys(raw)) {
-    if (!KNOWN_FIELDS.has(key)) issues.push({ field: key, reason: 'is not a listen-event field' });
-  }
+  const { raw, issues } = objectFields(input, KNOWN_FIELDS, {
+    whole: 'an event',
+    kind: 'listen-event',
+  });
+  if (!raw) return { ok: false, issues };
   const id = checkOptionalText(raw.id, 'id', issues, MAX_ID_LENGTH);
   const session = checkKey(raw.session, 'session', issues);
   const stream = checkKey(raw.stream, 'stream', issues);

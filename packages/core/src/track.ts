@@ -1,4 +1,12 @@
-import { type EventIssue, MAX_DURATION_S, MAX_ID_LENGTH, MAX_KEY_LENGTH, parseTime } from './event.js';
+import {
+  CONTROL,
+  type EventIssue,
+  MAX_DURATION_S,
+  MAX_ID_LENGTH,
+  MAX_KEY_LENGTH,
+  objectFields,
+  parseTime,
+} from './event.js';
 
 /** What a track is: music (what royalties are reported for), talk, an ad, or anything else. */
 export type TrackKind = 'music' | 'talk' | 'ad' | 'other';
@@ -49,8 +57,6 @@ const TRACK_FIELDS = new Set([
 ]);
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-const CONTROL = /[\u0000-\u001f\u007f]/;
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CONTROLS = /[\u0000-\u001f\u007f]/g;
 const ISRC = /^[A-Z]{2}[A-Z0-9]{3}\d{7}$/;
 
@@ -87,14 +93,8 @@ export type ParseTrackResult = { ok: true; track: TrackEvent } | { ok: false; is
  * fields are refused, as for listen events. `artist` may be empty for talk, ads and other segments.
  */
 export function parseTrack(input: unknown): ParseTrackResult {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    return { ok: false, issues: [{ field: '', reason: 'a track event must be a JSON object' }] };
-  }
-  const raw = input as Record<string, unknown>;
-  const issues: EventIssue[] = [];
-  for (const key of Object.keys(raw)) {
-    if (!TRACK_FIELDS.has(key)) issues.push({ field: key, reason: 'is not a track-event field' });
-  }
+  const { raw, issues } = objectFields(input, TRACK_FIELDS, { whole: 'a track event', kind: 'track-event' });
+  if (!raw) return { ok: false, issues };
   const id = text(raw, 'id', issues, { required: true, max: MAX_ID_LENGTH });
   const stream = text(raw, 'stream', issues, { required: true, max: MAX_KEY_LENGTH });
   let time = 0;

@@ -4,7 +4,7 @@ import { type Daypart, DEFAULT_DAYPARTS, inDaypart } from './daypart.js';
 import { durationMsOf, type ListenEvent } from './event.js';
 import { quarterHourExtent, resolvePeriod } from './period.js';
 import { type ReportConfig, type ReportOptions, reportConfig, resolveSettings } from './report.js';
-import { isCounted, type SessionRun, sortUnique, splitSorted } from './sessions.js';
+import { isCounted, type SessionRun, splitSessions } from './sessions.js';
 import type { TrackEvent, TrackKind } from './track.js';
 import { type LocalTime, localTime } from './zone.js';
 
@@ -430,49 +430,68 @@ export function assembleTrackReport(
   };
 }
 
+/** What songs and shows sum over their plays (listening in integer ms, so the order of plays does not matter). */
+interface PlaySums {
+  plays: number;
+  performances: number;
+  ms: number;
+  tuneOuts: number;
+  indexSum: number;
+  indexCount: number;
+}
+
+const newSums = (): PlaySums => ({
+  plays: 0,
+  performances: 0,
+  ms: 0,
+  tuneOuts: 0,
+  indexSum: 0,
+  indexCount: 0,
+});
+
+function addPlay(sums: PlaySums, play: TrackPlay): void {
+  sums.plays += 1;
+  sums.performances += play.performances;
+  sums.ms += Math.round(play.tlh * HOUR_MS);
+  sums.tuneOuts += play.tuneOuts;
+  if (play.tuneOutIndex !== null) {
+    sums.indexSum += play.tuneOutIndex;
+    sums.indexCount += 1;
+  }
+}
+
+/** The summed figures: plays, performances, listening hours, tune-outs, the mean defined tune-out index. */
+function playFigures(
+  sums: PlaySums,
+): Pick<TrackShow, 'plays' | 'performances' | 'tlh' | 'tuneOuts' | 'tuneOutIndex'> {
+  return {
+    plays: sums.plays,
+    performances: sums.performances,
+    tlh: sums.ms / HOUR_MS,
+    tuneOuts: sums.tuneOuts,
+    tuneOutIndex: sums.indexCount > 0 ? sums.indexSum / sums.indexCount : null,
+  };
+}
+
 /**
  * Shows over some plays: per stream and daypart of the play's start (every kind), plays,
  * performances, listening hours and tune-outs summed, the tune-out index the mean of the plays'
  * defined ones. By stream, then show.
  */
 export function trackShows(plays: readonly TrackPlay[]): TrackShow[] {
-  const groups = new Map<string, { show: TrackShow; ms: number; indexSum: number; indexCount: number }>();
+  const groups = new Map<string, { stream: string; show: string; sums: PlaySums }>();
   for (const play of plays) {
-    const name = play.daypart ?? 'other';
-    const key = `${play.stream}\u0000${name}`;
+    const show = play.daypart ?? 'other';
+    const key = `${play.stream}\u0000${show}`;
     let group = groups.get(key);
     if (!group) {
-      group = {
-        show: {
-          stream: play.stream,
-          show: name,
-          plays: 0,
-          performances: 0,
-          tlh: 0,
-          tuneOuts: 0,
-          tuneOutIndex: null,
-        },
-        ms: 0,
-        indexSum: 0,
-        indexCount: 0,
-      };
+      group = { stream: play.stream, show, sums: newSums() };
       groups.set(key, group);
     }
-    group.show.plays += 1;
-    group.show.performances += play.performances;
-    group.ms += Math.round(play.tlh * HOUR_MS);
-    group.show.tuneOuts += play.tuneOuts;
-    if (play.tuneOutIndex !== null) {
-      group.indexSum += play.tuneOutIndex;
-      group.indexCount += 1;
-    }
+    addPlay(group.sums, play);
   }
   return [...groups.values()]
-    .map(({ show, ms, indexSum, indexCount }) => ({
-      ...show,
-      tlh: ms / HOUR_MS,
-      tuneOutIndex: indexCount > 0 ? indexSum / indexCount : null,
-    }))
+    .map(({ stream, show, sums }) => ({ stream, show, ...playFigures(sums) }))
     .sort((a, b) =>
       a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : a.show < b.show ? -1 : a.show > b.show ? 1 : 0,
     );
@@ -487,73 +506,35 @@ export function trackSongs(
   plays: readonly TrackPlay[],
   kinds: readonly TrackKind[] = ['music'],
 ): TrackSong[] {
-  const groups = new Map<
-    string,
-    { latest: TrackPlay; song: TrackSong; indexSum: number; indexCount: number; ms: number }
-  >();
+  const groups = new Map<string, { latest: TrackPlay; sums: PlaySums }>();
   for (const play of plays) {
     if (!kinds.includes(play.kind)) continue;
     const key = songKey(play);
     let group = groups.get(key);
     if (!group) {
-      group = {
-        latest: play,
-        song: {
-          key,
-          artist: '',
-          title: '',
-          kind: play.kind,
-          plays: 0,
-          performances: 0,
-          tlh: 0,
-          tuneOuts: 0,
-          tuneOutIndex: null,
-        },
-        indexSum: 0,
-        indexCount: 0,
-        ms: 0,
-      };
+      group = { latest: play, sums: newSums() };
       groups.set(key, group);
     }
     if (compareTracks(play, group.latest) > 0) group.latest = play;
-    group.song.plays += 1;
-    group.song.performances += play.performances;
-    group.ms += Math.round(play.tlh * HOUR_MS); // sum integer ms, so the order of plays does not matter
-    group.song.tuneOuts += play.tuneOuts;
-    if (play.tuneOutIndex !== null) {
-      group.indexSum += play.tuneOutIndex;
-      group.indexCount += 1;
-    }
+    addPlay(group.sums, play);
   }
   const songs: TrackSong[] = [];
-  for (const { latest, song, indexSum, indexCount, ms } of groups.values()) {
-    song.artist = latest.artist;
-    song.title = latest.title;
-    song.kind = latest.kind;
+  for (const [key, { latest, sums }] of groups) {
+    const song: TrackSong = {
+      key,
+      artist: latest.artist,
+      title: latest.title,
+      kind: latest.kind,
+      ...playFigures(sums),
+    };
     if (latest.album !== undefined) song.album = latest.album;
     if (latest.label !== undefined) song.label = latest.label;
     if (latest.isrc !== undefined) song.isrc = latest.isrc;
-    song.tlh = ms / HOUR_MS;
-    song.tuneOutIndex = indexCount > 0 ? indexSum / indexCount : null;
     songs.push(song);
   }
   return songs.sort(
     (a, b) => b.performances - a.performances || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
   );
-}
-
-/** Session runs of some listen events: per session id, deduplicated and sorted, then cut as core cuts. */
-function runsOf(events: Iterable<ListenEvent>, options: ReportOptions): SessionRun[] {
-  const settings = resolveSettings(options);
-  const byId = new Map<string, ListenEvent[]>();
-  for (const event of events) {
-    const list = byId.get(event.session);
-    if (list) list.push(event);
-    else byId.set(event.session, [event]);
-  }
-  const runs: SessionRun[] = [];
-  for (const id of [...byId.keys()].sort()) splitSorted(sortUnique(byId.get(id)!), settings, runs);
-  return runs;
 }
 
 /**
@@ -592,6 +573,6 @@ export function buildTrackReport(
   tracks: Iterable<TrackEvent>,
   options: TrackReportOptions = {},
 ): TrackReport {
-  const runs = runsOf(events, options);
+  const runs = splitSessions(events, resolveSettings(options));
   return assembleTrackReport(runs, tracks, { ...options, ...trackReportPeriod(runs, options) });
 }

@@ -67,8 +67,8 @@ export {
   reportFromDb,
   reportPeriod,
   SESSION_LENGTH_BINS,
-  sessionEvents,
   type SessionSelection,
+  sessionEvents,
   sessionLengthHistogram,
   shortSessionCounts,
 } from './reports/index.js';

@@ -54,8 +54,11 @@ export const REARM_SQL = `update session_state s set due_at = to_timestamp(d.due
 // hash-join whole partitions.)
 // Rows come back shaped as core's ListenEvent (time in epoch ms, duration in seconds: duration_ms / 1000
 // as a double, which durationMsOf rounds back exactly), so they go to core without a copy.
-export const EVENTS_SQL = `select e.session, e.id, e.stream, e.output, ${ms('e.time')} as time,
-  e.duration_ms::float8 / 1000 as duration, e.bytes::float8 as bytes, e.listener, e.ua, e.country, e.origin
+/** listen_events columns (table alias `e`) as core's ListenEvent fields; null reads as absent in core. */
+export const EVENT_COLUMNS = `e.session, e.id, e.stream, e.output, ${ms('e.time')} as time,
+  e.duration_ms::float8 / 1000 as duration, e.bytes::float8 as bytes, e.listener, e.ua, e.country, e.origin`;
+
+export const EVENTS_SQL = `select ${EVENT_COLUMNS}
   from listen_events e
   where e.session = any($1::text[]) and e.time >= $2::timestamptz`;
 

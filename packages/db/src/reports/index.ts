@@ -19,7 +19,7 @@ export { type DbReportOptions, reportPeriod } from './options.js';
 export { reportFromDb } from './report.js';
 export { rebuildQuarterHourRollup } from './rollup-rebuild.js';
 export type { SessionSelection } from './selection.js';
+export { sessionEvents } from './session-events.js';
 export { SESSION_LENGTH_BINS, sessionLengthHistogram } from './session-lengths.js';
 export { shortSessionCounts } from './short-sessions.js';
-export { sessionEvents } from './session-events.js';
 export { listStreams } from './streams.js';

@@ -1,6 +1,6 @@
 import { isoTime, type ListenEvent, MAX_DURATION_S } from '@earshot/core';
 import type { Queryable } from '../client.js';
-import { epochMs } from './sql.js';
+import { EVENT_COLUMNS } from '../finalize/sql-state.js';
 
 /**
  * The raw events of every stored session (counted or short) of the streams that has audio in
@@ -28,8 +28,7 @@ export async function sessionEvents(
           where start < $2::timestamptz and coalesce("end", first_time) > $1::timestamptz - interval '${MAX_DURATION_S} seconds'
             and start >= $1::timestamptz - interval '2 days' and ($3::text[] is null or stream = any($3::text[]))
       )
-      select e.session, e.id, e.stream, e.output, ${epochMs('e.time')} as time,
-        e.duration_ms::float8 / 1000 as duration, e.bytes::float8 as bytes, e.listener, e.ua, e.country, e.origin
+      select ${EVENT_COLUMNS}
         from s join listen_events e on e.session = s.session and e.time >= s.first_time and e.time <= s."end"
         where e.time >= $1::timestamptz - interval '3 days' and e.time < $2::timestamptz + interval '2 days'`,
     [isoTime(options.from), isoTime(options.to), streams],
