@@ -359,7 +359,7 @@ function printTable(rows: Row[], ceiling: number): void {
   console.log(
     last
       ? `capacity: ${fmt(last.listeners)} concurrent listeners (${fmt(last.shoutcast)} Shoutcast + ${fmt(last.hls)} HLS), ` +
-          `${fmt(last.acceptedPerS)} events/s = ${pct(last.acceptedPerS / ceiling)} of the COPY ceiling, lag p99 ${fmt(last.lagP99, 2)} s ` +
+          `${fmt(last.acceptedPerS)} events/s = ${fmt((100 * last.acceptedPerS) / ceiling, 1)} % of the COPY ceiling, lag p99 ${fmt(last.lagP99, 2)} s ` +
           `(${pct((IDLE_S + last.lagP99) / thresholdS)} of idle + sweep)` +
           (failed
             ? `; the next step did not keep up (${failed.why})`
