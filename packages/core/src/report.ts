@@ -20,8 +20,8 @@ import {
   DEFAULT_SESSION_SETTINGS,
   type FinalizedRuns,
   finalizeSessionId,
+  type PlacedSession,
   type Session,
-  type SessionFacts,
   type SessionSettings,
 } from './sessions.js';
 
@@ -315,7 +315,7 @@ export function breakdownRows(summary: readonly ReportSummary[]): BreakdownRow[]
  * order of `facts`. Net (the default) counts human sessions only; gross counts every session; both
  * count the non-human active sessions by reason in the summary's `excluded*` fields.
  */
-export function assembleReport(facts: readonly SessionFacts[], options: ReportOptions = {}): Report {
+export function assembleReport(facts: readonly PlacedSession[], options: ReportOptions = {}): Report {
   const settings = resolveSettings(options);
   const tz = options.tz ?? 'UTC';
   const daypart = options.daypart ?? null;
