@@ -56,7 +56,11 @@ export interface ReadOptions {
 
 /** Longest line accepted, bytes: a runaway line (a file without newlines) must not eat all memory. */
 export const MAX_LINE_BYTES = 1 << 20;
-const CHUNK_BYTES = 1 << 20;
+/**
+ * Bytes read at a time. 64 KiB chunks left the peak RSS of a read of 1M events tens of MB lower than
+ * 1 MiB chunks (each a fresh allocation outside the JS heap), at no cost in time.
+ */
+const CHUNK_BYTES = 1 << 16;
 
 /** A byte source with a counter of its bytes read (for progress). */
 export interface Source {

@@ -48,7 +48,7 @@ export {
   parseEvent,
   parseTime,
 } from './event.js';
-export { parseEventLine } from './event-line.js';
+export { type AsciiDecoder, decodeAscii, parseEventLine } from './event-line.js';
 export { EventStore, type PackedSession, packedEvents, packUuid, unpackUuid } from './event-store.js';
 export { ipv6Groups, isIpv4, isIpv6, normalizeIp } from './ip.js';
 export { type ReportSummary, type SummaryTotals, summarizeTotals } from './metrics.js';
@@ -82,6 +82,7 @@ export {
   finalizeRuns,
   finalizeSessionId,
   isCounted,
+  type PlacedBuckets,
   type PlacedSession,
   planRowChanges,
   planSessionChanges,

@@ -83,7 +83,9 @@ export function dataExtent(facts: readonly PlacedSession[]): { from: number; to:
   let min = Number.POSITIVE_INFINITY;
   let max = Number.NEGATIVE_INFINITY;
   for (const fact of facts) {
-    for (const [minute] of fact.minutes) if (minute < min) min = minute;
+    fact.minutes.forEach((_ms, minute) => {
+      if (minute < min) min = minute;
+    });
     if (fact.session.start < min) min = fact.session.start;
     if (fact.session.end > max) max = fact.session.end;
   }

@@ -4,7 +4,7 @@ import { MINUTE_MS, placeEvent } from './clock.js';
 import type { ListenEvent } from './event.js';
 import { assembleReport } from './report.js';
 import { BucketSeries, SessionCutter } from './session-cutter.js';
-import { finalizeSessionId, type PlacedSession } from './sessions.js';
+import { finalizeSessionId, type PlacedBuckets, type PlacedSession } from './sessions.js';
 
 const BASE = Date.UTC(2026, 10, 2, 6, 50);
 
@@ -62,8 +62,13 @@ const settingsArb = fc.record({
   minSessionS: fc.constantFrom(0, 60, 300),
 });
 
-const entries = (placed: Iterable<readonly [number, number]>) =>
-  [...placed].map(([k, v]) => [k, v]).sort((a, b) => a[0]! - b[0]!);
+const entries = (placed: PlacedBuckets) => {
+  const out: number[][] = [];
+  placed.forEach((ms, bucket) => {
+    out.push([bucket, ms]);
+  });
+  return out.sort((a, b) => a[0]! - b[0]!);
+};
 const plain = (facts: readonly PlacedSession[]) =>
   facts.map((f) => ({
     session: f.session,

@@ -4,6 +4,7 @@ import {
   addToTally,
   type CountSettings,
   isCounted,
+  type PlacedBuckets,
   type PlacedSession,
   type Session,
   type SessionSettings,
@@ -18,10 +19,10 @@ const NO_VALUES = new Float64Array(0);
 /**
  * Listening milliseconds by bucket start (epoch ms) for consecutive buckets of `sizeMs`, in one typed
  * array: what a session's `minutes` or `quarterHours` Map holds (the buckets with ms > 0), in a
- * fraction of its memory. {@link placeEvent} adds to it as to a Map; iterating it yields the
- * `[bucket start, ms]` entries with ms > 0, ascending.
+ * fraction of its memory. {@link placeEvent} adds to it as to a Map; `forEach` gives the buckets with
+ * ms > 0, ascending.
  */
-export class BucketSeries implements BucketTarget, Iterable<[number, number]> {
+export class BucketSeries implements BucketTarget, PlacedBuckets {
   readonly sizeMs: number;
   /** Bucket number (`start / sizeMs`) of `values[0]`. */
   private first = 0;
@@ -76,11 +77,12 @@ export class BucketSeries implements BucketTarget, Iterable<[number, number]> {
     this.first += lo;
   }
 
-  *[Symbol.iterator](): IterableIterator<[number, number]> {
+  /** Calls `fn(ms, bucket start)` for each bucket with ms > 0, ascending (as a Map's `forEach`). */
+  forEach(fn: (ms: number, bucket: number) => void): void {
     const values = this.values;
     for (let i = 0; i < values.length; i++) {
       const ms = values[i]!;
-      if (ms > 0) yield [(this.first + i) * this.sizeMs, ms];
+      if (ms > 0) fn(ms, (this.first + i) * this.sizeMs);
     }
   }
 }

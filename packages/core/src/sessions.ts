@@ -385,16 +385,23 @@ export interface SessionFacts {
 }
 
 /**
- * A counted session and its placed listening as `[bucket start (epoch ms), integer ms]` entries, each
- * bucket once: a {@link SessionFacts} (Maps), or the compact form of the streaming `SessionCutter`.
- * What reports are assembled from.
+ * Listening by bucket start, each bucket once: `forEach` calls `fn(ms, bucket start)` as a
+ * `Map<number, number>`'s does (a Map is one), or a streaming `BucketSeries`.
+ */
+export interface PlacedBuckets {
+  forEach(fn: (ms: number, bucket: number) => void): void;
+}
+
+/**
+ * A counted session and its placed listening: a {@link SessionFacts} (Maps), or the compact form of
+ * the streaming `SessionCutter`. What reports are assembled from.
  */
 export interface PlacedSession {
   session: Session;
   /** Listening by UTC minute start, as in {@link SessionFacts.minutes}. */
-  minutes: Iterable<readonly [number, number]>;
+  minutes: PlacedBuckets;
   /** Listening by quarter-hour start, as in {@link SessionFacts.quarterHours}. */
-  quarterHours: Iterable<readonly [number, number]>;
+  quarterHours: PlacedBuckets;
 }
 
 /** The sessions cut from some runs: the counted ones with their placed listening, and the short ones. */
