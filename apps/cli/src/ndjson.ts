@@ -1,6 +1,6 @@
-import { createReadStream } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { type ListenEvent, parseEvent, parseEventLine } from '@earshot/core';
 import { DataError } from './errors.js';
@@ -68,12 +68,30 @@ export interface Source {
   bytesRead: () => number;
 }
 
-/** Opens a file (`-` = stdin) as a byte stream, from byte `start` on. */
+/**
+ * Opens a file (`-` = stdin) as a byte stream, from byte `start` on. A file is read synchronously,
+ * chunk by chunk as the stream is pulled: the reader has nothing else to do meanwhile, and an
+ * asynchronous read left it idle between chunks for a fifth of its time.
+ */
 export function openSource(path: string, start = 0): Source {
   // stdin has no size to show progress against, so its count is not kept.
   if (path === '-') return { stream: process.stdin, bytesRead: () => 0 };
-  const stream = createReadStream(path, { highWaterMark: CHUNK_BYTES, start });
-  return { stream, bytesRead: () => stream.bytesRead };
+  let bytesRead = 0;
+  function* chunks(): Generator<Buffer> {
+    const fd = openSync(path, 'r');
+    try {
+      for (;;) {
+        const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+        const n = readSync(fd, chunk, 0, CHUNK_BYTES, start + bytesRead);
+        if (n === 0) return;
+        bytesRead += n;
+        yield n === CHUNK_BYTES ? chunk : chunk.subarray(0, n);
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+  return { stream: Readable.from(chunks()), bytesRead: () => bytesRead };
 }
 
 function isGzipMagic(bytes: Uint8Array): boolean {
