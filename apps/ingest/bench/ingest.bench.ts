@@ -1,7 +1,10 @@
 // Ingest benchmark (run by `pnpm bench`): on loopback, against PostgreSQL, in one run:
 //   1. batches of 500 events through ingest (autocannon) vs the raw PostgreSQL ceiling measured by a
 //      bare script (COPY and unnest, same 500-row batches, same table, each batch committed);
-//   2. single-event requests through ingest vs a bare Hono route on the same server setup;
+//   2. single-event requests through ingest vs a bare Hono route on the same server setup
+//      (bench/bare-server.ts: @hono/node-server's serve, the same node binary and flags, ingest's own
+//      readBody and parseItems on the same JSON, the same response shape; no auth, validation,
+//      database or metrics);
 //   3. latency percentiles and the ingest process's peak RSS.
 // Uses a fresh database (dropped after). Prints a table. Not a timed test: the machine is shared
 // and noisy, so compare the ratios measured within one run.
