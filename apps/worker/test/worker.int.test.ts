@@ -84,8 +84,9 @@ describe('the finalization worker', () => {
     expect(
       await metricValue(worker, 'earshot_worker_sessions_finalized_total', { path: 'job' }),
     ).toBeGreaterThan(ids);
+    // A job carries the ids of one ingest commit (or of one re-arm).
     expect(await metricValue(worker, 'earshot_worker_jobs_total', { result: 'completed' })).toBeGreaterThan(
-      ids,
+      0,
     );
     expect(await metricValue(worker, 'earshot_worker_sweep_sessions_found_total')).toBe(0);
   });
