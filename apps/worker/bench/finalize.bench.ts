@@ -350,7 +350,7 @@ async function main(): Promise<void> {
         unit: 'event',
         count: redisEvents.length,
         'redis commands': calls,
-        'per unit': Number((calls / redisEvents.length).toFixed(3)),
+        'per unit': Number((calls / redisEvents.length).toFixed(4)),
         note: `${jobs.count} jobs carrying ${jobs.sessions} ids, for ${new Set(redisEvents.map((e) => e.session)).size} session ids`,
       },
       {
@@ -366,7 +366,7 @@ async function main(): Promise<void> {
         unit: 'session id',
         count: ids.length,
         'redis commands': workerCalls,
-        'per unit': Number((workerCalls / ids.length).toFixed(3)),
+        'per unit': Number((workerCalls / ids.length).toFixed(4)),
         note: `${jobCount} jobs: fetch, lock, complete`,
       },
     ]);
@@ -375,8 +375,8 @@ async function main(): Promise<void> {
     const workerPerId = workerCalls / ids.length;
     const perEvent = calls / redisEvents.length + idsPerEvent * workerPerId;
     console.log(
-      `Redis commands per ingested event, ingest and worker together: ${perEvent.toFixed(2)} (goal <= 1: ${perEvent <= 1 ? 'met' : 'NOT met'}) ` +
-        `(${(calls / redisEvents.length).toFixed(2)} to schedule + ${idsPerEvent.toFixed(3)} scheduled ids per event x ${workerPerId.toFixed(2)} to run each; ` +
+      `Redis commands per ingested event, ingest and worker together: ${perEvent.toFixed(4)} (goal <= 1: ${perEvent <= 1 ? 'met' : 'NOT met'}) ` +
+        `(${(calls / redisEvents.length).toFixed(4)} to schedule + ${idsPerEvent.toFixed(3)} scheduled ids per event x ${workerPerId.toFixed(3)} to run each; ` +
         `a job per event would cost ${(naiveCalls / sample.length).toFixed(1)} to schedule alone, ${(naiveCalls / sample.length / (perEvent || 1)).toFixed(1)}x as much)`,
     );
     console.log(
