@@ -37,8 +37,10 @@ const REARM_SLACK_MS = 20;
 const SWEEP_ONLY_MIN_MS = 200;
 // How often finished session ids' session_state rows are pruned.
 const PRUNE_EVERY_MS = 3_600_000;
-// Re-armed ids due within this many ms of each other share a job (each waits at most this much more).
+// Re-armed ids due within the same this many ms share a job (each waits at most this much more).
 const REARM_GROUP_MS = 1000;
+// How long re-arms wait for those of other jobs finishing at about the same time, ms.
+const REARM_FLUSH_MS = 5;
 
 export interface CreateWorkerOptions {
   db: Db;
@@ -211,16 +213,17 @@ export function createWorker(options: CreateWorkerOptions): FinalizeWorker {
       throw new DelayedError();
     }
     // Events arrived since these ids were scheduled: run them again when they are due, not before.
-    // Ids due within REARM_GROUP_MS of each other share a job.
+    // Ids due in the same REARM_GROUP_MS (by the clock, so ids of other jobs too) share a job.
     const rearm = new Map<number, string[]>();
     let missing = 0;
+    const now = Date.now();
     for (const o of outcomes) {
       if (o.status === 'missing') missing++;
       if (o.status !== 'not-due') continue;
-      const delay = Math.ceil((o.waitMs + REARM_SLACK_MS) / REARM_GROUP_MS) * REARM_GROUP_MS;
-      const group = rearm.get(delay);
+      const due = Math.ceil((now + o.waitMs + REARM_SLACK_MS) / REARM_GROUP_MS) * REARM_GROUP_MS;
+      const group = rearm.get(due);
       if (group) group.push(o.session);
-      else rearm.set(delay, [o.session]);
+      else rearm.set(due, [o.session]);
     }
     if (missing > 0)
       logger.warn({ missing, sessions: data.sessions.length }, 'finalize job for session ids with no state');
@@ -228,20 +231,54 @@ export function createWorker(options: CreateWorkerOptions): FinalizeWorker {
     const [only] = rearm.values();
     if (rearm.size === 1 && only!.length === data.sessions.length && token) {
       // Every id waits for the same time: the job itself waits (no new job).
-      const [delay] = rearm.keys();
-      await job.moveToDelayed(Date.now() + delay!, token);
+      const [due] = rearm.keys();
+      await job.moveToDelayed(due!, token);
       metrics.jobs.inc({ result: 'rearmed' });
       metrics.rearmed.inc(only!.length);
       throw new DelayedError();
     }
-    if (!queue) throw new Error('cannot re-arm session ids without the queue');
     // Added before this job completes: a crash in between runs this job again, which re-arms again.
-    await queue.addBulk([...rearm].flatMap(([delay, ids]) => finalizeJobs(ids, delay)));
-    let rearmed = 0;
-    for (const ids of rearm.values()) rearmed += ids.length;
-    metrics.rearmed.inc(rearmed);
-    logger.debug({ rearmed, jobs: rearm.size }, 're-armed session ids still receiving events');
+    await rearmLater(rearm);
     return 'finalized, some re-armed';
+  }
+
+  // Re-arms of the jobs that finish together (a batch's jobs resolve at once) go out in one addBulk,
+  // the ids due in one REARM_GROUP_MS in one job: otherwise, re-armed to the second its last tick
+  // came, a station's ids would spread over ever smaller jobs, towards a job per id.
+  let rearms = new Map<number, string[]>();
+  let rearmWaiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
+  let rearmScheduled = false;
+  function rearmLater(groups: Map<number, string[]>): Promise<void> {
+    for (const [due, ids] of groups) {
+      const group = rearms.get(due);
+      if (group) group.push(...ids);
+      else rearms.set(due, [...ids]);
+    }
+    return new Promise((resolve, reject) => {
+      rearmWaiters.push({ resolve, reject });
+      if (rearmScheduled) return;
+      rearmScheduled = true;
+      setTimeout(() => void flushRearms(), REARM_FLUSH_MS);
+    });
+  }
+  async function flushRearms(): Promise<void> {
+    rearmScheduled = false;
+    const groups = rearms;
+    const waiters = rearmWaiters;
+    rearms = new Map();
+    rearmWaiters = [];
+    try {
+      if (!queue) throw new Error('cannot re-arm session ids without the queue');
+      const now = Date.now();
+      await queue.addBulk([...groups].flatMap(([due, ids]) => finalizeJobs(ids, due - now)));
+      let rearmed = 0;
+      for (const ids of groups.values()) rearmed += ids.length;
+      metrics.rearmed.inc(rearmed);
+      logger.debug({ rearmed, jobs: groups.size }, 're-armed session ids still receiving events');
+      for (const w of waiters) w.resolve();
+    } catch (error) {
+      for (const w of waiters) w.reject(error);
+    }
   }
 
   // --- the sweep ----------------------------------------------------------------------------
