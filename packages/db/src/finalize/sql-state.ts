@@ -64,6 +64,12 @@ export const EVENTS_SQL = `select ${EVENT_COLUMNS}
   from listen_events e
   where e.session = any($1::text[]) and e.time >= $2::timestamptz`;
 
+// The same with each event's receipt, for ids whose receipt check is done on the events read (see
+// locked.ts): one pass over their events instead of two.
+export const EVENTS_RECEIVED_SQL = `select ${EVENT_COLUMNS}, ${ms('e.received_at')} as received_ms
+  from listen_events e
+  where e.session = any($1::text[]) and e.time >= $2::timestamptz`;
+
 export const OLD_SESSIONS_SQL = `select session, ${ms('start')} as start_ms, ${ms('first_time')} as first_time_ms, stream, output, ${ms('"end"')} as end_ms,
   elapsed_ms::float8 as elapsed_ms, duration_ms::float8 as duration_ms, bytes::float8 as bytes, listener, ua,
   country, class, device, os, player, ${ms('first_minute')} as first_minute_ms, minute_ms::float8[] as minute_ms
