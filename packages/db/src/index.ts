@@ -55,6 +55,7 @@ export {
   utcDayOf,
 } from './partitions.js';
 export {
+  breakdownsFromDb,
   type DbReportOptions,
   DEFAULT_LIVE_GAP,
   type LiveGapOptions,
@@ -63,6 +64,7 @@ export {
   liveListeners,
   REPORT_PARTS,
   type ReportPart,
+  rebuildAudienceRollups,
   rebuildQuarterHourRollup,
   reportFromDb,
   reportPeriod,
@@ -84,6 +86,8 @@ export {
   sessionState,
   sessions,
   shortSessions,
+  streamAudienceMonths,
+  streamAudienceQuarterHours,
   streamListenerMonths,
   streamMinutes,
   streamQuarterHours,

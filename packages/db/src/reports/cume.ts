@@ -5,7 +5,7 @@ import type { ResolvedReport } from './options.js';
 import { withWorkMem } from './sql.js';
 
 /** Periods of more than a week count cume from the listener months (see {@link DbReportOptions.cume}). */
-const CUME_MONTHS_FROM_QHS = 7 * 96;
+export const CUME_MONTHS_FROM_QHS = 7 * 96;
 
 /**
  * Cume by stream (or one figure for `groupAs`): distinct cume keys with listening in the period.

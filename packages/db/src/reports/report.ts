@@ -1,4 +1,6 @@
 import {
+  type BreakdownDimension,
+  type BreakdownRow,
   isoTime,
   MINUTE_MS,
   REPORT_PARTS,
@@ -14,6 +16,7 @@ import { breakdownFromDb, excludedCounts, excludedMinutes, leftRunningCounts } f
 import { queryMinutes } from './minutes.js';
 import { type DbReportOptions, type ResolvedReport, resolveReport } from './options.js';
 import { queryQuarterHours } from './quarter-hours.js';
+import { type AudienceDimension, rollupBreakdowns } from './rollup-breakdown.js';
 import { rollupQualifier, rollupQuarterHours } from './rollup-quarter-hours.js';
 import { rollupTotals } from './rollup-totals.js';
 import { querySessions } from './sessions.js';
@@ -45,7 +48,9 @@ export async function reportFromDb(db: Queryable, options: DbReportOptions = {})
     !wantSummary ? Promise.resolve(undefined) : useRollup ? rollupTotals(db, r) : queryTotals(db, r),
     wantSummary ? excludedCounts(db, r) : Promise.resolve(new Map<string, never>()),
     wantSummary ? leftRunningCounts(db, r) : Promise.resolve(new Map<string, number>()),
-    parts.has('breakdown') && r.by !== null ? breakdownFromDb(db, r) : Promise.resolve([]),
+    parts.has('breakdown') && r.by !== null
+      ? breakdownOf(db, r, r.by, useRollup ? k : undefined)
+      : Promise.resolve([]),
   ]);
 
   const quarterHours: ReportQuarterHour[] = parts.has('quarterHours')
@@ -87,6 +92,46 @@ export async function reportFromDb(db: Queryable, options: DbReportOptions = {})
     summary,
     breakdown,
   };
+}
+
+/**
+ * The breakdowns by each of `dims` over one period (the dashboard's audience tables): equal, dimension
+ * for dimension, to `reportFromDb(db, { ...options, by, parts: ['breakdown'] }).breakdown`, with the
+ * period settled once and the audience rollups read once for all net dimensions.
+ */
+export async function breakdownsFromDb(
+  db: Queryable,
+  options: DbReportOptions,
+  dims: readonly BreakdownDimension[],
+): Promise<Map<BreakdownDimension, BreakdownRow[]>> {
+  const r = await resolveReport(db, { ...options, by: null });
+  const k = rollupQualifier(r.qualifierMs);
+  const rolled =
+    options.rollup !== false && r.basis === 'net' && k !== undefined
+      ? dims.filter((d): d is AudienceDimension => d !== 'class')
+      : [];
+  const others = dims.filter((d) => !(rolled as readonly string[]).includes(d));
+  const [fromRollup, ...each] = await Promise.all([
+    rollupBreakdowns(db, r, rolled, k ?? 0),
+    ...others.map((by) => breakdownFromDb(db, { ...r, by })),
+  ]);
+  const out = new Map<BreakdownDimension, BreakdownRow[]>();
+  for (const d of dims) {
+    const i = others.indexOf(d);
+    out.set(d, i >= 0 ? each[i]! : (fromRollup.get(d as AudienceDimension) ?? []));
+  }
+  return out;
+}
+
+/** One breakdown: from the audience rollups when net with a whole-minute qualifier (`k`), else per session. */
+async function breakdownOf(
+  db: Queryable,
+  r: ResolvedReport,
+  by: BreakdownDimension,
+  k: number | undefined,
+): Promise<BreakdownRow[]> {
+  if (k === undefined || r.basis !== 'net' || by === 'class') return breakdownFromDb(db, r);
+  return (await rollupBreakdowns(db, r, [by], k)).get(by) ?? [];
 }
 
 /** The minute series: the rollup's (human sessions), plus the excluded sessions' when gross. */
