@@ -58,6 +58,7 @@ export {
   breakdownsFromDb,
   type DbReportOptions,
   DEFAULT_LIVE_GAP,
+  daypartReportsFromDb,
   type LiveGapOptions,
   type LiveStream,
   listStreams,

@@ -16,7 +16,7 @@
 export { REPORT_PARTS, type ReportPart } from '@earshot/core';
 export { DEFAULT_LIVE_GAP, type LiveGapOptions, type LiveStream, liveListeners } from './live.js';
 export { type DbReportOptions, reportPeriod } from './options.js';
-export { breakdownsFromDb, reportFromDb } from './report.js';
+export { breakdownsFromDb, daypartReportsFromDb, reportFromDb } from './report.js';
 export { rebuildAudienceRollups, rebuildQuarterHourRollup } from './rollup-rebuild.js';
 export type { SessionSelection } from './selection.js';
 export { sessionEvents } from './session-events.js';

@@ -12,6 +12,7 @@ import {
   breakdownsFromDb,
   type Db,
   type DbReportOptions,
+  daypartReportsFromDb,
   rebuildAudienceRollups,
   rebuildQuarterHourRollup,
   reportFromDb,
@@ -193,7 +194,7 @@ describe.each<Driver>(['postgres', 'pglite'])('reportFromDb on %s', (driver) => 
   });
 
   it('gives the same figures from the rollups (cume from runs or from listener months) as from the session rows', async () => {
-    const station = { streams: ['main', 'main-mp3'], groupAs: 'station' };
+    const station: DbReportOptions = { streams: ['main', 'main-mp3'], groupAs: 'station' };
     const renamed = events.map((e) =>
       e.stream === 'main' || e.stream === 'main-mp3' ? { ...e, stream: 'station' } : e,
     );
@@ -229,6 +230,29 @@ describe.each<Driver>(['postgres', 'pglite'])('reportFromDb on %s', (driver) => 
           (await reportFromDb(db, { ...rest, by, parts: ['breakdown'], cume: 'months' })).breakdown,
           label,
         ).toEqual(offline);
+      }
+    }
+  });
+
+  it('gives every daypart of a period at once the summary it has alone', async () => {
+    const station: DbReportOptions = { streams: ['main', 'main-mp3'], groupAs: 'station' };
+    for (const options of [
+      {},
+      station,
+      { ...CASES[0]!, ...station },
+      ...CASES.slice(0, 9),
+    ] as DbReportOptions[]) {
+      const { daypart: _d, by: _by, ...rest } = options;
+      const dayparts = [null, ...DEFAULT_DAYPARTS];
+      for (const cume of ['months', 'runs', 'auto'] as const) {
+        const together = await daypartReportsFromDb(db, { ...rest, cume }, dayparts);
+        for (const [i, daypart] of dayparts.entries()) {
+          const label = `${JSON.stringify(rest)} ${daypart?.name ?? 'all hours'} ${cume}`;
+          const alone = await reportFromDb(db, { ...rest, daypart, cume, parts: ['summary'] });
+          expect(together[i], label).toEqual(alone);
+          if (!('groupAs' in rest))
+            expect(together[i]!.summary, label).toEqual(buildReport(events, { ...rest, daypart }).summary);
+        }
       }
     }
   });

@@ -1,6 +1,7 @@
 import {
   type BreakdownDimension,
   type BreakdownRow,
+  type Daypart,
   isoTime,
   MINUTE_MS,
   REPORT_PARTS,
@@ -13,6 +14,7 @@ import {
 } from '@earshot/core';
 import type { Queryable } from '../client.js';
 import { breakdownFromDb, excludedCounts, excludedMinutes, leftRunningCounts } from './audience.js';
+import { cumeSource, monthsCumeOfMany } from './cume.js';
 import { queryMinutes } from './minutes.js';
 import { type DbReportOptions, type ResolvedReport, resolveReport } from './options.js';
 import { queryQuarterHours } from './quarter-hours.js';
@@ -30,7 +32,38 @@ import { queryTotals } from './totals.js';
  * streams.
  */
 export async function reportFromDb(db: Queryable, options: DbReportOptions = {}): Promise<Report> {
-  const r = await resolveReport(db, options);
+  return reportOf(db, await resolveReport(db, options), options);
+}
+
+/**
+ * The summaries of one period in several dayparts (null: all hours), each equal to
+ * `reportFromDb(db, { ...options, daypart, parts: ['summary'] })`: the net cume of every daypart
+ * counted from the listener months beyond a week is taken in one pass over them for all dayparts.
+ */
+export async function daypartReportsFromDb(
+  db: Queryable,
+  options: DbReportOptions,
+  dayparts: readonly (Daypart | null)[],
+): Promise<Report[]> {
+  const each = { ...options, parts: ['summary'] as const };
+  const rs = await Promise.all(dayparts.map((daypart) => resolveReport(db, { ...each, daypart })));
+  const useRollup = options.rollup !== false && rs[0]?.basis === 'net';
+  const months = useRollup ? rs.filter((r) => cumeSource(r) === 'months' && r.qhList.length > 0) : [];
+  const cumes = months.length > 1 ? await monthsCumeOfMany(db, months) : [];
+  return Promise.all(
+    rs.map((r) => {
+      const i = months.indexOf(r);
+      return reportOf(db, r, each, i >= 0 && cumes.length > 0 ? cumes[i] : undefined);
+    }),
+  );
+}
+
+async function reportOf(
+  db: Queryable,
+  r: ResolvedReport,
+  options: DbReportOptions,
+  cume?: Map<string, number>,
+): Promise<Report> {
   const parts = new Set(options.parts ?? REPORT_PARTS);
   const wantQh = parts.has('quarterHours') || parts.has('summary');
   // The rollups hold human sessions only (net).
@@ -45,7 +78,7 @@ export async function reportFromDb(db: Queryable, options: DbReportOptions = {})
       : useRollup && k !== undefined
         ? rollupQuarterHours(db, r, k)
         : queryQuarterHours(db, r),
-    !wantSummary ? Promise.resolve(undefined) : useRollup ? rollupTotals(db, r) : queryTotals(db, r),
+    !wantSummary ? Promise.resolve(undefined) : useRollup ? rollupTotals(db, r, cume) : queryTotals(db, r),
     wantSummary ? excludedCounts(db, r) : Promise.resolve(new Map<string, never>()),
     wantSummary ? leftRunningCounts(db, r) : Promise.resolve(new Map<string, number>()),
     parts.has('breakdown') && r.by !== null

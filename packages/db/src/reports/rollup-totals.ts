@@ -49,9 +49,14 @@ export function gapParameters(r: ResolvedReport): [string, string, string[], str
 
 /**
  * The summary's totals (net: the rollups hold human sessions) from the rollup (`stream_quarter_hours`), corrected for sessions a daypart
- * or a gap cuts into several runs; cume from {@link cumeOf}. Equal to `queryTotals`.
+ * or a gap cuts into several runs; cume from {@link cumeOf} unless given. Equal to `queryTotals`.
  */
-export async function rollupTotals(db: Queryable, r: ResolvedReport): Promise<ReportTotals> {
+export async function rollupTotals(
+  db: Queryable,
+  r: ResolvedReport,
+  /** Cume by stream when already counted (several dayparts' at once, see `monthsCumeOfMany`). */
+  cume?: Map<string, number>,
+): Promise<ReportTotals> {
   if (r.qhList.length === 0) return { totals: [], starts: new Map() };
   // A concrete stream list lets PostgreSQL use the (stream, quarter_hour) index.
   const streams =
@@ -89,7 +94,7 @@ export async function rollupTotals(db: Queryable, r: ResolvedReport): Promise<Re
         group by 1`,
       [qhs, streams, r.groupAs ?? null, ...gapParameters(r)],
     ),
-    cumeOf(db, r, streams, runStarts, lo!, hi),
+    cume ?? cumeOf(db, r, streams, runStarts, lo!, hi),
   ]);
   const gapByStream = new Map(gaps.map((g) => [g.stream, g.n]));
   return {
