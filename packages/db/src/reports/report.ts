@@ -22,7 +22,7 @@ import { type AudienceDimension, rollupBreakdowns } from './rollup-breakdown.js'
 import { rollupQualifier, rollupQuarterHours } from './rollup-quarter-hours.js';
 import { rollupTotals } from './rollup-totals.js';
 import { querySessions } from './sessions.js';
-import { byText } from './sql.js';
+import { byText, shareInFlight } from './sql.js';
 import { queryTotals } from './totals.js';
 
 /**
@@ -78,7 +78,13 @@ async function reportOf(
       : useRollup && k !== undefined
         ? rollupQuarterHours(db, r, k)
         : queryQuarterHours(db, r),
-    !wantSummary ? Promise.resolve(undefined) : useRollup ? rollupTotals(db, r, cume) : queryTotals(db, r),
+    !wantSummary
+      ? Promise.resolve(undefined)
+      : useRollup
+        ? cume
+          ? rollupTotals(db, r, cume)
+          : shareInFlight(db, `totals ${totalsKey(r)}`, () => rollupTotals(db, r))
+        : queryTotals(db, r),
     wantSummary ? excludedCounts(db, r) : Promise.resolve(new Map<string, never>()),
     wantSummary ? leftRunningCounts(db, r) : Promise.resolve(new Map<string, number>()),
     parts.has('breakdown') && r.by !== null
@@ -166,6 +172,10 @@ async function breakdownOf(
   if (k === undefined || r.basis !== 'net' || by === 'class') return breakdownFromDb(db, r);
   return (await rollupBreakdowns(db, r, [by], k)).get(by) ?? [];
 }
+
+/** What a summary's totals depend on (the quarter-hours stand for the period, zone and daypart). */
+const totalsKey = (r: ResolvedReport) =>
+  JSON.stringify([r.qhList, r.streams, r.groupAs ?? null, r.cume, r.basis]);
 
 /** The minute series: the rollup's (human sessions), plus the excluded sessions' when gross. */
 async function grossMinutes(db: Queryable, r: ResolvedReport): Promise<ReportMinute[]> {
