@@ -57,7 +57,7 @@ FROM (SELECT q.stream, coalesce(q.listener, 'session:' || q.session) AS key, coa
   WHERE q.class = 'human') r
 JOIN "listener_keys" k ON k.key = r.key
 GROUP BY r.stream, r.month, k.id, r.country, r.device, r.os, r.player, r.output;--> statement-breakpoint
--- The count of streams left running (every summary) reads the long sessions of its period: their
--- duration, end, class and stream from the index alone, not from the sessions' rows.
+-- The count of streams left running (every summary) reads the sessions at least as long as its
+-- threshold (8 h by default) that start near its period, from the index alone (no sessions' rows).
 DROP INDEX "sessions_long";--> statement-breakpoint
-CREATE INDEX "sessions_long" ON "sessions" USING btree ("start") INCLUDE ("duration_ms", "end", "class", "stream") WHERE duration_ms >= 3600000;
+CREATE INDEX "sessions_long" ON "sessions" USING btree ("duration_ms","start") INCLUDE ("end", "class", "stream", "session") WHERE duration_ms >= 3600000;

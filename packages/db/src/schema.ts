@@ -137,7 +137,7 @@ export const sessions = pgTable(
     index('sessions_excluded').on(t.start).where(sql`class <> 'human'`),
     // Sessions of an hour or more: where the count of streams left running (8 h by default) looks
     // (with INCLUDE columns in the migration, 0008, which drizzle-kit cannot declare).
-    index('sessions_long').on(t.start).where(sql`duration_ms >= 3600000`),
+    index('sessions_long').on(t.durationMs, t.start).where(sql`duration_ms >= 3600000`),
   ],
 );
 

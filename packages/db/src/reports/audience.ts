@@ -67,13 +67,18 @@ export const leftRunningSql = (r: ResolvedReport) => `select s.session, s.start,
         and s.start < $7::timestamptz and s.start >= $8::timestamptz and s."end" >= $6::timestamptz
         and ($2::text[] is null or s.stream = any($2::text[]))
         and (select count(*) from session_quarter_hours q where q.session = s.session and q.session_start = s.start
-          and q.quarter_hour = any(($1::text[])::timestamptz[])) > 0`;
+          and q.quarter_hour >= $6::timestamptz and q.quarter_hour < $7::timestamptz
+          and ($9::int[])[(extract(epoch from (q.quarter_hour - $6::timestamptz)) / 900)::int + 1] = 1
+          and $1::text[] is not null) > 0`;
 
 const leftRunningMs = (r: ResolvedReport) => Math.round(r.settings.leftRunningS * 1000);
 
 /** The parameters of {@link leftRunningSql} ($3 is the group key, unused by it). */
 export function leftRunningParameters(r: ResolvedReport): unknown[] {
   const lo = r.qhList[0]!;
+  // The period as a 0/1 array from its first QH: a row's membership is one subscript.
+  const inSet = new Array<number>((r.qhList[r.qhList.length - 1]! - lo) / QUARTER_HOUR_MS + 1).fill(0);
+  for (const q of r.qhList) inSet[(q - lo) / QUARTER_HOUR_MS] = 1;
   return [
     r.qhList.map(isoTime),
     r.streams,
@@ -83,6 +88,7 @@ export function leftRunningParameters(r: ResolvedReport): unknown[] {
     isoTime(lo),
     isoTime(r.qhList[r.qhList.length - 1]! + QUARTER_HOUR_MS),
     isoTime(lo - (r.settings.maxSessionS + MAX_DURATION_S) * 1000),
+    inSet,
   ];
 }
 
