@@ -12,7 +12,6 @@ import {
 import type { Queryable } from '../client.js';
 import { addMonthBits, bitText } from '../months.js';
 import { leftRunningParameters, leftRunningSql } from './audience.js';
-import { CUME_MONTHS_FROM_QHS } from './cume.js';
 import type { ResolvedReport } from './options.js';
 import { GAP_ROWS, gapParameters } from './rollup-totals.js';
 import { byText, withWorkMem } from './sql.js';
@@ -48,7 +47,7 @@ interface Figures {
  * The net breakdowns by each of `dims` (core's `Report.breakdown` for `by` = each) from the audience
  * rollups: `stream_audience_quarter_hours` for the listening, qualified QHs, runs and starts, summed
  * per value over the audiences in JavaScript (every figure but cume adds up); cume from
- * `stream_audience_months` (beyond a week) or the sessions' first rows in the period, one distinct
+ * `stream_audience_months` (or, with `cume: 'runs'`, the sessions' first rows in the period), one distinct
  * count per dimension. Active sessions are corrected as {@link rollupTotals} corrects them, and the
  * excluded and left-running counts come from the few per-session rows they concern. `k` is the
  * rollup's qualifier column. Equal to `breakdownFromDb` (tested).
@@ -176,7 +175,9 @@ async function audienceCume(
   runStarts: readonly string[],
   qhs: readonly string[],
 ): Promise<Map<AudienceDimension, Map<string, number>>> {
-  const source = r.cume === 'auto' ? (r.qhList.length > CUME_MONTHS_FROM_QHS ? 'months' : 'runs') : r.cume;
+  // By default from the audience months whatever the period's length: the sessions' first rows would
+  // each need their session's audience (a join per row), which costs more than a month's keys.
+  const source = r.cume === 'auto' ? 'months' : r.cume;
   let active: string;
   let params: unknown[];
   if (source === 'months') {
