@@ -1,6 +1,13 @@
 // Benchmark of `earshot report --events FILE --format json` on a generated file of 1M listen events
 // (a 330-listener station's whole day), against the floor of reading, splitting and JSON.parse-ing
-// the same file. Prints a table; it is a measurement, not a timed test.
+// the same file (bench/floor.mjs). Prints a table and the goals of issue 14 as ratios measured in
+// this run: wall time within 1.5x of the floor's, peak RSS under half the file's size. It is a
+// measurement, not a timed test.
+//
+// The floor is single-threaded on purpose: it is the physical cost of the work one reader does
+// (read, split, JSON.parse every line), and the CLI reads with one thread by default on machines
+// under 4 cores (like this one), so the ratio compares like with like. A multi-threaded floor would
+// only measure the same per-line work divided by the cores the bench happened to get.
 //
 //   pnpm bench                             (root: builds, then runs every package's bench)
 //   EARSHOT_BENCH_EVENTS=200000 EARSHOT_BENCH_RUNS=5 pnpm --filter @earshot/cli bench
@@ -18,7 +25,9 @@ const probe = join(here, 'rusage-probe.cjs');
 const floor = join(here, 'floor.mjs');
 const EVENTS = Number(process.env.EARSHOT_BENCH_EVENTS ?? 1_000_000);
 const RUNS = Number(process.env.EARSHOT_BENCH_RUNS ?? 3);
-const GOAL_MS = 2000;
+/** Goals (issue 14): wall time at most this many times the floor's; peak RSS under this share of the file. */
+const GOAL_TIME_RATIO = 1.5;
+const GOAL_RSS_SHARE = 0.5;
 
 if (!existsSync(cli)) {
   console.error(`${cli} is missing: run pnpm build first (pnpm bench at the root does).`);
@@ -162,13 +171,18 @@ try {
   );
   const [base, report, two] = rows as [(typeof rows)[0], (typeof rows)[0], (typeof rows)[0]];
   console.log(
-    `\nreport / floor: ${fmt(report.ms / base.ms, 2)}x wall time by default, ${fmt(two.ms / base.ms, 2)}x with 2 threads`,
+    `\nreport / floor: ${fmt(report.ms / base.ms, 2)}x wall time by default, ${fmt(two.ms / base.ms, 2)}x with 2 threads` +
+      ` (CPU time ${fmt(report.cpu / base.cpu, 2)}x and ${fmt(two.cpu / base.cpu, 2)}x)`,
   );
-  const scaled = (report.ms / generated.events) * 1_000_000;
+  const timeRatio = report.ms / base.ms;
+  const rssShare = report.rss / size;
   console.log(
-    `goal (1M events under ${GOAL_MS / 1000} s, memory well under the file's ${mb(size)}): ` +
-      `${fmt(scaled / 1000, 2)} s per 1M events ${scaled < GOAL_MS ? 'met' : 'MISSED'}, max RSS ${mb(report.rss)} ` +
-      `(${fmt((report.rss / size) * 100)} % of the file)`,
+    `goal: wall time <= ${GOAL_TIME_RATIO}x the floor: ${fmt(report.ms / 1000, 2)} s / ${fmt(base.ms / 1000, 2)} s = ` +
+      `${fmt(timeRatio, 2)}x ${timeRatio <= GOAL_TIME_RATIO ? 'met' : 'MISSED'}`,
+  );
+  console.log(
+    `goal: peak RSS < ${fmt(GOAL_RSS_SHARE * 100)} % of the file: ${mb(report.rss)} / ${mb(size)} = ` +
+      `${fmt(rssShare * 100)} % ${rssShare < GOAL_RSS_SHARE ? 'met' : 'MISSED'} (the floor's own: ${fmt((base.rss / size) * 100)} %)`,
   );
 } finally {
   rmSync(dir, { recursive: true, force: true });

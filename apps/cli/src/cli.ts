@@ -1,13 +1,7 @@
 #!/usr/bin/env node
 import pkg from '../package.json' with { type: 'json' };
-import { COLLECT_ACCESS_LOG_HELP, runCollectAccessLog, runImportAccessLog } from './collect-access-log.js';
-import { COLLECT_ICECAST_HELP, runCollectIcecast } from './collect-icecast.js';
-import { COLLECT_SHOUTCAST_HELP, runCollectShoutcast } from './collect-shoutcast.js';
-import { runMigrate, runRetention } from './db-commands.js';
 import { loadEnv } from './env.js';
 import { DataError, UsageError } from './errors.js';
-import { runReport } from './report-command.js';
-import { runSoundExchange } from './soundexchange-command.js';
 
 const HELP = `Usage: earshot <command> [options]
 
@@ -30,6 +24,8 @@ Options:
 Environment: EARSHOT_TZ, EARSHOT_IDLE_S, EARSHOT_MIN_SESSION_S, EARSHOT_MAX_SESSION_S, EARSHOT_AQH_QUALIFIER_S,
 DATABASE_URL, EARSHOT_DATA_DIR (migrate, retention, and report without --events), EARSHOT_MAX_EVENT_AGE_S
 (retention, when ingest stored none).`;
+
+type Collector = typeof import('./collect-icecast.js').runCollectIcecast;
 
 /** Writes text and resolves once it is handed to the OS (so large output is not cut at exit). */
 function write(stream: NodeJS.WriteStream, text: string): Promise<void> {
@@ -59,10 +55,12 @@ async function main(argv: readonly string[]): Promise<number> {
       throw new UsageError(`unknown command "${command}" (see earshot --help)`);
     const env = loadEnv(process.env);
     if (!env.ok) throw new UsageError(env.message);
-    const collectors: Record<string, { help: string; run: typeof runCollectIcecast }> = {
-      icecast: { help: COLLECT_ICECAST_HELP, run: runCollectIcecast },
-      shoutcast: { help: COLLECT_SHOUTCAST_HELP, run: runCollectShoutcast },
-      'access-log': { help: COLLECT_ACCESS_LOG_HELP, run: runCollectAccessLog },
+    // Each command's modules are loaded only when it runs: the collectors' and the database's
+    // dependencies would add start-up time and memory to every `earshot report`.
+    const collectors: Record<string, () => Promise<Collector>> = {
+      icecast: async () => (await import('./collect-icecast.js')).runCollectIcecast,
+      shoutcast: async () => (await import('./collect-shoutcast.js')).runCollectShoutcast,
+      'access-log': async () => (await import('./collect-access-log.js')).runCollectAccessLog,
     };
     const collector = command === 'collect' ? collectors[rest[0] ?? ''] : undefined;
     if (command === 'collect' && !collector) {
@@ -73,17 +71,18 @@ async function main(argv: readonly string[]): Promise<number> {
     if (command === 'import' && rest[0] !== 'access-log') {
       throw new UsageError('import what? access-log (see earshot import access-log --help)');
     }
-    const output = collector
-      ? await collector.run(rest.slice(1), env.env, { stderr: process.stderr })
-      : command === 'import'
-        ? await runImportAccessLog(rest.slice(1), env.env, { stdout: process.stdout, stderr: process.stderr })
-        : command === 'migrate'
-          ? await runMigrate(rest, env.env)
-          : command === 'retention'
-            ? await runRetention(rest, env.env)
-            : command === 'soundexchange'
-              ? await runSoundExchange(rest, env.env, { stdout: process.stdout, stderr: process.stderr })
-              : await runReport(rest, env.env, { stdout: process.stdout, stderr: process.stderr });
+    const io = { stdout: process.stdout, stderr: process.stderr };
+    let output: string;
+    if (collector) output = await (await collector())(rest.slice(1), env.env, { stderr: process.stderr });
+    else if (command === 'import')
+      output = await (await import('./collect-access-log.js')).runImportAccessLog(rest.slice(1), env.env, io);
+    else if (command === 'migrate')
+      output = await (await import('./db-commands.js')).runMigrate(rest, env.env);
+    else if (command === 'retention')
+      output = await (await import('./db-commands.js')).runRetention(rest, env.env);
+    else if (command === 'soundexchange')
+      output = await (await import('./soundexchange-command.js')).runSoundExchange(rest, env.env, io);
+    else output = await (await import('./report-command.js')).runReport(rest, env.env, io);
     await write(process.stdout, output);
     return 0;
   } catch (error) {

@@ -20,10 +20,12 @@ import { type RunningNginx, readSafe, startHlsEncoder, startNginx } from './ngin
 const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const TOKEN = 'ingest-token-for-access-log-tests';
 const SALT = 'a-listener-salt-for-the-tests';
-const PLAY_S = 70;
+// Long enough for a kill -9, a restart and a log rotation inside one play, and for a few segments
+// after the rotation.
+const PLAY_S = 40;
 // Idle above the longest gap inside one player's session (the station's 6 s segments, fetched up to
 // two at a time), so each player is one session on both sides.
-const SETTINGS = { idleS: 30, maxSessionS: 86_400, minSessionS: 60 };
+const SETTINGS = { idleS: 30, maxSessionS: 86_400, minSessionS: 20 };
 // The station's segments are 6 s, and so are nginx's here: a player reads ahead by a number of
 // segments (mpv two or three), so with 2 s segments it would be credited 10 s less than against
 // the station (measured: 74.0 s against 84.0 s), a difference of stream shape, not of counting.
@@ -182,7 +184,7 @@ describe('earshot collect access-log against a real nginx serving live HLS', () 
       (PLAY_S + 40) * 1000,
     );
     step('playing');
-    await sleep(25_000);
+    await sleep(13_000);
     expect(await eventCount()).toBeGreaterThan(0);
     step('kill -9');
     collector.kill('SIGKILL');
@@ -190,7 +192,7 @@ describe('earshot collect access-log against a real nginx serving live HLS', () 
     await sleep(3000);
     collector = cli(collectArgs());
     children.push(collector);
-    await sleep(17_000);
+    await sleep(10_000);
     // Rotation as logrotate does it: rename, then nginx opens a new file.
     step('rotate');
     renameSync(nginx.accessLog, `${nginx.accessLog}.1`);

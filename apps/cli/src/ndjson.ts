@@ -1,8 +1,8 @@
-import { createReadStream } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { type ListenEvent, parseEvent } from '@earshot/core';
+import { type ListenEvent, parseEvent, parseEventLine } from '@earshot/core';
 import { DataError } from './errors.js';
 
 /** What reading NDJSON events found. */
@@ -56,7 +56,11 @@ export interface ReadOptions {
 
 /** Longest line accepted, bytes: a runaway line (a file without newlines) must not eat all memory. */
 export const MAX_LINE_BYTES = 1 << 20;
-const CHUNK_BYTES = 1 << 20;
+/**
+ * Bytes read at a time. 64 KiB chunks left the peak RSS of a read of 1M events tens of MB lower than
+ * 1 MiB chunks (each a fresh allocation outside the JS heap), at no cost in time.
+ */
+const CHUNK_BYTES = 1 << 16;
 
 /** A byte source with a counter of its bytes read (for progress). */
 export interface Source {
@@ -64,12 +68,30 @@ export interface Source {
   bytesRead: () => number;
 }
 
-/** Opens a file (`-` = stdin) as a byte stream, from byte `start` on. */
+/**
+ * Opens a file (`-` = stdin) as a byte stream, from byte `start` on. A file is read synchronously,
+ * chunk by chunk as the stream is pulled: the reader has nothing else to do meanwhile, and an
+ * asynchronous read left it idle between chunks for a fifth of its time.
+ */
 export function openSource(path: string, start = 0): Source {
   // stdin has no size to show progress against, so its count is not kept.
   if (path === '-') return { stream: process.stdin, bytesRead: () => 0 };
-  const stream = createReadStream(path, { highWaterMark: CHUNK_BYTES, start });
-  return { stream, bytesRead: () => stream.bytesRead };
+  let bytesRead = 0;
+  function* chunks(): Generator<Buffer> {
+    const fd = openSync(path, 'r');
+    try {
+      for (;;) {
+        const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+        const n = readSync(fd, chunk, 0, CHUNK_BYTES, start + bytesRead);
+        if (n === 0) return;
+        bytesRead += n;
+        yield n === CHUNK_BYTES ? chunk : chunk.subarray(0, n);
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+  return { stream: Readable.from(chunks()), bytesRead: () => bytesRead };
 }
 
 function isGzipMagic(bytes: Uint8Array): boolean {
@@ -125,6 +147,10 @@ async function decoded(stream: Readable): Promise<Readable> {
   return stream;
 }
 
+/** Printable ASCII bytes to a string: Buffer's own latin1 decoder (not in Node's types). */
+const latin1 = (bytes: Uint8Array, from: number, to: number): string =>
+  (bytes as Buffer & { latin1Slice(from: number, to: number): string }).latin1Slice(from, to);
+
 /** One issue of a record as `field: reason` (`event: ...` or `track: ...` for the record as a whole). */
 export function describeIssue(field: string, reason: string, record: string): string {
   return `${field === '' ? record : field}: ${reason}`;
@@ -150,18 +176,29 @@ export function readEvents(
       return undefined;
     },
     options,
+    (buf, start, end) => {
+      // core's fast path reads the common compact ASCII lines exactly as JSON.parse + parseEvent
+      // would, without JSON.parse; it declines every other line.
+      const event = parseEventLine(buf, start, end, latin1);
+      if (event === undefined) return false;
+      onEvent(event);
+      return true;
+    },
   );
 }
 
 /**
  * Reads NDJSON records from a byte stream, as {@link readEvents} does, with `accept` deciding what a
  * parsed line is: it hands the record on and returns undefined, or returns what is wrong with it
- * (`field: reason`). `stats.events` counts the lines accepted.
+ * (`field: reason`). `stats.events` counts the lines accepted. `fast`, when given, sees each
+ * non-blank line's bytes `buf[start, end)` first: true means it handed on a valid record itself (no
+ * JSON.parse), false that the line takes the general path.
  */
 export async function readNdjson(
   source: Source,
   accept: (value: unknown) => string | undefined,
   options: ReadOptions,
+  fast?: (buf: Buffer, start: number, end: number) => boolean,
 ): Promise<ReadStats> {
   const stats: ReadStats = { lines: 0, events: 0, skipped: 0 };
   const input = options.range ? source.stream : await decoded(source.stream);
@@ -198,6 +235,10 @@ export async function readNdjson(
     }
     // Lines nearly always start with '{': look for a blank line only when not.
     if (from >= to || (buf[from] !== 123 && buf.toString('utf8', from, to).trim().length === 0)) return;
+    if (fast?.(buf, from, to)) {
+      stats.events++;
+      return;
+    }
     let value: unknown;
     try {
       value = JSON.parse(buf.toString('utf8', from, to));

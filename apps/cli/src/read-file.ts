@@ -7,10 +7,13 @@ import {
   finalizeSessionId,
   type ListenEvent,
   type PackedSession,
+  type PlacedSession,
   packedEvents,
   type ReportOptions,
   type ReportSettings,
   resolveSettings,
+  type Session,
+  SessionCutter,
 } from '@earshot/core';
 import { DataError } from './errors.js';
 import { type InvalidLine, isGzipFile, LineError, openSource, type ReadStats, readEvents } from './ndjson.js';
@@ -66,7 +69,8 @@ export interface FinalizeRequest {
 }
 
 export interface ReadFileResult {
-  finalized: FinalizedRuns;
+  /** The counted sessions with their placed listening, and the short ones. */
+  finalized: { counted: PlacedSession[]; short: Session[] };
   stats: ReadStats;
   /** The first `maxInvalid` malformed lines (`FILE:LINE: field: reason`); all are counted in stats. */
   invalid: string[];
@@ -110,13 +114,18 @@ export function defaultThreads(path: string, size: number, cores = availablePara
  * ip itself is not kept (the store has no column for it).
  */
 export function storeAdder(store: EventStore, ranges: IpRanges): (event: ListenEvent) => void {
+  return enrichedAdder(ranges, (event) => store.add(event));
+}
+
+/** `add` of each event after the enrichment of {@link storeAdder}. */
+function enrichedAdder(ranges: IpRanges, add: (event: ListenEvent) => void): (event: ListenEvent) => void {
   let enrich: Enricher | undefined;
   return (event) => {
     if (event.ip !== undefined) {
       enrich ??= createEnricher({ geo: openGeoDatabase(), ranges });
       enrich(event);
     }
-    store.add(event);
+    add(event);
   };
 }
 
@@ -198,6 +207,47 @@ export function splitRanges(size: number, count: number): { start: number; end: 
   return ranges;
 }
 
+/** Thrown out of the read when an event comes before its session id's latest. */
+const OUT_OF_ORDER = new Error('events out of time order within a session id');
+
+/**
+ * Reads a file in this thread and cuts sessions as it goes (core's SessionCutter): memory holds
+ * each session id's open session, not every event. Needs the events of each session id in time
+ * order (as exports by time or by session and time are); undefined at the first event that is not,
+ * so that the file is read again the general way.
+ */
+async function readCutting(
+  o: ReadFileOptions,
+  settings: ReportSettings,
+): Promise<ReadFileResult | undefined> {
+  const cutter = new SessionCutter(settings);
+  const invalid: string[] = [];
+  const source = openSource(o.path);
+  try {
+    const stats = await readEvents(
+      source,
+      enrichedAdder(o.ranges, (event) => {
+        if (!cutter.add(event)) throw OUT_OF_ORDER;
+      }),
+      {
+        skipInvalid: o.skipInvalid,
+        onInvalid: ({ line, detail }) => {
+          if (invalid.length < o.maxInvalid) invalid.push(`${o.name}:${line}: ${detail}`);
+        },
+        ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+      },
+    );
+    return { finalized: cutter.finish(), stats, invalid };
+  } catch (error) {
+    if (error === OUT_OF_ORDER) return undefined;
+    if (error instanceof LineError)
+      throw new DataError(`${o.name}:${error.line}: ${error.detail}`, error.line);
+    throw error;
+  } finally {
+    source.stream.destroy();
+  }
+}
+
 /** Reads everything in this thread. */
 async function readSingle(
   o: ReadFileOptions,
@@ -242,8 +292,11 @@ export async function readFile(o: ReadFileOptions): Promise<ReadFileResult> {
   const settings = resolveSettings(o.options);
   const count = Math.max(1, Math.floor(o.threads));
   const gzip = o.path !== '-' && o.size > 0 && (await isGzipFile(o.path));
-  if (count === 1 || o.keepStore || o.path === '-' || o.size === 0 || gzip)
-    return readSingle(o, settings, gzip);
+  if (count === 1 || o.keepStore || o.path === '-' || o.size === 0 || gzip) {
+    // stdin cannot be read again should its events turn out not to be in order.
+    const cut = o.keepStore || o.path === '-' ? undefined : await readCutting(o, settings);
+    return cut ?? readSingle(o, settings, gzip);
+  }
 
   const ranges = splitRanges(o.size, count);
   const workers = ranges.slice(1).map((range) =>

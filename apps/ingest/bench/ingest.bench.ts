@@ -1,130 +1,33 @@
 // Ingest benchmark (run by `pnpm bench`): on loopback, against PostgreSQL, in one run:
 //   1. batches of 500 events through ingest (autocannon) vs the raw PostgreSQL ceiling measured by a
 //      bare script (COPY and unnest, same 500-row batches, same table, each batch committed);
-//   2. single-event requests through ingest vs a bare Hono route on the same server setup;
+//   2. single-event requests through ingest vs a bare Hono route on the same server setup
+//      (bench/bare-server.ts: @hono/node-server's serve, the same node binary and flags, ingest's own
+//      readBody and parseItems on the same JSON, the same response shape; no auth, validation,
+//      database or metrics);
 //   3. latency percentiles and the ingest process's peak RSS.
 // Uses a fresh database (dropped after). Prints a table. Not a timed test: the machine is shared
 // and noisy, so compare the ratios measured within one run.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import net from 'node:net';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createDb, ensureEventPartitions, insertEvents, utcDayOf } from '@earshot/db';
 import { createTestDatabase, TEST_ADMIN_URL } from '@earshot/db/testing';
 import autocannon from 'autocannon';
-import postgres from 'postgres';
+import { peakRssMb, startChild, stopChild } from './child.js';
+import {
+  RAW_BATCH as BATCH,
+  RAW_DAY0 as DAY0,
+  nextBatch,
+  nextEvent,
+  rawClient,
+  rawRun,
+} from './raw-ceiling.js';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? TEST_ADMIN_URL;
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
-const BATCH = 500;
 const TOKEN = 'bench-token-0123456789';
 const APP_DIR = fileURLToPath(new URL('..', import.meta.url));
-const DAY0 = Date.UTC(2026, 10, 2);
-
-// --- events: the same shape everywhere (about 230 bytes of JSON each) ------------------------
-let seq = 0;
-const UA = 'VLC/3.0.18 LibVLC/3.0.18';
-function nextEvent() {
-  const n = seq++;
-  return {
-    id: `0193a1b2-${n.toString(16).padStart(4, '0')}-7c3d-8e4f-${(n * 2654435761).toString(16).padStart(12, '0').slice(-12)}`,
-    session: `sess-${(n % 40_000).toString(36).padStart(6, '0')}`,
-    stream: 'rock-128',
-    output: 'shoutcast' as const,
-    time: DAY0 + ((n * 37) % 80_000_000),
-    duration: 30,
-    bytes: 480_000,
-    listener: `${(n % 40_000).toString(16).padStart(32, 'a')}`,
-    ua: UA,
-  };
-}
-const nextBatch = (size: number) => Array.from({ length: size }, nextEvent);
-
-// --- raw ceiling: a bare script, no ingest code -----------------------------------------------
-function rawClient(url: string, max: number) {
-  const u = new URL(url);
-  return postgres(url, {
-    max,
-    onnotice: () => {},
-    // The TCP_NODELAY fix from STACK.md, as in @earshot/db.
-    ...({
-      socket: () => net.connect({ host: u.hostname, port: Number(u.port || 5432), noDelay: true }),
-    } as object),
-  });
-}
-
-const COLUMNS = 'id, session, stream, output, time, duration_ms, bytes, listener, ua';
-const copyLine = (e: ReturnType<typeof nextEvent>) =>
-  `${e.id}\t${e.session}\t${e.stream}\t${e.output}\t${new Date(e.time).toISOString()}\t${e.duration * 1000}\t${e.bytes}\t${e.listener}\t${e.ua}\n`;
-
-async function rawRun(sql: postgres.Sql, method: 'copy' | 'unnest', concurrency: number, batches: number) {
-  let left = batches;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (left-- > 0) {
-        const events = nextBatch(BATCH);
-        if (method === 'copy') {
-          const stream = await sql.unsafe(`copy listen_events (${COLUMNS}) from stdin`).writable();
-          await new Promise<void>((resolve, reject) => {
-            stream.once('error', reject);
-            stream.once('finish', resolve);
-            stream.end(events.map(copyLine).join(''));
-          });
-        } else {
-          await sql.unsafe(
-            `insert into listen_events (${COLUMNS}) select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]::timestamptz[], $6::int[], $7::bigint[], $8::text[], $9::text[])`,
-            [
-              events.map((e) => e.id),
-              events.map((e) => e.session),
-              events.map((e) => e.stream),
-              events.map((e) => e.output),
-              events.map((e) => new Date(e.time).toISOString()),
-              events.map((e) => e.duration * 1000),
-              events.map((e) => e.bytes),
-              events.map((e) => e.listener),
-              events.map((e) => e.ua),
-            ] as never[],
-          );
-        }
-      }
-    }),
-  );
-  return (batches * BATCH) / ((performance.now() - started) / 1000);
-}
-
-// --- child processes ---------------------------------------------------------------------------
-function startChild(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, args, {
-    cwd: APP_DIR,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const m = /"port":(\d+)/.exec(out);
-      if (m) resolve({ child, port: Number(m[1]) });
-    });
-    child.once('exit', (code) => reject(new Error(`child exited with ${code}: ${out}`)));
-  });
-}
-
-function peakRssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await exited;
-}
 
 async function cannon(port: number, connections: number, body: () => string) {
   // Warm up (JIT, connection pools, partitions) before measuring.
@@ -194,7 +97,7 @@ async function main() {
     const main = existsSync(`${APP_DIR}/dist/main.js`)
       ? ['dist/main.js']
       : ['--import', 'tsx', 'src/main.ts'];
-    const ingest = await startChild(main, {
+    const ingest = await startChild(APP_DIR, main, {
       DATABASE_URL: tdb.url,
       EARSHOT_INGEST_TOKENS: TOKEN,
       PORT: '0',
@@ -222,7 +125,7 @@ async function main() {
     const accepted = Number(/earshot_ingest_events_accepted_total (\d+)/.exec(metrics)?.[1] ?? 0);
     await stopChild(ingest.child);
 
-    const bare = await startChild(['--import', 'tsx', 'bench/bare-server.ts'], {});
+    const bare = await startChild(APP_DIR, ['--import', 'tsx', 'bench/bare-server.ts'], {});
     children.push(bare.child);
     const bareRun = await cannon(bare.port, 50, () => JSON.stringify([nextEvent()]));
     await stopChild(bare.child);

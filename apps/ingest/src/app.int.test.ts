@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { FINALIZE_JOB, finalizeJobId } from '@earshot/contract';
+import { FINALIZE_JOB } from '@earshot/contract';
 import { createDb, type Db } from '@earshot/db';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -527,7 +527,7 @@ describe('POST /v1/events', () => {
 });
 
 describe('finalize scheduling', () => {
-  it('adds one delayed job per touched session with the contract job id', async () => {
+  it("adds one delayed job per commit carrying the commit's new session ids", async () => {
     const queueName = `test-${randomUUID()}`;
     const scheduler = createScheduler({
       redisUrl: REDIS_URL,
@@ -545,9 +545,8 @@ describe('finalize scheduling', () => {
       expect(res.status).toBe(200);
       expect(res.headers.get('earshot-schedule')).toBe('queued');
       const jobs = await queue.getDelayed();
-      expect(jobs.map((j) => j.id).sort()).toEqual(
-        Array.from({ length: 7 }, (_, i) => finalizeJobId(`sch-s${i}`)).sort(),
-      );
+      expect(jobs).toHaveLength(1);
+      expect(jobs[0]!.data.sessions).toEqual(Array.from({ length: 7 }, (_, i) => `sch-s${i}`));
       expect(jobs[0]!.name).toBe(FINALIZE_JOB);
       expect(jobs[0]!.opts.delay).toBe(300_000);
       // A retried batch touches nothing new: no scheduling.
@@ -562,13 +561,17 @@ describe('finalize scheduling', () => {
       expect(more.headers.get('earshot-schedule')).toBe('none');
       // Once the worker finalized a session, its next events schedule it again.
       await db.query(`update session_state set finalized_seq = change_seq where session = 'sch-s3'`);
-      await queue.remove(finalizeJobId('sch-s3'));
       const resumed = await post(
         s.app,
         makeEvents(1, 'sch', () => ({ id: 'sch-resume', session: 'sch-s3', time: T0 + 200_000 })),
       );
       expect(resumed.headers.get('earshot-schedule')).toBe('queued');
-      expect((await queue.getJob(finalizeJobId('sch-s3')))?.data).toEqual({ session: 'sch-s3' });
+      const after = await queue.getDelayed();
+      expect(after).toHaveLength(2);
+      expect(after.map((j) => j.data.sessions).sort()).toEqual([
+        Array.from({ length: 7 }, (_, i) => `sch-s${i}`),
+        ['sch-s3'],
+      ]);
       const ready = await s.app.request('/readyz');
       expect(ready.status).toBe(200);
       expect(await ready.json()).toEqual({ ok: true, status: 'ready', db: 'ok', redis: 'ok' });

@@ -20,7 +20,7 @@ export const ingestEnvSchema = sharedEnvSchema.extend({
   EARSHOT_MAX_BODY_BYTES: int(5 * 1024 * 1024),
   /** Most events accepted in one request. */
   EARSHOT_MAX_BATCH: int(10_000),
-  /** Group commit: how long a request waits for others to share its transaction, ms. */
+  /** Group commit: how long a request waits for others to share its transaction while another is being written, ms. */
   EARSHOT_GROUP_WINDOW_MS: z.coerce.number().min(0).max(1000).default(3),
   /** Group commit: flush at once when this many events are pending. */
   EARSHOT_GROUP_MAX_EVENTS: int(2_000),

@@ -43,7 +43,11 @@ export interface QueueLoad {
 export interface GroupCommitOptions {
   db: Db;
   idleS: number;
-  /** How long the first request of a group waits for others, ms (0: no wait). */
+  /**
+   * How long the first request of a group waits for others while another group is being written,
+   * ms (0: no wait). With no group in flight a request goes at once: waiting then would only add
+   * to its latency, and under load the groups in flight give the next one time to fill.
+   */
   windowMs: number;
   /** Flush without waiting once this many events are pending; also the most events one group takes (a larger request goes alone). */
   maxEvents: number;
@@ -182,7 +186,11 @@ export class GroupCommitter {
   }
 
   private pump(): void {
-    while (this.windowOver && this.pending.length > 0 && this.inFlight < this.options.concurrency) {
+    while (
+      (this.windowOver || this.inFlight === 0) &&
+      this.pending.length > 0 &&
+      this.inFlight < this.options.concurrency
+    ) {
       const group: Pending[] = [];
       let size = 0;
       while (this.pending.length > 0) {

@@ -1,4 +1,4 @@
-import { FINALIZE_JOB, FINALIZE_QUEUE, finalizeJobOptions, QUEUE_PREFIX } from '@earshot/contract';
+import { FINALIZE_QUEUE, finalizeJobs, QUEUE_PREFIX } from '@earshot/contract';
 import { withTimeout } from '@earshot/service';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -6,7 +6,10 @@ import type { Logger } from 'pino';
 
 /** Hands finalize jobs to BullMQ after a commit. Never throws: it reports whether the jobs were taken. */
 export interface Scheduler {
-  /** One delayed job per session id; resolves false on failure or after the timeout. */
+  /**
+   * One delayed job for the session ids (per 1000): a commit's ids cost Redis one job, not one per
+   * id. Resolves false on failure or after the timeout.
+   */
   schedule(sessions: readonly string[]): Promise<boolean>;
   /**
    * Whether Redis answers a PING within the timeout; if not, why, in words fit for an open
@@ -66,17 +69,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         return false;
       }
       try {
-        await withTimeout(
-          queue.addBulk(
-            sessions.map((session) => ({
-              name: FINALIZE_JOB,
-              data: { session },
-              opts: finalizeJobOptions(session, delay),
-            })),
-          ),
-          options.timeoutMs,
-          'addBulk',
-        );
+        await withTimeout(queue.addBulk(finalizeJobs(sessions, delay)), options.timeoutMs, 'addBulk');
         return true;
       } catch (err) {
         warn(err, 'finalize jobs deferred to the sweep');

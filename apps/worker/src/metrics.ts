@@ -11,7 +11,7 @@ export interface WorkerMetrics {
   lag: Histogram;
   batchSize: Histogram;
   batchSeconds: Histogram;
-  rescheduled: Counter;
+  rearmed: Counter;
   backlog: Gauge<'kind'>;
   setAside: Counter;
 }
@@ -69,9 +69,9 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Worke
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     }),
-    rescheduled: new Counter({
-      name: 'earshot_worker_jobs_rescheduled_total',
-      help: 'Jobs added again by the worker because events arrived while the previous job was running.',
+    rearmed: new Counter({
+      name: 'earshot_worker_sessions_rearmed_total',
+      help: 'Session ids of jobs that were not due yet (events arrived since they were scheduled), delayed to their new due time.',
       registers,
     }),
     backlog: new Gauge({

@@ -3,10 +3,9 @@
 // modules, each would need that state handed to it.
 import {
   FINALIZE_ATTEMPTS,
-  FINALIZE_JOB,
   FINALIZE_QUEUE,
   type FinalizeJobData,
-  finalizeJobOptions,
+  finalizeJobs,
   parseFinalizeJobData,
   QUEUE_PREFIX,
 } from '@earshot/contract';
@@ -19,7 +18,6 @@ import {
   finalizeSessions,
   type IngestSettings,
   nextDueInMs,
-  pendingSessions,
   pruneSessionState,
   readComponentSettings,
   type SweepResult,
@@ -39,8 +37,10 @@ const REARM_SLACK_MS = 20;
 const SWEEP_ONLY_MIN_MS = 200;
 // How often finished session ids' session_state rows are pruned.
 const PRUNE_EVERY_MS = 3_600_000;
-// Completed jobs are re-checked in groups (one query per group, not per job), soon and once more later.
-const RECHECK_AFTER_MS = [50, 5000];
+// Re-armed ids due within the same this many ms share a job (each waits at most this much more).
+const REARM_GROUP_MS = 1000;
+// How long re-arms wait for those of other jobs finishing at about the same time, ms.
+const REARM_FLUSH_MS = 5;
 
 export interface CreateWorkerOptions {
   db: Db;
@@ -169,10 +169,8 @@ export function createWorker(options: CreateWorkerOptions): FinalizeWorker {
       removeOnComplete: { count: 0 },
       removeOnFail: { count: 0 },
     });
-    worker.on('completed', (job) => {
+    worker.on('completed', () => {
       metrics.jobs.inc({ result: 'completed' });
-      const data = parseFinalizeJobData(job.data);
-      if (data) recheck(data.session);
     });
     worker.on('failed', (job, error) => {
       metrics.jobs.inc({ result: 'failed' });
@@ -192,87 +190,94 @@ export function createWorker(options: CreateWorkerOptions): FinalizeWorker {
     const data = parseFinalizeJobData(job.data);
     if (!data)
       throw new UnrecoverableError(
-        'invalid finalize job payload: want { session: string of 1..128 characters }',
+        'invalid finalize job payload: want { sessions: 1..1000 strings of 1..128 characters }',
       );
-    let outcome: FinalizeOutcome;
+    let outcomes: FinalizeOutcome[];
     try {
-      outcome = await batcher.finalize(data.session);
+      outcomes = await Promise.all(data.sessions.map((session) => batcher.finalize(session)));
     } catch (error) {
       // A transient failure (database restarting, connection lost). BullMQ retries jobs whose
       // producer asked for attempts; for a job added without them the worker backs off itself, so a
-      // database hiccup never leaves a session to the sweep alone.
-      const retries = (job.data as { retries?: unknown }).retries;
-      const retry = typeof retries === 'number' ? retries : 0;
+      // database hiccup never leaves a session to the sweep alone. (Ids of the job that did finalize
+      // find nothing to do the next time.)
+      const retry = data.retries ?? 0;
       if ((job.opts.attempts ?? 1) > 1 || !token || retry + 1 >= FINALIZE_ATTEMPTS) throw error;
       const backoffMs = Math.min(60_000, 1000 * 2 ** retry);
       logger.warn(
-        { session: data.session, retry: retry + 1, backoffMs, err: errorText(error) },
+        { sessions: data.sessions.length, retry: retry + 1, backoffMs, err: errorText(error) },
         'finalization failed; retrying',
       );
-      await job.updateData({ session: data.session, retries: retry + 1 } as FinalizeJobData);
+      await job.updateData({ ...(job.data as object), retries: retry + 1 } as FinalizeJobData);
       await job.moveToDelayed(Date.now() + backoffMs, token);
       metrics.jobs.inc({ result: 'retried' });
       throw new DelayedError();
     }
-    if (outcome.status === 'not-due') {
-      if (!token) throw new Error('cannot re-arm a job without its lock token');
-      // Events arrived since the job was added: run again when the session is due, not before.
-      await job.moveToDelayed(Date.now() + outcome.waitMs + REARM_SLACK_MS, token);
+    // Events arrived since these ids were scheduled: run them again when they are due, not before.
+    // Ids due in the same REARM_GROUP_MS (by the clock, so ids of other jobs too) share a job.
+    const rearm = new Map<number, string[]>();
+    let missing = 0;
+    const now = Date.now();
+    for (const o of outcomes) {
+      if (o.status === 'missing') missing++;
+      if (o.status !== 'not-due') continue;
+      const due = Math.ceil((now + o.waitMs + REARM_SLACK_MS) / REARM_GROUP_MS) * REARM_GROUP_MS;
+      const group = rearm.get(due);
+      if (group) group.push(o.session);
+      else rearm.set(due, [o.session]);
+    }
+    if (missing > 0)
+      logger.warn({ missing, sessions: data.sessions.length }, 'finalize job for session ids with no state');
+    if (rearm.size === 0) return 'finalized';
+    const [only] = rearm.values();
+    if (rearm.size === 1 && only!.length === data.sessions.length && token) {
+      // Every id waits for the same time: the job itself waits (no new job).
+      const [due] = rearm.keys();
+      await job.moveToDelayed(due!, token);
       metrics.jobs.inc({ result: 'rearmed' });
-      logger.debug({ session: data.session, waitMs: outcome.waitMs }, 're-armed finalize job');
+      metrics.rearmed.inc(only!.length);
       throw new DelayedError();
     }
-    if (outcome.status === 'missing')
-      logger.warn({ session: data.session }, 'finalize job for a session id with no state');
-    return outcome.status;
+    // Added before this job completes: a crash in between runs this job again, which re-arms again.
+    await rearmLater(rearm);
+    return 'finalized, some re-armed';
   }
 
-  // While a job runs, ingest schedules nothing for its session id (a job is pending, as far as
-  // ingest can tell), and an add would be a no-op anyway. So once the job is gone, look again: a
-  // session that changed meanwhile gets its job back. Looked at twice: at once, and again a few
-  // seconds later for an ingest statement that read session_state before this job's finalization
-  // committed but committed itself after the first look.
-  const recheckStages = RECHECK_AFTER_MS.map((delayMs) => ({
-    delayMs,
-    ids: new Set<string>(),
-    timer: undefined as NodeJS.Timeout | undefined,
-    run: undefined as Promise<void> | undefined,
-  }));
-  function recheck(session: string, stage = 0): void {
-    const s = recheckStages[stage];
-    if (!s || closing) return;
-    s.ids.add(session);
-    s.timer ??= setTimeout(() => {
-      s.timer = undefined;
-      s.run = flushRecheck(stage).finally(() => {
-        s.run = undefined;
-      });
-    }, s.delayMs);
+  // Re-arms of the jobs that finish together (a batch's jobs resolve at once) go out in one addBulk,
+  // the ids due in one REARM_GROUP_MS in one job: otherwise, re-armed to the second its last tick
+  // came, a station's ids would spread over ever smaller jobs, towards a job per id.
+  let rearms = new Map<number, string[]>();
+  let rearmWaiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
+  let rearmScheduled = false;
+  function rearmLater(groups: Map<number, string[]>): Promise<void> {
+    for (const [due, ids] of groups) {
+      const group = rearms.get(due);
+      if (group) group.push(...ids);
+      else rearms.set(due, [...ids]);
+    }
+    return new Promise((resolve, reject) => {
+      rearmWaiters.push({ resolve, reject });
+      if (rearmScheduled) return;
+      rearmScheduled = true;
+      setTimeout(() => void flushRearms(), REARM_FLUSH_MS);
+    });
   }
-  async function flushRecheck(stage: number): Promise<void> {
-    const s = recheckStages[stage]!;
-    if (!queue || s.ids.size === 0) return;
-    const ids = [...s.ids];
-    s.ids.clear();
+  async function flushRearms(): Promise<void> {
+    rearmScheduled = false;
+    const groups = rearms;
+    const waiters = rearmWaiters;
+    rearms = new Map();
+    rearmWaiters = [];
     try {
-      const pending = await pendingSessions(db, ids);
-      if (pending.length > 0) {
-        await queue.addBulk(
-          pending.map((p) => ({
-            name: FINALIZE_JOB,
-            data: { session: p.session },
-            opts: finalizeJobOptions(p.session, p.waitMs),
-          })),
-        );
-        metrics.rescheduled.inc(pending.length);
-      }
-      const rescheduled = new Set(pending.map((p) => p.session));
-      for (const id of ids) if (!rescheduled.has(id)) recheck(id, stage + 1);
+      if (!queue) throw new Error('cannot re-arm session ids without the queue');
+      const now = Date.now();
+      await queue.addBulk([...groups].flatMap(([due, ids]) => finalizeJobs(ids, due - now)));
+      let rearmed = 0;
+      for (const ids of groups.values()) rearmed += ids.length;
+      metrics.rearmed.inc(rearmed);
+      logger.debug({ rearmed, jobs: groups.size }, 're-armed session ids still receiving events');
+      for (const w of waiters) w.resolve();
     } catch (error) {
-      logger.warn(
-        { err: errorText(error), sessions: ids.length },
-        'could not re-check finished jobs; the sweep covers them',
-      );
+      for (const w of waiters) w.reject(error);
     }
   }
 
@@ -470,13 +475,6 @@ export function createWorker(options: CreateWorkerOptions): FinalizeWorker {
           clearTimeout(sweepTimer);
           sweepAbort.abort();
           await sweeping?.catch(() => {});
-        });
-        await step('recheck', async () => {
-          // Only the first look is worth waiting for at shutdown; the sweep covers the rest.
-          for (const s of recheckStages) clearTimeout(s.timer);
-          await Promise.all(recheckStages.map((s) => s.run));
-          await flushRecheck(0);
-          recheckStages[1]?.ids.clear();
         });
         await step('queue', () =>
           queue ? withTimeout(queue.close(), 5000, 'closing the queue') : undefined,

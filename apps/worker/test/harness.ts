@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { FINALIZE_JOB, finalizeJobOptions } from '@earshot/contract';
+import { finalizeJobs } from '@earshot/contract';
 import type { ListenEvent } from '@earshot/core';
 import { type Db, type FinalizeSettings, insertEvents } from '@earshot/db';
 import { batches, shuffle, withRepeats } from '@earshot/db/testing';
@@ -78,13 +78,7 @@ export function directIngest(db: Db, space: QueueSpace, settings: FinalizeSettin
     async send(batch) {
       const result = await insertEvents(db, batch, { idleS: settings.idleS });
       if (result.sessions.length === 0) return;
-      await queue.addBulk(
-        result.sessions.map((session) => ({
-          name: FINALIZE_JOB,
-          data: { session },
-          opts: finalizeJobOptions(session, settings.idleS * 1000),
-        })),
-      );
+      await queue.addBulk(finalizeJobs(result.sessions, settings.idleS * 1000));
     },
     async close() {
       await queue.close();

@@ -22,10 +22,11 @@ export {
 export {
   FINALIZE_ATTEMPTS,
   FINALIZE_JOB,
+  FINALIZE_JOB_MAX_SESSIONS,
   FINALIZE_QUEUE,
+  type FinalizeJob,
   type FinalizeJobData,
-  finalizeJobId,
-  finalizeJobOptions,
+  finalizeJobs,
   parseFinalizeJobData,
   QUEUE_PREFIX,
 } from './queue.js';

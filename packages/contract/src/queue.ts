@@ -2,20 +2,29 @@
  * The finalize-queue contract shared by apps/ingest (producer) and apps/worker (consumer). Pure
  * constants and functions: no BullMQ import here, so the package does not depend on it.
  *
- * Pattern: one delayed job per session id with a fixed job id. Ingest adds it (addBulk, once per
- * session per batch) with `delay = idle`; adding while one is already waiting is a no-op in Redis.
- * When the job runs, the worker reads `session_state.due_at`; if the session got events since, it
- * re-arms the job to that time (moveToDelayed + DelayedError) instead of finalizing early.
+ * Pattern: one delayed job per schedule call, carrying the session ids it schedules (at most
+ * {@link FINALIZE_JOB_MAX_SESSIONS}): ingest adds one after each commit (the ids that commit
+ * created or found finalized) with `delay = idle`. When the job runs, the worker finalizes its ids
+ * in shared batches; an id that got events since it was scheduled is re-armed (a job again, due at
+ * its new `due_at`) instead of finalized early. A job per session id would cost Redis a job's
+ * commands (about 11 to add, 20 to run) per id; a job per commit costs them once per hundreds.
+ * An id may sit in two jobs at once (both find the work done or not due: finalization is
+ * idempotent), and a job lost with Redis is covered by the worker's sweep.
  */
 export const FINALIZE_QUEUE = 'earshot-finalize';
 
 /** Job name of a finalization. */
 export const FINALIZE_JOB = 'finalize';
 
-/** Payload of a finalize job. */
+/** Payload of a finalize job: the session ids to finalize. */
 export interface FinalizeJobData {
-  session: string;
+  sessions: string[];
+  /** Retries the worker made itself of a job added without `attempts` (see the worker). */
+  retries?: number;
 }
+
+/** Most session ids in one job (a job's ids go to the worker's batches, 1000 ids each by default). */
+export const FINALIZE_JOB_MAX_SESSIONS = 1000;
 
 /** BullMQ's default key prefix in Redis, which `EARSHOT_QUEUE_PREFIX` overrides. */
 export const QUEUE_PREFIX = 'bull';
@@ -23,42 +32,65 @@ export const QUEUE_PREFIX = 'bull';
 /** Attempts of a finalize job before it fails for good (the sweep still finds the session later). */
 export const FINALIZE_ATTEMPTS = 10;
 
-/**
- * BullMQ options of a finalize job, for every producer (ingest, and the worker when it re-adds
- * one): a fixed job id per session id, retries with exponential backoff, and removal once finished,
- * so that the next add for the same session id creates a job again instead of being a no-op against
- * a kept completed or failed job. (A plain object: this package does not depend on BullMQ.)
- */
-export function finalizeJobOptions(
-  session: string,
-  delayMs: number,
-): {
-  jobId: string;
-  delay: number;
-  attempts: number;
-  backoff: { type: 'exponential'; delay: number };
-  removeOnComplete: true;
-  removeOnFail: true;
-} {
-  return {
-    jobId: finalizeJobId(session),
-    delay: Math.max(0, Math.ceil(delayMs)),
-    attempts: FINALIZE_ATTEMPTS,
-    backoff: { type: 'exponential', delay: 1000 },
-    removeOnComplete: true,
-    removeOnFail: true,
+/** A finalize job as BullMQ's `addBulk` takes it (a plain object: this package does not depend on BullMQ). */
+export interface FinalizeJob {
+  name: typeof FINALIZE_JOB;
+  data: FinalizeJobData;
+  opts: {
+    delay: number;
+    attempts: number;
+    backoff: { type: 'exponential'; delay: number };
+    removeOnComplete: true;
+    removeOnFail: true;
   };
 }
 
-/** The job id of a session's finalization: one per session id (BullMQ ids may not contain ':'). */
-export function finalizeJobId(session: string): string {
-  return `fin-${encodeURIComponent(session)}`;
+/**
+ * The finalize jobs of `sessions`, due in `delayMs`, for every producer (ingest, and the worker
+ * when it re-arms ids): ids deduplicated, {@link FINALIZE_JOB_MAX_SESSIONS} per job, retries with
+ * exponential backoff, removal once finished (nothing kept in Redis), and BullMQ's own job ids.
+ */
+export function finalizeJobs(sessions: readonly string[], delayMs: number): FinalizeJob[] {
+  const ids = [...new Set(sessions)];
+  const jobs: FinalizeJob[] = [];
+  for (let i = 0; i < ids.length; i += FINALIZE_JOB_MAX_SESSIONS) {
+    jobs.push({
+      name: FINALIZE_JOB,
+      data: { sessions: ids.slice(i, i + FINALIZE_JOB_MAX_SESSIONS) },
+      opts: {
+        delay: Math.max(0, Math.ceil(delayMs)),
+        attempts: FINALIZE_ATTEMPTS,
+        backoff: { type: 'exponential', delay: 1000 },
+        removeOnComplete: true,
+        removeOnFail: true,
+      },
+    });
+  }
+  return jobs;
 }
 
-/** Parses a job payload; returns undefined if it is not a FinalizeJobData. */
+const isSessionId = (value: unknown): value is string =>
+  typeof value === 'string' && value.length >= 1 && value.length <= 128;
+
+/**
+ * Parses a job payload; returns undefined if it is not a FinalizeJobData. Also takes the payload of
+ * the jobs an earlier ingest added, one per session id (`{ session }`), so that a queue holding them
+ * drains after an upgrade.
+ */
 export function parseFinalizeJobData(data: unknown): FinalizeJobData | undefined {
   if (typeof data !== 'object' || data === null) return undefined;
-  const session = (data as { session?: unknown }).session;
-  if (typeof session !== 'string' || session.length < 1 || session.length > 128) return undefined;
-  return { session };
+  const { session, sessions, retries } = data as { session?: unknown; sessions?: unknown; retries?: unknown };
+  let ids: string[];
+  if (sessions === undefined && isSessionId(session)) ids = [session];
+  else if (
+    Array.isArray(sessions) &&
+    sessions.length >= 1 &&
+    sessions.length <= FINALIZE_JOB_MAX_SESSIONS &&
+    sessions.every(isSessionId)
+  )
+    ids = sessions;
+  else return undefined;
+  const parsed: FinalizeJobData = { sessions: ids };
+  if (typeof retries === 'number' && Number.isInteger(retries) && retries >= 0) parsed.retries = retries;
+  return parsed;
 }

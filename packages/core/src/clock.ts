@@ -13,17 +13,18 @@ export function bucketStart(ms: number, sizeMs: number): number {
   return Math.floor(ms / sizeMs) * sizeMs;
 }
 
+/** Where {@link placeEvent} adds milliseconds: a Map from bucket start (epoch ms) to ms, or the like. */
+export interface BucketTarget {
+  get(bucket: number): number | undefined;
+  set(bucket: number, ms: number): unknown;
+}
+
 /**
  * Adds the milliseconds of audio an event carries to the buckets of `sizeMs` it overlaps. The event
  * covers `(time - duration, time]` and its audio is spread evenly over it, so each bucket `[a, a+size)`
  * gets the length of the overlap. Integer milliseconds throughout, so sums are exact in any order.
  */
-export function placeEvent(
-  time: number,
-  durationMs: number,
-  sizeMs: number,
-  into: Map<number, number>,
-): void {
+export function placeEvent(time: number, durationMs: number, sizeMs: number, into: BucketTarget): void {
   if (durationMs <= 0) return;
   const begin = time - durationMs;
   let bucket = bucketStart(begin, sizeMs);

@@ -19,7 +19,15 @@ export {
   type SessionClass,
   UNKNOWN_GROUP,
 } from './audience.js';
-export { bucketStart, isoTime, MINUTE_MS, placeEvent, placeSeconds, QUARTER_HOUR_MS } from './clock.js';
+export {
+  type BucketTarget,
+  bucketStart,
+  isoTime,
+  MINUTE_MS,
+  placeEvent,
+  placeSeconds,
+  QUARTER_HOUR_MS,
+} from './clock.js';
 export { csvField, REPORT_COLUMNS, REPORT_PARTS, type ReportPart, reportCsv } from './csv.js';
 export { type Daypart, DEFAULT_DAYPARTS, inDaypart, parseDaypart, resolveDaypart } from './daypart.js';
 export {
@@ -40,6 +48,7 @@ export {
   parseEvent,
   parseTime,
 } from './event.js';
+export { type AsciiDecoder, decodeAscii, parseEventLine } from './event-line.js';
 export { EventStore, type PackedSession, packedEvents, packUuid, unpackUuid } from './event-store.js';
 export { ipv6Groups, isIpv4, isIpv6, normalizeIp } from './ip.js';
 export { type ReportSummary, type SummaryTotals, summarizeTotals } from './metrics.js';
@@ -63,6 +72,7 @@ export {
   resolveSettings,
   toReportSession,
 } from './report.js';
+export { BucketSeries, SessionCutter } from './session-cutter.js';
 export {
   type CountSettings,
   compareEvents,
@@ -72,6 +82,8 @@ export {
   finalizeRuns,
   finalizeSessionId,
   isCounted,
+  type PlacedBuckets,
+  type PlacedSession,
   planRowChanges,
   planSessionChanges,
   type RowChanges,

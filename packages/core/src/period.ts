@@ -1,6 +1,6 @@
 import { bucketStart, MINUTE_MS, QUARTER_HOUR_MS } from './clock.js';
 import { type Daypart, inDaypart } from './daypart.js';
-import type { SessionFacts } from './sessions.js';
+import type { PlacedSession } from './sessions.js';
 import { localTime } from './zone.js';
 
 /**
@@ -79,11 +79,13 @@ export function periodMinuteRanges(
  * Extent of some counted sessions' data: from the first placed minute or session start to the last
  * session end, in whole quarter-hours; undefined without data. The default period of a report.
  */
-export function dataExtent(facts: readonly SessionFacts[]): { from: number; to: number } | undefined {
+export function dataExtent(facts: readonly PlacedSession[]): { from: number; to: number } | undefined {
   let min = Number.POSITIVE_INFINITY;
   let max = Number.NEGATIVE_INFINITY;
   for (const fact of facts) {
-    for (const minute of fact.minutes.keys()) if (minute < min) min = minute;
+    fact.minutes.forEach((_ms, minute) => {
+      if (minute < min) min = minute;
+    });
     if (fact.session.start < min) min = fact.session.start;
     if (fact.session.end > max) max = fact.session.end;
   }

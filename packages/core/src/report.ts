@@ -20,8 +20,8 @@ import {
   DEFAULT_SESSION_SETTINGS,
   type FinalizedRuns,
   finalizeSessionId,
+  type PlacedSession,
   type Session,
-  type SessionFacts,
   type SessionSettings,
 } from './sessions.js';
 
@@ -315,7 +315,7 @@ export function breakdownRows(summary: readonly ReportSummary[]): BreakdownRow[]
  * order of `facts`. Net (the default) counts human sessions only; gross counts every session; both
  * count the non-human active sessions by reason in the summary's `excluded*` fields.
  */
-export function assembleReport(facts: readonly SessionFacts[], options: ReportOptions = {}): Report {
+export function assembleReport(facts: readonly PlacedSession[], options: ReportOptions = {}): Report {
   const settings = resolveSettings(options);
   const tz = options.tz ?? 'UTC';
   const daypart = options.daypart ?? null;
@@ -359,11 +359,11 @@ export function assembleReport(facts: readonly SessionFacts[], options: ReportOp
     const audience = audienceOf({ ua: session.ua, origin: session.origin });
     let sessionMs = 0;
     let qualifiedQhs = 0;
-    for (const [qh, ms] of quarterHours) {
-      if (ms <= 0 || !qhSet.has(qh)) continue;
+    quarterHours.forEach((ms, qh) => {
+      if (ms <= 0 || !qhSet.has(qh)) return;
       sessionMs += ms;
       if (ms >= qualifierMs) qualifiedQhs += 1;
-    }
+    });
     const group = by === null ? undefined : groupValue(by, session, audience);
     const human = audience.class === 'human';
     if (!human && basis === 'net') {
@@ -375,24 +375,24 @@ export function assembleReport(facts: readonly SessionFacts[], options: ReportOp
     }
     if (session.start >= from && session.start < to) sessions.push({ session, audience });
     const streamMinutes = inner(minuteRows, stream);
-    for (const [minute, ms] of minutes) {
-      if (ms <= 0 || !minuteIncluded(minute)) continue;
+    minutes.forEach((ms, minute) => {
+      if (ms <= 0 || !minuteIncluded(minute)) return;
       const row = streamMinutes.get(minute);
       if (row) {
         row.ms += ms;
         row.sessions += 1;
       } else streamMinutes.set(minute, { stream, minute, ms, sessions: 1 });
-    }
+    });
     const streamQhs = inner(qhRows, stream);
-    for (const [qh, ms] of quarterHours) {
-      if (ms <= 0 || !qhSet.has(qh)) continue;
+    quarterHours.forEach((ms, qh) => {
+      if (ms <= 0 || !qhSet.has(qh)) return;
       const qualified = ms >= qualifierMs ? 1 : 0;
       const row = streamQhs.get(qh);
       if (row) {
         row.ms += ms;
         row.qualified += qualified;
       } else streamQhs.set(qh, { stream, start: qh, ms, qualified });
-    }
+    });
     const startsHere = qhSet.has(bucketStart(session.start, QUARTER_HOUR_MS));
     if (sessionMs === 0 && !startsHere) continue;
     for (const tally of group === undefined

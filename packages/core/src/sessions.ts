@@ -116,38 +116,72 @@ export function sortUnique(events: ListenEvent[]): ListenEvent[] {
   return events;
 }
 
-function toSession(events: ListenEvent[]): Session {
-  const first = events[0]!;
-  const last = events[events.length - 1]!;
+/**
+ * @internal The running figures of one session, its events added in {@link compareEvents} order:
+ * what {@link splitSorted} and the streaming {@link SessionCutter} both turn into a {@link Session}.
+ */
+export interface SessionTally {
+  first: ListenEvent;
+  lastTime: number;
+  durationMs: number;
+  bytes: number;
+  listener: string | null;
+  ua: string | null;
+  country: string | null;
+  origin: Origin | null;
+}
+
+/** @internal A tally of a session's first event. */
+export function startTally(first: ListenEvent): SessionTally {
+  const tally: SessionTally = {
+    first,
+    lastTime: first.time,
+    durationMs: 0,
+    bytes: 0,
+    listener: null,
+    ua: null,
+    country: null,
+    origin: null,
+  };
+  addToTally(tally, first);
+  return tally;
+}
+
+/** @internal Adds a session's next event (in order) to its tally. */
+export function addToTally(tally: SessionTally, event: ListenEvent): void {
+  tally.lastTime = event.time;
+  tally.durationMs += durationMsOf(event);
+  tally.bytes += event.bytes;
+  if (tally.listener === null && event.listener) tally.listener = event.listener;
+  if (tally.ua === null && event.ua) tally.ua = event.ua;
+  if (tally.country === null && event.country) tally.country = event.country;
+  if (tally.origin === null && event.origin) tally.origin = event.origin;
+}
+
+/** @internal The session a tally adds up to. */
+export function tallySession(tally: SessionTally): Session {
+  const first = tally.first;
   const start = first.time - durationMsOf(first);
-  let durationMs = 0;
-  let bytes = 0;
-  let listener: string | null = null;
-  let ua: string | null = null;
-  let country: string | null = null;
-  let origin: Origin | null = null;
-  for (const event of events) {
-    durationMs += durationMsOf(event);
-    bytes += event.bytes;
-    if (listener === null && event.listener) listener = event.listener;
-    if (ua === null && event.ua) ua = event.ua;
-    if (country === null && event.country) country = event.country;
-    if (origin === null && event.origin) origin = event.origin;
-  }
   return {
     session: first.session,
     stream: first.stream,
     start,
-    end: last.time,
-    elapsed: (last.time - start) / 1000,
-    duration: durationMs / 1000,
-    bytes,
-    listener,
+    end: tally.lastTime,
+    elapsed: (tally.lastTime - start) / 1000,
+    duration: tally.durationMs / 1000,
+    bytes: tally.bytes,
+    listener: tally.listener,
     output: first.output,
-    ua,
-    country,
-    origin,
+    ua: tally.ua,
+    country: tally.country,
+    origin: tally.origin,
   };
+}
+
+function toSession(events: ListenEvent[]): Session {
+  const tally = startTally(events[0]!);
+  for (let i = 1; i < events.length; i++) addToTally(tally, events[i]!);
+  return tallySession(tally);
 }
 
 /**
@@ -348,6 +382,26 @@ export interface SessionFacts {
   minutes: Map<number, number>;
   /** Listening placed in each quarter-hour, likewise: QH start (UTC = local QHs), epoch ms -> integer ms. */
   quarterHours: Map<number, number>;
+}
+
+/**
+ * Listening by bucket start, each bucket once: `forEach` calls `fn(ms, bucket start)` as a
+ * `Map<number, number>`'s does (a Map is one), or a streaming `BucketSeries`.
+ */
+export interface PlacedBuckets {
+  forEach(fn: (ms: number, bucket: number) => void): void;
+}
+
+/**
+ * A counted session and its placed listening: a {@link SessionFacts} (Maps), or the compact form of
+ * the streaming `SessionCutter`. What reports are assembled from.
+ */
+export interface PlacedSession {
+  session: Session;
+  /** Listening by UTC minute start, as in {@link SessionFacts.minutes}. */
+  minutes: PlacedBuckets;
+  /** Listening by quarter-hour start, as in {@link SessionFacts.quarterHours}. */
+  quarterHours: PlacedBuckets;
 }
 
 /** The sessions cut from some runs: the counted ones with their placed listening, and the short ones. */

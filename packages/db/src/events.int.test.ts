@@ -250,6 +250,36 @@ describe.each<Driver>(['postgres', 'pglite'])('@earshot/db on %s', (driver) => {
     expect((await insertEvents(db, events, { idleS: 300, method: 'copy' })).duplicates).toBe(50);
   });
 
+  it('stores text with array-literal and COPY specials exactly as sent', async () => {
+    const odd = ['a"b', 'c\\d', '{x,y}', 'NULL', ' lead and trail ', 'ünï €𝄞', '\\"', '', 'tab\there'];
+    const events = odd.map((text, i) => ({
+      ...makeEvents(1)[0]!,
+      id: `odd-${i}-${text}`,
+      session: `s-${text}`,
+      stream: `st-${text}`,
+      listener: text,
+      ua: text,
+      time: T0 + i,
+    }));
+    const stored = () =>
+      db.query<{ id: string; session: string; stream: string; listener: string; ua: string }>(
+        'select id, session, stream, listener, ua from listen_events order by time',
+      );
+    const want = events.map(({ id, session, stream, listener, ua }) => ({
+      id,
+      session,
+      stream,
+      listener,
+      ua,
+    }));
+    for (const method of driver === 'postgres' ? (['unnest', 'copy'] as const) : (['unnest'] as const)) {
+      await db.query('truncate listen_events, session_state');
+      expect((await insertEvents(db, events, { idleS: 300, method })).inserted).toBe(odd.length);
+      expect(await stored()).toEqual(want);
+      expect((await db.query('select session from session_state order by session')).length).toBe(odd.length);
+    }
+  });
+
   it('writes a batch that partly repeats stored events: the new ones once, the rest as duplicates', async () => {
     const events = makeEvents(400, (i) => ({ session: `m${i % 30}` }));
     expect(await insertEvents(db, events.slice(0, 250), { idleS: 300 })).toMatchObject({ inserted: 250 });

@@ -1,7 +1,7 @@
 import type { Queryable } from '../client.js';
 import { planBatch } from './plan.js';
-import { readBatch } from './read.js';
-import { checkReceipts } from './receipts.js';
+import { type BatchInput, mergeInputs, readBatch } from './read.js';
+import { checkReceipts, judgeReceipts, receiptsOf } from './receipts.js';
 import type { FinalizeOptions, FinalizeOutcome, FinalizeSettings, StateRow } from './types.js';
 import { writeBatch } from './write.js';
 
@@ -37,14 +37,41 @@ export async function finalizeLocked(
   let work = todo;
   if (work.length === 0) return outcomes;
 
-  // Ingest does not move due_at for every batch (it only locks an id already waiting): an id with
-  // an event received less than idle ago is still being listened to, and is due at idle after it.
-  if (!options.force) {
-    work = await checkReceipts(tx, work, settings, outcomes);
+  let input: BatchInput;
+  if (options.force) input = await readBatch(tx, work);
+  else {
+    // Ingest does not move due_at for every batch (it only locks an id already waiting): an id with
+    // an event received less than idle ago is still being listened to, and is due at idle after it.
+    // An id never re-armed nor finalized since its first event checks from there (check point =
+    // first event): its receipts are among the events finalizing it reads, so it reads them once,
+    // with their receipts. The others check the events since their last check first, and only the
+    // due ones read their history.
+    const fresh = work.filter((s) => s.check_ms <= s.first_ms);
+    const checked = work.filter((s) => s.check_ms > s.first_ms);
+    const [freshInput, checkedReady] = await Promise.all([
+      readBatch(tx, fresh, true),
+      checkReceipts(tx, checked, settings, outcomes),
+    ]);
+    const freshReady = await judgeReceipts(
+      tx,
+      fresh,
+      receiptsOf(fresh, freshInput.events),
+      settings,
+      outcomes,
+    );
+    const ready = new Set(freshReady.map((s) => s.session));
+    for (const s of fresh) {
+      if (ready.has(s.session)) continue;
+      freshInput.events.delete(s.session);
+      freshInput.sessions.delete(s.session);
+      freshInput.shorts.delete(s.session);
+    }
+    input = mergeInputs(freshInput, await readBatch(tx, checkedReady));
+    work = [...freshReady, ...checkedReady];
     if (work.length === 0) return outcomes;
   }
 
-  const plan = planBatch(work, await readBatch(tx, work), settings);
+  const plan = planBatch(work, input, settings);
   const lagById = await writeBatch(tx, work, plan, settings);
   for (const { session } of work) {
     const stats = plan.perId.get(session)!;

@@ -1,11 +1,12 @@
 import type { ListenEvent } from '@earshot/core';
 import type { Queryable } from '../client.js';
-import { EVENTS_SQL, OLD_SESSIONS_SQL, OLD_SHORTS_SQL } from './sql-state.js';
+import { EVENTS_RECEIVED_SQL, EVENTS_SQL, OLD_SESSIONS_SQL, OLD_SHORTS_SQL } from './sql-state.js';
 import { iso } from './sql-time.js';
 import type { EventRow, SessionRow, ShortRow, StateRow } from './types.js';
 
 /** What a batch's finalization reads under its locks: per id, its events and its stored rows. */
 export interface BatchInput {
+  /** With `receipts`, each event also carries `received_ms` (its receipt, epoch ms). */
   events: Map<string, ListenEvent[]>;
   sessions: Map<string, SessionRow[]>;
   shorts: Map<string, ShortRow[]>;
@@ -48,8 +49,16 @@ function push<T>(into: Map<string, T[]>, key: string, value: T): void {
   else into.set(key, [value]);
 }
 
-/** Reads the events and the stored rows of the ids of `work` (locked by `tx`), in one round trip. */
-export async function readBatch(tx: Queryable, work: readonly StateRow[]): Promise<BatchInput> {
+/**
+ * Reads the events and the stored rows of the ids of `work` (locked by `tx`), in one round trip;
+ * with `receipts`, the events' receipts too.
+ */
+export async function readBatch(
+  tx: Queryable,
+  work: readonly StateRow[],
+  receipts = false,
+): Promise<BatchInput> {
+  if (work.length === 0) return { events: new Map(), sessions: new Map(), shorts: new Map() };
   let lo = Number.POSITIVE_INFINITY;
   for (const s of work) if (s.first_ms < lo) lo = s.first_ms;
   // Rows are stored for an id only by a finalization, which also sets its finalized_seq (> 0): ids
@@ -57,7 +66,7 @@ export async function readBatch(tx: Queryable, work: readonly StateRow[]): Promi
   const seen = work.filter((s) => s.finalized_seq !== '0').map((s) => s.session);
   // Independent statements go out together (one connection pipelines them, in order).
   const [eventRows, oldSessionRows, oldShortRows] = await Promise.all([
-    tx.query<EventRow>(EVENTS_SQL, [work.map((s) => s.session), iso(lo)]),
+    tx.query<EventRow>(receipts ? EVENTS_RECEIVED_SQL : EVENTS_SQL, [work.map((s) => s.session), iso(lo)]),
     seen.length > 0 ? tx.query<SessionRowDb>(OLD_SESSIONS_SQL, [seen]) : [],
     seen.length > 0 ? tx.query<ShortRowDb>(OLD_SHORTS_SQL, [seen]) : [],
   ]);
@@ -99,4 +108,12 @@ export async function readBatch(tx: Queryable, work: readonly StateRow[]): Promi
     });
   }
   return input;
+}
+
+/** Two inputs of disjoint ids as one. */
+export function mergeInputs(a: BatchInput, b: BatchInput): BatchInput {
+  for (const key of ['events', 'sessions', 'shorts'] as const) {
+    for (const [id, rows] of b[key]) (a[key] as Map<string, unknown[]>).set(id, rows);
+  }
+  return a;
 }

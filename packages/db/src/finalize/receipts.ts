@@ -1,3 +1,4 @@
+import type { ListenEvent } from '@earshot/core';
 import type { Queryable } from '../client.js';
 import { LOCK_IDS_SQL, NO_SEQSCAN_SQL, REARM_SQL, RECEIPTS_SQL } from './sql-state.js';
 import type { FinalizeOutcome, FinalizeSettings, StateRow } from './types.js';
@@ -6,6 +7,12 @@ import type { FinalizeOutcome, FinalizeSettings, StateRow } from './types.js';
 export async function lockStates(tx: Queryable, text: string, params: unknown[]): Promise<StateRow[]> {
   const [, states] = await Promise.all([tx.query(NO_SEQSCAN_SQL), tx.query<StateRow>(text, params)]);
   return states;
+}
+
+/** An id's latest receipt and latest event time among its events from its check point on. */
+export interface Receipt {
+  received_ms: number | null;
+  time_ms: number | null;
 }
 
 /**
@@ -21,11 +28,45 @@ export async function checkReceipts(
   settings: FinalizeSettings,
   outcomes: FinalizeOutcome[],
 ): Promise<StateRow[]> {
-  const rows = await tx.query<{ session: string; received_ms: number | null; time_ms: number | null }>(
-    RECEIPTS_SQL,
-    [work.map((s) => s.session), work.map((s) => s.check_ms)],
-  );
-  const found = new Map(rows.map((r) => [r.session, r]));
+  if (work.length === 0) return [];
+  const rows = await tx.query<Receipt & { session: string }>(RECEIPTS_SQL, [
+    work.map((s) => s.session),
+    work.map((s) => s.check_ms),
+  ]);
+  return judgeReceipts(tx, work, new Map(rows.map((r) => [r.session, r])), settings, outcomes);
+}
+
+/**
+ * The receipt check of ids whose events (with `received_ms`) were read already: the same figures
+ * as {@link checkReceipts} reads, taken from the events at or after each id's check point.
+ */
+export function receiptsOf(
+  work: readonly StateRow[],
+  events: ReadonlyMap<string, readonly ListenEvent[]>,
+): Map<string, Receipt> {
+  const found = new Map<string, Receipt>();
+  for (const s of work) {
+    let received: number | null = null;
+    let time: number | null = null;
+    for (const e of events.get(s.session) ?? []) {
+      if (e.time < s.check_ms) continue;
+      const r = (e as ListenEvent & { received_ms: number }).received_ms;
+      if (received === null || r > received) received = r;
+      if (time === null || e.time > time) time = e.time;
+    }
+    found.set(s.session, { received_ms: received, time_ms: time });
+  }
+  return found;
+}
+
+/** Re-arms the ids of `work` still being listened to by their receipts (`found`); returns the due ones. */
+export async function judgeReceipts(
+  tx: Queryable,
+  work: readonly StateRow[],
+  found: ReadonlyMap<string, Receipt>,
+  settings: FinalizeSettings,
+  outcomes: FinalizeOutcome[],
+): Promise<StateRow[]> {
   const idleMs = settings.idleS * 1000;
   const ready: StateRow[] = [];
   const rearm: { session: string; dueMs: number; checkMs: number | null; receivedMs: number }[] = [];

@@ -57,11 +57,20 @@ export const INSERT_KEYS_SQL = `insert into listener_keys (key) select k.key fro
 // on each other's month rows, which could deadlock when their adds and rebuilds crossed).
 export const LOCK_KEYS_SQL = `select id from listener_keys where key = any($1::text[]) order by key for update`;
 
+// A finalization that only adds bits (no rebuild) locks its keys in KEY SHARE mode: adders do not
+// wait for each other (an OR commutes with an OR, and on a month row they serialize by the row's
+// own lock), but they do wait for a rebuilder's FOR UPDATE, and it for them, as above.
+export const SHARE_KEYS_SQL = `select id from listener_keys where key = any($1::text[]) order by key for key share`;
+
+// A month's bit string, all zeros: the cast of 0 to the longest month (31 days of quarter-hours)
+// cut to the month's length, cheaper than parsing a string of 2,900 '0's for every bit.
+const MONTH_ZEROS = (n: string) => `substring(0::bit(${31 * 96})::varbit from 1 for ${n})`;
+
 // A key's month gains the QHs of its new session rows (bits are only ever added here). One row per
 // bit to set (a session sets a few of a month's ~2,900): the strings are built in PostgreSQL, not
 // sent as 2,900-character text per key and month.
 export const OR_LISTENER_MONTHS_SQL = `insert into stream_listener_months as t (stream, month, key_id, qhs)
-  select d.stream, ${ts('d.month_ms')}, k.id, bit_or(set_bit(repeat('0', d.n)::varbit, d.i, 1))
+  select d.stream, ${ts('d.month_ms')}, k.id, bit_or(set_bit(${MONTH_ZEROS('d.n')}, d.i, 1))
   from unnest($1::text[], $2::float8[], $3::text[], $4::int[], $5::int[]) as d(stream, month_ms, key, n, i)
   join listener_keys k on k.key = d.key
   group by d.stream, d.month_ms, k.id, d.n
@@ -74,7 +83,7 @@ export const DELETE_LISTENER_MONTHS_SQL = `delete from stream_listener_months t
 
 export const REBUILD_LISTENER_MONTHS_SQL = `insert into stream_listener_months as t (stream, month, key_id, qhs)
   select d.stream, ${ts('d.month_ms')}, k.id,
-    bit_or(set_bit(repeat('0', d.n)::varbit, ((x.qh_ms - d.month_ms) / ${QUARTER_HOUR_MS})::int, 1))
+    bit_or(set_bit(${MONTH_ZEROS('d.n')}, ((x.qh_ms - d.month_ms) / ${QUARTER_HOUR_MS})::int, 1))
   from unnest($1::text[], $2::float8[], $3::text[], $4::float8[], $5::int[]) as d(stream, month_ms, key, end_ms, n)
   join listener_keys k on k.key = d.key
   cross join lateral (

@@ -21,6 +21,7 @@ import {
   OR_LISTENER_MONTHS_SQL,
   REBUILD_AUDIENCE_MONTHS_SQL,
   REBUILD_LISTENER_MONTHS_SQL,
+  SHARE_KEYS_SQL,
   UPSERT_AUDIENCE_QUARTER_HOURS_SQL,
   UPSERT_MINUTES_SQL,
   UPSERT_QUARTER_HOURS_SQL,
@@ -197,7 +198,10 @@ function listenerMonthWrites(tx: Queryable, plan: BatchPlan, settings: FinalizeS
   if (added.length > 0 || rebuilt.length > 0) {
     // The audience months are of the same keys (a human row adds to both), locked here once.
     const keys = [...new Set([...added, ...rebuilt].map((m) => m.key))];
-    writes.push(tx.query(INSERT_KEYS_SQL, [keys]), tx.query(LOCK_KEYS_SQL, [keys]));
+    writes.push(
+      tx.query(INSERT_KEYS_SQL, [keys]),
+      tx.query(rebuilt.length > 0 ? LOCK_KEYS_SQL : SHARE_KEYS_SQL, [keys]),
+    );
   }
   if (added.length > 0) {
     const bits: [string[], number[], string[], number[], number[]] = [[], [], [], [], []];
@@ -280,8 +284,13 @@ function listenerMonthWrites(tx: Queryable, plan: BatchPlan, settings: FinalizeS
 
 /**
  * Writes a batch's plan and marks its ids finalized at the `change_seq` read under the lock; returns
- * each id's lag behind its `due_at`, ms. The statements are pipelined in this order: rows, rollups,
- * listener months, the set-aside clearance, then the mark.
+ * each id's lag behind its `due_at`, ms. The statements are pipelined in this order: the ids' own
+ * rows, the set-aside clearance and the mark (rows no other finalizer touches), then the shared
+ * rows: listener months (keys first), then the rollups. Concurrent finalizers of one station touch
+ * the same keys, minutes and quarter-hours, and each waits for the other's row locks until that one
+ * commits: taken last, those locks are held for the few statements before the commit, not for the
+ * whole write, so transactions in flight overlap instead of queueing. (One order for every
+ * finalizer: no deadlock.)
  */
 export async function writeBatch(
   tx: Queryable,
@@ -290,17 +299,14 @@ export async function writeBatch(
   settings: FinalizeSettings,
 ): Promise<Map<string, number>> {
   const ids = work.map((s) => s.session);
-  const writes = [
-    ...rowWrites(tx, plan),
-    ...rollupWrites(tx, plan),
-    ...listenerMonthWrites(tx, plan, settings),
-  ];
+  const writes = rowWrites(tx, plan);
   // A set-aside id that finalizes now is no longer failing.
   writes.push(tx.query(CLEAR_FAILURES_SQL, [ids]));
   const marking = tx.query<{ session: string; lag_ms: number }>(MARK_FINALIZED_SQL, [
     ids,
     work.map((s) => s.change_seq),
   ]);
+  writes.push(...listenerMonthWrites(tx, plan, settings), ...rollupWrites(tx, plan));
   const [marked] = await Promise.all([marking, ...writes]);
   return new Map(marked.map((m) => [m.session, m.lag_ms]));
 }
