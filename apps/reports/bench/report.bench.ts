@@ -8,7 +8,11 @@
  * bare scan of session_quarter_hours for the period measured in the same run. The database is
  * dropped after unless --keep.
  *
- *   pnpm --filter @earshot/reports bench [-- --sessions 3000000 --audience 100000 --days 30 --runs 3 --keep --db NAME]
+ * Then (bench/dashboard.ts) the reports service on that database and the dashboard in headless
+ * Chromium for a 30-day, a 7-day and a 1-day view: from navigation until the page's figures are
+ * drawn, and each call it makes alone, beside the count of the view's session_quarter_hours rows.
+ *
+ *   pnpm --filter @earshot/reports bench [--sessions 3000000 --audience 100000 --days 30 --runs 3 --keep --db NAME --only report|dashboard|all|none]
  */
 import { readFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
@@ -17,6 +21,7 @@ import { parseArgs } from 'node:util';
 import { resolveDaypart } from '@earshot/core';
 import { createDb, type Db, type DbReportOptions, MIGRATIONS_FOLDER, reportFromDb } from '@earshot/db';
 import postgres from 'postgres';
+import { benchDashboard, type DashboardView } from './dashboard.js';
 import { writeStationRows } from './station-rows.js';
 
 const { values } = parseArgs({
@@ -27,6 +32,8 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '3' },
     keep: { type: 'boolean', default: false },
     db: { type: 'string' },
+    /** `report` (reportFromDb alone), `dashboard` (the page in Chromium and its calls), `all`, or `none` (only make the database). */
+    only: { type: 'string', default: 'all' },
   },
 });
 const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -101,17 +108,20 @@ try {
     for (const i of indexes) await sql.unsafe(i.def);
     // Listener keys and months: the backfill statements of the migration that added them.
     const t2 = performance.now();
-    const migration = await readFile(join(MIGRATIONS_FOLDER, '0002_listener_months.sql'), 'utf8');
+    // And the audience rollups (breakdowns): the backfill of theirs.
     await sql.unsafe(`set work_mem = '1GB'`);
-    for (const statement of migration.split('--> statement-breakpoint')) {
-      const text = statement.replace(/^--.*$/gm, '').trim();
-      if (text.startsWith('INSERT')) await sql.unsafe(text);
+    for (const file of ['0002_listener_months.sql', '0008_audience_rollups.sql']) {
+      const migration = await readFile(join(MIGRATIONS_FOLDER, file), 'utf8');
+      for (const statement of migration.split('--> statement-breakpoint')) {
+        const text = statement.replace(/^--.*$/gm, '').trim();
+        if (text.startsWith('INSERT')) await sql.unsafe(text);
+      }
     }
     console.log(
-      `listener months from session_quarter_hours: ${((performance.now() - t2) / 1000).toFixed(0)} s`,
+      `listener months and audience rollups from session_quarter_hours: ${((performance.now() - t2) / 1000).toFixed(0)} s`,
     );
     await sql.unsafe(
-      'vacuum analyze sessions, session_quarter_hours, stream_minutes, short_sessions, stream_quarter_hours, listener_keys, stream_listener_months',
+      'vacuum analyze sessions, session_quarter_hours, stream_minutes, short_sessions, stream_quarter_hours, listener_keys, stream_listener_months, stream_audience_quarter_hours, stream_audience_months',
     );
     console.log(
       `rows: ${counts.sessions} sessions, ${counts.quarterHours} session_quarter_hours, ${counts.minutes} stream_minutes, ${counts.short} short_sessions; ` +
@@ -122,7 +132,7 @@ try {
   const sizes = await sql.unsafe(
     `select relname, pg_size_pretty(pg_total_relation_size(oid)) as size from pg_class
       where relname in ('sessions', 'session_quarter_hours', 'stream_minutes', 'short_sessions', 'stream_quarter_hours',
-        'listener_keys', 'stream_listener_months') order by relname`,
+        'listener_keys', 'stream_listener_months', 'stream_audience_quarter_hours', 'stream_audience_months') order by relname`,
   );
   console.log(`sizes: ${sizes.map((r) => `${r.relname} ${r.size}`).join(', ')}`);
 
@@ -197,20 +207,43 @@ try {
         }),
     ],
   ];
-  console.log(`\ntimings, median of ${RUNS} (ms); load average before: ${load()}`);
-  const rows: string[][] = [];
-  for (const [label, fn, runs] of cases) {
-    if (runs === undefined) await fn(); // warm the cache
-    const r = await time(runs ?? RUNS, fn);
-    rows.push([label, r.ms.toFixed(0), r.all.map((x) => x.toFixed(0)).join(' ')]);
+  if (values.only === 'all' || values.only === 'report') await timeReports(cases);
+  if (values.only === 'all' || values.only === 'dashboard') {
+    // The last 30, 7 and 1 local days of the data (the month has no DST change: a day is 24 h).
+    const day = (i: number) => new Date(FROM + i * 86_400_000 + 12 * 3_600_000).toISOString().slice(0, 10);
+    const view = (label: string, days: number): DashboardView => ({
+      label,
+      from: day(DAYS - days),
+      to: day(DAYS - 1),
+      fromMs: FROM + (DAYS - days) * 86_400_000,
+      toMs: TO,
+    });
+    const views = [
+      view(`${Math.min(30, DAYS)}-day view`, Math.min(30, DAYS)),
+      view('7-day view', 7),
+      view('1-day view', 1),
+    ];
+    console.log(`\ndashboard in Chromium; load average before: ${load()}`);
+    await benchDashboard({ databaseUrl: url.toString(), sql, tz: TZ, views, runs: RUNS });
+    console.log(`load average after: ${load()}`);
+  }
+
+  async function timeReports(cases: [string, () => Promise<unknown>, number?][]) {
+    console.log(`\ntimings, median of ${RUNS} (ms); load average before: ${load()}`);
+    const rows: string[][] = [];
+    for (const [label, fn, runs] of cases) {
+      if (runs === undefined) await fn(); // warm the cache
+      const r = await time(runs ?? RUNS, fn);
+      rows.push([label, r.ms.toFixed(0), r.all.map((x) => x.toFixed(0)).join(' ')]);
+      console.log(
+        `${label.padEnd(60)} ${r.ms.toFixed(0).padStart(7)}   (${r.all.map((x) => x.toFixed(0)).join(', ')})`,
+      );
+    }
+    console.log(`load average after: ${load()}`);
     console.log(
-      `${label.padEnd(60)} ${r.ms.toFixed(0).padStart(7)}   (${r.all.map((x) => x.toFixed(0)).join(', ')})`,
+      `rollup report equals the report from session rows: ${JSON.stringify(fast) === JSON.stringify(exact)}`,
     );
   }
-  console.log(`load average after: ${load()}`);
-  console.log(
-    `rollup report equals the report from session rows: ${JSON.stringify(fast) === JSON.stringify(exact)}`,
-  );
 } finally {
   await db?.close();
   if (!values.keep && !reuse) await admin.unsafe(`drop database if exists ${name} with (force)`);

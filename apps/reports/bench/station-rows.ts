@@ -1,3 +1,4 @@
+import { createAudienceOf, NO_AGENT_RULES } from '@earshot/audience';
 import { createRandom } from '@earshot/simulate';
 import type { Sql } from 'postgres';
 
@@ -5,7 +6,9 @@ import type { Sql } from 'postgres';
  * Writes the rows the worker would write for a large station straight into the tables (COPY), so
  * the report can be timed on a month of data without a month of ingest: `sessions`,
  * `session_quarter_hours` (with `prev_quarter_hour`, `continues`), `stream_minutes`,
- * `stream_quarter_hours`, `short_sessions`. Deterministic (seeded).
+ * `stream_quarter_hours`, `short_sessions`. Deterministic (seeded). Each listener keeps one user
+ * agent and one country (DESIGN: the key is a salted hash of IP + user agent); device, OS and player
+ * are parsed from the user agent as the worker would (`@earshot/audience`).
  */
 export interface StationRowsOptions {
   startMs: number;
@@ -36,6 +39,27 @@ const USER_AGENTS = [
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36',
   'ExoPlayerLib/2.19.1',
   'Sonos/80.1-55140 (ZPS23)',
+];
+
+// Where listeners are, most in the station's country (a listener key is a hash of IP + user agent,
+// so a listener has one country and one user agent; anonymous sessions draw both at random).
+const COUNTRIES = [
+  'US',
+  'US',
+  'US',
+  'US',
+  'US',
+  'US',
+  'CA',
+  'CA',
+  'GB',
+  'DE',
+  'MX',
+  'BR',
+  'FR',
+  'IN',
+  'AU',
+  '',
 ];
 
 // Relative arrivals per local hour: the radio day (drive times busiest, nights quiet).
@@ -104,6 +128,8 @@ export async function writeStationRows(
   o: StationRowsOptions,
 ): Promise<{ sessions: number; quarterHours: number; minutes: number; short: number }> {
   const random = createRandom(20261128).next;
+  const describe = createAudienceOf(NO_AGENT_RULES);
+  const clients = new Map<string, ReturnType<typeof describe>>();
   const minutesPerDay = 1440;
   const totalMinutes = o.days * minutesPerDay;
   const minuteMs = STREAMS.map(() => new Float64Array(totalMinutes + 24 * 60 * 2));
@@ -114,7 +140,7 @@ export async function writeStationRows(
   const sessionsCopy = await CopyWriter.open(
     sql,
     // first_time: the synthetic rows' first event is taken at their start (reports never read it).
-    'copy sessions (session, start, first_time, stream, output, "end", elapsed_ms, duration_ms, bytes, listener, ua, first_minute, minute_ms) from stdin',
+    'copy sessions (session, start, first_time, stream, output, "end", elapsed_ms, duration_ms, bytes, listener, ua, first_minute, minute_ms, country, device, os, player) from stdin',
   );
   const qhCopy = await CopyWriter.open(
     sql,
@@ -170,7 +196,18 @@ export async function writeStationRows(
         const start = a + Math.min(30_000, durationMs);
         const listenerIndex = Math.floor(o.audience * random() ** 2);
         const listener = random() < anonymous ? null : hex(listenerIndex, 99);
-        const ua = USER_AGENTS[Math.floor(random() * USER_AGENTS.length)]!;
+        const uaRandom = random();
+        const who = listener === null ? Math.floor(random() * 1_000_003) : listenerIndex;
+        const ua =
+          listener === null
+            ? USER_AGENTS[Math.floor(uaRandom * USER_AGENTS.length)]!
+            : USER_AGENTS[who % USER_AGENTS.length]!;
+        const country = COUNTRIES[Math.floor(who / USER_AGENTS.length) % COUNTRIES.length]!;
+        let client = clients.get(ua);
+        if (!client) {
+          client = describe({ ua, origin: null });
+          clients.set(ua, client);
+        }
         // Per-minute and per-QH placement of [a, b).
         const firstMinute = Math.floor(a / 60_000) * 60_000;
         const minutes: number[] = [];
@@ -184,7 +221,7 @@ export async function writeStationRows(
           }
         }
         await sessionsCopy.line(
-          `${id}\t${iso(start)}\t${iso(start)}\t${spec.key}\t${spec.output}\t${iso(b)}\t${b - start}\t${durationMs}\t${Math.round((durationMs / 1000) * spec.kbps * 125)}\t${listener ?? '\\N'}\t${ua}\t${iso(firstMinute)}\t{${minutes.join(',')}}\n`,
+          `${id}\t${iso(start)}\t${iso(start)}\t${spec.key}\t${spec.output}\t${iso(b)}\t${b - start}\t${durationMs}\t${Math.round((durationMs / 1000) * spec.kbps * 125)}\t${listener ?? '\\N'}\t${ua}\t${iso(firstMinute)}\t{${minutes.join(',')}}\t${country || '\\N'}\t${client.device}\t${client.os}\t${client.player}\n`,
         );
         const rs = roll[stream]!;
         const startIndex = qhIndex(Math.floor(start / 900_000) * 900_000);

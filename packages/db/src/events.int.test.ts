@@ -68,6 +68,8 @@ describe.each<Driver>(['postgres', 'pglite'])('@earshot/db on %s', (driver) => {
       'session_state',
       'sessions',
       'short_sessions',
+      'stream_audience_months',
+      'stream_audience_quarter_hours',
       'stream_listener_months',
       'stream_minutes',
       'stream_quarter_hours',

@@ -351,12 +351,19 @@ describe('migration 0006 (net and gross) on a database finalized before sessions
         ];
         for (const [table, column, type] of later)
           await db.query(`alter table ${table} add column ${column} ${type}`);
+        // And the tables 0008 adds, which this version's finalizer writes too (for the setup only).
+        const audienceTables = (await readFile(join(MIGRATIONS_FOLDER, '0008_audience_rollups.sql'), 'utf8'))
+          .split('--> statement-breakpoint')
+          .map((statement) => statement.replace(/^--.*$/gm, '').trim())
+          .filter((statement) => statement.startsWith('CREATE TABLE'));
+        for (const statement of audienceTables) await db.query(statement);
         const asPlayers = all().map((e) => ({ ...e, ua: 'VLC/3.0.21 LibVLC/3.0.21' }));
         await insertEvents(db, asPlayers, { idleS: SETTINGS.idleS });
         await finalizeSessions(db, ids, SETTINGS, { force: true });
         await db.query(`update listen_events set ua = $1 where session = 'd'`, [BOT]);
         await db.query(`update sessions set ua = $1 where session = 'd'`, [BOT]);
         for (const [table, column] of later) await db.query(`alter table ${table} drop column ${column}`);
+        await db.query('drop table stream_audience_quarter_hours, stream_audience_months');
         const old = await db.query<{ n: number }>(
           `select count(*)::int as n from stream_minutes where stream = 'jazz'`,
         );
@@ -378,6 +385,78 @@ describe('migration 0006 (net and gross) on a database finalized before sessions
         });
         expect(tables.minutes.filter((m) => m.stream === 'jazz')).toEqual([]);
         expect((await sweepOnce(db, SETTINGS)).finalized).toBe(0);
+      } finally {
+        await db.close();
+      }
+    });
+  }
+});
+
+// Migration 0008: the audience rollups, backfilled from the human rows stored before it.
+describe('migration 0008 (audience rollups) on a database finalized before it', () => {
+  let before: TestDatabase;
+  let folder: string;
+  let worker: Db;
+  const AUDIENCE_QH_SQL = `select stream, quarter_hour::text, country, device, os, player, output, ms::text, sessions, continuing,
+    starts, qualified::text from stream_audience_quarter_hours order by 1, 2, 3, 4, 5, 6, 7`;
+  const AUDIENCE_MONTHS_SQL = `select t.stream, t.month::text, k.key, t.country, t.device, t.os, t.player, t.output, t.qhs::text
+    from stream_audience_months t join listener_keys k on k.id = t.key_id order by 1, 2, 3, 4, 5, 6, 7, 8`;
+  // events(), with user agents (a crawler's on d: a bot, left out of the rollups) and countries.
+  const withAudience = (): ListenEvent[] =>
+    events().map((e) => ({
+      ...e,
+      ua:
+        e.session === 'd'
+          ? 'Googlebot/2.1 (+http://www.google.com/bot.html)'
+          : e.session === 'a'
+            ? 'VLC/3.0.21 LibVLC/3.0.21'
+            : 'AppleCoreMedia/1.0.0.21G93 (iPhone; U; CPU OS 17_6 like Mac OS X; en_us)',
+      ...(e.session === 'b' ? { country: 'DE' } : {}),
+    }));
+
+  beforeAll(async () => {
+    worker = await createDb({ url: 'memory:' });
+    await insertEvents(worker, withAudience(), { idleS: SETTINGS.idleS });
+    await finalizeSessions(worker, ['a', 'b', 'c', 'd'], SETTINGS, { force: true });
+    folder = await migrationsBefore('0008_');
+    before = await createTestDatabase(TEST_ADMIN_URL, 'migration');
+  });
+
+  afterAll(async () => {
+    await worker?.close();
+    await before?.drop();
+    if (folder) await rm(folder, { recursive: true, force: true });
+  });
+
+  for (const driver of ['postgres', 'pglite'] as const) {
+    it(`backfills what the worker maintains (${driver})`, async () => {
+      const db = await createDb({ url: driver === 'postgres' ? before.url : 'memory:', migrate: false });
+      try {
+        await migrate(db, { migrationsFolder: folder });
+        // The stored rows the backfill reads, column for column as the worker wrote them.
+        for (const [table, insert] of [
+          ['sessions', 'insert into sessions'],
+          ['session_quarter_hours', 'insert into session_quarter_hours'],
+          ['listener_keys', 'insert into listener_keys overriding system value'],
+        ] as const) {
+          const [{ rows }] = (await worker.query<{ rows: string }>(
+            `select coalesce(json_agg(t), '[]')::text as rows from ${table} t`,
+          )) as [{ rows: string }];
+          await db.query(`${insert} select * from json_populate_recordset(null::${table}, $1::json)`, [rows]);
+        }
+        await migrate(db);
+        const quarterHours = await worker.query(AUDIENCE_QH_SQL);
+        expect(quarterHours.length).toBeGreaterThan(3);
+        expect(new Set(quarterHours.map((r) => `${r.country} ${r.player}`))).toEqual(
+          new Set(['unknown VLC', 'DE AppleCoreMedia']),
+        );
+        expect(await db.query(AUDIENCE_QH_SQL)).toEqual(quarterHours);
+        expect(await db.query(AUDIENCE_MONTHS_SQL)).toEqual(await worker.query(AUDIENCE_MONTHS_SQL));
+        // And what the worker maintains is what core's tables say.
+        const expected = expectedTables(withAudience(), SETTINGS);
+        const stored = await readTables(worker);
+        expect(stored.audienceRollup).toEqual(expected.audienceRollup);
+        expect(stored.audienceMonths).toEqual(expected.audienceMonths);
       } finally {
         await db.close();
       }

@@ -135,8 +135,9 @@ export const sessions = pgTable(
     index('sessions_listener').on(t.listener, t.stream, t.start).where(sql`listener is not null`),
     // Gross minutes add the excluded sessions' minute arrays to the (net) rollup: few rows.
     index('sessions_excluded').on(t.start).where(sql`class <> 'human'`),
-    // Sessions of an hour or more: where the count of streams left running (8 h by default) looks.
-    index('sessions_long').on(t.start).where(sql`duration_ms >= 3600000`),
+    // Sessions of an hour or more: where the count of streams left running (8 h by default) looks
+    // (with INCLUDE columns in the migration, 0008, which drizzle-kit cannot declare).
+    index('sessions_long').on(t.durationMs, t.start).where(sql`duration_ms >= 3600000`),
   ],
 );
 
@@ -197,6 +198,44 @@ export const streamQuarterHours = pgTable(
     qualified: integer('qualified').array().notNull(),
   },
   (t) => [primaryKey({ columns: [t.stream, t.quarterHour] })],
+);
+
+/**
+ * A session's audience as the breakdowns group it (DESIGN 4, geography and devices): country
+ * (`unknown` when the session has none, as core groups it), device, OS, player and output.
+ */
+const audienceColumns = () => ({
+  country: text('country').notNull(),
+  device: text('device').notNull(),
+  os: text('os').notNull(),
+  player: text('player').notNull(),
+  output: text('output').notNull(),
+});
+
+/**
+ * The quarter-hour rollup by audience: `stream_quarter_hours` split by the sessions' country,
+ * device, OS, player and output (human sessions), so that the breakdowns by each read one row per
+ * stream, QH and audience instead of one per session and QH. Maintained by the worker with the same
+ * deltas as `stream_quarter_hours`; summed over the audiences it equals that table.
+ */
+export const streamAudienceQuarterHours = pgTable(
+  'stream_audience_quarter_hours',
+  {
+    stream: text('stream').notNull(),
+    quarterHour: ts('quarter_hour').notNull(),
+    ...audienceColumns(),
+    ms: bigint('ms', { mode: 'number' }).notNull(),
+    sessions: integer('sessions').notNull(),
+    continuing: integer('continuing').notNull(),
+    starts: integer('starts').notNull(),
+    qualified: integer('qualified').array().notNull(),
+  },
+  (t) => [
+    primaryKey({
+      name: 'stream_audience_quarter_hours_pk',
+      columns: [t.stream, t.quarterHour, t.country, t.device, t.os, t.player, t.output],
+    }),
+  ],
 );
 
 /** Per stream and minute: listening ms and distinct counted sessions (maintained by the worker with deltas). */
@@ -265,6 +304,29 @@ export const streamListenerMonths = pgTable(
     qhs: varbit('qhs').notNull(),
   },
   (t) => [primaryKey({ columns: [t.stream, t.month, t.keyId] })],
+);
+
+/**
+ * Listener months by audience: `stream_listener_months` split by the audience of the key's
+ * sessions (a listener whose sessions came from two devices has a row for each), so that cume per
+ * country, device, OS, player or output is a count of keys whose bits meet the period's. Human
+ * sessions only; maintained by the worker like `stream_listener_months`.
+ */
+export const streamAudienceMonths = pgTable(
+  'stream_audience_months',
+  {
+    stream: text('stream').notNull(),
+    month: ts('month').notNull(),
+    keyId: bigint('key_id', { mode: 'number' }).notNull(),
+    ...audienceColumns(),
+    qhs: varbit('qhs').notNull(),
+  },
+  (t) => [
+    primaryKey({
+      name: 'stream_audience_months_pk',
+      columns: [t.stream, t.month, t.keyId, t.country, t.device, t.os, t.player, t.output],
+    }),
+  ],
 );
 
 /**

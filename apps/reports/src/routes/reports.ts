@@ -8,7 +8,8 @@ import {
   reportCsv,
 } from '@earshot/core';
 import {
-  type DbReportOptions,
+  breakdownsFromDb,
+  daypartReportsFromDb,
   type ReportPart,
   reportFromDb,
   reportPeriod,
@@ -114,19 +115,13 @@ export function reportRoutes({ db, defaults, stations }: RouteDeps): Hono {
     if (c.req.query('daypart') !== undefined)
       throw badParameter('daypart', 'this endpoint reports every daypart');
     const { options: opts, station, dayparts } = await period(c);
-    const each: DbReportOptions = { ...opts, parts: ['summary'] };
-    const [all, ...rows] = await Promise.all([
-      reportFromDb(db, { ...each, daypart: null }),
-      ...dayparts.map(async (d) => ({
-        name: d.name,
-        spec: d.spec,
-        summary: (await reportFromDb(db, { ...each, daypart: d })).summary,
-      })),
-    ]);
+    // One call for all of them: their cume shares one pass over the listener months.
+    const [all, ...each] = await daypartReportsFromDb(db, opts, [null, ...dayparts]);
+    const rows = dayparts.map((d, i) => ({ name: d.name, spec: d.spec, summary: each[i]!.summary }));
     return c.json({
-      config: all.config,
+      config: all!.config,
       ...stationInfo(station),
-      dayparts: [{ name: 'All hours', spec: null, summary: all.summary }, ...rows],
+      dayparts: [{ name: 'All hours', spec: null, summary: all!.summary }, ...rows],
     });
   });
 
@@ -140,16 +135,15 @@ export function reportRoutes({ db, defaults, stations }: RouteDeps): Hono {
     const previousTo = shiftLocalDays(to, opts.tz, -7);
     // The group tables: every dimension but class (a net report has one class), and class when gross.
     const dimensions = BREAKDOWN_DIMENSIONS.filter((d) => d !== 'class' || opts.basis === 'gross');
-    const [head, previous, histogram, ...tables] = await Promise.all([
+    const [head, previous, histogram, tables] = await Promise.all([
       reportFromDb(db, { ...opts, parts: ['summary'] }),
       reportFromDb(db, { ...opts, from: previousFrom, to: previousTo, parts: ['summary'] }),
       sessionLengthHistogram(db, sel),
-      ...dimensions.map((by) => reportFromDb(db, { ...opts, by, parts: ['breakdown'] })),
+      // Every dimension at once: the audience rollups are read once for all of them.
+      breakdownsFromDb(db, opts, dimensions),
     ]);
     const groups: Partial<Record<BreakdownDimension, BreakdownRow[]>> = {};
-    dimensions.forEach((by, i) => {
-      groups[by] = tables[i]!.breakdown;
-    });
+    for (const by of dimensions) groups[by] = tables.get(by) ?? [];
     return c.json({
       config: head.config,
       ...stationInfo(station),

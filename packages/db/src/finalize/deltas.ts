@@ -31,6 +31,36 @@ export interface QuarterHourDelta {
   qualified: number[];
 }
 
+/**
+ * A session's audience as the audience rollups key it (`stream_audience_quarter_hours`,
+ * `stream_audience_months`): country (`unknown` for none, as core's breakdowns group it), device,
+ * OS, player and output.
+ */
+export interface Audience {
+  country: string;
+  device: string;
+  os: string;
+  player: string;
+  output: string;
+}
+
+/** The audience of a session row. */
+export const audienceOfRow = (row: SessionRow): Audience => ({
+  country: row.country ?? 'unknown',
+  device: row.device,
+  os: row.os,
+  player: row.player,
+  output: row.output,
+});
+
+const audienceKey = (a: Audience) =>
+  `${a.country}\u0000${a.device}\u0000${a.os}\u0000${a.player}\u0000${a.output}`;
+
+/** A (stream, quarter-hour, audience) difference of `stream_audience_quarter_hours`. */
+export interface AudienceQuarterHourDelta extends QuarterHourDelta {
+  audience: Audience;
+}
+
 /** A cume key's quarter-hours in one UTC month of a stream: bit indexes of `stream_listener_months.qhs`. */
 export interface KeyMonth {
   stream: string;
@@ -41,6 +71,11 @@ export interface KeyMonth {
   indexes: Set<number>;
 }
 
+/** A cume key's quarter-hours in one UTC month of a stream by one audience (`stream_audience_months`). */
+export interface AudienceMonth extends KeyMonth {
+  audience: Audience;
+}
+
 /** A batch's rollup differences, keyed by stream (and key) and time. */
 export interface RollupDeltas {
   minutes: Map<string, MinuteDelta>;
@@ -49,10 +84,22 @@ export interface RollupDeltas {
   addMonths: Map<string, KeyMonth>;
   /** Listener months that lost a row, rebuilt from the rows that remain (a bit may have been its alone). */
   rebuildMonths: Map<string, KeyMonth>;
+  /** The same by audience: `stream_audience_quarter_hours` and `stream_audience_months`. */
+  audienceQuarterHours: Map<string, AudienceQuarterHourDelta>;
+  addAudienceMonths: Map<string, AudienceMonth>;
+  rebuildAudienceMonths: Map<string, AudienceMonth>;
 }
 
 export function createRollupDeltas(): RollupDeltas {
-  return { minutes: new Map(), quarterHours: new Map(), addMonths: new Map(), rebuildMonths: new Map() };
+  return {
+    minutes: new Map(),
+    quarterHours: new Map(),
+    addMonths: new Map(),
+    rebuildMonths: new Map(),
+    audienceQuarterHours: new Map(),
+    addAudienceMonths: new Map(),
+    rebuildAudienceMonths: new Map(),
+  };
 }
 
 /**
@@ -62,8 +109,30 @@ export function createRollupDeltas(): RollupDeltas {
 export function addRowDeltas(deltas: RollupDeltas, row: SessionRow, sign: 1 | -1): void {
   if (row.class !== 'human') return;
   addMinuteDeltas(deltas.minutes, row, sign);
-  const qhs = addQuarterHourDeltas(deltas.quarterHours, row, sign);
+  const qhs = addQuarterHourDeltas(
+    deltas.quarterHours,
+    row,
+    sign,
+    (qh) => `${row.stream}\u0000${qh}`,
+    (d) => d,
+  );
   addListenerMonths(sign === 1 ? deltas.addMonths : deltas.rebuildMonths, row, qhs);
+  const audience = audienceOfRow(row);
+  const ak = audienceKey(audience);
+  addQuarterHourDeltas(
+    deltas.audienceQuarterHours,
+    row,
+    sign,
+    (qh) => `${row.stream}\u0000${ak}\u0000${qh}`,
+    (d) => ({ ...d, audience }),
+  );
+  addListenerMonths(
+    sign === 1 ? deltas.addAudienceMonths : deltas.rebuildAudienceMonths,
+    row,
+    qhs,
+    ak,
+    (m) => ({ ...m, audience }),
+  );
 }
 
 /** The minute deltas that change something. */
@@ -71,9 +140,12 @@ export function changedMinutes(deltas: RollupDeltas): MinuteDelta[] {
   return [...deltas.minutes.values()].filter((d) => d.ms !== 0 || d.sessions !== 0);
 }
 
-/** The quarter-hour deltas that change something. */
-export function changedQuarterHours(deltas: RollupDeltas): QuarterHourDelta[] {
-  return [...deltas.quarterHours.values()].filter(
+/** The quarter-hour deltas that change something (`audience`: those of the audience rollup). */
+export function changedQuarterHours(deltas: RollupDeltas): QuarterHourDelta[];
+export function changedQuarterHours(deltas: RollupDeltas, audience: 'audience'): AudienceQuarterHourDelta[];
+export function changedQuarterHours(deltas: RollupDeltas, audience?: 'audience'): QuarterHourDelta[] {
+  const all = audience ? deltas.audienceQuarterHours : deltas.quarterHours;
+  return [...all.values()].filter(
     (d) =>
       d.ms !== 0 ||
       d.sessions !== 0 ||
@@ -91,6 +163,19 @@ export function listenerMonthsToWrite(deltas: RollupDeltas): { added: KeyMonth[]
   return {
     added: [...deltas.addMonths.entries()].filter(([id]) => !deltas.rebuildMonths.has(id)).map(([, m]) => m),
     rebuilt: [...deltas.rebuildMonths.values()],
+  };
+}
+
+/** The same for the audience months (`stream_audience_months`). */
+export function audienceMonthsToWrite(deltas: RollupDeltas): {
+  added: AudienceMonth[];
+  rebuilt: AudienceMonth[];
+} {
+  return {
+    added: [...deltas.addAudienceMonths.entries()]
+      .filter(([id]) => !deltas.rebuildAudienceMonths.has(id))
+      .map(([, m]) => m),
+    rebuilt: [...deltas.rebuildAudienceMonths.values()],
   };
 }
 
@@ -131,19 +216,21 @@ export function rowQuarterHours(row: SessionRow): [number, number][] {
 }
 
 /**
- * Adds a session row to the quarter-hour rollup's (stream, QH) deltas with `sign` +1 or -1; returns
- * the row's quarter-hours with listening.
+ * Adds a session row to a quarter-hour rollup's deltas (keyed by `keyOf` a QH, made by `make`)
+ * with `sign` +1 or -1; returns the row's quarter-hours with listening.
  */
-function addQuarterHourDeltas(
-  deltas: Map<string, QuarterHourDelta>,
+function addQuarterHourDeltas<D extends QuarterHourDelta>(
+  deltas: Map<string, D>,
   row: SessionRow,
   sign: 1 | -1,
+  keyOf: (qh: number) => string,
+  make: (d: QuarterHourDelta) => D,
 ): number[] {
-  const at = (qh: number): QuarterHourDelta => {
-    const key = `${row.stream}\u0000${qh}`;
+  const at = (qh: number): D => {
+    const key = keyOf(qh);
     let d = deltas.get(key);
     if (!d) {
-      d = {
+      d = make({
         stream: row.stream,
         qh,
         ms: 0,
@@ -151,7 +238,7 @@ function addQuarterHourDeltas(
         continuing: 0,
         starts: 0,
         qualified: new Array<number>(QUALIFIER_MINUTES).fill(0),
-      };
+      });
       deltas.set(key, d);
     }
     return d;
@@ -175,15 +262,21 @@ function addQuarterHourDeltas(
 /** The cume key of a counted session row, as core's cume counts it. */
 export const cumeKey = (row: SessionRow) => row.listener ?? `session:${row.session}`;
 
-/** Adds a session row's quarter-hours to the (stream, key, month) bits to set. */
-function addListenerMonths(into: Map<string, KeyMonth>, row: SessionRow, qhs: readonly number[]): void {
+/** Adds a session row's quarter-hours to the (stream, key, month[, audience]) bits to set. */
+function addListenerMonths<M extends KeyMonth>(
+  into: Map<string, M>,
+  row: SessionRow,
+  qhs: readonly number[],
+  audience = '',
+  make: (m: KeyMonth) => M = (m) => m as M,
+): void {
   const key = cumeKey(row);
   for (const qh of qhs) {
     const { month, end } = utcMonth(qh);
-    const id = `${row.stream}\u0000${key}\u0000${month}`;
+    const id = `${row.stream}\u0000${key}\u0000${month}\u0000${audience}`;
     let entry = into.get(id);
     if (!entry) {
-      entry = { stream: row.stream, key, month, end, indexes: new Set() };
+      entry = make({ stream: row.stream, key, month, end, indexes: new Set() });
       into.set(id, entry);
     }
     entry.indexes.add((qh - month) / QUARTER_HOUR_MS);

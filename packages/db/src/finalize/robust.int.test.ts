@@ -135,7 +135,7 @@ describe('counters, re-arms, months and scheduling on PostgreSQL', { timeout: 12
   });
   beforeEach(async () => {
     await db.query(
-      'truncate listen_events, session_state, sessions, session_quarter_hours, short_sessions, stream_minutes, stream_quarter_hours, stream_listener_months, listener_keys, finalize_failures',
+      'truncate listen_events, session_state, sessions, session_quarter_hours, short_sessions, stream_minutes, stream_quarter_hours, stream_listener_months, stream_audience_quarter_hours, stream_audience_months, listener_keys, finalize_failures',
     );
   });
 

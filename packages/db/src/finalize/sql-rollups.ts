@@ -101,3 +101,69 @@ export const REBUILD_LISTENER_MONTHS_SQL = `insert into stream_listener_months a
   group by d.stream, d.month_ms, k.id, d.n
   order by d.stream, d.month_ms, k.id
   on conflict (stream, month, key_id) do update set qhs = t.qhs | excluded.qhs`;
+
+// The audience rollups (stream_audience_quarter_hours, stream_audience_months): the same deltas and
+// bits split by the sessions' audience (country, device, os, player, output), written after the
+// tables above in one sorted order, so their locks too are taken in one order by every finalizer.
+const AUDIENCE = 'country, device, os, player, output';
+
+export const UPSERT_AUDIENCE_QUARTER_HOURS_SQL = `insert into stream_audience_quarter_hours as t (stream, quarter_hour,
+    ${AUDIENCE}, ms, sessions, continuing, starts, qualified)
+  select stream, ${ts('qh_ms')}, ${AUDIENCE}, ms, sessions, continuing, starts, qualified::int[]
+  from unnest($1::text[], $2::float8[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::int[],
+    $10::int[], $11::int[], $12::text[])
+    as d(stream, qh_ms, ${AUDIENCE}, ms, sessions, continuing, starts, qualified)
+  order by stream, qh_ms, ${AUDIENCE}
+  on conflict (stream, quarter_hour, ${AUDIENCE}) do update set ms = t.ms + excluded.ms,
+    sessions = t.sessions + excluded.sessions, continuing = t.continuing + excluded.continuing,
+    starts = t.starts + excluded.starts, qualified = array[${QUALIFIED_SUMS}]`;
+
+export const DELETE_EMPTY_AUDIENCE_QUARTER_HOURS_SQL = `delete from stream_audience_quarter_hours t
+  using unnest($1::text[], $2::float8[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
+    as d(stream, qh_ms, ${AUDIENCE})
+  where t.stream = d.stream and t.quarter_hour = ${ts('d.qh_ms')} and t.country = d.country and t.device = d.device
+    and t.os = d.os and t.player = d.player and t.output = d.output and t.sessions = 0 and t.starts = 0`;
+
+export const OR_AUDIENCE_MONTHS_SQL = `insert into stream_audience_months as t (stream, month, key_id, ${AUDIENCE}, qhs)
+  select d.stream, ${ts('d.month_ms')}, k.id, d.country, d.device, d.os, d.player, d.output,
+    bit_or(set_bit(repeat('0', d.n)::varbit, d.i, 1))
+  from unnest($1::text[], $2::float8[], $3::text[], $4::int[], $5::int[], $6::text[], $7::text[], $8::text[], $9::text[],
+    $10::text[]) as d(stream, month_ms, key, n, i, ${AUDIENCE})
+  join listener_keys k on k.key = d.key
+  group by d.stream, d.month_ms, k.id, d.n, d.country, d.device, d.os, d.player, d.output
+  order by d.stream, d.month_ms, k.id, d.country, d.device, d.os, d.player, d.output
+  on conflict (stream, month, key_id, ${AUDIENCE}) do update set qhs = t.qhs | excluded.qhs`;
+
+export const DELETE_AUDIENCE_MONTHS_SQL = `delete from stream_audience_months t
+  using unnest($1::text[], $2::float8[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
+    as d(stream, month_ms, key, ${AUDIENCE}), listener_keys k
+  where k.key = d.key and t.stream = d.stream and t.month = ${ts('d.month_ms')} and t.key_id = k.id
+    and t.country = d.country and t.device = d.device and t.os = d.os and t.player = d.player and t.output = d.output`;
+
+// As REBUILD_LISTENER_MONTHS_SQL, from the remaining human rows of the key with this audience.
+export const REBUILD_AUDIENCE_MONTHS_SQL = `insert into stream_audience_months as t (stream, month, key_id, ${AUDIENCE}, qhs)
+  select d.stream, ${ts('d.month_ms')}, k.id, d.country, d.device, d.os, d.player, d.output,
+    bit_or(set_bit(repeat('0', d.n)::varbit, ((x.qh_ms - d.month_ms) / ${QUARTER_HOUR_MS})::int, 1))
+  from unnest($1::text[], $2::float8[], $3::text[], $4::float8[], $5::int[], $8::text[], $9::text[], $10::text[],
+    $11::text[], $12::text[]) as d(stream, month_ms, key, end_ms, n, ${AUDIENCE})
+  join listener_keys k on k.key = d.key
+  cross join lateral (
+    select ${ms('q.quarter_hour')} as qh_ms from sessions s
+      join session_quarter_hours q on q.session = s.session and q.session_start = s.start
+      where s.listener = d.key and s.stream = d.stream and s.class = 'human'
+        and coalesce(s.country, 'unknown') = d.country and s.device = d.device and s.os = d.os
+        and s.player = d.player and s.output = d.output
+        and s.start >= ${ts('(d.month_ms - $6::float8)')} and s.start < ${ts('(d.end_ms + $7::float8)')}
+        and q.quarter_hour >= ${ts('d.month_ms')} and q.quarter_hour < ${ts('d.end_ms')}
+    union all
+    select ${ms('q.quarter_hour')} from session_quarter_hours q
+      join sessions s on s.session = q.session and s.start = q.session_start
+      where d.key like 'session:%' and q.session = substr(d.key, 9) and q.listener is null and q.stream = d.stream
+        and q.class = 'human'
+        and coalesce(s.country, 'unknown') = d.country and s.device = d.device and s.os = d.os
+        and s.player = d.player and s.output = d.output
+        and q.quarter_hour >= ${ts('d.month_ms')} and q.quarter_hour < ${ts('d.end_ms')}
+  ) x
+  group by d.stream, d.month_ms, k.id, d.n, d.country, d.device, d.os, d.player, d.output
+  order by d.stream, d.month_ms, k.id, d.country, d.device, d.os, d.player, d.output
+  on conflict (stream, month, key_id, ${AUDIENCE}) do update set qhs = t.qhs | excluded.qhs`;

@@ -1,16 +1,28 @@
 import { MAX_DURATION_S, QUARTER_HOUR_MS } from '@earshot/core';
 import type { Queryable } from '../client.js';
-import { changedMinutes, changedQuarterHours, listenerMonthsToWrite, rowQuarterHours } from './deltas.js';
+import {
+  type AudienceMonth,
+  audienceMonthsToWrite,
+  changedMinutes,
+  changedQuarterHours,
+  listenerMonthsToWrite,
+  rowQuarterHours,
+} from './deltas.js';
 import type { BatchPlan } from './plan.js';
 import {
+  DELETE_AUDIENCE_MONTHS_SQL,
+  DELETE_EMPTY_AUDIENCE_QUARTER_HOURS_SQL,
   DELETE_EMPTY_MINUTES_SQL,
   DELETE_EMPTY_QUARTER_HOURS_SQL,
   DELETE_LISTENER_MONTHS_SQL,
   INSERT_KEYS_SQL,
   LOCK_KEYS_SQL,
+  OR_AUDIENCE_MONTHS_SQL,
   OR_LISTENER_MONTHS_SQL,
+  REBUILD_AUDIENCE_MONTHS_SQL,
   REBUILD_LISTENER_MONTHS_SQL,
   SHARE_KEYS_SQL,
+  UPSERT_AUDIENCE_QUARTER_HOURS_SQL,
   UPSERT_MINUTES_SQL,
   UPSERT_QUARTER_HOURS_SQL,
 } from './sql-rollups.js';
@@ -141,7 +153,37 @@ function rollupWrites(tx: Queryable, plan: BatchPlan): Promise<unknown>[] {
     );
     if (removed) writes.push(tx.query(DELETE_EMPTY_QUARTER_HOURS_SQL, [streams, qhs]));
   }
+  const byAudience = changedQuarterHours(plan.deltas, 'audience');
+  if (byAudience.length > 0) {
+    const keys = [
+      byAudience.map((d) => d.stream),
+      byAudience.map((d) => d.qh),
+      ...audienceArrays(byAudience.map((d) => d.audience)),
+    ];
+    writes.push(
+      tx.query(UPSERT_AUDIENCE_QUARTER_HOURS_SQL, [
+        ...keys,
+        byAudience.map((d) => d.ms),
+        byAudience.map((d) => d.sessions),
+        byAudience.map((d) => d.continuing),
+        byAudience.map((d) => d.starts),
+        byAudience.map((d) => `{${d.qualified.join(',')}}`),
+      ]),
+    );
+    if (removed) writes.push(tx.query(DELETE_EMPTY_AUDIENCE_QUARTER_HOURS_SQL, keys));
+  }
   return writes;
+}
+
+/** Country, device, os, player and output arrays of a list of audiences (SQL parameters). */
+function audienceArrays(list: readonly AudienceMonth['audience'][]): string[][] {
+  return [
+    list.map((a) => a.country),
+    list.map((a) => a.device),
+    list.map((a) => a.os),
+    list.map((a) => a.player),
+    list.map((a) => a.output),
+  ];
 }
 
 /**
@@ -152,7 +194,9 @@ function rollupWrites(tx: Queryable, plan: BatchPlan): Promise<unknown>[] {
 function listenerMonthWrites(tx: Queryable, plan: BatchPlan, settings: FinalizeSettings): Promise<unknown>[] {
   const writes: Promise<unknown>[] = [];
   const { added, rebuilt } = listenerMonthsToWrite(plan.deltas);
+  const audience = audienceMonthsToWrite(plan.deltas);
   if (added.length > 0 || rebuilt.length > 0) {
+    // The audience months are of the same keys (a human row adds to both), locked here once.
     const keys = [...new Set([...added, ...rebuilt].map((m) => m.key))];
     writes.push(
       tx.query(INSERT_KEYS_SQL, [keys]),
@@ -190,6 +234,48 @@ function listenerMonthWrites(tx: Queryable, plan: BatchPlan, settings: FinalizeS
         // of this one (an event's interval reaches up to MAX_DURATION before its time).
         (settings.maxSessionS + MAX_DURATION_S) * 1000,
         MAX_DURATION_S * 1000,
+      ]),
+    );
+  }
+  if (audience.added.length > 0) {
+    const bits: [string[], number[], string[], number[], number[], AudienceMonth['audience'][]] = [
+      [],
+      [],
+      [],
+      [],
+      [],
+      [],
+    ];
+    for (const m of audience.added) {
+      const n = (m.end - m.month) / QUARTER_HOUR_MS;
+      for (const i of m.indexes) {
+        bits[0].push(m.stream);
+        bits[1].push(m.month);
+        bits[2].push(m.key);
+        bits[3].push(n);
+        bits[4].push(i);
+        bits[5].push(m.audience);
+      }
+    }
+    writes.push(tx.query(OR_AUDIENCE_MONTHS_SQL, [...bits.slice(0, 5), ...audienceArrays(bits[5])]));
+  }
+  if (audience.rebuilt.length > 0) {
+    const r = audience.rebuilt;
+    const who = audienceArrays(r.map((m) => m.audience));
+    const stream = r.map((m) => m.stream);
+    const month = r.map((m) => m.month);
+    const key = r.map((m) => m.key);
+    writes.push(
+      tx.query(DELETE_AUDIENCE_MONTHS_SQL, [stream, month, key, ...who]),
+      tx.query(REBUILD_AUDIENCE_MONTHS_SQL, [
+        stream,
+        month,
+        key,
+        r.map((m) => m.end),
+        r.map((m) => (m.end - m.month) / QUARTER_HOUR_MS),
+        (settings.maxSessionS + MAX_DURATION_S) * 1000,
+        MAX_DURATION_S * 1000,
+        ...who,
       ]),
     );
   }

@@ -5,6 +5,7 @@ import {
   EXCLUSION_REASONS,
   type ExclusionReason,
   isoTime,
+  MAX_DURATION_S,
   MINUTE_MS,
   periodMinuteRanges,
   QUARTER_HOUR_MS,
@@ -53,30 +54,53 @@ export async function excludedCounts(
 const LONG_MS = 3_600_000;
 
 /**
+ * The sessions {@link leftRunningCounts} counts, as a subquery with their `session`, `start` and
+ * `stream` (parameters: {@link leftRunningParameters}). The long sessions of the period come from
+ * the partial index `sessions_long` alone when the threshold is an hour or more (its INCLUDE columns; a session with listening in the
+ * period starts at most maxSession + a day's event before it); each is then checked for a row in
+ * the period's QHs by its own key (a correlated count, so PostgreSQL never hashes the whole
+ * period's rows for a few sessions).
+ */
+export const leftRunningSql = (r: ResolvedReport) => `select s.session, s.start, s.stream from sessions s
+      where s.duration_ms >= $4::bigint ${leftRunningMs(r) >= LONG_MS ? `and s.duration_ms >= ${LONG_MS}` : ''}
+        and (s.class = 'human' or $5::boolean)
+        and s.start < $7::timestamptz and s.start >= $8::timestamptz and s."end" >= $6::timestamptz
+        and ($2::text[] is null or s.stream = any($2::text[]))
+        and (select count(*) from session_quarter_hours q where q.session = s.session and q.session_start = s.start
+          and q.quarter_hour >= $6::timestamptz and q.quarter_hour < $7::timestamptz
+          and ($9::int[])[(extract(epoch from (q.quarter_hour - $6::timestamptz)) / 900)::int + 1] = 1
+          and $1::text[] is not null) > 0`;
+
+const leftRunningMs = (r: ResolvedReport) => Math.round(r.settings.leftRunningS * 1000);
+
+/** The parameters of {@link leftRunningSql} ($3 is the group key, unused by it). */
+export function leftRunningParameters(r: ResolvedReport): unknown[] {
+  const lo = r.qhList[0]!;
+  // The period as a 0/1 array from its first QH: a row's membership is one subscript.
+  const inSet = new Array<number>((r.qhList[r.qhList.length - 1]! - lo) / QUARTER_HOUR_MS + 1).fill(0);
+  for (const q of r.qhList) inSet[(q - lo) / QUARTER_HOUR_MS] = 1;
+  return [
+    r.qhList.map(isoTime),
+    r.streams,
+    r.groupAs ?? null,
+    leftRunningMs(r),
+    gross(r),
+    isoTime(lo),
+    isoTime(r.qhList[r.qhList.length - 1]! + QUARTER_HOUR_MS),
+    isoTime(lo - (r.settings.maxSessionS + MAX_DURATION_S) * 1000),
+    inSet,
+  ];
+}
+
+/**
  * Sessions counted in the report (human unless gross) with listening in the period and at least
  * `leftRunning` seconds of listening in all, per stream (or group).
  */
 export async function leftRunningCounts(db: Queryable, r: ResolvedReport): Promise<Map<string, number>> {
   if (r.qhList.length === 0) return new Map();
-  const leftMs = Math.round(r.settings.leftRunningS * 1000);
   const rows = await db.query<{ stream: string; n: number }>(
-    `select coalesce($3::text, s.stream) as stream, count(*)::float8 as n from sessions s
-      where s.duration_ms >= $4::bigint ${leftMs >= LONG_MS ? `and s.duration_ms >= ${LONG_MS}` : ''}
-        and (s.class = 'human' or $5::boolean)
-        and s.start < $7::timestamptz and s."end" >= $6::timestamptz
-        and ($2::text[] is null or s.stream = any($2::text[]))
-        and exists (select 1 from session_quarter_hours q where q.session = s.session and q.session_start = s.start
-          and q.quarter_hour in (select unnest(($1::text[])::timestamptz[])))
-      group by 1`,
-    [
-      r.qhList.map(isoTime),
-      r.streams,
-      r.groupAs ?? null,
-      leftMs,
-      gross(r),
-      isoTime(r.qhList[0]!),
-      isoTime(r.qhList[r.qhList.length - 1]! + QUARTER_HOUR_MS),
-    ],
+    `select coalesce($3::text, s.stream) as stream, count(*)::float8 as n from (${leftRunningSql(r)}) s group by 1`,
+    leftRunningParameters(r),
   );
   return new Map(rows.map((row) => [row.stream, row.n]));
 }

@@ -1,11 +1,67 @@
-import { isoTime } from '@earshot/core';
+import { isoTime, QUARTER_HOUR_MS } from '@earshot/core';
 import type { Queryable } from '../client.js';
-import { addMonthBits, bitText } from '../months.js';
+import { addMonthBits, bitText, utcMonth } from '../months.js';
 import type { ResolvedReport } from './options.js';
 import { withWorkMem } from './sql.js';
 
 /** Periods of more than a week count cume from the listener months (see {@link DbReportOptions.cume}). */
-const CUME_MONTHS_FROM_QHS = 7 * 96;
+export const CUME_MONTHS_FROM_QHS = 7 * 96;
+
+/** Where a report's cume is counted from (see {@link DbReportOptions.cume}). */
+export const cumeSource = (r: ResolvedReport): 'runs' | 'months' =>
+  r.cume === 'auto' ? (r.qhList.length > CUME_MONTHS_FROM_QHS ? 'months' : 'runs') : r.cume;
+
+/**
+ * Cume by stream (or group) of several reports over the same streams (the dayparts of a period), from
+ * the listener months in one pass: each key's months are read once and tested against every
+ * report's quarter-hours. Equal to {@link cumeOf} with months for each.
+ */
+export async function monthsCumeOfMany(
+  db: Queryable,
+  rs: readonly ResolvedReport[],
+): Promise<Map<string, number>[]> {
+  const first = rs[0];
+  if (!first) return [];
+  const streams =
+    first.streams ??
+    (await db.query<{ stream: string }>('select distinct stream from stream_quarter_hours')).map(
+      (x) => x.stream,
+    );
+  const perReport = rs.map((r) => addMonthBits(new Map(), r.qhList));
+  const monthStarts = [...new Set(perReport.flatMap((m) => [...m.keys()]))].sort((a, b) => a - b);
+  const masks = perReport.map((m) =>
+    monthStarts.map((month) => {
+      const bits = m.get(month);
+      if (bits) return bitText(bits.bits);
+      const { end } = utcMonth(month);
+      return '0'.repeat((end - month) / QUARTER_HOUR_MS);
+    }),
+  );
+  const columns = rs.map((_, i) => `$${i + 4}::varbit[]`).join(', ');
+  const names = rs.map((_, i) => `m${i}`).join(', ');
+  const rows = await withWorkMem(db, (q) =>
+    q.query<Record<string, unknown> & { stream: string }>(
+      `select stream, ${rs.map((_, i) => `(count(*) filter (where a${i}))::float8 as c${i}`).join(', ')} from (
+        select coalesce($3::text, t.stream) as stream, t.key_id,
+          ${rs.map((_, i) => `bool_or(bit_count(t.qhs & p.m${i}) > 0) as a${i}`).join(', ')}
+        from stream_listener_months t
+        join unnest(($2::text[])::timestamptz[], ${columns}) as p(month, ${names}) on t.month = p.month
+        where t.stream = any($1::text[])
+        group by 1, 2
+      ) k group by stream`,
+      [streams, monthStarts.map(isoTime), first.groupAs ?? null, ...masks],
+    ),
+  );
+  return rs.map(
+    (_, i) =>
+      new Map(
+        rows.map((row) => [row.stream, Number(row[`c${i}`])]).filter(([, n]) => n !== 0) as [
+          string,
+          number,
+        ][],
+      ),
+  );
+}
 
 /**
  * Cume by stream (or one figure for `groupAs`): distinct cume keys with listening in the period.
@@ -19,7 +75,7 @@ export async function cumeOf(
   lo: string,
   hi: string,
 ): Promise<Map<string, number>> {
-  const source = r.cume === 'auto' ? (r.qhList.length > CUME_MONTHS_FROM_QHS ? 'months' : 'runs') : r.cume;
+  const source = cumeSource(r);
   if (source === 'runs') {
     // Each active session's first row in the period is a row that does not continue, or one in a QH
     // that starts a run of the period.

@@ -16,8 +16,8 @@
 export { REPORT_PARTS, type ReportPart } from '@earshot/core';
 export { DEFAULT_LIVE_GAP, type LiveGapOptions, type LiveStream, liveListeners } from './live.js';
 export { type DbReportOptions, reportPeriod } from './options.js';
-export { reportFromDb } from './report.js';
-export { rebuildQuarterHourRollup } from './rollup-rebuild.js';
+export { breakdownsFromDb, daypartReportsFromDb, reportFromDb } from './report.js';
+export { rebuildAudienceRollups, rebuildQuarterHourRollup } from './rollup-rebuild.js';
 export type { SessionSelection } from './selection.js';
 export { sessionEvents } from './session-events.js';
 export { SESSION_LENGTH_BINS, sessionLengthHistogram } from './session-lengths.js';

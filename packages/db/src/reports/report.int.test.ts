@@ -8,7 +8,15 @@ import {
 } from '@earshot/core';
 import { generateStation } from '@earshot/simulate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Db, type DbReportOptions, rebuildQuarterHourRollup, reportFromDb } from '../index.js';
+import {
+  breakdownsFromDb,
+  type Db,
+  type DbReportOptions,
+  daypartReportsFromDb,
+  rebuildAudienceRollups,
+  rebuildQuarterHourRollup,
+  reportFromDb,
+} from '../index.js';
 import { type Driver, loadAndFinalize, openTestDb } from '../testing/index.js';
 
 // A small station across the end of US daylight time (2026-11-01 02:00 EDT -> 01:00 EST), so that
@@ -186,7 +194,7 @@ describe.each<Driver>(['postgres', 'pglite'])('reportFromDb on %s', (driver) => 
   });
 
   it('gives the same figures from the rollups (cume from runs or from listener months) as from the session rows', async () => {
-    const station = { streams: ['main', 'main-mp3'], groupAs: 'station' };
+    const station: DbReportOptions = { streams: ['main', 'main-mp3'], groupAs: 'station' };
     const renamed = events.map((e) =>
       e.stream === 'main' || e.stream === 'main-mp3' ? { ...e, stream: 'station' } : e,
     );
@@ -203,7 +211,72 @@ describe.each<Driver>(['postgres', 'pglite'])('reportFromDb on %s', (driver) => 
     }
   });
 
-  // Last: it rewrites the rollup.
+  it('breaks the figures down by every dimension at once from the audience rollups as core does one by one', {
+    timeout: 300_000,
+  }, async () => {
+    const dims = ['country', 'device', 'os', 'player', 'output'] as const;
+    for (const options of [{}, ...CASES]) {
+      const { by: _by, ...rest } = options;
+      const all = await breakdownsFromDb(db, rest, [...dims, 'class']);
+      for (const by of [...dims, 'class'] as const) {
+        const label = `${JSON.stringify(rest)} by ${by}`;
+        const offline = buildReport(events, { ...rest, by }).breakdown;
+        expect(all.get(by), label).toEqual(offline);
+        expect(
+          (await reportFromDb(db, { ...rest, by, parts: ['breakdown'], cume: 'runs' })).breakdown,
+          label,
+        ).toEqual(offline);
+        expect(
+          (await reportFromDb(db, { ...rest, by, parts: ['breakdown'], cume: 'months' })).breakdown,
+          label,
+        ).toEqual(offline);
+      }
+    }
+  });
+
+  it('gives every daypart of a period at once the summary it has alone', async () => {
+    const station: DbReportOptions = { streams: ['main', 'main-mp3'], groupAs: 'station' };
+    for (const options of [
+      {},
+      station,
+      { ...CASES[0]!, ...station },
+      ...CASES.slice(0, 9),
+    ] as DbReportOptions[]) {
+      const { daypart: _d, by: _by, ...rest } = options;
+      const dayparts = [null, ...DEFAULT_DAYPARTS];
+      for (const cume of ['months', 'runs', 'auto'] as const) {
+        const together = await daypartReportsFromDb(db, { ...rest, cume }, dayparts);
+        for (const [i, daypart] of dayparts.entries()) {
+          const label = `${JSON.stringify(rest)} ${daypart?.name ?? 'all hours'} ${cume}`;
+          const alone = await reportFromDb(db, { ...rest, daypart, cume, parts: ['summary'] });
+          expect(together[i], label).toEqual(alone);
+          if (!('groupAs' in rest))
+            expect(together[i]!.summary, label).toEqual(buildReport(events, { ...rest, daypart }).summary);
+        }
+      }
+    }
+  });
+
+  // Last: they rewrite the rollups.
+  it('holds the audience rollups a rebuild from the session rows gives', async () => {
+    const read = () =>
+      Promise.all([
+        db.query(
+          `select stream, quarter_hour::text, country, device, os, player, output, ms::text, sessions, continuing, starts,
+            qualified::text from stream_audience_quarter_hours order by 1, 2, 3, 4, 5, 6, 7`,
+        ),
+        db.query(
+          `select stream, month::text, key_id, country, device, os, player, output, qhs::text
+            from stream_audience_months order by 1, 2, 3, 4, 5, 6, 7, 8`,
+        ),
+      ]);
+    const maintained = await read();
+    expect(maintained[0].length).toBeGreaterThan(100);
+    expect(new Set(maintained[0].map((r) => r.country)).size).toBeGreaterThan(2);
+    await rebuildAudienceRollups(db);
+    expect(await read()).toEqual(maintained);
+  });
+
   it('holds the quarter-hour rollup a rebuild from the session rows gives', async () => {
     const read = () =>
       db.query(

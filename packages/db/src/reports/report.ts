@@ -1,4 +1,7 @@
 import {
+  type BreakdownDimension,
+  type BreakdownRow,
+  type Daypart,
   isoTime,
   MINUTE_MS,
   REPORT_PARTS,
@@ -11,13 +14,15 @@ import {
 } from '@earshot/core';
 import type { Queryable } from '../client.js';
 import { breakdownFromDb, excludedCounts, excludedMinutes, leftRunningCounts } from './audience.js';
+import { cumeSource, monthsCumeOfMany } from './cume.js';
 import { queryMinutes } from './minutes.js';
 import { type DbReportOptions, type ResolvedReport, resolveReport } from './options.js';
 import { queryQuarterHours } from './quarter-hours.js';
+import { type AudienceDimension, rollupBreakdowns } from './rollup-breakdown.js';
 import { rollupQualifier, rollupQuarterHours } from './rollup-quarter-hours.js';
 import { rollupTotals } from './rollup-totals.js';
 import { querySessions } from './sessions.js';
-import { byText } from './sql.js';
+import { byText, shareInFlight } from './sql.js';
 import { queryTotals } from './totals.js';
 
 /**
@@ -27,7 +32,38 @@ import { queryTotals } from './totals.js';
  * streams.
  */
 export async function reportFromDb(db: Queryable, options: DbReportOptions = {}): Promise<Report> {
-  const r = await resolveReport(db, options);
+  return reportOf(db, await resolveReport(db, options), options);
+}
+
+/**
+ * The summaries of one period in several dayparts (null: all hours), each equal to
+ * `reportFromDb(db, { ...options, daypart, parts: ['summary'] })`: the net cume of every daypart
+ * counted from the listener months beyond a week is taken in one pass over them for all dayparts.
+ */
+export async function daypartReportsFromDb(
+  db: Queryable,
+  options: DbReportOptions,
+  dayparts: readonly (Daypart | null)[],
+): Promise<Report[]> {
+  const each = { ...options, parts: ['summary'] as const };
+  const rs = await Promise.all(dayparts.map((daypart) => resolveReport(db, { ...each, daypart })));
+  const useRollup = options.rollup !== false && rs[0]?.basis === 'net';
+  const months = useRollup ? rs.filter((r) => cumeSource(r) === 'months' && r.qhList.length > 0) : [];
+  const cumes = months.length > 1 ? await monthsCumeOfMany(db, months) : [];
+  return Promise.all(
+    rs.map((r) => {
+      const i = months.indexOf(r);
+      return reportOf(db, r, each, i >= 0 && cumes.length > 0 ? cumes[i] : undefined);
+    }),
+  );
+}
+
+async function reportOf(
+  db: Queryable,
+  r: ResolvedReport,
+  options: DbReportOptions,
+  cume?: Map<string, number>,
+): Promise<Report> {
   const parts = new Set(options.parts ?? REPORT_PARTS);
   const wantQh = parts.has('quarterHours') || parts.has('summary');
   // The rollups hold human sessions only (net).
@@ -42,10 +78,18 @@ export async function reportFromDb(db: Queryable, options: DbReportOptions = {})
       : useRollup && k !== undefined
         ? rollupQuarterHours(db, r, k)
         : queryQuarterHours(db, r),
-    !wantSummary ? Promise.resolve(undefined) : useRollup ? rollupTotals(db, r) : queryTotals(db, r),
+    !wantSummary
+      ? Promise.resolve(undefined)
+      : useRollup
+        ? cume
+          ? rollupTotals(db, r, cume)
+          : shareInFlight(db, `totals ${totalsKey(r)}`, () => rollupTotals(db, r))
+        : queryTotals(db, r),
     wantSummary ? excludedCounts(db, r) : Promise.resolve(new Map<string, never>()),
     wantSummary ? leftRunningCounts(db, r) : Promise.resolve(new Map<string, number>()),
-    parts.has('breakdown') && r.by !== null ? breakdownFromDb(db, r) : Promise.resolve([]),
+    parts.has('breakdown') && r.by !== null
+      ? breakdownOf(db, r, r.by, useRollup ? k : undefined)
+      : Promise.resolve([]),
   ]);
 
   const quarterHours: ReportQuarterHour[] = parts.has('quarterHours')
@@ -88,6 +132,50 @@ export async function reportFromDb(db: Queryable, options: DbReportOptions = {})
     breakdown,
   };
 }
+
+/**
+ * The breakdowns by each of `dims` over one period (the dashboard's audience tables): equal, dimension
+ * for dimension, to `reportFromDb(db, { ...options, by, parts: ['breakdown'] }).breakdown`, with the
+ * period settled once and the audience rollups read once for all net dimensions.
+ */
+export async function breakdownsFromDb(
+  db: Queryable,
+  options: DbReportOptions,
+  dims: readonly BreakdownDimension[],
+): Promise<Map<BreakdownDimension, BreakdownRow[]>> {
+  const r = await resolveReport(db, { ...options, by: null });
+  const k = rollupQualifier(r.qualifierMs);
+  const rolled =
+    options.rollup !== false && r.basis === 'net' && k !== undefined
+      ? dims.filter((d): d is AudienceDimension => d !== 'class')
+      : [];
+  const others = dims.filter((d) => !(rolled as readonly string[]).includes(d));
+  const [fromRollup, ...each] = await Promise.all([
+    rollupBreakdowns(db, r, rolled, k ?? 0),
+    ...others.map((by) => breakdownFromDb(db, { ...r, by })),
+  ]);
+  const out = new Map<BreakdownDimension, BreakdownRow[]>();
+  for (const d of dims) {
+    const i = others.indexOf(d);
+    out.set(d, i >= 0 ? each[i]! : (fromRollup.get(d as AudienceDimension) ?? []));
+  }
+  return out;
+}
+
+/** One breakdown: from the audience rollups when net with a whole-minute qualifier (`k`), else per session. */
+async function breakdownOf(
+  db: Queryable,
+  r: ResolvedReport,
+  by: BreakdownDimension,
+  k: number | undefined,
+): Promise<BreakdownRow[]> {
+  if (k === undefined || r.basis !== 'net' || by === 'class') return breakdownFromDb(db, r);
+  return (await rollupBreakdowns(db, r, [by], k)).get(by) ?? [];
+}
+
+/** What a summary's totals depend on (the quarter-hours stand for the period, zone and daypart). */
+const totalsKey = (r: ResolvedReport) =>
+  JSON.stringify([r.qhList, r.streams, r.groupAs ?? null, r.cume, r.basis]);
 
 /** The minute series: the rollup's (human sessions), plus the excluded sessions' when gross. */
 async function grossMinutes(db: Queryable, r: ResolvedReport): Promise<ReportMinute[]> {

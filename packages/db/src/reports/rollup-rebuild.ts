@@ -1,5 +1,8 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { MINUTE_MS } from '@earshot/core';
 import type { Queryable } from '../client.js';
+import { MIGRATIONS_FOLDER } from '../migrate.js';
 import { QUALIFIER_MINUTES } from '../schema.js';
 
 /**
@@ -36,4 +39,20 @@ export async function rebuildQuarterHourRollup(db: Queryable): Promise<void> {
       from session_quarter_hours where class = 'human' group by 1, 2) a
     full join (select stream, date_bin('15 minutes', start, timestamptz '1970-01-01 00:00:00+00') as qh, count(*) as starts
       from sessions where class = 'human' group by 1, 2) b on a.stream = b.stream and a.qh = b.qh`);
+}
+
+/**
+ * The audience rollups (`stream_audience_quarter_hours`, `stream_audience_months`) rebuilt from the
+ * human rows of `sessions` and `session_quarter_hours` with the backfill statements of the
+ * migration that added them (0008): a repair, and the reference the tests compare the worker's
+ * deltas with. Needs `listener_keys` to hold every human cume key (the worker's and 0002's do).
+ */
+export async function rebuildAudienceRollups(db: Queryable): Promise<void> {
+  const text = await readFile(join(MIGRATIONS_FOLDER, '0008_audience_rollups.sql'), 'utf8');
+  await db.query('delete from stream_audience_quarter_hours');
+  await db.query('delete from stream_audience_months');
+  for (const statement of text.split('--> statement-breakpoint')) {
+    const sql = statement.replace(/^--.*$/gm, '').trim();
+    if (sql.startsWith('INSERT')) await db.query(sql);
+  }
 }

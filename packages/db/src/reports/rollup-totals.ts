@@ -5,10 +5,58 @@ import type { ResolvedReport } from './options.js';
 import type { ReportTotals } from './totals.js';
 
 /**
- * The summary's totals (net: the rollups hold human sessions) from the rollup (`stream_quarter_hours`), corrected for sessions a daypart
- * or a gap cuts into several runs; cume from {@link cumeOf}. Equal to `queryTotals`.
+ * Run starts with an earlier row of their session in the period (see {@link rollupTotals}): the
+ * rows a session with several runs in the period has too many in the rollup. As `from ... t where
+ * ...`, with t's stream, session and session_start; parameters as {@link gapParameters} lists them.
  */
-export async function rollupTotals(db: Queryable, r: ResolvedReport): Promise<ReportTotals> {
+export const GAP_ROWS = `from (
+          select stream, session, session_start, quarter_hour as before_qh from session_quarter_hours
+            where not continues and prev_quarter_hour is not null and class = 'human'
+              and quarter_hour >= $4::timestamptz and quarter_hour < $5::timestamptz
+              and quarter_hour in (select unnest(($1::text[])::timestamptz[])) and stream = any($2::text[])
+          union all
+          select s.stream, s.session, s.session_start, r.prev_in + interval '15 minutes'
+            from unnest(($6::text[])::timestamptz[], ($7::text[])::timestamptz[]) as r(qh, prev_in)
+            join session_quarter_hours s on s.quarter_hour = r.qh and s.continues and s.stream = any($2::text[])
+              and s.class = 'human'
+        ) t
+        where exists (select 1 from session_quarter_hours x
+          where x.session = t.session and x.session_start = t.session_start
+            and x.quarter_hour >= $4::timestamptz and x.quarter_hour < t.before_qh
+            and ($8::int[])[(extract(epoch from (x.quarter_hour - $4::timestamptz)) / 900)::int + 1] = 1)`;
+
+/** The parameters of {@link GAP_ROWS} from $4 on ($1 the period's QHs, $2 the streams, $3 free). */
+export function gapParameters(r: ResolvedReport): [string, string, string[], string[], number[]] {
+  // Run starts after the first, each with the last QH of the period before it; and the period as a
+  // 0/1 array from its first QH, so a row's membership is one subscript (no per-row set lookup).
+  const laterRunStarts: { qh: string; prevIn: string }[] = [];
+  for (let i = 1; i < r.qhList.length; i++) {
+    const q = r.qhList[i]!;
+    const previous = r.qhList[i - 1]!;
+    if (previous !== q - QUARTER_HOUR_MS) laterRunStarts.push({ qh: isoTime(q), prevIn: isoTime(previous) });
+  }
+  const first = r.qhList[0]!;
+  const inSet = new Array<number>((r.qhList[r.qhList.length - 1]! - first) / QUARTER_HOUR_MS + 1).fill(0);
+  for (const q of r.qhList) inSet[(q - first) / QUARTER_HOUR_MS] = 1;
+  return [
+    isoTime(first),
+    isoTime(r.qhList[r.qhList.length - 1]! + QUARTER_HOUR_MS),
+    laterRunStarts.map((x) => x.qh),
+    laterRunStarts.map((x) => x.prevIn),
+    inSet,
+  ];
+}
+
+/**
+ * The summary's totals (net: the rollups hold human sessions) from the rollup (`stream_quarter_hours`), corrected for sessions a daypart
+ * or a gap cuts into several runs; cume from {@link cumeOf} unless given. Equal to `queryTotals`.
+ */
+export async function rollupTotals(
+  db: Queryable,
+  r: ResolvedReport,
+  /** Cume by stream when already counted (several dayparts' at once, see `monthsCumeOfMany`). */
+  cume?: Map<string, number>,
+): Promise<ReportTotals> {
   if (r.qhList.length === 0) return { totals: [], starts: new Map() };
   // A concrete stream list lets PostgreSQL use the (stream, quarter_hour) index.
   const streams =
@@ -21,17 +69,6 @@ export async function rollupTotals(db: Queryable, r: ResolvedReport): Promise<Re
   // Quarter-hours of the period whose previous QH is in it too, and those that start a run.
   const follows = r.qhList.map((q) => (set.has(q - QUARTER_HOUR_MS) ? 1 : 0));
   const runStarts = r.qhList.filter((q) => !set.has(q - QUARTER_HOUR_MS)).map(isoTime);
-  // Run starts after the first, each with the last QH of the period before it; and the period as a
-  // 0/1 array from its first QH, so a row's membership is one subscript (no per-row set lookup).
-  const laterRunStarts: { qh: string; prevIn: string }[] = [];
-  for (let i = 1; i < r.qhList.length; i++) {
-    const q = r.qhList[i]!;
-    const previous = r.qhList[i - 1]!;
-    if (previous !== q - QUARTER_HOUR_MS) laterRunStarts.push({ qh: isoTime(q), prevIn: isoTime(previous) });
-  }
-  const first = r.qhList[0]!;
-  const inSet = new Array<number>((r.qhList[r.qhList.length - 1]! - first) / QUARTER_HOUR_MS + 1).fill(0);
-  for (const q of r.qhList) inSet[(q - first) / QUARTER_HOUR_MS] = 1;
   const lo = qhs[0];
   const hi = isoTime(r.qhList[r.qhList.length - 1]! + QUARTER_HOUR_MS);
   const params = [qhs, streams, r.groupAs ?? null, follows];
@@ -53,34 +90,11 @@ export async function rollupTotals(db: Queryable, r: ResolvedReport): Promise<Re
     // period (the day's first QH of a daypart) whose session listened just before it.
     db.query<{ stream: string; n: number }>(
       `select coalesce($3::text, t.stream) as stream, count(*)::float8 as n
-        from (
-          select stream, session, session_start, quarter_hour as before_qh from session_quarter_hours
-            where not continues and prev_quarter_hour is not null and class = 'human'
-              and quarter_hour >= $4::timestamptz and quarter_hour < $5::timestamptz
-              and quarter_hour in (select unnest(($1::text[])::timestamptz[])) and stream = any($2::text[])
-          union all
-          select s.stream, s.session, s.session_start, r.prev_in + interval '15 minutes'
-            from unnest(($6::text[])::timestamptz[], ($7::text[])::timestamptz[]) as r(qh, prev_in)
-            join session_quarter_hours s on s.quarter_hour = r.qh and s.continues and s.stream = any($2::text[])
-              and s.class = 'human'
-        ) t
-        where exists (select 1 from session_quarter_hours x
-          where x.session = t.session and x.session_start = t.session_start
-            and x.quarter_hour >= $4::timestamptz and x.quarter_hour < t.before_qh
-            and ($8::int[])[(extract(epoch from (x.quarter_hour - $4::timestamptz)) / 900)::int + 1] = 1)
+        ${GAP_ROWS}
         group by 1`,
-      [
-        qhs,
-        streams,
-        r.groupAs ?? null,
-        lo,
-        hi,
-        laterRunStarts.map((x) => x.qh),
-        laterRunStarts.map((x) => x.prevIn),
-        inSet,
-      ],
+      [qhs, streams, r.groupAs ?? null, ...gapParameters(r)],
     ),
-    cumeOf(db, r, streams, runStarts, lo!, hi),
+    cume ?? cumeOf(db, r, streams, runStarts, lo!, hi),
   ]);
   const gapByStream = new Map(gaps.map((g) => [g.stream, g.n]));
   return {

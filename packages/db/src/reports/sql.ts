@@ -22,3 +22,24 @@ export async function withWorkMem<T>(db: Queryable, fn: (q: Queryable) => Promis
     return fn(tx);
   });
 }
+
+const inFlight = new WeakMap<object, Map<string, Promise<unknown>>>();
+
+/**
+ * Runs `fn` once for callers that ask for the same `key` on the same `db` while it runs (the
+ * dashboard's calls ask for the same period's summary at the same moment): they share its answer,
+ * which is what each would have read. Nothing is kept once it settles.
+ */
+export function shareInFlight<T>(db: Queryable, key: string, fn: () => Promise<T>): Promise<T> {
+  let running = inFlight.get(db);
+  if (!running) {
+    running = new Map();
+    inFlight.set(db, running);
+  }
+  const found = running.get(key);
+  if (found) return found as Promise<T>;
+  const map = running;
+  const promise = fn().finally(() => map.delete(key));
+  map.set(key, promise);
+  return promise;
+}

@@ -160,5 +160,78 @@ export function expectedTables(events: readonly ListenEvent[], settings: Finaliz
     key: m.key,
     qhs: m.bits.join(''),
   }));
+  addAudienceRollups(t);
   return sortTables(t);
+}
+
+/**
+ * The audience rollups of the tables' rows, straight from their definitions: the quarter-hour
+ * rollup and the listener months again, split by each human session's audience.
+ */
+function addAudienceRollups(t: Tables): void {
+  const humans = new Map(
+    t.sessions.filter((s) => s.class === 'human').map((s) => [`${s.session}\u0000${s.start}`, s]),
+  );
+  const audienceOf = (s: Tables['sessions'][number]) => ({
+    country: s.country ?? 'unknown',
+    device: s.device,
+    os: s.os,
+    player: s.player,
+    output: s.output,
+  });
+  const audienceKey = (a: ReturnType<typeof audienceOf>) =>
+    `${a.country}\u0000${a.device}\u0000${a.os}\u0000${a.player}\u0000${a.output}`;
+  const rollup = new Map<string, Tables['audienceRollup'][number]>();
+  const at = (stream: string, quarterHour: number, s: Tables['sessions'][number]) => {
+    const audience = audienceOf(s);
+    const key = `${stream}\u0000${quarterHour}\u0000${audienceKey(audience)}`;
+    let row = rollup.get(key);
+    if (!row) {
+      row = {
+        stream,
+        quarterHour,
+        ...audience,
+        ms: 0,
+        sessions: 0,
+        continuing: 0,
+        starts: 0,
+        qualified: new Array(QUALIFIER_MINUTES).fill(0),
+      };
+      rollup.set(key, row);
+    }
+    return row;
+  };
+  const months = new Map<string, Tables['audienceMonths'][number] & { bits: string[] }>();
+  for (const r of t.quarterHours) {
+    const s = humans.get(`${r.session}\u0000${r.sessionStart}`);
+    if (!s) continue;
+    const row = at(r.stream, r.quarterHour, s);
+    row.ms += r.ms;
+    row.sessions += 1;
+    if (r.continues) row.continuing += 1;
+    for (let k = 1; k <= QUALIFIER_MINUTES; k++) if (r.ms >= k * MINUTE_MS) row.qualified[k - 1]! += 1;
+    const d = new Date(r.quarterHour);
+    const month = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+    const end = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+    const key = r.listener ?? `session:${r.session}`;
+    const audience = audienceOf(s);
+    const id = `${r.stream}\u0000${key}\u0000${month}\u0000${audienceKey(audience)}`;
+    let m = months.get(id);
+    if (!m) {
+      m = {
+        stream: r.stream,
+        month,
+        key,
+        ...audience,
+        qhs: '',
+        bits: new Array<string>((end - month) / QUARTER_HOUR_MS).fill('0'),
+      };
+      months.set(id, m);
+    }
+    m.bits[(r.quarterHour - month) / QUARTER_HOUR_MS] = '1';
+  }
+  for (const s of humans.values())
+    at(s.stream, Math.floor(s.start / QUARTER_HOUR_MS) * QUARTER_HOUR_MS, s).starts += 1;
+  t.audienceRollup = [...rollup.values()];
+  t.audienceMonths = [...months.values()].map(({ bits, ...m }) => ({ ...m, qhs: bits.join('') }));
 }
