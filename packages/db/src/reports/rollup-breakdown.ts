@@ -13,7 +13,7 @@ import type { Queryable } from '../client.js';
 import { addMonthBits, bitText } from '../months.js';
 import { leftRunningParameters, leftRunningSql } from './audience.js';
 import type { ResolvedReport } from './options.js';
-import { GAP_ROWS, gapParameters } from './rollup-totals.js';
+import { GAP_ROWS, gapParameters, periodQuarterHours } from './rollup-totals.js';
 import { byText, withWorkMem } from './sql.js';
 
 /** The dimensions the audience rollups hold (class is not: they hold human sessions only). */
@@ -60,15 +60,7 @@ export async function rollupBreakdowns(
 ): Promise<Map<AudienceDimension, BreakdownRow[]>> {
   const out = new Map<AudienceDimension, BreakdownRow[]>(dims.map((d) => [d, []]));
   if (r.qhList.length === 0 || dims.length === 0) return out;
-  const streams =
-    r.streams ??
-    (await db.query<{ stream: string }>('select distinct stream from stream_quarter_hours')).map(
-      (x) => x.stream,
-    );
-  const qhs = r.qhList.map(isoTime);
-  const set = new Set(r.qhList);
-  const follows = r.qhList.map((q) => (set.has(q - QUARTER_HOUR_MS) ? 1 : 0));
-  const runStarts = r.qhList.filter((q) => !set.has(q - QUARTER_HOUR_MS)).map(isoTime);
+  const { streams, qhs, follows, runStarts } = await periodQuarterHours(db, r);
   const [sums, gaps, excluded, left, cume] = await Promise.all([
     db.query<
       Audience & { ms: number; rows: number; continuing: number | null; starts: number; qualified: number }

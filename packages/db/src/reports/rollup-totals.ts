@@ -47,6 +47,36 @@ export function gapParameters(r: ResolvedReport): [string, string, string[], str
   ];
 }
 
+/** The period's streams and quarter-hours as the rollup queries take them. */
+export interface PeriodQuarterHours {
+  /**
+   * The report's streams, or every stream with rollup rows: a concrete list lets PostgreSQL use
+   * the (stream, quarter_hour) index.
+   */
+  streams: readonly string[];
+  /** The period's quarter-hours, ISO. */
+  qhs: string[];
+  /** 1 where the quarter-hour's previous one is in the period too, else 0 (one per `qhs`). */
+  follows: number[];
+  /** The quarter-hours that start a run of the period's quarter-hours, ISO. */
+  runStarts: string[];
+}
+
+export async function periodQuarterHours(db: Queryable, r: ResolvedReport): Promise<PeriodQuarterHours> {
+  const streams =
+    r.streams ??
+    (await db.query<{ stream: string }>('select distinct stream from stream_quarter_hours')).map(
+      (x) => x.stream,
+    );
+  const set = new Set(r.qhList);
+  return {
+    streams,
+    qhs: r.qhList.map(isoTime),
+    follows: r.qhList.map((q) => (set.has(q - QUARTER_HOUR_MS) ? 1 : 0)),
+    runStarts: r.qhList.filter((q) => !set.has(q - QUARTER_HOUR_MS)).map(isoTime),
+  };
+}
+
 /**
  * The summary's totals (net: the rollups hold human sessions) from the rollup (`stream_quarter_hours`), corrected for sessions a daypart
  * or a gap cuts into several runs; cume from {@link cumeOf} unless given. Equal to `queryTotals`.
@@ -58,17 +88,7 @@ export async function rollupTotals(
   cume?: Map<string, number>,
 ): Promise<ReportTotals> {
   if (r.qhList.length === 0) return { totals: [], starts: new Map() };
-  // A concrete stream list lets PostgreSQL use the (stream, quarter_hour) index.
-  const streams =
-    r.streams ??
-    (await db.query<{ stream: string }>('select distinct stream from stream_quarter_hours')).map(
-      (x) => x.stream,
-    );
-  const qhs = r.qhList.map(isoTime);
-  const set = new Set(r.qhList);
-  // Quarter-hours of the period whose previous QH is in it too, and those that start a run.
-  const follows = r.qhList.map((q) => (set.has(q - QUARTER_HOUR_MS) ? 1 : 0));
-  const runStarts = r.qhList.filter((q) => !set.has(q - QUARTER_HOUR_MS)).map(isoTime);
+  const { streams, qhs, follows, runStarts } = await periodQuarterHours(db, r);
   const lo = qhs[0];
   const hi = isoTime(r.qhList[r.qhList.length - 1]! + QUARTER_HOUR_MS);
   const params = [qhs, streams, r.groupAs ?? null, follows];
