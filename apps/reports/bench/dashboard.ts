@@ -11,20 +11,10 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import type { Sql } from 'postgres';
+import { launchChromium } from '../test/chromium.js';
 
-const CHROMIUM = process.env.EARSHOT_CHROMIUM ?? '/usr/bin/chromium';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const TOKEN = 'bench-dashboard-token-0123456789';
 /** How long a page may take before the run fails (EARSHOT_BENCH_PAGE_TIMEOUT_MS). */
 const PAGE_TIMEOUT_MS = Number(process.env.EARSHOT_BENCH_PAGE_TIMEOUT_MS ?? 120_000);
@@ -151,7 +141,7 @@ const fmt = (ms: number) => ms.toFixed(0).padStart(7);
 /** Runs the dashboard benchmark; prints a table per view. Returns whether every goal was met. */
 export async function benchDashboard(o: DashboardBenchOptions): Promise<boolean> {
   const service = await startService(o.databaseUrl, o.tz);
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  const browser = await launchChromium();
   let met = true;
   try {
     const summary: string[] = [];

@@ -6,21 +6,12 @@ import { type Db, insertTracks } from '@earshot/db';
 import { loadAndFinalize, openTestDb } from '@earshot/db/testing';
 import { generateStation } from '@earshot/simulate';
 import { serve } from '@hono/node-server';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.js';
 import { parseStations } from '../src/stations.js';
+import { launchChromium } from './chromium.js';
 
-// Headless Chromium from Debian (never a downloaded browser): `apt-get install -y chromium`.
-const CHROMIUM = process.env.EARSHOT_CHROMIUM ?? '/usr/bin/chromium';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-];
 const ARTIFACTS = fileURLToPath(new URL('../../../artifacts/', import.meta.url));
 const TOKEN = 'dashboard-test-token-0123456789';
 const TZ = 'America/New_York';
@@ -227,7 +218,7 @@ describe('dashboard in headless Chromium', () => {
     server = serve({ fetch: reports.app.fetch, port: 0, hostname: '127.0.0.1' });
     await new Promise((resolve) => server.once('listening', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    browser = await launchChromium();
   }, 180_000);
 
   afterAll(async () => {

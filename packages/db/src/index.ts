@@ -39,7 +39,6 @@ export {
   finalizeSessions,
   isRetryableDbError,
   isSessionDataError,
-  pendingSessions,
   SessionDataError,
 } from './finalize/index.js';
 export { MIGRATIONS_FOLDER, migrate } from './migrate.js';

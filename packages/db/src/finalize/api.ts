@@ -1,8 +1,8 @@
-import type { Db, DbTx, Queryable } from '../client.js';
+import type { Db, DbTx } from '../client.js';
 import { finalizeLocked } from './locked.js';
 import { lockStates } from './receipts.js';
 import { DEFAULT_RETRIES, isSessionDataError, setAside, withRetries } from './retry.js';
-import { LOCK_DUE_SQL, LOCK_IDS_SKIP_SQL, LOCK_IDS_SQL, PENDING_SQL } from './sql-state.js';
+import { LOCK_DUE_SQL, LOCK_IDS_SKIP_SQL, LOCK_IDS_SQL } from './sql-state.js';
 import type { FinalizeOptions, FinalizeOutcome, FinalizeSettings } from './types.js';
 
 /**
@@ -114,14 +114,4 @@ export async function finalizeDueBatch(
     if (!isSessionDataError(error) || locked.length === 0) throw error;
     return finalizeIsolated(db, locked, settings, { ...options, force: false });
   }
-}
-
-/** State of session ids that still need a finalization: `waitMs` until due (<= 0: due now). */
-export async function pendingSessions(
-  db: Queryable,
-  sessions: readonly string[],
-): Promise<{ session: string; waitMs: number }[]> {
-  if (sessions.length === 0) return [];
-  const rows = await db.query<{ session: string; wait_ms: number }>(PENDING_SQL, [[...new Set(sessions)]]);
-  return rows.map((r) => ({ session: r.session, waitMs: Math.ceil(r.wait_ms) }));
 }

@@ -18,7 +18,7 @@
  * locks: `receipts`, `read`, `plan`, `write`), `rows` (core's result as rows), `deltas` (the
  * rollups' differences, pure), `retry` (what a failure does next), `sql-*` (the statements).
  */
-export { finalizeDueBatch, finalizeSession, finalizeSessions, pendingSessions } from './api.js';
+export { finalizeDueBatch, finalizeSession, finalizeSessions } from './api.js';
 export { checkReceiptsOf } from './receipts.js';
 export { isRetryableDbError, isSessionDataError } from './retry.js';
 export { computeSessionRows, SessionDataError } from './rows.js';

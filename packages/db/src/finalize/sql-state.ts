@@ -101,7 +101,3 @@ export const SET_ASIDE_SQL = `with f as (
 )
 select f.attempts, (extract(epoch from (f.retry_at - now())) * 1000)::float8 as retry_ms,
   (select count(*) from moved)::int as moved from f`;
-
-/** Ids of `$1` that still need a finalization, with the ms until due (<= 0: due now). */
-export const PENDING_SQL = `select session, (extract(epoch from (due_at - now())) * 1000)::float8 as wait_ms
-  from session_state where session = any($1::text[]) and finalized_seq < change_seq`;

@@ -144,11 +144,8 @@ export async function breakdownsFromDb(
   dims: readonly BreakdownDimension[],
 ): Promise<Map<BreakdownDimension, BreakdownRow[]>> {
   const r = await resolveReport(db, { ...options, by: null });
-  const k = rollupQualifier(r.qualifierMs);
-  const rolled =
-    options.rollup !== false && r.basis === 'net' && k !== undefined
-      ? dims.filter((d): d is AudienceDimension => d !== 'class')
-      : [];
+  const k = options.rollup !== false ? rollupQualifier(r.qualifierMs) : undefined;
+  const rolled = dims.filter((d) => fromAudienceRollups(r, d, k));
   const others = dims.filter((d) => !(rolled as readonly string[]).includes(d));
   const [fromRollup, ...each] = await Promise.all([
     rollupBreakdowns(db, r, rolled, k ?? 0),
@@ -169,9 +166,16 @@ async function breakdownOf(
   by: BreakdownDimension,
   k: number | undefined,
 ): Promise<BreakdownRow[]> {
-  if (k === undefined || r.basis !== 'net' || by === 'class') return breakdownFromDb(db, r);
-  return (await rollupBreakdowns(db, r, [by], k)).get(by) ?? [];
+  if (!fromAudienceRollups(r, by, k)) return breakdownFromDb(db, r);
+  return (await rollupBreakdowns(db, r, [by], k!)).get(by) ?? [];
 }
+
+/** Whether a breakdown by `by` reads the audience rollups: net, by an audience dimension, with a whole-minute qualifier `k`. */
+const fromAudienceRollups = (
+  r: ResolvedReport,
+  by: BreakdownDimension,
+  k: number | undefined,
+): by is AudienceDimension => k !== undefined && r.basis === 'net' && by !== 'class';
 
 /** What a summary's totals depend on (the quarter-hours stand for the period, zone and daypart). */
 const totalsKey = (r: ResolvedReport) =>
