@@ -130,9 +130,11 @@ describe('station -> ingest -> worker', () => {
       expect(ids[0]?.sessions).toBe(2);
       const hls = report.sessions.find((s) => s.stream === 'live');
       const mp3 = report.sessions.find((s) => s.stream === 'live-mp3');
-      // HLS runs ahead of playback by the segment the player holds; MP3 by the socket's last bytes.
+      // HLS runs ahead of playback by the segments the player holds: one, or two when ffmpeg fetches
+      // one ahead (as in the idle note above; seen in CI with two suites running at once: two
+      // segments at 66.8 s of a 70 s play, 78.0 s delivered). MP3 by the socket's last bytes.
       expect(hls?.duration, JSON.stringify(hlsEvents)).toBeGreaterThanOrEqual(PLAY_S - 0.5);
-      expect(hls?.duration, JSON.stringify(hlsEvents)).toBeLessThanOrEqual(PLAY_S + 6.5);
+      expect(hls?.duration, JSON.stringify(hlsEvents)).toBeLessThanOrEqual(PLAY_S + 12.5);
       expect(mp3?.duration).toBeGreaterThanOrEqual(PLAY_S - 0.5);
       expect(mp3?.duration).toBeLessThanOrEqual(PLAY_S + 2);
       // The stored session starts where its first tick's audio did (DESIGN 3): elapsed is the time
