@@ -5,6 +5,12 @@ import { createApp } from './app.js';
 import type { ReportsEnv } from './env.js';
 import { loadStations } from './stations.js';
 
+/**
+ * `work_mem` of the service's connections: a month's rollup rows sorted or hashed at once (the
+ * dashboard's calls) stay in memory. At most the pool's size times this, and only while they run.
+ */
+const REPORTS_WORK_MEM_MB = 64;
+
 /** The root logger; tokens never appear in logs. */
 export function createLogger(level: string): Logger {
   return pino({
@@ -22,6 +28,7 @@ export async function startReports(env: ReportsEnv, logger: Logger): Promise<Run
     dataDir: env.EARSHOT_DATA_DIR,
     logger,
     maxConnections: env.EARSHOT_DB_POOL,
+    workMemMb: REPORTS_WORK_MEM_MB,
   });
   const reports = createApp({
     db,

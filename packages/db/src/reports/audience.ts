@@ -58,18 +58,18 @@ const LONG_MS = 3_600_000;
  * `stream` (parameters: {@link leftRunningParameters}). The long sessions of the period come from
  * the partial index `sessions_long` alone when the threshold is an hour or more (its INCLUDE columns; a session with listening in the
  * period starts at most maxSession + a day's event before it); each is then checked for a row in
- * the period's QHs by its own key (a correlated count, so PostgreSQL never hashes the whole
- * period's rows for a few sessions).
+ * the period's QHs by its own key (a correlated EXISTS, which stops at the first such row, so
+ * PostgreSQL never hashes the whole period's rows for a few sessions).
  */
 export const leftRunningSql = (r: ResolvedReport) => `select s.session, s.start, s.stream from sessions s
       where s.duration_ms >= $4::bigint ${leftRunningMs(r) >= LONG_MS ? `and s.duration_ms >= ${LONG_MS}` : ''}
         and (s.class = 'human' or $5::boolean)
         and s.start < $7::timestamptz and s.start >= $8::timestamptz and s."end" >= $6::timestamptz
         and ($2::text[] is null or s.stream = any($2::text[]))
-        and (select count(*) from session_quarter_hours q where q.session = s.session and q.session_start = s.start
+        and exists (select 1 from session_quarter_hours q where q.session = s.session and q.session_start = s.start
           and q.quarter_hour >= $6::timestamptz and q.quarter_hour < $7::timestamptz
           and ($9::int[])[(extract(epoch from (q.quarter_hour - $6::timestamptz)) / 900)::int + 1] = 1
-          and $1::text[] is not null) > 0`;
+          and $1::text[] is not null)`;
 
 const leftRunningMs = (r: ResolvedReport) => Math.round(r.settings.leftRunningS * 1000);
 

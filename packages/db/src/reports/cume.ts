@@ -4,12 +4,21 @@ import { addMonthBits, bitText, utcMonth } from '../months.js';
 import type { ResolvedReport } from './options.js';
 import { withWorkMem } from './sql.js';
 
-/** Periods of more than a week count cume from the listener months (see {@link DbReportOptions.cume}). */
+/**
+ * Periods that span more than a week count cume from the listener months (see
+ * {@link DbReportOptions.cume}). By span, not by the number of quarter-hours: a daypart of four
+ * hours on weekdays over a month has fewer quarter-hours than a week, but the runs of its sessions
+ * are spread over the month's rows, which the months hold in far fewer.
+ */
 export const CUME_MONTHS_FROM_QHS = 7 * 96;
 
 /** Where a report's cume is counted from (see {@link DbReportOptions.cume}). */
 export const cumeSource = (r: ResolvedReport): 'runs' | 'months' =>
-  r.cume === 'auto' ? (r.qhList.length > CUME_MONTHS_FROM_QHS ? 'months' : 'runs') : r.cume;
+  r.cume === 'auto' ? (spanQuarterHours(r) > CUME_MONTHS_FROM_QHS ? 'months' : 'runs') : r.cume;
+
+/** Quarter-hours from the period's first to its last, both counted. */
+const spanQuarterHours = (r: ResolvedReport) =>
+  r.qhList.length === 0 ? 0 : (r.qhList[r.qhList.length - 1]! - r.qhList[0]!) / QUARTER_HOUR_MS + 1;
 
 /**
  * Cume by stream (or group) of several reports over the same streams (the dayparts of a period), from
@@ -100,24 +109,27 @@ export async function cumeOf(
   }
   // Listener months: keys whose month bits meet the period's. A key has one row per stream and
   // month, so a one-month count per stream needs no DISTINCT; otherwise key numbers are grouped.
+  // Every stream in one pass over the months (a pass per stream read the table once each).
   const masks = [...addMonthBits(new Map(), r.qhList).values()];
   const months = masks.map((m) => isoTime(m.month));
   const bits = masks.map((m) => bitText(m.bits));
-  const count = (stream: readonly string[]) =>
-    withWorkMem(db, (q) =>
-      q.query<{ cume: number }>(
-        stream.length === 1 && masks.length === 1
-          ? `select count(*)::float8 as cume from stream_listener_months t
-              where t.stream = ($1::text[])[1] and t.month = ($2::text[])[1]::timestamptz
-                and bit_count(t.qhs & ($3::varbit[])[1]) > 0`
-          : `select count(*)::float8 as cume from (select t.key_id from stream_listener_months t
-              join unnest(($2::text[])::timestamptz[], $3::varbit[]) as p(month, mask) on t.month = p.month
-              where t.stream = any($1::text[]) and bit_count(t.qhs & p.mask) > 0 group by t.key_id) k`,
-        [stream, months, bits],
-      ),
-    ).then((rows) => rows[0]?.cume ?? 0);
-  if (r.groupAs !== undefined) return new Map([[r.groupAs, await count(streams)]]);
-  // One query per stream: they run side by side on the pool's connections.
-  const counts = await Promise.all(streams.map((stream) => count([stream])));
-  return new Map(streams.map((stream, i) => [stream, counts[i]!]));
+  const grouped = r.groupAs !== undefined;
+  const rows = await withWorkMem(db, (q) =>
+    q.query<{ stream: string; cume: number }>(
+      masks.length === 1 && !grouped
+        ? `select t.stream, count(*)::float8 as cume from stream_listener_months t
+            where t.stream = any($1::text[]) and t.month = ($2::text[])[1]::timestamptz
+              and bit_count(t.qhs & ($3::varbit[])[1]) > 0
+            group by 1`
+        : `select stream, count(*)::float8 as cume from (
+            select coalesce($4::text, t.stream) as stream, t.key_id from stream_listener_months t
+            join unnest(($2::text[])::timestamptz[], $3::varbit[]) as p(month, mask) on t.month = p.month
+            where t.stream = any($1::text[]) and bit_count(t.qhs & p.mask) > 0 group by 1, 2
+          ) k group by 1`,
+      masks.length === 1 && !grouped ? [streams, months, bits] : [streams, months, bits, r.groupAs ?? null],
+    ),
+  );
+  const out = new Map(rows.map((row) => [row.stream, row.cume]));
+  if (grouped) return new Map([[r.groupAs!, out.get(r.groupAs!) ?? 0]]);
+  return new Map(streams.map((stream) => [stream, out.get(stream) ?? 0]));
 }

@@ -8,6 +8,9 @@ import type { ReportTotals } from './totals.js';
  * Run starts with an earlier row of their session in the period (see {@link rollupTotals}): the
  * rows a session with several runs in the period has too many in the rollup. As `from ... t where
  * ...`, with t's stream, session and session_start; parameters as {@link gapParameters} lists them.
+ * A session that continues into a run's first QH can have a row in the period before it only if it
+ * started before the period's previous QH ended (its rows all lie at or after its start): that bound
+ * leaves out nearly every session of the run's first QH before the correlated check.
  */
 export const GAP_ROWS = `from (
           select stream, session, session_start, quarter_hour as before_qh from session_quarter_hours
@@ -18,7 +21,7 @@ export const GAP_ROWS = `from (
           select s.stream, s.session, s.session_start, r.prev_in + interval '15 minutes'
             from unnest(($6::text[])::timestamptz[], ($7::text[])::timestamptz[]) as r(qh, prev_in)
             join session_quarter_hours s on s.quarter_hour = r.qh and s.continues and s.stream = any($2::text[])
-              and s.class = 'human'
+              and s.class = 'human' and s.session_start < r.prev_in + interval '15 minutes'
         ) t
         where exists (select 1 from session_quarter_hours x
           where x.session = t.session and x.session_start = t.session_start
