@@ -125,7 +125,17 @@ describe('migrations 0001 (quarter-hour rollup) and 0002 (listener months) on a 
             Object.values(r),
           );
         }
+        const shorts = await worker.query<Record<string, unknown>>(
+          'select session, start::text, stream, duration_ms from short_sessions',
+        );
+        for (const s of shorts) {
+          await db.query(
+            'insert into short_sessions (session, start, stream, duration_ms) values ($1, $2::timestamptz, $3, $4)',
+            Object.values(s),
+          );
+        }
         expect(sessions.length).toBe(4);
+        expect(shorts.length).toBe(1); // c
         await migrate(db);
         const expected = await worker.query(ROLLUP_SQL);
         expect(expected.length).toBeGreaterThan(4);
@@ -223,13 +233,16 @@ describe('migration 0005 (session start) on a database finalized with start = fi
       const db = await createDb({ url: driver === 'postgres' ? before.url : 'memory:', migrate: false });
       try {
         await migrate(db, { migrationsFolder: folder });
-        // This version's insertEvents and rollup rebuild write and read the columns 0006 adds: the
+        // This version's insertEvents and rollup rebuild write and read the columns 0006 and 0009 add: the
         // old schema has them for the setup only, and loses them before the later migrations run.
         const later = [
           ['listen_events', 'country', 'text'],
           ['listen_events', 'origin', 'text'],
           ['sessions', 'class', `text not null default 'human'`],
           ['session_quarter_hours', 'class', `text not null default 'human'`],
+          ['short_sessions', 'class', `text not null default 'human'`],
+          ['stream_quarter_hours', 'lengths', `integer[] not null default '{0,0,0,0,0,0}'`],
+          ['stream_quarter_hours', 'short_starts', 'integer not null default 0'],
         ];
         for (const [table, column, type] of later)
           await db.query(`alter table ${table} add column ${column} ${type}`);
@@ -348,6 +361,8 @@ describe('migration 0006 (net and gross) on a database finalized before sessions
           ['sessions', 'player', `text not null default 'unknown'`],
           ['session_quarter_hours', 'class', `text not null default 'human'`],
           ['short_sessions', 'class', `text not null default 'human'`],
+          ['stream_quarter_hours', 'lengths', `integer[] not null default '{0,0,0,0,0,0}'`],
+          ['stream_quarter_hours', 'short_starts', 'integer not null default 0'],
         ];
         for (const [table, column, type] of later)
           await db.query(`alter table ${table} add column ${column} ${type}`);

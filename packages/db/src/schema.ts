@@ -138,6 +138,11 @@ export const sessions = pgTable(
     // Sessions of an hour or more: where the count of streams left running (8 h by default) looks
     // (with INCLUDE columns in the migration, 0008, which drizzle-kit cannot declare).
     index('sessions_long').on(t.durationMs, t.start).where(sql`duration_ms >= 3600000`),
+    // Sessions from first to last event an hour or more, by their span: the ones that can listen
+    // across a daypart's night (reports' run-start gaps; INCLUDE columns in the migration, 0010).
+    index('sessions_span_long')
+      .using('gist', sql`tstzrange(${t.start}, ${t.end}, '[]')`)
+      .where(sql`"end" - start >= interval '1 hour'`),
   ],
 );
 
@@ -176,6 +181,20 @@ export const sessionQuarterHours = pgTable(
 export const QUALIFIER_MINUTES = 15;
 
 /**
+ * The session-length histogram's bin bounds, seconds: bin 0 is under the first, bin i from the
+ * i-th on (as `width_bucket(duration, bounds)`), the last open. `stream_quarter_hours.lengths`
+ * counts the sessions starting in a QH by these bins.
+ */
+export const SESSION_LENGTH_BOUNDS_S: readonly number[] = [60, 600, 1800, 5400, 14_400];
+
+/** A listening time's bin of {@link SESSION_LENGTH_BOUNDS_S} (width_bucket's). */
+export function sessionLengthBin(durationMs: number): number {
+  let bin = 0;
+  while (bin < SESSION_LENGTH_BOUNDS_S.length && durationMs >= SESSION_LENGTH_BOUNDS_S[bin]! * 1000) bin++;
+  return bin;
+}
+
+/**
  * The quarter-hour rollup: per stream and UTC quarter-hour, sums over the counted sessions'
  * `session_quarter_hours` rows, maintained by the worker with deltas in the finalization
  * transaction (like `stream_minutes`). Reports read AQH, TLH, AAS, active sessions and starts from
@@ -196,6 +215,13 @@ export const streamQuarterHours = pgTable(
     starts: integer('starts').notNull(),
     /** `qualified[k]`: sessions with at least k whole minutes (k x 60 000 ms) in the QH, k = 1..15. */
     qualified: integer('qualified').array().notNull(),
+    /**
+     * Of `starts`, by listening time: `lengths[i + 1]` in bin i of {@link SESSION_LENGTH_BOUNDS_S}
+     * (the session-length histogram reads these, not every session of the period).
+     */
+    lengths: integer('lengths').array().notNull().default(sql`'{0,0,0,0,0,0}'`),
+    /** Short sessions (tune-outs, `short_sessions`) that start in the QH. */
+    shortStarts: integer('short_starts').notNull().default(0),
   },
   (t) => [primaryKey({ columns: [t.stream, t.quarterHour] })],
 );

@@ -2,6 +2,7 @@ import { MINUTE_MS, QUARTER_HOUR_MS } from '@earshot/core';
 import { describe, expect, it } from 'vitest';
 import {
   addRowDeltas,
+  addShortDeltas,
   changedMinutes,
   changedQuarterHours,
   createRollupDeltas,
@@ -74,6 +75,8 @@ describe('rollup deltas', () => {
         continuing: 0,
         starts: 1,
         qualified: qualified(10),
+        lengths: [0, 0, 1, 0, 0, 0], // 16 minutes: the 10-30 min bin
+        shortStarts: 0,
       },
       {
         stream: 'rock',
@@ -83,12 +86,34 @@ describe('rollup deltas', () => {
         continuing: 1,
         starts: 0,
         qualified: qualified(6),
+        lengths: [0, 0, 0, 0, 0, 0],
+        shortStarts: 0,
       },
     ]);
     const minutes = changedMinutes(deltas);
     expect(minutes).toHaveLength(16);
     expect(minutes.every((d) => d.ms === MINUTE_MS && d.sessions === 1)).toBe(true);
     expect(minutes[0]!.minute).toBe(H10 + 5 * MINUTE_MS);
+  });
+
+  it("counts a human short session's start in its quarter-hour, and nothing of another class", () => {
+    const deltas = createRollupDeltas();
+    const short = {
+      session: 's',
+      start: H10 + 20 * MINUTE_MS,
+      firstTime: H10 + 20 * MINUTE_MS,
+      end: H10 + 20 * MINUTE_MS + 30_000,
+      stream: 'rock',
+      durationMs: 30_000,
+      class: 'human',
+    };
+    addShortDeltas(deltas, short, 1);
+    addShortDeltas(deltas, { ...short, session: 'b', class: 'bot' }, 1);
+    expect(changedQuarterHours(deltas)).toEqual([
+      expect.objectContaining({ qh: H10 + QUARTER_HOUR_MS, sessions: 0, starts: 0, shortStarts: 1 }),
+    ]);
+    addShortDeltas(deltas, short, -1);
+    expect(changedQuarterHours(deltas)).toEqual([]);
   });
 
   it('does not count a quarter-hour after a gap as continuing', () => {

@@ -1,7 +1,7 @@
 import { bucketStart, MINUTE_MS, QUARTER_HOUR_MS } from '@earshot/core';
 import { utcMonth } from '../months.js';
-import { QUALIFIER_MINUTES } from '../schema.js';
-import type { SessionRow } from './types.js';
+import { QUALIFIER_MINUTES, SESSION_LENGTH_BOUNDS_S, sessionLengthBin } from '../schema.js';
+import type { SessionRow, ShortRow } from './types.js';
 
 /**
  * The rollups' share of a batch's row changes, as differences: a finalization adds each new session
@@ -29,6 +29,10 @@ export interface QuarterHourDelta {
   starts: number;
   /** `qualified[k - 1]`: sessions with at least k whole minutes in the QH, k = 1..{@link QUALIFIER_MINUTES}. */
   qualified: number[];
+  /** Of `starts`, by bin of {@link SESSION_LENGTH_BOUNDS_S} (`stream_quarter_hours` only). */
+  lengths: number[];
+  /** Short sessions that start in the QH (`stream_quarter_hours` only). */
+  shortStarts: number;
 }
 
 /**
@@ -135,6 +139,34 @@ export function addRowDeltas(deltas: RollupDeltas, row: SessionRow, sign: 1 | -1
   );
 }
 
+/**
+ * Adds a short session row (a tune-out) to the deltas: `short_starts` at the QH of its start, for
+ * human rows (`sign` +1: a new row; -1: a removed one).
+ */
+export function addShortDeltas(deltas: RollupDeltas, row: ShortRow, sign: 1 | -1): void {
+  if (row.class !== 'human') return;
+  const qh = bucketStart(row.start, QUARTER_HOUR_MS);
+  const key = `${row.stream}\u0000${qh}`;
+  let d = deltas.quarterHours.get(key);
+  if (!d) {
+    d = emptyQuarterHourDelta(row.stream, qh);
+    deltas.quarterHours.set(key, d);
+  }
+  d.shortStarts += sign;
+}
+
+const emptyQuarterHourDelta = (stream: string, qh: number): QuarterHourDelta => ({
+  stream,
+  qh,
+  ms: 0,
+  sessions: 0,
+  continuing: 0,
+  starts: 0,
+  qualified: new Array<number>(QUALIFIER_MINUTES).fill(0),
+  lengths: new Array<number>(SESSION_LENGTH_BOUNDS_S.length + 1).fill(0),
+  shortStarts: 0,
+});
+
 /** The minute deltas that change something. */
 export function changedMinutes(deltas: RollupDeltas): MinuteDelta[] {
   return [...deltas.minutes.values()].filter((d) => d.ms !== 0 || d.sessions !== 0);
@@ -151,7 +183,9 @@ export function changedQuarterHours(deltas: RollupDeltas, audience?: 'audience')
       d.sessions !== 0 ||
       d.continuing !== 0 ||
       d.starts !== 0 ||
-      d.qualified.some((q) => q !== 0),
+      d.qualified.some((q) => q !== 0) ||
+      d.lengths.some((n) => n !== 0) ||
+      d.shortStarts !== 0,
   );
 }
 
@@ -230,15 +264,7 @@ function addQuarterHourDeltas<D extends QuarterHourDelta>(
     const key = keyOf(qh);
     let d = deltas.get(key);
     if (!d) {
-      d = make({
-        stream: row.stream,
-        qh,
-        ms: 0,
-        sessions: 0,
-        continuing: 0,
-        starts: 0,
-        qualified: new Array<number>(QUALIFIER_MINUTES).fill(0),
-      });
+      d = make(emptyQuarterHourDelta(row.stream, qh));
       deltas.set(key, d);
     }
     return d;
@@ -255,7 +281,9 @@ function addQuarterHourDeltas<D extends QuarterHourDelta>(
     for (let k = 0; k < minutes; k++) d.qualified[k]! += sign;
     prev = qh;
   }
-  at(bucketStart(row.start, QUARTER_HOUR_MS)).starts += sign;
+  const start = at(bucketStart(row.start, QUARTER_HOUR_MS));
+  start.starts += sign;
+  start.lengths[sessionLengthBin(row.durationMs)]! += sign;
   return listened;
 }
 

@@ -1,5 +1,5 @@
 import { planRowChanges, resumePoint } from '@earshot/core';
-import { addRowDeltas, createRollupDeltas, type RollupDeltas } from './deltas.js';
+import { addRowDeltas, addShortDeltas, createRollupDeltas, type RollupDeltas } from './deltas.js';
 import type { BatchInput } from './read.js';
 import { computeSessionRows, sameSessionRow, sameShortRow } from './rows.js';
 import type { FinalizeSettings, SessionRow, ShortRow, StateRow } from './types.js';
@@ -39,6 +39,14 @@ export function planBatch(
   const insertSession = (row: SessionRow) => {
     plan.insertSessions.push(row);
     addRowDeltas(plan.deltas, row, 1);
+  };
+  const removeShort = (old: ShortRow) => {
+    plan.removeShorts.push(old);
+    addShortDeltas(plan.deltas, old, -1);
+  };
+  const insertShort = (row: ShortRow) => {
+    plan.insertShorts.push(row);
+    addShortDeltas(plan.deltas, row, 1);
   };
 
   for (const state of work) {
@@ -80,11 +88,11 @@ export function planBatch(
       sameShortRow,
     );
     for (const { old, row } of shortsPlan.update) {
-      plan.removeShorts.push(old);
-      plan.insertShorts.push(row);
+      removeShort(old);
+      insertShort(row);
     }
-    plan.insertShorts.push(...shortsPlan.insert);
-    plan.removeShorts.push(...shortsPlan.remove);
+    for (const row of shortsPlan.insert) insertShort(row);
+    for (const old of shortsPlan.remove) removeShort(old);
     stats.written =
       sessionsPlan.update.length +
       sessionsPlan.insert.length +

@@ -2,7 +2,7 @@
 // cume keys' bits to stream_listener_months. Every statement sorts its rows the same way, so
 // finalizers touching the same keys take their row locks in one order and cannot deadlock.
 import { QUARTER_HOUR_MS } from '@earshot/core';
-import { QUALIFIER_MINUTES } from '../schema.js';
+import { QUALIFIER_MINUTES, SESSION_LENGTH_BOUNDS_S } from '../schema.js';
 import { epochMs as ms, toTimestamp as ts } from './sql-time.js';
 
 // Deltas in (stream, minute) order, the same order in every finalizer, so two of them touching the
@@ -23,20 +23,28 @@ const QUALIFIED_SUMS = Array.from(
   (_, i) => `t.qualified[${i + 1}] + excluded.qualified[${i + 1}]`,
 ).join(', ');
 
+// And of the `lengths` arrays, one per session-length bin.
+const LENGTH_SUMS = Array.from(
+  { length: SESSION_LENGTH_BOUNDS_S.length + 1 },
+  (_, i) => `t.lengths[${i + 1}] + excluded.lengths[${i + 1}]`,
+).join(', ');
+
 // The quarter-hour rollup's deltas, sorted after every stream_minutes delta (one lock order for all
 // finalizers), then rows left with no session and no start removed.
 export const UPSERT_QUARTER_HOURS_SQL = `insert into stream_quarter_hours as t (stream, quarter_hour, ms, sessions, continuing, starts,
-    qualified)
-  select stream, ${ts('qh_ms')}, ms, sessions, continuing, starts, qualified::int[]
-  from unnest($1::text[], $2::float8[], $3::bigint[], $4::int[], $5::int[], $6::int[], $7::text[])
-    as d(stream, qh_ms, ms, sessions, continuing, starts, qualified)
+    qualified, lengths, short_starts)
+  select stream, ${ts('qh_ms')}, ms, sessions, continuing, starts, qualified::int[], lengths::int[], short_starts
+  from unnest($1::text[], $2::float8[], $3::bigint[], $4::int[], $5::int[], $6::int[], $7::text[], $8::text[], $9::int[])
+    as d(stream, qh_ms, ms, sessions, continuing, starts, qualified, lengths, short_starts)
   order by stream, qh_ms
   on conflict (stream, quarter_hour) do update set ms = t.ms + excluded.ms, sessions = t.sessions + excluded.sessions,
     continuing = t.continuing + excluded.continuing, starts = t.starts + excluded.starts,
-    qualified = array[${QUALIFIED_SUMS}]`;
+    qualified = array[${QUALIFIED_SUMS}], lengths = array[${LENGTH_SUMS}],
+    short_starts = t.short_starts + excluded.short_starts`;
 
 export const DELETE_EMPTY_QUARTER_HOURS_SQL = `delete from stream_quarter_hours t using unnest($1::text[], $2::float8[]) as d(stream, qh_ms)
-  where t.stream = d.stream and t.quarter_hour = ${ts('d.qh_ms')} and t.sessions = 0 and t.starts = 0`;
+  where t.stream = d.stream and t.quarter_hour = ${ts('d.qh_ms')} and t.sessions = 0 and t.starts = 0
+    and t.short_starts = 0`;
 
 // Cume keys, numbered. Only keys not stored yet are inserted: an identity draws its value before
 // ON CONFLICT looks, so inserting every key would burn one value per key per finalization. (Two

@@ -120,8 +120,8 @@ function rowWrites(tx: Queryable, plan: BatchPlan): Promise<unknown>[] {
 /** The rollups' statements: stream_minutes, then stream_quarter_hours (each sorted in SQL). */
 function rollupWrites(tx: Queryable, plan: BatchPlan): Promise<unknown>[] {
   const writes: Promise<unknown>[] = [];
-  // Only a removed row can take a minute or a QH down to nothing.
-  const removed = plan.removeSessions.length > 0;
+  // Only a removed row (a session's, or a short one's start) can take a minute or a QH down to nothing.
+  const removed = plan.removeSessions.length > 0 || plan.removeShorts.length > 0;
   const changed = changedMinutes(plan.deltas);
   if (changed.length > 0) {
     const streams = changed.map((d) => d.stream);
@@ -149,6 +149,8 @@ function rollupWrites(tx: Queryable, plan: BatchPlan): Promise<unknown>[] {
         qhChanged.map((d) => d.continuing),
         qhChanged.map((d) => d.starts),
         qhChanged.map((d) => `{${d.qualified.join(',')}}`),
+        qhChanged.map((d) => `{${d.lengths.join(',')}}`),
+        qhChanged.map((d) => d.shortStarts),
       ]),
     );
     if (removed) writes.push(tx.query(DELETE_EMPTY_QUARTER_HOURS_SQL, [streams, qhs]));

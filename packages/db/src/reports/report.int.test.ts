@@ -16,6 +16,7 @@ import {
   rebuildAudienceRollups,
   rebuildQuarterHourRollup,
   reportFromDb,
+  sessionLengthHistogram,
 } from '../index.js';
 import { type Driver, loadAndFinalize, openTestDb } from '../testing/index.js';
 
@@ -277,10 +278,28 @@ describe.each<Driver>(['postgres', 'pglite'])('reportFromDb on %s', (driver) => 
     expect(await read()).toEqual(maintained);
   });
 
+  it('counts the session-length histogram from the rollup as from the session rows', async () => {
+    const selections = [
+      ...CASES.filter((c) => c.from !== undefined && c.to !== undefined && c.basis !== 'gross'),
+      { from: T0 - 86_400_000, to: T0 + 2 * 86_400_000, streams: ['main'] },
+    ] as (DbReportOptions & { from: number; to: number })[];
+    let sessions = 0;
+    let short = 0;
+    for (const sel of selections) {
+      const rolled = await sessionLengthHistogram(db, sel);
+      expect(rolled, JSON.stringify(sel)).toEqual(await sessionLengthHistogram(db, sel, { rollup: false }));
+      sessions += rolled.reduce((n, b) => n + b.sessions, 0);
+      short += rolled[0]!.short;
+    }
+    expect(sessions).toBeGreaterThan(20);
+    expect(short).toBeGreaterThan(0);
+  });
+
   it('holds the quarter-hour rollup a rebuild from the session rows gives', async () => {
     const read = () =>
       db.query(
-        `select stream, quarter_hour::text, ms::text, sessions, continuing, starts, qualified::text
+        `select stream, quarter_hour::text, ms::text, sessions, continuing, starts, qualified::text, lengths::text,
+            short_starts
           from stream_quarter_hours order by 1, 2`,
       );
     const maintained = await read();

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { MINUTE_MS } from '@earshot/core';
 import type { Queryable } from '../client.js';
 import { MIGRATIONS_FOLDER } from '../migrate.js';
-import { QUALIFIER_MINUTES } from '../schema.js';
+import { QUALIFIER_MINUTES, SESSION_LENGTH_BOUNDS_S } from '../schema.js';
 
 /**
  * The quarter-hour rollup (`stream_quarter_hours`, with `session_quarter_hours.prev_quarter_hour`
@@ -13,7 +13,8 @@ import { QUALIFIER_MINUTES } from '../schema.js';
  *
  * The worker keeps it current in each finalization transaction (see finalize.ts): for every counted
  * session row it inserts (+1) or removes (-1), `ms`, `sessions`, `continuing` and `qualified[k]`
- * at each (stream, QH) with listening, and `starts` at the QH of its start. This rebuilds all of it
+ * at each (stream, QH) with listening, and `starts` and its `lengths` bin at the QH of its start
+ * (and `short_starts` there for a short row). This rebuilds all of it
  * from the human rows of `sessions` and `session_quarter_hours` (the rollup holds net figures; a repair, and the reference the tests compare the
  * worker's deltas with); the migration that added the rollup ran the same backfill.
  */
@@ -31,14 +32,29 @@ export async function rebuildQuarterHourRollup(db: Queryable): Promise<void> {
     { length: QUALIFIER_MINUTES },
     (_, k) => `count(*) filter (where ms >= ${(k + 1) * MINUTE_MS})`,
   ).join(', ');
-  await db.query(`insert into stream_quarter_hours (stream, quarter_hour, ms, sessions, continuing, starts, qualified)
+  // Bin i of the session lengths: from the i-th bound on, under the next.
+  const bounds = SESSION_LENGTH_BOUNDS_S.map((b) => b * 1000);
+  const lengths = [0, ...bounds]
+    .map((lo, i) => {
+      const hi = bounds[i];
+      return `count(*) filter (where duration_ms >= ${lo}${hi === undefined ? '' : ` and duration_ms < ${hi}`})`;
+    })
+    .join(', ');
+  await db.query(`insert into stream_quarter_hours (stream, quarter_hour, ms, sessions, continuing, starts, qualified, lengths)
     select coalesce(a.stream, b.stream), coalesce(a.qh, b.qh), coalesce(a.ms, 0), coalesce(a.n, 0), coalesce(a.c, 0),
-      coalesce(b.starts, 0), coalesce(a.q, array_fill(0, array[${QUALIFIER_MINUTES}]))
+      coalesce(b.starts, 0), coalesce(a.q, array_fill(0, array[${QUALIFIER_MINUTES}])),
+      coalesce(b.lengths, array_fill(0, array[${bounds.length + 1}]))
     from (select stream, quarter_hour as qh, sum(ms) as ms, count(*) as n, count(*) filter (where continues) as c,
         array[${qualified}]::int[] as q
       from session_quarter_hours where class = 'human' group by 1, 2) a
-    full join (select stream, date_bin('15 minutes', start, timestamptz '1970-01-01 00:00:00+00') as qh, count(*) as starts
+    full join (select stream, date_bin('15 minutes', start, timestamptz '1970-01-01 00:00:00+00') as qh, count(*) as starts,
+        array[${lengths}]::int[] as lengths
       from sessions where class = 'human' group by 1, 2) b on a.stream = b.stream and a.qh = b.qh`);
+  await db.query(`insert into stream_quarter_hours as t (stream, quarter_hour, ms, sessions, continuing, starts, qualified, short_starts)
+    select stream, date_bin('15 minutes', start, timestamptz '1970-01-01 00:00:00+00'), 0, 0, 0, 0,
+      array_fill(0, array[${QUALIFIER_MINUTES}]), count(*)
+    from short_sessions where class = 'human' group by 1, 2
+    on conflict (stream, quarter_hour) do update set short_starts = excluded.short_starts`);
 }
 
 /**

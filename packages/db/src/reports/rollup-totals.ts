@@ -4,13 +4,23 @@ import { cumeOf } from './cume.js';
 import type { ResolvedReport } from './options.js';
 import type { ReportTotals } from './totals.js';
 
+/** Below this, a gap between two quarter-hours of the period is short (see {@link GAP_ROWS}). */
+const LONG_GAP_MS = 3_600_000;
+
 /**
  * Run starts with an earlier row of their session in the period (see {@link rollupTotals}): the
  * rows a session with several runs in the period has too many in the rollup. As `from ... t where
  * ...`, with t's stream, session and session_start; parameters as {@link gapParameters} lists them.
- * A session that continues into a run's first QH can have a row in the period before it only if it
- * started before the period's previous QH ended (its rows all lie at or after its start): that bound
- * leaves out nearly every session of the run's first QH before the correlated check.
+ *
+ * Three kinds: rows after a gap in their session (an index of their own); rows that continue into
+ * a QH starting a run of the period after a short gap (under an hour: every row of that QH is
+ * looked at); and after a long gap (a daypart's next day), only the sessions long enough to span
+ * it, from the partial GiST index `sessions_span_long` (a span that contains the gap): a session
+ * with a row in the period before the gap started before the period's previous QH ended (its rows
+ * all lie at or after its start), and one with a row after it ended after that QH began. (One
+ * that starts just as the previous QH ends is in the span too, and has no row before the gap.) (Its row there is looked
+ * up by a scalar subquery, which PostgreSQL runs per candidate: as EXISTS it became a semi-join that
+ * scanned every continuing row of the table.)
  */
 export const GAP_ROWS = `from (
           select stream, session, session_start, quarter_hour as before_qh from session_quarter_hours
@@ -22,6 +32,14 @@ export const GAP_ROWS = `from (
             from unnest(($6::text[])::timestamptz[], ($7::text[])::timestamptz[]) as r(qh, prev_in)
             join session_quarter_hours s on s.quarter_hour = r.qh and s.continues and s.stream = any($2::text[])
               and s.class = 'human' and s.session_start < r.prev_in + interval '15 minutes'
+          union all
+          select s.stream, s.session, s.start, r.prev_in + interval '15 minutes'
+            from unnest(($9::text[])::timestamptz[], ($10::text[])::timestamptz[]) as r(qh, prev_in)
+            join sessions s on s."end" - s.start >= interval '1 hour'
+              and tstzrange(s.start, s."end", '[]') @> tstzrange(r.prev_in + interval '15 minutes', r.qh, '[]')
+              and s.stream = any($2::text[]) and s.class = 'human'
+            where (select c.continues from session_quarter_hours c
+              where c.session = s.session and c.session_start = s.start and c.quarter_hour = r.qh)
         ) t
         where exists (select 1 from session_quarter_hours x
           where x.session = t.session and x.session_start = t.session_start
@@ -29,14 +47,21 @@ export const GAP_ROWS = `from (
             and ($8::int[])[(extract(epoch from (x.quarter_hour - $4::timestamptz)) / 900)::int + 1] = 1)`;
 
 /** The parameters of {@link GAP_ROWS} from $4 on ($1 the period's QHs, $2 the streams, $3 free). */
-export function gapParameters(r: ResolvedReport): [string, string, string[], string[], number[]] {
-  // Run starts after the first, each with the last QH of the period before it; and the period as a
-  // 0/1 array from its first QH, so a row's membership is one subscript (no per-row set lookup).
-  const laterRunStarts: { qh: string; prevIn: string }[] = [];
+export function gapParameters(
+  r: ResolvedReport,
+): [string, string, string[], string[], number[], string[], string[]] {
+  // Run starts after the first, each with the last QH of the period before it, split by the gap's
+  // length; and the period as a 0/1 array from its first QH, so a row's membership is one subscript
+  // (no per-row set lookup).
+  const short = { qh: [] as string[], prevIn: [] as string[] };
+  const long = { qh: [] as string[], prevIn: [] as string[] };
   for (let i = 1; i < r.qhList.length; i++) {
     const q = r.qhList[i]!;
     const previous = r.qhList[i - 1]!;
-    if (previous !== q - QUARTER_HOUR_MS) laterRunStarts.push({ qh: isoTime(q), prevIn: isoTime(previous) });
+    if (previous === q - QUARTER_HOUR_MS) continue;
+    const to = q - (previous + QUARTER_HOUR_MS) >= LONG_GAP_MS ? long : short;
+    to.qh.push(isoTime(q));
+    to.prevIn.push(isoTime(previous));
   }
   const first = r.qhList[0]!;
   const inSet = new Array<number>((r.qhList[r.qhList.length - 1]! - first) / QUARTER_HOUR_MS + 1).fill(0);
@@ -44,9 +69,11 @@ export function gapParameters(r: ResolvedReport): [string, string, string[], str
   return [
     isoTime(first),
     isoTime(r.qhList[r.qhList.length - 1]! + QUARTER_HOUR_MS),
-    laterRunStarts.map((x) => x.qh),
-    laterRunStarts.map((x) => x.prevIn),
+    short.qh,
+    short.prevIn,
     inSet,
+    long.qh,
+    long.prevIn,
   ];
 }
 

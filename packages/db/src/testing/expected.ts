@@ -7,7 +7,7 @@ import {
 } from '@earshot/core';
 import { audienceOf } from '../finalize/audience.js';
 import type { FinalizeSettings } from '../finalize/types.js';
-import { QUALIFIER_MINUTES } from '../schema.js';
+import { QUALIFIER_MINUTES, SESSION_LENGTH_BOUNDS_S } from '../schema.js';
 import { emptyTables, sortTables, type Tables } from './tables.js';
 
 /**
@@ -118,6 +118,8 @@ export function expectedTables(events: readonly ListenEvent[], settings: Finaliz
         continuing: 0,
         starts: 0,
         qualified: new Array(QUALIFIER_MINUTES).fill(0),
+        lengths: new Array(SESSION_LENGTH_BOUNDS_S.length + 1).fill(0),
+        shortStarts: 0,
       };
       rollup.set(key, row);
     }
@@ -131,8 +133,14 @@ export function expectedTables(events: readonly ListenEvent[], settings: Finaliz
     if (r.continues) row.continuing += 1;
     for (let k = 1; k <= QUALIFIER_MINUTES; k++) if (r.ms >= k * MINUTE_MS) row.qualified[k - 1]! += 1;
   }
-  for (const s of t.sessions.filter((x) => x.class === 'human'))
-    at(s.stream, Math.floor(s.start / QUARTER_HOUR_MS) * QUARTER_HOUR_MS).starts += 1;
+  for (const s of t.sessions.filter((x) => x.class === 'human')) {
+    const row = at(s.stream, Math.floor(s.start / QUARTER_HOUR_MS) * QUARTER_HOUR_MS);
+    row.starts += 1;
+    // Bin i holds the listening times from the i-th bound on (under the first: bin 0).
+    row.lengths[SESSION_LENGTH_BOUNDS_S.filter((b) => s.durationMs >= b * 1000).length]! += 1;
+  }
+  for (const s of t.shorts.filter((x) => x.class === 'human'))
+    at(s.stream, Math.floor(s.start / QUARTER_HOUR_MS) * QUARTER_HOUR_MS).shortStarts += 1;
   t.rollup = [...rollup.values()];
   // Listener months, straight from their definition: the QHs of each cume key's rows by UTC month.
   const months = new Map<string, { stream: string; month: number; key: string; bits: string[] }>();

@@ -95,7 +95,8 @@ export async function readTables(db: Queryable): Promise<Tables> {
         from session_quarter_hours`,
       ),
       db.query<Tables['rollup'][number]>(
-        `select stream, ${ms('quarter_hour')} as "quarterHour", ms::float8 as ms, sessions, continuing, starts, qualified
+        `select stream, ${ms('quarter_hour')} as "quarterHour", ms::float8 as ms, sessions, continuing, starts, qualified,
+        lengths, short_starts as "shortStarts"
         from stream_quarter_hours`,
       ),
       db.query<Tables['minutes'][number]>(
