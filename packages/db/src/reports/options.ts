@@ -33,7 +33,8 @@ export interface DbReportOptions extends ReportOptions {
   /**
    * Which stored rows cume is counted from: `runs` (each session's first quarter-hour in the
    * period, cheap for short periods), `months` (`stream_listener_months`, one row per listener and
-   * month, cheap for long ones) or `auto` (default: months beyond a week). Same figures either way.
+   * month, cheap for long ones) or `auto` (default: months beyond three days, or one for several
+   * dayparts at once). Same figures either way.
    */
   cume?: 'auto' | 'runs' | 'months' | undefined;
 }

@@ -48,7 +48,9 @@ export async function daypartReportsFromDb(
   const each = { ...options, parts: ['summary'] as const };
   const rs = await Promise.all(dayparts.map((daypart) => resolveReport(db, { ...each, daypart })));
   const useRollup = options.rollup !== false && rs[0]?.basis === 'net';
-  const months = useRollup ? rs.filter((r) => cumeSource(r) === 'months' && r.qhList.length > 0) : [];
+  const months = useRollup
+    ? rs.filter((r) => cumeSource(r, rs.length) === 'months' && r.qhList.length > 0)
+    : [];
   const cumes = months.length > 1 ? await monthsCumeOfMany(db, months) : [];
   return Promise.all(
     rs.map((r) => {
