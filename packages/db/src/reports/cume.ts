@@ -15,7 +15,7 @@ import { withWorkMem } from './sql.js';
  */
 export const CUME_MONTHS_FROM_QHS = 3 * 96;
 /** The same for several reports of a period counted together ({@link monthsCumeOfMany}). */
-export const CUME_MONTHS_TOGETHER_FROM_QHS = 96;
+export const CUME_MONTHS_TOGETHER_FROM_QHS = 4 * 96;
 
 /** Where a report's cume is counted from (see {@link DbReportOptions.cume}); `together`: with that many reports of its period. */
 export const cumeSource = (r: ResolvedReport, together = 1): 'runs' | 'months' =>
@@ -57,15 +57,27 @@ export async function monthsCumeOfMany(
   );
   const columns = rs.map((_, i) => `$${i + 4}::varbit[]`).join(', ');
   const names = rs.map((_, i) => `m${i}`).join(', ');
+  // Within one month a key has one row per stream: counted as it is read, with no grouping by key.
+  const oneMonth = monthStarts.length === 1 && first.groupAs === undefined;
   const rows = await withWorkMem(db, (q) =>
     q.query<Record<string, unknown> & { stream: string }>(
-      `select stream, ${rs.map((_, i) => `(count(*) filter (where a${i}))::float8 as c${i}`).join(', ')} from (
-        select coalesce($3::text, t.stream) as stream, t.key_id,
-          ${rs.map((_, i) => `bool_or(bit_count(t.qhs & p.m${i}) > 0) as a${i}`).join(', ')}
-        from stream_listener_months t
-        join unnest(($2::text[])::timestamptz[], ${columns}) as p(month, ${names}) on t.month = p.month
-        where t.stream = any($1::text[])
-        group by 1, 2
+      oneMonth
+        ? `select t.stream, ${rs.map((_, i) => `(count(*) filter (where bit_count(t.qhs & p.m${i}) > 0))::float8 as c${i}`).join(', ')}
+          from stream_listener_months t
+          join unnest(($2::text[])::timestamptz[], ${columns}) as p(month, ${names}) on t.month = p.month
+          where t.stream = any($1::text[]) and $3::text is null
+          group by 1`
+        : // The bits are tested before the grouping by key (OFFSET 0 keeps it so): grouped with the
+          // bit strings as its input, the hash aggregate spilled them to disk (600 MB for a month).
+          `select stream, ${rs.map((_, i) => `(count(*) filter (where a${i}))::float8 as c${i}`).join(', ')} from (
+        select stream, key_id, ${rs.map((_, i) => `bool_or(h${i}) as a${i}`).join(', ')} from (
+          select coalesce($3::text, t.stream) as stream, t.key_id,
+            ${rs.map((_, i) => `bit_count(t.qhs & p.m${i}) > 0 as h${i}`).join(', ')}
+          from stream_listener_months t
+          join unnest(($2::text[])::timestamptz[], ${columns}) as p(month, ${names}) on t.month = p.month
+          where t.stream = any($1::text[])
+          offset 0
+        ) h group by 1, 2
       ) k group by stream`,
       [streams, monthStarts.map(isoTime), first.groupAs ?? null, ...masks],
     ),
