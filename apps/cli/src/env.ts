@@ -1,5 +1,5 @@
 import { agentList, checkEnv, ipRangeList, sharedEnvSchema, timeZone } from '@earshot/contract';
-import { z } from 'zod';
+import * as z from 'zod';
 
 // No defaults here, unlike the services: the commands fall back to core's defaults and tell an unset
 // variable from a set one (retention says whose limit it used). Empty counts as unset (checkEnv).

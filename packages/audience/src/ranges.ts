@@ -1,5 +1,6 @@
 import { isIpv4, isIpv6, normalizeIp, type Origin } from '@earshot/core';
-import ipaddr from 'ipaddr.js';
+import type ipaddr from 'ipaddr.js';
+import { loadIpaddr } from './commonjs.js';
 
 /** The configured IP ranges: relays (EARSHOT_RELAY_IPS) and the station's monitoring (EARSHOT_MONITOR_IPS). */
 export interface IpRanges {
@@ -36,7 +37,7 @@ function compileRange(entry: string, source?: string): Range {
   if (prefix > bits) throw invalid(entry, source);
   let address: Address;
   try {
-    address = ipaddr.parse(text);
+    address = loadIpaddr().parse(text);
   } catch {
     throw invalid(entry, source);
   }
@@ -78,6 +79,7 @@ export function createOriginOf(ranges: IpRanges): (ip: string) => Origin | null 
   const relay = matcher(ranges.relay);
   const monitor = matcher(ranges.monitor);
   if (ranges.relay.length === 0 && ranges.monitor.length === 0) return () => null;
+  const ipaddr = loadIpaddr();
   return (ip) => {
     const text = normalizeIp(ip);
     if (text === undefined) return null;

@@ -1,6 +1,6 @@
 import { type AgentRules, type IpRanges, parseAgentPatterns, parseIpRanges } from '@earshot/audience';
 import { isValidTimeZone } from '@earshot/core';
-import { z } from 'zod';
+import * as z from 'zod';
 import { FINALIZE_QUEUE, QUEUE_PREFIX } from './queue.js';
 
 /**
