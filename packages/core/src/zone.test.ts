@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isValidTimeZone, localTime, parseReportTime, zonedTimeToUtc } from './zone.js';
 
@@ -46,7 +47,25 @@ describe('time zones', () => {
     expect(parseReportTime('yesterday', 'UTC').ok).toBe(false);
   });
 
+  it('reads UTC without Intl exactly as Intl reads it', () => {
+    // Etc/UTC is the same zone to Intl, and takes its path.
+    const ms = fc.oneof(
+      fc.integer({ min: -8.64e15, max: 8.64e15 }),
+      fc.integer({ min: Date.UTC(1999, 0, 1), max: Date.UTC(2101, 0, 1) }),
+    );
+    fc.assert(
+      fc.property(ms, (t) => {
+        expect(localTime(t, 'UTC')).toEqual(localTime(t, 'Etc/UTC'));
+      }),
+      { numRuns: 5000 },
+    );
+    for (const t of [0, -1, Date.UTC(1, 0, 1), Date.UTC(1, 0, 1) - 1, Date.UTC(99, 0, 1), 8.64e15, -8.64e15])
+      expect(localTime(t, 'UTC')).toEqual(localTime(t, 'Etc/UTC'));
+    expect(() => localTime(Number.NaN, 'UTC')).toThrow(RangeError);
+  });
+
   it('knows valid zones', () => {
+    expect(isValidTimeZone('UTC')).toBe(true);
     expect(isValidTimeZone('Europe/Berlin')).toBe(true);
     expect(isValidTimeZone('Mars/Olympus')).toBe(false);
   });

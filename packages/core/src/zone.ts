@@ -41,6 +41,7 @@ function formatterFor(zone: string): Intl.DateTimeFormat {
 
 /** Whether `zone` is an IANA time-zone name this runtime knows (or `UTC`). */
 export function isValidTimeZone(zone: string): boolean {
+  if (zone === 'UTC') return true;
   if (typeof zone !== 'string' || zone === '') return false;
   try {
     formatterFor(zone);
@@ -52,38 +53,71 @@ export function isValidTimeZone(zone: string): boolean {
 
 /** Local wall-clock time of epoch ms `ms` in IANA zone `zone`. Throws a RangeError for an unknown zone. */
 export function localTime(ms: number, zone: string): LocalTime {
-  const parts = formatterFor(zone).formatToParts(ms);
-  let year = 0;
-  let month = 0;
-  let day = 0;
-  let hour = 0;
-  let minute = 0;
-  let weekday = 0;
-  for (const part of parts) {
-    switch (part.type) {
-      case 'year':
-        year = Number(part.value);
-        break;
-      case 'month':
-        month = Number(part.value);
-        break;
-      case 'day':
-        day = Number(part.value);
-        break;
-      case 'hour':
-        hour = Number(part.value);
-        break;
-      case 'minute':
-        minute = Number(part.value);
-        break;
-      case 'weekday':
-        weekday = WEEKDAYS[part.value] ?? 0;
-        break;
-    }
-  }
+  const wall = zone === 'UTC' ? utcWall(ms) : undefined;
+  return wall ? localTimeOf(ms, wall) : localTimeOf(ms, intlWall(ms, zone));
+}
+
+/** The fields of a wall-clock time that {@link localTime} derives the rest from. */
+interface Wall {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  weekday: number;
+}
+
+function localTimeOf(ms: number, { year, month, day, hour, minute, weekday }: Wall): LocalTime {
   const wallMs = Date.UTC(year, month - 1, day, hour, minute);
   const offsetMin = Math.round((wallMs - Math.floor(ms / 60_000) * 60_000) / 60_000);
   return { year, month, day, weekday, minuteOfDay: hour * 60 + minute, offsetMin };
+}
+
+function intlWall(ms: number, zone: string): Wall {
+  const parts = formatterFor(zone).formatToParts(ms);
+  const wall: Wall = { year: 0, month: 0, day: 0, hour: 0, minute: 0, weekday: 0 };
+  for (const part of parts) {
+    switch (part.type) {
+      case 'year':
+        wall.year = Number(part.value);
+        break;
+      case 'month':
+        wall.month = Number(part.value);
+        break;
+      case 'day':
+        wall.day = Number(part.value);
+        break;
+      case 'hour':
+        wall.hour = Number(part.value);
+        break;
+      case 'minute':
+        wall.minute = Number(part.value);
+        break;
+      case 'weekday':
+        wall.weekday = WEEKDAYS[part.value] ?? 0;
+        break;
+    }
+  }
+  return wall;
+}
+
+/**
+ * UTC's wall time from `Date` alone, as Intl tells it: the first Intl.DateTimeFormat of a process
+ * loads ICU's zone data, about 30 ms and 11 MB, which a report in UTC (the default) does not need.
+ * Undefined before year 1, where Intl counts years by era, and for a time `Date` cannot hold.
+ */
+function utcWall(ms: number): Wall | undefined {
+  const date = new Date(ms);
+  const year = date.getUTCFullYear();
+  if (!(year >= 1)) return undefined;
+  return {
+    year,
+    month: date.getUTCMonth() + 1,
+    day: date.getUTCDate(),
+    hour: date.getUTCHours(),
+    minute: date.getUTCMinutes(),
+    weekday: date.getUTCDay() || 7,
+  };
 }
 
 /**
