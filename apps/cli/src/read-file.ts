@@ -244,7 +244,7 @@ async function readCutting(
       throw new DataError(`${o.name}:${error.line}: ${error.detail}`, error.line);
     throw error;
   } finally {
-    source.stream.destroy();
+    source.close();
   }
 }
 
@@ -276,7 +276,7 @@ async function readSingle(
       throw new DataError(`${o.name}:${error.line}: ${error.detail}`, error.line);
     throw error;
   } finally {
-    source.stream.destroy();
+    source.close();
   }
 }
 
@@ -335,7 +335,7 @@ export async function readFile(o: ReadFileOptions): Promise<ReadFileResult> {
       if (!(error instanceof LineError)) throw error;
       own = readFailure(error);
     } finally {
-      source.stream.destroy();
+      source.close();
     }
     const reads = [own, ...(await Promise.all(workers.map((w) => w.read)))];
 

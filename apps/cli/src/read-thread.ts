@@ -34,7 +34,7 @@ try {
   if (!(error instanceof LineError)) throw error;
   post(readFailure(error));
 } finally {
-  source.stream.destroy();
+  source.close();
 }
 
 port.once('message', (request: FinalizeRequest) => {

@@ -73,6 +73,6 @@ export async function readTracks(o: {
       throw new DataError(`${name}: not valid gzip (${(error as Error).message})`);
     throw error;
   } finally {
-    source.stream.destroy();
+    source.close();
   }
 }
