@@ -1,4 +1,5 @@
 import {
+  inEventTimeRange,
   type ListenEvent,
   MAX_DURATION_S,
   MAX_ID_LENGTH,
@@ -227,13 +228,21 @@ export function parseEventLine(
   if ((seen & REQUIRED) !== REQUIRED || output === undefined) return undefined;
   if (session.length < 1 || session.length > MAX_KEY_LENGTH) return undefined;
   if (stream.length < 1 || stream.length > MAX_KEY_LENGTH) return undefined;
-  const ms = parseTime(time);
-  if (!ms.ok) return undefined;
+  let ms: number;
+  if (typeof time === 'number') {
+    // parseTime's rule for epoch ms, without its result object: a tenth of the parse's garbage.
+    if (!Number.isInteger(time) || !inEventTimeRange(time)) return undefined;
+    ms = time;
+  } else {
+    const parsed = parseTime(time);
+    if (!parsed.ok) return undefined;
+    ms = parsed.ms;
+  }
   if (!Number.isFinite(duration) || duration < 0 || duration > MAX_DURATION_S) return undefined;
   if (!Number.isSafeInteger(bytes) || bytes < 0) return undefined;
   if (id.length > MAX_ID_LENGTH || listener.length > MAX_ID_LENGTH) return undefined;
   if (ua.length > MAX_TEXT_LENGTH || ip.length > MAX_TEXT_LENGTH) return undefined;
-  const event: ListenEvent = { session, stream, output, time: ms.ms, duration, bytes };
+  const event: ListenEvent = { session, stream, output, time: ms, duration, bytes };
   if (id !== '') event.id = id;
   if (listener !== '') event.listener = listener;
   if (ua !== '') event.ua = ua;

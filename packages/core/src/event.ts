@@ -131,10 +131,15 @@ export function parseTime(value: unknown): { ok: true; ms: number } | { ok: fals
   } else {
     return { ok: false, reason: 'must be an ISO-8601 string or epoch milliseconds' };
   }
-  if (ms < MIN_TIME_MS || ms > MAX_TIME_MS) {
+  if (!inEventTimeRange(ms)) {
     return { ok: false, reason: 'is outside 2000-01-01..2100-01-01 (seconds instead of milliseconds?)' };
   }
   return { ok: true, ms };
+}
+
+/** @internal Whether epoch ms `ms` (not NaN) is in the range {@link parseTime} accepts. */
+export function inEventTimeRange(ms: number): boolean {
+  return ms >= MIN_TIME_MS && ms <= MAX_TIME_MS;
 }
 
 // Control characters have no business in keys or user agents, and U+0000 cannot be stored in
