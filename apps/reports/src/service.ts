@@ -29,6 +29,7 @@ export async function startReports(env: ReportsEnv, logger: Logger): Promise<Run
     logger,
     maxConnections: env.EARSHOT_DB_POOL,
     workMemMb: REPORTS_WORK_MEM_MB,
+    jit: false,
   });
   const reports = createApp({
     db,

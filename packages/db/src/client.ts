@@ -90,6 +90,13 @@ export interface CreateDbOptions {
    * The reports service sets it: at 4 MB its sorts of a month's rollup rows spilled to disk.
    */
   workMemMb?: number | undefined;
+  /**
+   * `false`: PostgreSQL's JIT off for the pool's connections (unset: the server's, on by default).
+   * The reports service sets it: its statements paid 20-140 ms each to compile expressions
+   * (auto_explain on the 3M-session bench), more than JIT saved them. The finalization's batch
+   * statements gain from it (sweep 3,522 against 2,767 sessions/s with it off), so it stays on there.
+   */
+  jit?: boolean | undefined;
 }
 
 /** `EARSHOT_DATA_DIR`'s default (DESIGN section 8), relative to where pnpm was run. */
@@ -146,12 +153,10 @@ function createPostgresDb(url: string, options: CreateDbOptions): Db {
     max: options.maxConnections ?? 10,
     connect_timeout: options.connectTimeoutS ?? 10,
     onnotice: (notice) => options.logger?.debug({ notice: notice.message }, 'postgres notice'),
-    // JIT off: the reports' statements paid 20-140 ms each to compile expressions (auto_explain on
-    // the 3M-session bench), more than it saved them; the pipeline's statements never reach its cost.
     connection: {
       TimeZone: 'UTC',
       application_name: 'earshot',
-      jit: 'off',
+      ...(options.jit === false ? { jit: 'off' } : {}),
       ...(options.workMemMb !== undefined ? { work_mem: `${options.workMemMb}MB` } : {}),
     },
   };
