@@ -138,11 +138,12 @@ export const sessions = pgTable(
     // Sessions of an hour or more: where the count of streams left running (8 h by default) looks
     // (with INCLUDE columns in the migration, 0008, which drizzle-kit cannot declare).
     index('sessions_long').on(t.durationMs, t.start).where(sql`duration_ms >= 3600000`),
-    // Sessions from first to last event an hour or more, by their span: the ones that can listen
-    // across a daypart's night (reports' run-start gaps; INCLUDE columns in the migration, 0010).
+    // Sessions whose listening spans an hour or more (first minute to last event), by that span:
+    // the ones that can listen across a daypart's night (reports' run-start gaps; INCLUDE columns
+    // in the migration, 0010).
     index('sessions_span_long')
-      .using('gist', sql`tstzrange(${t.start}, ${t.end}, '[]')`)
-      .where(sql`"end" - start >= interval '1 hour'`),
+      .using('gist', sql`tstzrange(${t.firstMinute}, ${t.end}, '[]')`)
+      .where(sql`"end" - first_minute >= interval '1 hour'`),
   ],
 );
 

@@ -75,6 +75,38 @@ const events: ListenEvent[] = [
     }),
   ),
   { session: 'gap', stream: 'main', output: 'hls', time: T0 + 35 * 60_000, duration: 90, bytes: 1000 },
+  // One session that starts in the night (00:04:50 EDT, in the gap of Mon-Sun 6a-12m) yet listened
+  // before it: its second event reports 10 minutes back to 23:55. It listens on past 06:00 EST, so
+  // the daypart's next day starts a run of it that has an earlier row in the period.
+  {
+    session: 'early',
+    stream: 'main',
+    output: 'shoutcast',
+    time: T0 + 8 * 3_600_000 + 300_000,
+    duration: 10,
+    bytes: 1,
+  },
+  {
+    session: 'early',
+    stream: 'main',
+    output: 'shoutcast',
+    time: T0 + 8 * 3_600_000 + 301_000,
+    duration: 600,
+    bytes: 9_600_000,
+    listener: 'early-riser',
+  },
+  ...Array.from(
+    { length: 870 },
+    (_, i): ListenEvent => ({
+      session: 'early',
+      stream: 'main',
+      output: 'shoutcast',
+      time: T0 + 8 * 3_600_000 + 330_000 + i * 30_000,
+      duration: 30,
+      bytes: 480_000,
+      listener: 'early-riser',
+    }),
+  ),
   // One 18-hour session through the night: with a daypart it leaves the period and comes back.
   ...Array.from(
     { length: 2160 },

@@ -14,13 +14,13 @@ const LONG_GAP_MS = 3_600_000;
  *
  * Three kinds: rows after a gap in their session (an index of their own); rows that continue into
  * a QH starting a run of the period after a short gap (under an hour: every row of that QH is
- * looked at); and after a long gap (a daypart's next day), only the sessions long enough to span
- * it, from the partial GiST index `sessions_span_long` (a span that contains the gap): a session
- * with a row in the period before the gap started before the period's previous QH ended (its rows
- * all lie at or after its start), and one with a row after it ended after that QH began. (One
- * that starts just as the previous QH ends is in the span too, and has no row before the gap.) (Its row there is looked
- * up by a scalar subquery, which PostgreSQL runs per candidate: as EXISTS it became a semi-join that
- * scanned every continuing row of the table.)
+ * looked at); and after a long gap (a daypart's next day), only the sessions whose listening spans
+ * it, from the partial GiST index `sessions_span_long`: a session with a row in the period before
+ * the gap listened from before the period's previous QH ended, and one with a row after it until
+ * after that QH began. Its listening starts at its first minute, not at `start`: a later event may
+ * report listening from before the first event's (events of a session may overlap). The candidate's
+ * row at the run start is looked up by a scalar subquery, which PostgreSQL runs per candidate (as
+ * EXISTS it became a semi-join that scanned every continuing row of the table).
  */
 export const GAP_ROWS = `from (
           select stream, session, session_start, quarter_hour as before_qh from session_quarter_hours
@@ -31,12 +31,12 @@ export const GAP_ROWS = `from (
           select s.stream, s.session, s.session_start, r.prev_in + interval '15 minutes'
             from unnest(($6::text[])::timestamptz[], ($7::text[])::timestamptz[]) as r(qh, prev_in)
             join session_quarter_hours s on s.quarter_hour = r.qh and s.continues and s.stream = any($2::text[])
-              and s.class = 'human' and s.session_start < r.prev_in + interval '15 minutes'
+              and s.class = 'human'
           union all
           select s.stream, s.session, s.start, r.prev_in + interval '15 minutes'
             from unnest(($9::text[])::timestamptz[], ($10::text[])::timestamptz[]) as r(qh, prev_in)
-            join sessions s on s."end" - s.start >= interval '1 hour'
-              and tstzrange(s.start, s."end", '[]') @> tstzrange(r.prev_in + interval '15 minutes', r.qh, '[]')
+            join sessions s on s."end" - s.first_minute >= interval '1 hour'
+              and tstzrange(s.first_minute, s."end", '[]') @> tstzrange(r.prev_in + interval '15 minutes', r.qh, '[]')
               and s.stream = any($2::text[]) and s.class = 'human'
             where (select c.continues from session_quarter_hours c
               where c.session = s.session and c.session_start = s.start and c.quarter_hour = r.qh)
