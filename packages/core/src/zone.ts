@@ -53,8 +53,7 @@ export function isValidTimeZone(zone: string): boolean {
 
 /** Local wall-clock time of epoch ms `ms` in IANA zone `zone`. Throws a RangeError for an unknown zone. */
 export function localTime(ms: number, zone: string): LocalTime {
-  const wall = zone === 'UTC' ? utcWall(ms) : undefined;
-  return wall ? localTimeOf(ms, wall) : localTimeOf(ms, intlWall(ms, zone));
+  return localTimeOf(ms, (zone === 'UTC' ? utcWall(ms) : undefined) ?? intlWall(ms, zone));
 }
 
 /** The fields of a wall-clock time that {@link localTime} derives the rest from. */

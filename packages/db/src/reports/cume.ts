@@ -37,10 +37,13 @@ const spanQuarterHours = (r: ResolvedReport) =>
 export async function monthsCumeOfMany(
   db: Queryable,
   rs: readonly ResolvedReport[],
+  /** The reports' streams when the caller has them (else `first.streams`, or every stream in the rollup). */
+  knownStreams?: readonly string[],
 ): Promise<Map<string, number>[]> {
   const first = rs[0];
   if (!first) return [];
   const streams =
+    knownStreams ??
     first.streams ??
     (await db.query<{ stream: string }>('select distinct stream from stream_quarter_hours')).map(
       (x) => x.stream,
@@ -59,23 +62,30 @@ export async function monthsCumeOfMany(
   const names = rs.map((_, i) => `m${i}`).join(', ');
   // Within one month a key has one row per stream: counted as it is read, with no grouping by key.
   const oneMonth = monthStarts.length === 1 && first.groupAs === undefined;
+  // The month is a join key, never a filter beside a mask: PostgreSQL may test a filter's
+  // conditions in any order, and a mask ANDed with another month's bits of another length is an
+  // error. One report's test is a filter (a row that fails it counts nowhere); several are tested
+  // row by row.
+  const only = rs.length === 1;
+  const hit = (i: number) => (only ? 'true' : `bit_count(t.qhs & p.m${i}) > 0`);
+  const onlyHits = only ? 'and bit_count(t.qhs & p.m0) > 0' : '';
   const rows = await withWorkMem(db, (q) =>
     q.query<Record<string, unknown> & { stream: string }>(
       oneMonth
-        ? `select t.stream, ${rs.map((_, i) => `(count(*) filter (where bit_count(t.qhs & p.m${i}) > 0))::float8 as c${i}`).join(', ')}
+        ? `select t.stream, ${rs.map((_, i) => `(count(*) filter (where ${hit(i)}))::float8 as c${i}`).join(', ')}
           from stream_listener_months t
           join unnest(($2::text[])::timestamptz[], ${columns}) as p(month, ${names}) on t.month = p.month
-          where t.stream = any($1::text[]) and $3::text is null
+          where t.stream = any($1::text[]) and $3::text is null ${onlyHits}
           group by 1`
         : // The bits are tested before the grouping by key (OFFSET 0 keeps it so): grouped with the
           // bit strings as its input, the hash aggregate spilled them to disk (600 MB for a month).
           `select stream, ${rs.map((_, i) => `(count(*) filter (where a${i}))::float8 as c${i}`).join(', ')} from (
         select stream, key_id, ${rs.map((_, i) => `bool_or(h${i}) as a${i}`).join(', ')} from (
           select coalesce($3::text, t.stream) as stream, t.key_id,
-            ${rs.map((_, i) => `bit_count(t.qhs & p.m${i}) > 0 as h${i}`).join(', ')}
+            ${rs.map((_, i) => `${hit(i)} as h${i}`).join(', ')}
           from stream_listener_months t
           join unnest(($2::text[])::timestamptz[], ${columns}) as p(month, ${names}) on t.month = p.month
-          where t.stream = any($1::text[])
+          where t.stream = any($1::text[]) ${onlyHits}
           offset 0
         ) h group by 1, 2
       ) k group by stream`,
@@ -128,31 +138,7 @@ export async function cumeOf(
     );
     return new Map(rows.map((c) => [c.stream, c.cume]));
   }
-  // Listener months: keys whose month bits meet the period's. A key has one row per stream and
-  // month, so a one-month count per stream needs no DISTINCT; otherwise key numbers are grouped.
-  // Every stream in one pass over the months (a pass per stream read the table once each). The
-  // month is a join key, never a filter beside the mask: PostgreSQL may test a filter's conditions
-  // in any order, and a mask ANDed with another month's bits of another length is an error.
-  const masks = [...addMonthBits(new Map(), r.qhList).values()];
-  const months = masks.map((m) => isoTime(m.month));
-  const bits = masks.map((m) => bitText(m.bits));
-  const grouped = r.groupAs !== undefined;
-  const rows = await withWorkMem(db, (q) =>
-    q.query<{ stream: string; cume: number }>(
-      masks.length === 1 && !grouped
-        ? `select t.stream, count(*)::float8 as cume from stream_listener_months t
-            join unnest(($2::text[])::timestamptz[], $3::varbit[]) as p(month, mask) on t.month = p.month
-            where t.stream = any($1::text[]) and bit_count(t.qhs & p.mask) > 0
-            group by 1`
-        : `select stream, count(*)::float8 as cume from (
-            select coalesce($4::text, t.stream) as stream, t.key_id from stream_listener_months t
-            join unnest(($2::text[])::timestamptz[], $3::varbit[]) as p(month, mask) on t.month = p.month
-            where t.stream = any($1::text[]) and bit_count(t.qhs & p.mask) > 0 group by 1, 2
-          ) k group by 1`,
-      masks.length === 1 && !grouped ? [streams, months, bits] : [streams, months, bits, r.groupAs ?? null],
-    ),
-  );
-  const out = new Map(rows.map((row) => [row.stream, row.cume]));
-  if (grouped) return new Map([[r.groupAs!, out.get(r.groupAs!) ?? 0]]);
-  return new Map(streams.map((stream) => [stream, out.get(stream) ?? 0]));
+  // Listener months: keys whose month bits meet the period's, every stream in one pass.
+  const [cume] = await monthsCumeOfMany(db, [r], streams);
+  return cume!;
 }
